@@ -1,0 +1,85 @@
+"""Checkpoint files: atomic writes and safe reads.
+
+Checkpoints are plain dicts (``{'model': state_dict, 'config': asdict(cfg), 'step': n,
+'version': v, ...}``) so that ``torch.load(weights_only=True)`` opens them without running code.
+Writes go to a temporary file in the same folder and are renamed over the target, so a crash
+mid-write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt, unsafe or of the wrong kind. The message is for users."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file + fsync + rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` that never leaves a half-written file at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` with every failure turned into a :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"Checkpoint is empty (0 bytes): {path.name}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{path.name} is not a plain-tensor checkpoint (it needs code to load, which is refused "
+            f"for safety): {str(e).splitlines()[0]}") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint: "
+                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
+def require_keys(ckpt: Any, keys: list[str], kind: str, name: str = "checkpoint") -> dict:
+    """Check that a loaded checkpoint is a dict with ``keys``; explain what it looks like if not."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{name} is not a {kind} checkpoint (it holds a {type(ckpt).__name__}).")
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        found = ", ".join(sorted(map(str, ckpt))[:8]) or "nothing"
+        raise CheckpointError(f"{name} is not a {kind} checkpoint: missing {missing}; it has {found}.")
+    return ckpt
