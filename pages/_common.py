@@ -1,0 +1,25 @@
+"""Small helpers shared by the pages (Streamlit-side only; core/ never imports this).
+
+Session-state keys used to hand work from one page to the next live here so pages agree on them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+# Explorer -> DCGAN trainer: str path of an exported training-set folder.
+HANDOFF_TRAINING_DIR = "handoff_training_dir"
+# StyleGAN2 sampler / DCGAN trainer -> FOMM animator: uint8 HxWx3 RGB array of the face to animate.
+HANDOFF_ANIMATOR_SOURCE = "handoff_animator_source"
+# Free-text note describing where the hand-off came from (e.g. "StyleGAN2 seed 42, psi 0.7").
+HANDOFF_ANIMATOR_SOURCE_LABEL = "handoff_animator_source_label"
+
+
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)
+
+
+def not_ready(what: str, issue: str) -> None:
+    """Shown by a page whose feature has not landed yet: plain words, no crash."""
+    st.info(f"**{what}** is not available yet: it arrives with {issue}. The rest of the app works.")
