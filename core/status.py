@@ -1,0 +1,85 @@
+"""What this installation has: bundled assets, checkpoints, downloaded weights, hardware, versions.
+
+Used by the home page's status panel and by ``python -m core.status``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from dataclasses import dataclass
+
+from core import ASSETS_DIR, CHECKPOINTS_DIR, DOWNLOADS_DIR
+
+
+@dataclass
+class Item:
+    name: str      # what a presenter calls it
+    path: str      # where it lives, relative to the project when possible
+    present: bool
+    detail: str    # size or why it matters
+
+
+# What each page needs to work offline. Paths are relative to the project root.
+EXPECTED_ITEMS = [
+    ("Demo profile photos (explorer)", ASSETS_DIR / "demo_photos"),
+    ("Demo face crops (training data)", ASSETS_DIR / "demo_faces" / "faces64.npz"),
+    ("Demo survey (dashboard)", ASSETS_DIR / "demo_survey.csv"),
+    ("Demo motions (animator)", ASSETS_DIR / "motions"),
+    ("Bundled DCGAN checkpoint", CHECKPOINTS_DIR / "dcgan_demo.pt"),
+    ("Bundled StyleGAN2 checkpoint", CHECKPOINTS_DIR / "stylegan2_demo.pt"),
+]
+
+LIBRARIES = ["streamlit", "torch", "opencv-python", "mediapipe", "numpy", "plotly", "pandas", "scipy",
+             "wordcloud", "vaderSentiment", "imageio", "imageio-ffmpeg", "ffmpeg-python"]
+
+
+def _size(path) -> str:
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file()]
+        total = sum(p.stat().st_size for p in files)
+        return f"{len(files)} files, {total / 2**20:.1f} MB"
+    return f"{path.stat().st_size / 2**20:.1f} MB"
+
+
+def asset_status() -> list[Item]:
+    items = []
+    root = ASSETS_DIR.parent
+    for name, path in EXPECTED_ITEMS:
+        present = path.exists() and (not path.is_dir() or any(path.iterdir()))
+        items.append(Item(name, str(path.relative_to(root)), present, _size(path) if present else "missing"))
+    if DOWNLOADS_DIR.is_dir():
+        for p in sorted(DOWNLOADS_DIR.iterdir()):
+            if p.is_file() and not p.name.endswith(".partial"):
+                items.append(Item(f"Downloaded: {p.name}", str(p.relative_to(root)), True, _size(p)))
+    return items
+
+
+def hardware() -> dict[str, str]:
+    import torch
+
+    info = {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "cpu cores": str(os.cpu_count()), "torch threads": str(torch.get_num_threads())}
+    if torch.cuda.is_available():
+        info["gpu"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+    else:
+        info["gpu"] = "none (CPU only)"
+    return info
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+if __name__ == "__main__":
+    for it in asset_status():
+        print(f"[{'x' if it.present else ' '}] {it.name:36s} {it.path:40s} {it.detail}")
+    for k, v in {**hardware(), **library_versions()}.items():
+        print(f"{k:16s} {v}")
