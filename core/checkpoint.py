@@ -63,15 +63,43 @@ def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"Checkpoint not found: {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"Checkpoint is empty (0 bytes): {path.name}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    # torch.save writes a zip archive (PK..) or, before PyTorch 1.6, a raw pickle (protocol byte 0x80).
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
+        raise CheckpointError(f"{path.name} is not a PyTorch checkpoint ({describe_bytes(head)}).")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"{path.name} is not a plain-tensor checkpoint (it needs code to load, which is refused "
-            f"for safety): {str(e).splitlines()[0]}") from None
+        first = str(e).splitlines()[0] if str(e) else ""
+        if "global" in str(e).lower():
+            raise CheckpointError(
+                f"{path.name} contains Python objects beyond plain tensors, which are refused for "
+                f"safety (weights_only loading): {_unsupported_global(str(e)) or first}") from None
+        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint: {first}") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint: "
                               f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
+def describe_bytes(head: bytes) -> str:
+    """A guess of what a file is from its first bytes, for error messages."""
+    signatures = [(b"\x89PNG", "it is a PNG image"), (b"\xff\xd8\xff", "it is a JPEG image"),
+                  (b"GIF8", "it is a GIF image"), (b"PK\x03\x04", "it is a zip archive"),
+                  (b"\x1f\x8b", "it is gzip-compressed"), (b"%PDF", "it is a PDF")]
+    for magic, what in signatures:
+        if head.startswith(magic):
+            return what
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "it looks like text"
+    return "unrecognised content"
+
+
+def _unsupported_global(message: str) -> str:
+    for line in message.splitlines():
+        if "Unsupported global" in line or "GLOBAL" in line:
+            return line.strip()
+    return ""
 
 
 def require_keys(ckpt: Any, keys: list[str], kind: str, name: str = "checkpoint") -> dict:

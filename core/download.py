@@ -145,7 +145,8 @@ def _print_progress(done: int, total: int | None, rate: float) -> None:
     if total:
         pct = 100.0 * done / total
         eta = (total - done) / rate if rate > 0 else float("inf")
-        msg = f"\r{done / 2**20:8.1f} / {total / 2**20:.1f} MiB  {pct:5.1f}%  {rate / 2**20:6.2f} MiB/s  ETA {eta:5.0f}s"
+        msg = (f"\r{done / 2**20:8.1f} / {total / 2**20:.1f} MiB  {pct:5.1f}%  "
+               f"{rate / 2**20:6.2f} MiB/s  ETA {eta:5.0f}s")
     else:
         msg = f"\r{done / 2**20:8.1f} MiB  {rate / 2**20:6.2f} MiB/s"
     print(msg, end="", file=sys.stderr, flush=True)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the test-suite needs on a fresh Debian machine, then runs it:
+#   - Debian's chromium + chromium-driver (the real-browser test drives /usr/bin/chromium),
+#   - a virtual environment .venv with requirements-dev.txt (CPU torch from the pinned wheel),
+#   - ruff, then pytest. Extra arguments go to pytest (e.g. `bash tests/run.sh -k survey`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
