@@ -1,0 +1,506 @@
+"""StyleGAN2(-ADA) generator, safe loaders and latent-space sampling helpers.
+
+Architecture: Karras et al., "Analyzing and Improving the Image Quality of StyleGAN" (CVPR 2020,
+config F) as released in NVIDIA's ``stylegan2-ada-pytorch`` (Karras et al., "Training Generative
+Adversarial Networks with Limited Data", NeurIPS 2020). This is an independent implementation whose
+``state_dict`` names and shapes equal the official ``G_ema`` ones, so official weights load unchanged
+and give the official images (checked against reference outputs to 1e-4).
+
+Semantic directions: Shen & Zhou, "Closed-Form Factorization of Latent Semantics in GANs" (SeFa,
+CVPR 2021): eigenvectors of A^T A where A stacks the style-modulation (affine) weights.
+
+Loading never executes code from a file: official network pickles go through a restricted unpickler
+that only rebuilds tensors and plain containers (the embedded module source is ignored), and the
+project's own checkpoints are ``torch.load(weights_only=True)`` dicts::
+
+    {'model': G.state_dict(), 'config': G.init_kwargs, 'step': n, 'version': CHECKPOINT_VERSION}
+
+Command line::
+
+    python -m core.stylegan2 download ffhq-1024     # official pickle into checkpoints/downloads
+    python -m core.stylegan2 info PATH               # load a generator and print its config
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.checkpoint import CheckpointError
+
+CHECKPOINT_VERSION = 1
+
+# ---------------------------------------------------------------------------------------------------
+# Low-level ops (pure torch equivalents of the official CUDA kernels' reference paths)
+# ---------------------------------------------------------------------------------------------------
+
+
+def setup_filter(taps: Sequence[float]) -> torch.Tensor:
+    """Separable FIR taps -> normalised 2-D filter (sum 1), as stored in ``resample_filter`` buffers."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    if f.ndim == 1:
+        f = f.ger(f)
+    return f / f.sum()
+
+
+def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
+              padding: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0) -> torch.Tensor:
+    """Upsample (zero insertion), pad, FIR filter (true convolution), downsample. NCHW.
+
+    ``padding`` is (x0, x1, y0, y1); negative values crop.
+    """
+    n, c, h, w = x.shape
+    px0, px1, py0, py1 = padding
+    if up > 1:
+        x = x.reshape(n, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(n, c, h * up, w * up)
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0): x.shape[2] - max(-py1, 0), max(-px0, 0): x.shape[3] - max(-px1, 0)]
+    # conv2d is a correlation; flipping the taps makes it the convolution the filter design assumes.
+    f = (f * (gain ** (f.ndim / 2))).to(x.dtype).flip(list(range(f.ndim)))
+    f = f[None, None].repeat(c, 1, 1, 1)
+    x = F.conv2d(x, f, groups=c)
+    if down > 1:
+        x = x[:, :, ::down, ::down]
+    return x
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
+    """2x FIR up-sampling that keeps the signal centred (used on the skip image path)."""
+    fw = f.shape[-1]
+    p = ((fw + up - 1) // 2, (fw - up) // 2)
+    return upfirdn2d(x, f, up=up, padding=(p[0], p[1], p[0], p[1]), gain=up * up)
+
+
+def bias_act(x: torch.Tensor, b: torch.Tensor | None, act: str = "linear", gain: float | None = None,
+             clamp: float | None = None) -> torch.Tensor:
+    """Bias, activation, gain, clamp in that order (the official fused op's reference semantics)."""
+    if b is not None:
+        x = x + b.reshape([1, -1] + [1] * (x.ndim - 2))
+    if act == "lrelu":
+        x = F.leaky_relu(x, 0.2)
+        gain = math.sqrt(2) if gain is None else gain
+    elif act == "relu":
+        x = F.relu(x)
+        gain = math.sqrt(2) if gain is None else gain
+    elif act == "linear":
+        gain = 1.0 if gain is None else gain
+    else:
+        raise ValueError(f"unsupported activation {act!r}")
+    if gain != 1:
+        x = x * gain
+    if clamp is not None and clamp >= 0:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def _activation_gain(act: str) -> float:
+    return math.sqrt(2) if act in ("lrelu", "relu") else 1.0
+
+
+def conv2d_up2(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, groups: int = 1) -> torch.Tensor:
+    """3x3 (k x k) convolution fused with 2x FIR up-sampling, as a transposed conv + FIR blur.
+
+    Equivalent to the official ``conv2d_resample(up=2, padding=k//2, flip_weight=False)``.
+    """
+    out_ch, in_per_group, kh, kw = w.shape
+    fw = f.shape[-1]
+    up = 2
+    pad = kw // 2
+    px0 = pad + (fw + up - 1) // 2 - (kw - 1)
+    px1 = pad + (fw - up) // 2 - (kw - up)
+    # Transposed conv wants [in, out/groups, k, k].
+    if groups == 1:
+        wt = w.transpose(0, 1)
+    else:
+        wt = w.reshape(groups, out_ch // groups, in_per_group, kh, kw).transpose(1, 2)
+        wt = wt.reshape(groups * in_per_group, out_ch // groups, kh, kw)
+    pt = max(min(-px0, -px1), 0)
+    x = F.conv_transpose2d(x, wt, stride=up, padding=pt, groups=groups)
+    p0, p1 = px0 + pt, px1 + pt
+    return upfirdn2d(x, f, padding=(p0, p1, p0, p1), gain=up * up)
+
+
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor,
+                     noise: torch.Tensor | None = None, up: int = 1, padding: int = 0,
+                     resample_filter: torch.Tensor | None = None, demodulate: bool = True,
+                     fused_modconv: bool = True) -> torch.Tensor:
+    """StyleGAN2 weight modulation/demodulation (Karras et al. 2020, Sec. 2.2).
+
+    x: [N, I, H, W]; weight: [O, I, k, k]; styles: [N, I]; noise broadcastable to [N, O, H', W'].
+    """
+    n = x.shape[0]
+    out_ch, in_ch, kh, kw = weight.shape
+    assert styles.shape == (n, in_ch), f"styles {tuple(styles.shape)} vs x {tuple(x.shape)}"
+    if x.dtype == torch.float16 and demodulate:
+        # Pre-normalise so fp16 activations cannot overflow; demodulation undoes the scale.
+        weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3],
+                                                                       keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    w = dcoefs = None
+    if demodulate or fused_modconv:
+        w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # [N, O, I, k, k]
+    if demodulate:
+        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+    if demodulate and fused_modconv:
+        w = w * dcoefs.reshape(n, -1, 1, 1, 1)
+
+    if not fused_modconv:
+        # Scale activations instead of weights: one shared conv for the whole batch (training path).
+        x = x * styles.to(x.dtype).reshape(n, -1, 1, 1)
+        wx = weight.to(x.dtype)
+        x = conv2d_up2(x, wx, resample_filter) if up == 2 else F.conv2d(x, wx, padding=padding)
+        if demodulate:
+            x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
+        if noise is not None:
+            x = x + noise.to(x.dtype)
+        return x
+
+    # One grouped conv with per-sample weights (inference path of the official code).
+    x = x.reshape(1, -1, *x.shape[2:])
+    w = w.reshape(-1, in_ch, kh, kw).to(x.dtype)
+    if up == 2:
+        x = conv2d_up2(x, w, resample_filter, groups=n)
+    else:
+        x = F.conv2d(x, w, padding=padding, groups=n)
+    x = x.reshape(n, -1, *x.shape[2:])
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------------------
+
+
+class FullyConnectedLayer(nn.Module):
+    """Dense layer with equalised learning rate (weights stored unscaled, scaled at run time)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "linear",
+                 lr_multiplier: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.activation = activation  # "linear" or "lrelu"
+        self.weight = nn.Parameter(torch.randn([out_features, in_features]) / lr_multiplier)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.to(x.dtype) * self.weight_gain
+        b = self.bias
+        if b is not None:
+            b = b.to(x.dtype)
+            if self.bias_gain != 1:
+                b = b * self.bias_gain
+        if self.activation == "linear" and b is not None:
+            return torch.addmm(b.unsqueeze(0), x, w.t())
+        return bias_act(x.matmul(w.t()), b, act=self.activation)
+
+
+class MappingNetwork(nn.Module):
+    """z (+ class embedding) -> w, broadcast to ``num_ws`` and optionally truncated towards ``w_avg``."""
+
+    def __init__(self, z_dim: int, c_dim: int, w_dim: int, num_ws: int | None,
+                 num_layers: int = 8,            # depth of the MLP
+                 embed_features: int | None = None,  # class-embedding width (default w_dim)
+                 layer_features: int | None = None,  # hidden width (default w_dim)
+                 activation: str = "lrelu",
+                 lr_multiplier: float = 0.01,    # learning-rate multiplier of the MLP (paper: 0.01)
+                 w_avg_beta: float | None = 0.995):  # EMA decay of the tracked mean w
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws = z_dim, c_dim, w_dim, num_ws
+        self.num_layers = num_layers
+        self.w_avg_beta = w_avg_beta
+        if embed_features is None:
+            embed_features = w_dim
+        if c_dim == 0:
+            embed_features = 0
+        if layer_features is None:
+            layer_features = w_dim
+        features = [z_dim + embed_features] + [layer_features] * (num_layers - 1) + [w_dim]
+        if c_dim > 0:
+            self.embed = FullyConnectedLayer(c_dim, embed_features)
+        for idx in range(num_layers):
+            setattr(self, f"fc{idx}", FullyConnectedLayer(features[idx], features[idx + 1],
+                                                           activation=activation,
+                                                           lr_multiplier=lr_multiplier))
+        if num_ws is not None and w_avg_beta is not None:
+            self.register_buffer("w_avg", torch.zeros([w_dim]))
+
+    def forward(self, z: torch.Tensor | None, c: torch.Tensor | None, truncation_psi: float = 1,
+                truncation_cutoff: int | None = None, skip_w_avg_update: bool = False) -> torch.Tensor:
+        x = None
+        if self.z_dim > 0:
+            assert z is not None and z.ndim == 2 and z.shape[1] == self.z_dim, \
+                f"z must be [N, {self.z_dim}], got {None if z is None else tuple(z.shape)}"
+            x = normalize_2nd_moment(z.to(torch.float32))
+        if self.c_dim > 0:
+            assert c is not None and c.shape[1] == self.c_dim, f"c must be [N, {self.c_dim}]"
+            y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
+            x = torch.cat([x, y], dim=1) if x is not None else y
+        for idx in range(self.num_layers):
+            x = getattr(self, f"fc{idx}")(x)
+        if self.w_avg_beta is not None and self.training and not skip_w_avg_update:
+            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+        if self.num_ws is not None:
+            x = x.unsqueeze(1).repeat([1, self.num_ws, 1])
+        if truncation_psi != 1:
+            assert self.w_avg_beta is not None, "truncation needs w_avg"
+            if self.num_ws is None or truncation_cutoff is None:
+                x = self.w_avg.lerp(x, truncation_psi)
+            else:
+                x = x.clone()
+                x[:, :truncation_cutoff] = self.w_avg.lerp(x[:, :truncation_cutoff], truncation_psi)
+        return x
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv (optionally 2x up-sampling) + per-pixel noise + bias + lrelu."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
+                 kernel_size: int = 3, up: int = 1,
+                 use_noise: bool = True,          # per-pixel noise inputs (paper: on)
+                 activation: str = "lrelu",
+                 resample_filter: Sequence[float] = (1, 3, 3, 1),  # FIR taps for up-sampling
+                 conv_clamp: float | None = None,  # clamp pre-activations (fp16 safety; 256 in releases)
+                 channels_last: bool = False):     # accepted for kwarg compatibility; unused on CPU
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.resolution, self.up, self.use_noise = resolution, up, use_noise
+        self.activation, self.conv_clamp = activation, conv_clamp
+        self.padding = kernel_size // 2
+        self.act_gain = _activation_gain(activation)
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        if use_noise:
+            self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+            self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
+                fused_modconv: bool = True, gain: float = 1,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        assert noise_mode in ("random", "const", "none"), f"bad noise_mode {noise_mode!r}"
+        styles = self.affine(w)
+        noise = None
+        if self.use_noise and noise_mode == "random":
+            noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device,
+                                generator=generator) * self.noise_strength
+        if self.use_noise and noise_mode == "const":
+            noise = self.noise_const * self.noise_strength
+        x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
+                             resample_filter=self.resample_filter, fused_modconv=fused_modconv)
+        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=self.act_gain * gain,
+                        clamp=clamp)
+
+
+class ToRGBLayer(nn.Module):
+    """Modulated (not demodulated) 1x1 conv to image channels; the skip architecture sums these."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, kernel_size: int = 1,
+                 conv_clamp: float | None = None, channels_last: bool = False):
+        super().__init__()
+        self.conv_clamp = conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True) -> torch.Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
+        return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution of the synthesis network: [up-conv], conv, toRGB added to the up-sampled image."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int,
+                 img_channels: int, is_last: bool,
+                 architecture: str = "skip",       # only "skip" (the config-F generator) is supported
+                 resample_filter: Sequence[float] = (1, 3, 3, 1),
+                 conv_clamp: float | None = None,
+                 use_fp16: bool = False,           # official fp16 layers; run in fp32 off-GPU
+                 fp16_channels_last: bool = False,
+                 **layer_kwargs: Any):
+        super().__init__()
+        if architecture != "skip":
+            raise ValueError(f"only the 'skip' generator architecture is supported, not {architecture!r}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.resolution, self.img_channels, self.is_last = resolution, img_channels, is_last
+        self.architecture = architecture
+        self.use_fp16 = use_fp16
+        self.num_conv = 0
+        self.num_torgb = 0
+        if in_channels == 0:
+            self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        if in_channels != 0:
+            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim=w_dim, resolution=resolution, up=2,
+                                        resample_filter=resample_filter, conv_clamp=conv_clamp,
+                                        **layer_kwargs)
+            self.num_conv += 1
+        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim=w_dim, resolution=resolution,
+                                    conv_clamp=conv_clamp, **layer_kwargs)
+        self.num_conv += 1
+        self.torgb = ToRGBLayer(out_channels, img_channels, w_dim=w_dim, conv_clamp=conv_clamp)
+        self.num_torgb += 1
+
+    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor,
+                force_fp32: bool = False, fused_modconv: bool | None = None,
+                **layer_kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        assert ws.shape[1] == self.num_conv + self.num_torgb
+        w_iter = iter(ws.unbind(dim=1))
+        # Half precision only where the official release uses it AND a GPU is present (CPU fp16 convs
+        # are slow and imprecise); the fixtures are defined with force_fp32.
+        on_gpu = ws.device.type == "cuda"
+        dtype = torch.float16 if (self.use_fp16 and not force_fp32 and on_gpu) else torch.float32
+        if fused_modconv is None:
+            fused_modconv = (not self.training) and (dtype == torch.float32 or int(ws.shape[0]) == 1)
+        if self.in_channels == 0:
+            x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+            x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, **layer_kwargs)
+        else:
+            x = x.to(dtype)
+            x = self.conv0(x, next(w_iter), fused_modconv=fused_modconv, **layer_kwargs)
+            x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, **layer_kwargs)
+        if img is not None:
+            img = upsample2d(img, self.resample_filter)
+        y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv).to(torch.float32)
+        img = img + y if img is not None else y
+        return x, img
+
+
+class SynthesisNetwork(nn.Module):
+    """Constant 4x4 input -> blocks up to ``img_resolution``; ws: [N, num_ws, w_dim]."""
+
+    def __init__(self, w_dim: int, img_resolution: int, img_channels: int,
+                 channel_base: int = 32768,   # channels at resolution r = min(channel_base // r, channel_max)
+                 channel_max: int = 512,
+                 num_fp16_res: int = 0,       # how many top resolutions use fp16 in the release
+                 **block_kwargs: Any):
+        super().__init__()
+        assert img_resolution >= 4 and img_resolution & (img_resolution - 1) == 0, "resolution: power of 2"
+        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.img_resolution_log2 = int(np.log2(img_resolution))
+        self.block_resolutions = [2 ** i for i in range(2, self.img_resolution_log2 + 1)]
+        channels = {res: min(channel_base // res, channel_max) for res in self.block_resolutions}
+        fp16_resolution = max(2 ** (self.img_resolution_log2 + 1 - num_fp16_res), 8)
+        self.num_ws = 0
+        # ws index at which each block's slice starts (blocks overlap by one: toRGB shares with next conv0)
+        self.block_w_start: dict[int, int] = {}
+        for res in self.block_resolutions:
+            in_ch = channels[res // 2] if res > 4 else 0
+            is_last = res == img_resolution
+            block = SynthesisBlock(in_ch, channels[res], w_dim=w_dim, resolution=res,
+                                   img_channels=img_channels, is_last=is_last,
+                                   use_fp16=res >= fp16_resolution, **block_kwargs)
+            self.block_w_start[res] = self.num_ws
+            self.num_ws += block.num_conv
+            if is_last:
+                self.num_ws += block.num_torgb
+            setattr(self, f"b{res}", block)
+
+    def forward(self, ws: torch.Tensor, max_resolution: int | None = None,
+                **block_kwargs: Any) -> torch.Tensor:
+        """Image at ``img_resolution``, or the skip image after block ``max_resolution`` (preview)."""
+        assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), \
+            f"ws must be [N, {self.num_ws}, {self.w_dim}], got {tuple(ws.shape)}"
+        ws = ws.to(torch.float32)
+        x = img = None
+        for res in self.block_resolutions:
+            block = getattr(self, f"b{res}")
+            cur = ws.narrow(1, self.block_w_start[res], block.num_conv + block.num_torgb)
+            x, img = block(x, img, cur, **block_kwargs)
+            if max_resolution is not None and res >= max_resolution:
+                break
+        return img
+
+
+# ---------------------------------------------------------------------------------------------------
+# Generator
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GeneratorConfig:
+    """Constructor arguments of :class:`Generator` (stored as ``config`` in project checkpoints)."""
+
+    z_dim: int = 512
+    c_dim: int = 0
+    w_dim: int = 512
+    img_resolution: int = 1024
+    img_channels: int = 3
+    mapping_kwargs: dict | None = None
+    synthesis_kwargs: dict | None = None
+
+
+_SYNTHESIS_KEYS = {"channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture",
+                   "resample_filter", "use_noise", "fp16_channels_last", "activation", "kernel_size",
+                   "channels_last"}
+
+
+class Generator(nn.Module):
+    """StyleGAN2 generator: ``G(z, c) = synthesis(mapping(z, c))``, official names and semantics."""
+
+    def __init__(self, z_dim: int,             # latent z size (512 in releases)
+                 c_dim: int,                   # class-label size (0 = unconditional)
+                 w_dim: int,                   # intermediate latent w size
+                 img_resolution: int,          # output resolution (power of two)
+                 img_channels: int,            # 3 for RGB
+                 mapping_kwargs: dict | None = None,    # MappingNetwork options (num_layers, ...)
+                 synthesis_kwargs: dict | None = None,  # SynthesisNetwork options (channel_base, ...)
+                 **extra_synthesis_kwargs: Any):  # stylegan3-repo pickles pass synthesis options flat
+        super().__init__()
+        mapping_kwargs = dict(mapping_kwargs or {})
+        synthesis_kwargs = {**dict(synthesis_kwargs or {}), **extra_synthesis_kwargs}
+        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
+        self.img_resolution, self.img_channels = img_resolution, img_channels
+        self.init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
+                                img_channels=img_channels, mapping_kwargs=copy.deepcopy(mapping_kwargs),
+                                synthesis_kwargs=copy.deepcopy(synthesis_kwargs))
+        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution,
+                                          img_channels=img_channels, **synthesis_kwargs)
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
+                                      **mapping_kwargs)
+
+    @property
+    def config(self) -> GeneratorConfig:
+        return GeneratorConfig(**copy.deepcopy(self.init_kwargs))
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
+                truncation_cutoff: int | None = None, **synthesis_kwargs: Any) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, **synthesis_kwargs)
+
+
+def generator_from_config(config: dict | GeneratorConfig) -> Generator:
+    cfg = config if isinstance(config, dict) else config.__dict__
+    cfg = dict(cfg)
+    known = {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs",
+             "synthesis_kwargs"}
+    extra = {k: v for k, v in cfg.items() if k not in known}
+    bad = [k for k in extra if k not in _SYNTHESIS_KEYS]
+    if bad:
+        raise CheckpointError(f"Unknown StyleGAN2 generator options {bad}.")
+    base = {k: v for k, v in cfg.items() if k in known}
+    return Generator(**base, **extra)
