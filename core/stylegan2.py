@@ -24,9 +24,14 @@ Command line::
 from __future__ import annotations
 
 import copy
+import io
 import math
+import os
+import pickle
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.checkpoint import CheckpointError
+from core.checkpoint import CheckpointError, atomic_torch_save, safe_torch_load
 
 CHECKPOINT_VERSION = 1
 
@@ -419,9 +424,16 @@ class SynthesisNetwork(nn.Module):
                 self.num_ws += block.num_torgb
             setattr(self, f"b{res}", block)
 
-    def forward(self, ws: torch.Tensor, max_resolution: int | None = None,
+    def forward(self, ws: torch.Tensor, noise_mode: str | None = None, max_resolution: int | None = None,
                 **block_kwargs: Any) -> torch.Tensor:
-        """Image at ``img_resolution``, or the skip image after block ``max_resolution`` (preview)."""
+        """Image at ``img_resolution``, or the skip image after block ``max_resolution`` (preview).
+
+        ``noise_mode`` None means 'random' while training and 'const' in eval mode (deterministic
+        sampling by default; the official code defaults to 'random' in both).
+        """
+        if noise_mode is None:
+            noise_mode = "random" if self.training else "const"
+        block_kwargs["noise_mode"] = noise_mode
         assert ws.ndim == 3 and ws.shape[1:] == (self.num_ws, self.w_dim), \
             f"ws must be [N, {self.num_ws}, {self.w_dim}], got {tuple(ws.shape)}"
         ws = ws.to(torch.float32)
@@ -504,3 +516,271 @@ def generator_from_config(config: dict | GeneratorConfig) -> Generator:
         raise CheckpointError(f"Unknown StyleGAN2 generator options {bad}.")
     base = {k: v for k, v in cfg.items() if k in known}
     return Generator(**base, **extra)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading: official network pickles (restricted unpickler), project checkpoints
+# ---------------------------------------------------------------------------------------------------
+
+
+class UnsafePickleError(CheckpointError):
+    """A pickle asked for a Python object outside the allow-list; nothing from it was run."""
+
+
+@dataclass
+class PersistentObject:
+    """What an official ``torch_utils.persistence`` object becomes here: its class name and state.
+
+    The embedded ``module_src`` (Python source the official loader would execute) is dropped unread.
+    """
+
+    class_name: str
+    version: int | None
+    state: dict
+
+
+def _reconstruct_persistent_obj(meta: Any) -> PersistentObject:
+    if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("state"), dict):
+        raise UnsafePickleError("The network pickle holds a persistent object of an unknown layout.")
+    return PersistentObject(class_name=str(meta.get("class_name")), version=meta.get("version"),
+                            state=meta["state"])
+
+
+def _load_storage_from_bytes(payload: bytes) -> Any:
+    # The payload is a legacy torch.save stream of one storage; weights_only keeps it code-free too.
+    if not isinstance(payload, (bytes, bytearray)):
+        raise UnsafePickleError("A tensor storage in the network pickle is not raw bytes.")
+    return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+
+
+class _PlainDict(dict):
+    """Stand-in for ``dnnlib.util.EasyDict``: a dict with attribute reads, nothing else."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setstate__(self, state: Any) -> None:  # EasyDict keeps its data in the dict items
+        pass
+
+
+def _numpy_scalar() -> Any:
+    core = getattr(np, "_core", None)
+    multiarray = getattr(core, "multiarray", None) if core is not None else None
+    if multiarray is None or not hasattr(multiarray, "scalar"):
+        multiarray = np.core.multiarray
+    return multiarray.scalar
+
+
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+    ("torch.storage", "_load_from_bytes"): _load_storage_from_bytes,
+    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
+    ("collections", "OrderedDict"): OrderedDict,
+    ("builtins", "set"): set,           # pickles written with protocol < 4 spell sets this way
+    ("builtins", "frozenset"): frozenset,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "scalar"): None,   # resolved lazily: numpy 1.x vs 2.x module names
+    ("numpy._core.multiarray", "scalar"): None,
+    ("dnnlib.util", "EasyDict"): _PlainDict,
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler for official StyleGAN2-ADA network pickles that never imports or runs their code.
+
+    ``find_class`` answers only from :data:`_ALLOWED_GLOBALS`; any other global (``os.system``,
+    ``builtins.eval``, a network class, ...) raises :class:`UnsafePickleError` before it is looked up.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        key = (module, name)
+        if key not in _ALLOWED_GLOBALS:
+            raise UnsafePickleError(
+                f"Refused to load: the file asks for the Python object '{module}.{name}', which is not a "
+                "tensor or plain container. Network pickles can carry code; this loader only rebuilds "
+                "weights, so nothing from the file was run.")
+        obj = _ALLOWED_GLOBALS[key]
+        return _numpy_scalar() if obj is None else obj
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError("Refused to load: the pickle uses persistent ids (not an official "
+                                "StyleGAN2-ADA network pickle).")
+
+
+_TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_IMAGE_MAGICS = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
+                 b"RIFF": "a RIFF (WebP/AVI/WAV) file", b"\x1a\x45\xdf\xa3": "a WebM/MKV video"}
+
+
+def _describe_magic(head: bytes) -> str | None:
+    for magic, what in _IMAGE_MAGICS.items():
+        if head.startswith(magic):
+            return what
+    if head[4:8] == b"ftyp":
+        return "an MP4/MOV video"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    return None
+
+
+def load_network_pickle(path: str | os.PathLike) -> dict:
+    """Parse an official network pickle safely. Networks come back as :class:`PersistentObject`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"File not found: {path}")
+    data = path.read_bytes()
+    if not data:
+        raise CheckpointError(f"{path.name} is empty (0 bytes).")
+    what = _describe_magic(data[:16])
+    if what:
+        raise CheckpointError(f"{path.name} is {what}, not a StyleGAN2 network pickle.")
+    try:
+        obj = RestrictedUnpickler(io.BytesIO(data)).load()
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, RuntimeError, UnicodeDecodeError, OverflowError, MemoryError) as e:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if isinstance(e, EOFError) or "truncated" in detail.lower() or "ran out of input" in detail.lower():
+            raise CheckpointError(f"{path.name} is truncated or corrupt (the pickle ends early). "
+                                  "Download it again; `python -m core.download get KEY` resumes.") from None
+        raise CheckpointError(f"{path.name} is not a readable network pickle ({detail}).") from None
+    if isinstance(obj, int) and obj == _TORCH_LEGACY_MAGIC:
+        raise _LegacyTorchFile()
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path.name} is a pickle of a {type(obj).__name__}, not a network pickle "
+                              "(expected a dict with 'G_ema').")
+    return obj
+
+
+class _LegacyTorchFile(Exception):
+    """Internal signal: the pickle is really a legacy (non-zip) ``torch.save`` file."""
+
+
+def persistent_state_dict(obj: PersistentObject, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Flatten a persistent module's pickled ``__dict__`` tree into a ``state_dict``."""
+    state = obj.state
+    skip = set(state.get("_non_persistent_buffers_set") or ())
+    out: dict[str, torch.Tensor] = {}
+    for name, t in (state.get("_parameters") or {}).items():
+        if t is not None:
+            out[prefix + name] = t.detach()
+    for name, t in (state.get("_buffers") or {}).items():
+        if t is not None and name not in skip:
+            out[prefix + name] = t.detach()
+    for name, child in (state.get("_modules") or {}).items():
+        if child is None:
+            continue
+        if not isinstance(child, PersistentObject):
+            raise CheckpointError(f"Sub-module '{prefix + name}' has an unexpected type.")
+        out.update(persistent_state_dict(child, prefix + name + "."))
+    for k, t in out.items():
+        if not isinstance(t, torch.Tensor):
+            raise CheckpointError(f"Entry '{k}' of the network is not a tensor.")
+    return out
+
+
+def _build_and_load(init_kwargs: dict, state_dict: dict[str, torch.Tensor], source: str) -> Generator:
+    if any(k.startswith("synthesis.input.") for k in state_dict):
+        raise CheckpointError(f"{source} is a StyleGAN3 (alias-free) generator; only StyleGAN2 / "
+                              "StyleGAN2-ADA generators are supported.")
+    try:
+        G = generator_from_config(init_kwargs)
+    except (TypeError, ValueError, AssertionError) as e:
+        raise CheckpointError(f"{source}: cannot build a StyleGAN2 generator from its config "
+                              f"({e}).") from None
+    own = G.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong = [k for k in own if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"{source} does not match the StyleGAN2 architecture: missing {missing[:4]}, "
+                              f"unexpected {unexpected[:4]}, wrong shape {wrong[:4]}.")
+    G.load_state_dict({k: v.float() for k, v in state_dict.items()})
+    return G.eval().requires_grad_(False)
+
+
+def generator_from_network_pickle(obj: dict, key: str = "G_ema", source: str = "network pickle") -> Generator:
+    net = obj.get(key)
+    if not isinstance(net, PersistentObject):
+        found = ", ".join(map(str, obj)) or "nothing"
+        raise CheckpointError(f"{source} has no '{key}' network (it holds {found}).")
+    if net.class_name.rsplit(".", 1)[-1] != "Generator":
+        raise CheckpointError(f"{source}: '{key}' is a {net.class_name}, not a Generator.")
+    init_kwargs = dict(net.state.get("_init_kwargs") or {})
+    if net.state.get("_init_args"):
+        raise CheckpointError(f"{source}: the generator was built with positional arguments; unsupported.")
+    return _build_and_load(init_kwargs, persistent_state_dict(net), source)
+
+
+def save_generator_checkpoint(G: Generator, path: str | os.PathLike, step: int = 0,
+                              extra: dict | None = None) -> None:
+    """Write the project format ``{'model', 'config', 'step', 'version', **extra}`` atomically."""
+    ckpt = {"model": {k: v.detach().cpu() for k, v in G.state_dict().items()},
+            "config": copy.deepcopy(G.init_kwargs), "step": int(step), "version": CHECKPOINT_VERSION}
+    ckpt.update(extra or {})
+    atomic_torch_save(ckpt, path)
+
+
+def generator_from_checkpoint(ckpt: Any, source: str = "checkpoint") -> Generator:
+    """Project checkpoint dict -> Generator (also explains what other kinds of file it got)."""
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{source} holds a {type(ckpt).__name__}, not a StyleGAN2 checkpoint.")
+    if "generator" in ckpt and "kp_detector" in ckpt:
+        raise CheckpointError(f"{source} is a First Order Motion Model checkpoint (it has 'generator' and "
+                              "'kp_detector'); open it in the FOMM animator, not the StyleGAN2 sampler.")
+    if "g_ema" in ckpt and "latent_avg" in ckpt:
+        raise CheckpointError(f"{source} is a rosinality stylegan2-pytorch checkpoint; convert it to an "
+                              "official network pickle or a project checkpoint first.")
+    if "model" not in ckpt or "config" not in ckpt:
+        found = ", ".join(sorted(map(str, ckpt))[:8]) or "nothing"
+        raise CheckpointError(f"{source} is not a StyleGAN2 checkpoint: expected 'model' and 'config', "
+                              f"found {found}.")
+    cfg = ckpt["config"]
+    if not isinstance(cfg, dict) or not {"z_dim", "w_dim", "img_resolution"} <= set(cfg):
+        raise CheckpointError(f"{source} is a checkpoint of another model family (its config has no "
+                              "z_dim / w_dim / img_resolution).")
+    model = ckpt["model"]
+    if not isinstance(model, dict):
+        raise CheckpointError(f"{source}: 'model' is not a state dict.")
+    return _build_and_load(cfg, model, source)
+
+
+def load_generator(path: str | os.PathLike) -> Generator:
+    """Open an official ``.pkl`` network pickle or a project ``.pt`` checkpoint as an eval Generator.
+
+    Every failure is a :class:`CheckpointError` whose message says what the file is instead.
+    The result carries ``G.source_info`` (kind, path, step when known).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"File not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise CheckpointError(f"{path.name} is empty (0 bytes).")
+    what = _describe_magic(head)
+    if what:
+        raise CheckpointError(f"{path.name} is {what}, not a StyleGAN2 network.")
+    if head.startswith(b"PK\x03\x04"):
+        ckpt = safe_torch_load(path)  # zip-format torch.save file
+        G = generator_from_checkpoint(ckpt, path.name)
+        G.source_info = {"kind": "project", "path": str(path), "step": ckpt.get("step")}
+        return G
+    if not head.startswith(b"\x80"):
+        raise CheckpointError(f"{path.name} is neither a network pickle nor a PyTorch checkpoint "
+                              f"(it starts with {head[:8]!r}).")
+    try:
+        obj = load_network_pickle(path)
+    except _LegacyTorchFile:
+        ckpt = safe_torch_load(path)  # legacy torch.save (e.g. FOMM's 2019 vox-cpk.pth.tar)
+        G = generator_from_checkpoint(ckpt, path.name)
+        G.source_info = {"kind": "project", "path": str(path), "step": ckpt.get("step")}
+        return G
+    G = generator_from_network_pickle(obj, source=path.name)
+    G.source_info = {"kind": "official-pickle", "path": str(path), "step": None}
+    return G
