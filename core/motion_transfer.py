@@ -8,7 +8,7 @@ keypoints combined into one dense warp of the source. Where FOMM *learns* its ke
 dense-motion masks and an inpainting generator, this engine uses what runs offline:
 
 * keypoints: a fixed subset (~150) of MediaPipe's 478-point face mesh (``core.landmarks``), plus a ring
-  around the face that follows the head at half strength and fixed anchors on the image border;
+  around the face that follows the head at 80% strength and fixed anchors on the image border;
 * local affines: one exact affine per triangle of a fixed Delaunay triangulation of those keypoints
   (piecewise-affine warp, continuous across triangle edges), evaluated per output pixel from a
   rasterised triangle-index map of the *target* mesh and applied with ``cv2.remap``;
@@ -54,7 +54,7 @@ _UPPER_INNER = [_POS[i] for i in (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 3
 _LOWER_INNER = [_POS[i] for i in (95, 88, 178, 87, 14, 317, 402, 318, 324)]
 
 RING_SCALE = 1.45      # the head ring sits this far out from the face centre, relative to the oval
-RING_FOLLOW = 0.5      # fraction of the oval's motion the ring follows (hair, ears, neck)
+RING_FOLLOW = 0.8      # fraction of the oval's motion the ring follows (hair, ears, neck)
 _BORDER_STEPS = 4      # anchors per image side
 
 
@@ -137,6 +137,7 @@ class PiecewiseAffineWarper:
         # Source triangle vertices as homogeneous 3x3 matrices (columns = vertices).
         s = self.source_points[self.triangles]                             # (T, 3, 2)
         self._src_cols = np.concatenate([s.transpose(0, 2, 1), np.ones((len(s), 1, 3), np.float32)], 1)
+        self._src_sign = np.sign(np.linalg.det(self._src_cols.astype(np.float64)))
 
     def maps(self, target_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) float32 HxW: for each output pixel, where to sample the source."""
@@ -146,7 +147,9 @@ class PiecewiseAffineWarper:
         t = tgt[self.triangles]                                            # (T, 3, 2)
         tgt_cols = np.concatenate([t.transpose(0, 2, 1), np.ones((len(t), 1, 3), np.float32)], 1)
         det = np.linalg.det(tgt_cols.astype(np.float64))
-        ok = np.abs(det) > 1e-6
+        # Folded-over triangles (orientation flipped by a turn) are skipped: their neighbours or the
+        # identity fill the gap, which looks far better than a mirrored patch of skin.
+        ok = (np.abs(det) > 1e-6) & (np.sign(det) == self._src_sign)
         # Affine taking target -> source per triangle: S = M @ T  =>  M = S @ T^-1.
         inv = np.zeros_like(tgt_cols)
         inv[ok] = np.linalg.inv(tgt_cols[ok])
