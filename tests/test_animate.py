@@ -1,0 +1,171 @@
+"""Offline animation engine and pipeline (issue 6): warp values, frames, audio, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+from core import animate as an
+from core import motion_transfer as mt
+from core.video import ffmpeg_exe
+from tests.conftest import shared_path
+
+
+def _texture(size: int = 128, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    noise = rng.uniform(0, 255, (size // 8, size // 8, 3)).astype(np.uint8)
+    return cv2.resize(noise, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _motion_kp() -> np.ndarray:
+    return an.load_motion(an.bundled_motions()["talk"]).keypoints
+
+
+def _source_kp() -> np.ndarray:
+    # Rest pose of a bundled (procedural) motion: a plausible face layout, no detector needed.
+    return _motion_kp()[0]
+
+
+def test_identity_motion_returns_source():
+    img = _texture()
+    anim = mt.LandmarkAnimator()
+    anim.set_source(img, _source_kp())
+    out = anim.render(anim.source_kp)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - img).max() <= 1
+
+
+def test_translation_shifts_face_region():
+    size = 128
+    img = _texture(size)
+    anim = mt.LandmarkAnimator()
+    anim.set_source(img, _source_kp())
+    dx, dy = 3, 2
+    out = anim.render(anim.source_kp + np.array([dx, dy], np.float32) / size)
+    # Inside the face oval every keypoint moved by (dx, dy): out(x, y) == src(x - dx, y - dy).
+    c = (anim.source_kp.mean(0) * size).astype(int)
+    r = 10
+    got = out[c[1] - r:c[1] + r, c[0] - r:c[0] + r].astype(int)
+    want = img[c[1] - r - dy:c[1] + r - dy, c[0] - r - dx:c[0] + r - dx].astype(int)
+    assert np.abs(got - want).max() <= 2
+    # The image border is anchored.
+    for y, x in ((0, 0), (0, -1), (-1, 0), (-1, -1)):
+        assert np.abs(out[y, x].astype(int) - img[y, x]).max() <= 1
+
+
+def test_normalize_keypoints_relative_adaptive():
+    src = np.array([[0, 0], [2, 0], [0, 2]], np.float32)
+    init = np.array([[0, 0], [1, 0], [0, 1]], np.float32)
+    drv = init + np.array([0.1, 0.0], np.float32)
+    out = mt.normalize_keypoints(src, drv, init, adapt_movement_scale=True)
+    np.testing.assert_allclose(out, src + np.array([0.2, 0.0]), atol=1e-6)  # sqrt(2/0.5) = 2
+    np.testing.assert_allclose(mt.normalize_keypoints(src, drv, init, use_relative_movement=False), drv)
+
+
+def test_best_frame_picks_matching_shape():
+    kp = _motion_kp()
+    assert mt.best_frame(kp[17] * 1.3 + 0.05, kp) == 17
+
+
+def test_blink_and_mouth_plausible():
+    size = 128
+    img = np.full((size, size, 3), 200, np.uint8)
+    kp = _source_kp()
+    anim = mt.LandmarkAnimator()
+    anim.set_source(img, kp)
+    target = kp.copy()
+    lower = [mt.KEYPOINT_INDICES.index(i) for i in (95, 88, 178, 87, 14, 317, 402, 318, 324)]
+    target[lower, 1] += 0.06
+    out = anim.render(target)
+    mouth = out[int(target[lower, 1].mean() * size) - 2, int(target[lower, 0].mean() * size)]
+    assert mouth.max() < 120, "an opening mouth is painted dark, not stretched skin"
+
+
+def _make_video(path, seconds=1.0, audio=True, size=(96, 80)):
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+           f"testsrc=size={size[0]}x{size[1]}:rate=10:duration={seconds}"]
+    if audio:
+        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", "-shortest"]
+    cmd += ["-pix_fmt", "yuv420p", str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+def test_mux_audio_and_no_audio(tmp_path):
+    video = an._Writer(tmp_path / "silent.mp4", 10)
+    for i in range(10):
+        video.append(np.full((64, 64, 3), i * 20, np.uint8))
+    video.close()
+    with_audio = _make_video(tmp_path / "a.mp4", audio=True)
+    without = _make_video(tmp_path / "b.mp4", audio=False)
+    assert an.has_audio_stream(with_audio) and not an.has_audio_stream(without)
+    assert an.mux_audio(tmp_path / "silent.mp4", with_audio, tmp_path / "out_a.mp4")
+    assert an.has_audio_stream(tmp_path / "out_a.mp4")
+    assert not an.mux_audio(tmp_path / "silent.mp4", without, tmp_path / "out_b.mp4")
+    assert not an.has_audio_stream(tmp_path / "out_b.mp4")
+    assert len(list(an.iter_frames(tmp_path / "out_a.mp4"))) == 10
+
+
+def test_corrupt_and_faceless_video_clear_errors(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x01 not a video" * 100)
+    with pytest.raises(an.AnimationError, match="corrupt|not a video"):
+        an.probe_video(bad)
+    with pytest.raises(an.AnimationError, match="not found"):
+        an.probe_video(tmp_path / "missing.mp4")
+    faceless = _make_video(tmp_path / "noface.mp4", seconds=0.5)
+    src = _texture(256)
+    with pytest.raises(an.AnimationError, match="No face"):
+        an.animate(src, faceless, tmp_path / "o.mp4", an.AnimateOptions())
+    assert an.main(["animate", "--source", str(tmp_path / "nope.png"), "--driving", str(bad),
+                    "--out", str(tmp_path / "o.mp4")]) == 2
+
+
+def test_motion_round_trip_and_bundled(tmp_path):
+    motions = an.bundled_motions()
+    assert {"nod", "turn", "smile", "talk", "blink"} <= set(motions)
+    m = an.load_motion(motions["blink"])
+    assert m.keypoints.shape[1:] == (mt.NUM_KEYPOINTS, 2)
+    p = an.save_motion(m, tmp_path / "m.json")
+    np.testing.assert_allclose(an.load_motion(p).keypoints, m.keypoints, atol=1e-3)
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(an.AnimationError):
+        an.load_motion(tmp_path / "x.json")
+
+
+def test_bundled_motion_one_frame_per_keypoint_set(tmp_path):
+    m = an.load_motion(an.bundled_motions()["nod"])
+    src = _texture(256)
+    # Drive the engine directly with known source keypoints (no detector on a texture).
+    anim = mt.LandmarkAnimator()
+    anim.set_source(src, m.keypoints[0])
+    frames = list(anim.animate(m.keypoints[:12], m.keypoints[0]))
+    assert len(frames) == 12 and frames[0].shape == (256, 256, 3)
+    assert np.abs(frames[0].astype(int) - src).max() <= 1
+    assert np.abs(frames[11].astype(int) - src).mean() > 1
+
+
+def test_end_to_end_shared_driving(tmp_path):
+    driving_dir = shared_path("data", "driving")
+    face_dir = shared_path("data", "faces", "celeba_hq")
+    video = sorted(driving_dir.glob("*.mp4"))[1]
+    source = sorted(face_dir.glob("*.jpg"))[0]
+    progress = []
+    res = an.animate(source, video, tmp_path / "out.mp4",
+                     an.AnimateOptions(max_frames=12, best_frame=True, side_by_side=True),
+                     progress=progress.append)
+    assert res.frames == 12
+    frames = list(an.iter_frames(res.path))
+    assert len(frames) == 12 and frames[0].shape == (256, 768, 3)
+    assert res.has_audio == an.has_audio_stream(res.path) == an.has_audio_stream(video)
+    assert progress[-1].stage == "done" and progress[-1].fraction == 1.0
+    assert 0 <= res.best_frame < 12
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(an.AnimationCancelled):
+        an.animate(source, video, tmp_path / "c.mp4", an.AnimateOptions(max_frames=12), cancel=cancel)
