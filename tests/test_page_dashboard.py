@@ -1,0 +1,70 @@
+"""AppTest of the hypothesis dashboard page: default view, interactions and bad uploads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGE = "pages/5_hypothesis_dashboard.py"
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.caption]
+    for kind in ("success", "info", "warning", "error"):
+        parts += [e.value for e in getattr(at, kind)]
+    return " ".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def demo_page():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    return at
+
+
+def test_default_view_on_demo(demo_page):
+    at = demo_page
+    assert not at.exception
+    assert at.title[0].value == "Hypothesis dashboard"
+    text = _text(at)
+    assert "90 responses" in text
+    assert "68 of 89 respondents (76.4%) answered 'Yes'" in text and "not rejected" in text
+    assert "VADER" in text
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Positive"] == "31" and labels["Answers"] == "60"
+    assert at.number_input(key="dashboard_claim").value == 0.7
+    assert at.number_input(key="dashboard_alpha").value == 0.05
+    assert [t.label for t in at.tabs] == ["Explore", "Hypothesis test", "Sentiment", "Export"]
+    assert any("below 5" in w.value for w in at.warning)  # the crosstab's small expected counts
+
+
+def test_changing_the_claim_changes_the_verdict(demo_page):
+    at = demo_page
+    at.number_input(key="dashboard_claim").set_value(0.9).run()
+    assert not at.exception
+    assert "rejects the claim of 90%" in _text(at)
+    at.selectbox(key="dashboard_test_q").set_value("Which would you prefer for online learning?").run()
+    assert not at.exception
+    assert "answered 'Traditional System + AI generated & animated faces option'" in _text(at)
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        (bytes(np.random.default_rng(1).integers(0, 256, 2048, dtype=np.uint8)), "not a CSV"),
+        (b"", "empty"),
+        (b"q\nYes\nYes\nYes\n", "same answer"),
+        (None, "larger than"),
+    ],
+)
+def test_bad_uploads_give_clear_messages(payload, message):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["dashboard_source"] = "Upload a CSV export"
+    at.session_state["dashboard_upload"] = ("upload.csv", payload)
+    at.run()
+    assert not at.exception
+    assert message in _text(at)
+    # The page keeps working: switching back to the demo shows the analysis again.
+    at.radio(key="dashboard_source").set_value("Bundled demo survey").run()
+    assert not at.exception and "90 responses" in _text(at)
