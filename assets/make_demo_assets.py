@@ -59,7 +59,8 @@ def load_generator() -> torch.nn.Module:
 
 
 @torch.no_grad()
-def sample_faces(net: torch.nn.Module, count: int, generator: torch.Generator, batch: int = 256) -> np.ndarray:
+def sample_faces(net: torch.nn.Module, count: int, generator: torch.Generator,
+                 batch: int = 256) -> np.ndarray:
     """``count`` raw generator samples as uint8 (count, 64, 64, 3)."""
     out = []
     for start in range(0, count, batch):
@@ -186,7 +187,8 @@ def _paste_face(canvas: np.ndarray, face64: np.ndarray, size: int, cx: int, cy: 
     """Upscale a 64 px face to ``size`` and blend it in with a feathered oval plus shoulders."""
     side = canvas.shape[0]
     shirt = rng.integers(10, 240, size=3).tolist()
-    cv2.ellipse(canvas, (cx, min(side + size // 3, cy + int(size * 0.95))), (int(size * 0.75), int(size * 0.55)),
+    shoulders = (cx, min(side + size // 3, cy + int(size * 0.95)))
+    cv2.ellipse(canvas, shoulders, (int(size * 0.75), int(size * 0.55)),
                 0, 0, 360, shirt, -1)
     face = cv2.resize(face64, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     mask = np.zeros((size, size), np.float32)
@@ -216,7 +218,8 @@ def _nonface(rng: np.random.Generator, side: int) -> np.ndarray:
         for k in range(3):
             xs = np.arange(side)
             ys = (side * (0.55 + 0.12 * k) + 30 * np.sin(xs / rng.uniform(30, 80) + k)).astype(np.int32)
-            pts = np.concatenate([np.stack([xs, ys], 1), [[side - 1, side - 1], [0, side - 1]]]).astype(np.int32)
+            corners = [[side - 1, side - 1], [0, side - 1]]
+            pts = np.concatenate([np.stack([xs, ys], 1), corners]).astype(np.int32)
             cv2.fillPoly(img, [pts], (40 + 40 * k, 110 + 30 * k, 60))
         cv2.circle(img, (int(side * rng.uniform(0.2, 0.8)), int(side * 0.2)), 30, (250, 230, 120), -1)
     else:  # pattern of polygons

@@ -33,7 +33,7 @@ def eye_mouth_points(landmarks: np.ndarray) -> np.ndarray:
     assert lm.ndim == 2 and lm.shape[1] == 2, f"landmarks must be (K, 2), got {lm.shape}"
     if lm.shape[0] == 4:
         return lm
-    assert lm.shape[0] >= NUM_MESH_POINTS - 10, f"expected a 468/478-point mesh or 4 points, got {lm.shape[0]}"
+    assert lm.shape[0] >= NUM_MESH_POINTS - 10, f"expected a mesh or 4 points, got {lm.shape[0]}"
     # The subject's right eye/mouth corner appears on the image's left.
     return np.stack([lm[RIGHT_EYE_RING].mean(0), lm[LEFT_EYE_RING].mean(0),
                      lm[MOUTH_RIGHT_CORNER], lm[MOUTH_LEFT_CORNER]]).astype(np.float32)

@@ -600,8 +600,8 @@ def extract_zip(archive: str | os.PathLike | bytes, dest: str | os.PathLike,
         infos = [i for i in zf.infolist() if not i.is_dir()]
         bad = [i.filename for i in zf.infolist() if not _safe_member(i.filename)]
         if bad:
-            raise IngestRefused(f"zip refused: {len(bad)} entr{'y' if len(bad) == 1 else 'ies'} would escape the "
-                                f"target folder (e.g. {bad[0]!r})")
+            raise IngestRefused(f"zip refused: {len(bad)} entr{'y' if len(bad) == 1 else 'ies'} would "
+                                f"escape the target folder (e.g. {bad[0]!r})")
         if len(infos) > max_files:
             raise IngestRefused(f"zip refused: {len(infos)} files exceed the limit of {max_files}")
         total = sum(i.file_size for i in infos)

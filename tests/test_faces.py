@@ -1,0 +1,254 @@
+"""Face pipeline: loading, refusal reasons, alignment maths, duplicates, cache, CLI, shared targets."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import ASSETS_DIR
+from core import faces as F
+from core.align import align_face, box_quad, eye_mouth_points, ffhq_quad, quad_affine, transform_points
+from tests.conftest import shared_path
+
+GOOD_PHOTO = ASSETS_DIR / "demo_photos" / "profile_003.jpg"
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A syntactically valid PNG signature + IHDR claiming ``width`` x ``height`` (no real pixels)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def bad_folder(tmp_path: Path) -> Path:
+    d = tmp_path / "photos"
+    d.mkdir()
+    good = GOOD_PHOTO.read_bytes()
+    (d / "good.jpg").write_bytes(good)
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "notes.jpg").write_text("this is not a picture\n")
+    (d / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (d / "readme.txt").write_text("ignored: not an image extension")
+    return d
+
+
+def test_bad_folder_counts_and_reasons(bad_folder: Path, tmp_path: Path):
+    res = F.scan_folder(bad_folder, F.ScanConfig(), cache_dir=tmp_path / "cache")
+    s = res.summary()
+    assert s["images"] == 4
+    assert s["faces_kept"] == 1
+    assert s["rejected"] == {F.R_CORRUPT: 1, F.R_EMPTY: 1, F.R_NOT_IMAGE: 1}
+    by_file = {r.file: r for r in res.records}
+    assert by_file["good.jpg"].reason is None and len(by_file["good.jpg"].kept_faces) == 1
+    assert by_file["truncated.jpg"].reason == F.R_CORRUPT and "truncated" in by_file["truncated.jpg"].detail
+    crop = by_file["good.jpg"].kept_faces[0].crop
+    assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
+
+
+def test_decompression_bomb_refused():
+    with pytest.raises(F.ImageRejected) as e:
+        F.load_image(_png_header_only(20000, 20000))
+    assert e.value.reason == F.R_TOO_LARGE
+    # Below Pillow's own limit, our cap still applies.
+    with pytest.raises(F.ImageRejected) as e:
+        F.load_image(_png_header_only(5000, 5000), max_pixels=10_000_000)
+    assert e.value.reason == F.R_TOO_LARGE and "5000x5000" in e.value.detail
+
+
+def test_zip_escape_and_size_cap_refused(tmp_path: Path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("ok/a.jpg", GOOD_PHOTO.read_bytes())
+        zf.writestr("../evil.jpg", b"x")
+    with pytest.raises(F.IngestRefused, match="escape"):
+        F.extract_zip(buf.getvalue(), tmp_path / "z1")
+    assert not (tmp_path / "evil.jpg").exists()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.bin", b"\0" * 2_000_000)
+    with pytest.raises(F.IngestRefused, match="cap"):
+        F.extract_zip(buf.getvalue(), tmp_path / "z2", max_total_bytes=1_000_000)
+    with pytest.raises(F.IngestRefused, match="not a readable zip"):
+        F.extract_zip(b"PK-not-really", tmp_path / "z3")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("sub/a.jpg", b"abc")
+    out = F.extract_zip(buf.getvalue(), tmp_path / "z4")
+    assert (out / "sub" / "a.jpg").read_bytes() == b"abc"
+    up = F.save_uploads([("../../x/evil.png", b"1"), ("b.jpg", b"2")], tmp_path / "up")
+    assert sorted(p.name for p in up.iterdir()) == ["b.jpg", "evil.png"]
+
+
+def test_image_modes_exif_and_gif():
+    def enc(im: Image.Image, fmt: str, **kw) -> bytes:
+        b = io.BytesIO()
+        im.save(b, format=fmt, **kw)
+        return b.getvalue()
+
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[:, :10] = (255, 0, 0)
+    base = Image.fromarray(rgb)
+    out, gray = F.load_image(enc(base.convert("P"), "PNG"))
+    assert out.shape == (20, 30, 3) and tuple(out[0, 0]) == (255, 0, 0) and not gray
+    rgba = np.zeros((4, 4, 4), np.uint8)  # fully transparent -> white
+    out, _ = F.load_image(enc(Image.fromarray(rgba, "RGBA"), "PNG"))
+    assert (out == 255).all()
+    out, _ = F.load_image(enc(base.convert("CMYK"), "JPEG", quality=95))
+    assert out.shape == (20, 30, 3) and out[10, 2, 0] > 200 and out[10, 20, 0] < 40
+    i16 = Image.fromarray(np.full((8, 8), 65535, np.uint16))
+    out, gray = F.load_image(enc(i16, "PNG"))
+    assert gray and (out == 255).all()
+    frames = [Image.new("RGB", (8, 8), c) for c in ((0, 0, 255), (0, 255, 0))]
+    b = io.BytesIO()
+    frames[0].save(b, format="GIF", save_all=True, append_images=frames[1:])
+    out, _ = F.load_image(b.getvalue())
+    assert out[0, 0, 2] > 200 and out[0, 0, 1] < 50
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    out, _ = F.load_image(enc(base, "JPEG", exif=exif, quality=95))
+    assert out.shape == (30, 20, 3) and out[2, 10, 0] > 200 and out[25, 10, 0] < 60
+
+
+def test_ffhq_quad_geometry_values():
+    pts = np.array([[40, 50], [60, 50], [42, 75], [58, 75]], np.float32)
+    quad = ffhq_quad(pts)
+    np.testing.assert_allclose(quad, [[5, 7.5], [5, 97.5], [95, 97.5], [95, 7.5]], atol=1e-4)
+    # Rotating the face rotates the crop square with it, so eyes land on the same crop pixels.
+    theta = np.deg2rad(30)
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]], np.float32)
+    pts_r = (pts - 50) @ rot.T + 120
+    m0, m1 = quad_affine(quad, 90), quad_affine(ffhq_quad(pts_r), 90)
+    np.testing.assert_allclose(transform_points(pts, m0), transform_points(pts_r, m1), atol=1e-3)
+    np.testing.assert_allclose(transform_points(pts, m0)[:2], [[35, 42.5], [55, 42.5]], atol=1e-3)
+    np.testing.assert_allclose(box_quad((10, 10, 50, 50), scale=1.0, shift=0.0),
+                               [[10, 10], [10, 50], [50, 50], [50, 10]])
+
+
+def test_align_face_maps_pixels():
+    img = np.zeros((200, 200, 3), np.uint8)
+    pts = np.array([[80, 90], [120, 90], [84, 140], [116, 140]], np.float32)
+    for x, y in pts[:2]:
+        cv2.circle(img, (int(x), int(y)), 3, (255, 255, 255), -1)
+    crop = align_face(img, pts, 64)
+    quad = ffhq_quad(pts)
+    eyes = transform_points(pts[:2], quad_affine(quad, 64))
+    assert crop.shape == (64, 64, 3)
+    for x, y in eyes:
+        assert crop[int(round(y)), int(round(x))].mean() > 100
+    assert crop[2, 2].mean() == 0
+    mesh = np.zeros((478, 2), np.float32)
+    assert eye_mouth_points(mesh).shape == (4, 2)
+
+
+def test_phash_duplicates_and_blur():
+    photo = np.asarray(Image.open(GOOD_PHOTO).convert("RGB"))
+    resized = cv2.resize(photo, (300, 300), interpolation=cv2.INTER_AREA)
+    resized = cv2.resize(resized, (400, 400))
+    other = np.asarray(Image.open(ASSETS_DIR / "demo_photos" / "profile_010.jpg").convert("RGB"))
+    assert F.hamming(F.phash(photo), F.phash(resized)) <= 4
+    assert F.hamming(F.phash(photo), F.phash(other)) > 12
+    assert F.hamming(F.dhash(photo), F.dhash(resized)) <= 6
+    idx = F.DuplicateIndex(threshold=6)
+    idx.add(F.phash(photo), "a")
+    assert idx.find(F.phash(resized)) == "a"
+    assert idx.find(F.phash(other)) is None
+    assert F.blur_score(cv2.GaussianBlur(photo, (0, 0), 4)) < F.blur_score(photo) / 4
+
+
+def test_demo_duplicates_cache_hit_metadata_and_export(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("profile_000.jpg", "profile_000_copy.jpg", "profile_003.jpg", "profile_110.jpg"):
+        (src / name).write_bytes((ASSETS_DIR / "demo_photos" / name).read_bytes())
+    cache = tmp_path / "cache"
+    first = F.scan_folder(src, F.ScanConfig(), cache_dir=cache)
+    s = first.summary()
+    assert s["images"] == 4 and s["faces_kept"] == 2 and s["duplicates"] == 1
+    assert s["rejected"] == {F.R_NO_FACE: 1}
+    assert not any(r.cached for r in first.records)
+    second = F.scan_folder(src, F.ScanConfig(), cache_dir=cache)
+    assert all(r.cached for r in second.records)
+    assert second.summary() | {"seconds": 0} == s | {"seconds": 0}
+    a = first.kept_crops()[0][1].crop
+    b = second.kept_crops()[0][1].crop
+    np.testing.assert_array_equal(a, b)
+    meta = F.read_metadata(ASSETS_DIR / "demo_photos" / "metadata.csv")
+    assert meta["profile_000.jpg"]["occupation"]
+    out = F.export_training_set(second, tmp_path / "export", meta)
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 2 and (out / "manifest.csv").exists()
+    arr = np.load(tmp_path / "export" / "faces.npz")["images"]
+    assert arr.shape == (2, 64, 64, 3) and arr.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(Image.open(pngs[0])), arr[0])
+
+
+def test_cli_json(bad_folder: Path, tmp_path: Path, capsys):
+    rc = F.main(["scan", str(bad_folder), "--out", str(tmp_path / "out"), "--json", "--size", "32",
+                 "--cache-dir", str(tmp_path / "c")])
+    assert rc == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["summary"]) == {"images", "faces_kept", "rejected", "duplicates", "seconds"}
+    assert doc["summary"]["images"] == 4 and doc["summary"]["faces_kept"] == 1
+    assert len(doc["records"]) == 4
+    crops = list((tmp_path / "out").glob("*.png"))
+    assert len(crops) == 1 and Image.open(crops[0]).size == (32, 32)
+
+
+def test_haar_detector_runs():
+    photo = np.asarray(Image.open(GOOD_PHOTO).convert("RGB"))
+    faces = F.get_detector("haar")(photo)
+    assert isinstance(faces, list)
+    for f in faces:
+        assert 0 <= f.box[0] < f.box[2] <= 400
+
+
+# ---- targets on ../shared fixtures (downscaled so the suite stays fast) ----
+
+PORTRAIT_ANIMALS = {"s22", "s23", "s25", "s30", "s31", "s32", "s33", "s36", "s38", "s39", "s40", "s41"}
+
+
+def _downscaled_sources(folder: Path, side: int = 320):
+    def reader(p: Path):
+        def read() -> bytes:
+            im = Image.open(p).convert("RGB")
+            im.thumbnail((side, side))
+            b = io.BytesIO()
+            im.save(b, format="JPEG", quality=92)
+            return b.getvalue()
+        return read
+    return [(p.name, reader(p)) for p in F.iter_files(folder)]
+
+
+def test_shared_celeba_hq_kept(tmp_path: Path):
+    folder = shared_path("data", "faces", "celeba_hq")
+    res = F.scan_files(_downscaled_sources(folder), F.ScanConfig(), cache_dir=tmp_path, keep_crops=False)
+    assert res.summary()["images"] == 56
+    assert res.summary()["faces_kept"] >= 55
+
+
+def test_shared_afhq_rejected(tmp_path: Path):
+    folder = shared_path("data", "nonfaces", "afhq")
+    res = F.scan_files(_downscaled_sources(folder), F.ScanConfig(), cache_dir=tmp_path, keep_crops=False)
+    assert res.summary()["images"] == 43
+    assert sum(len(r.faces) > 0 for r in res.records) <= 1
+
+
+def test_shared_portraits_confusion(tmp_path: Path):
+    folder = shared_path("data", "faces", "portraits")
+    res = F.scan_files(_downscaled_sources(folder), F.ScanConfig(), cache_dir=tmp_path, keep_crops=False)
+    kept = {Path(r.file).stem for r in res.records if r.kept_faces}
+    humans = {Path(r.file).stem for r in res.records} - PORTRAIT_ANIMALS
+    assert humans <= kept, f"human portraits missed: {sorted(humans - kept)}"
+    assert len(kept & PORTRAIT_ANIMALS) <= 1, f"animals kept: {sorted(kept & PORTRAIT_ANIMALS)}"
