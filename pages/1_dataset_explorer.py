@@ -1,7 +1,5 @@
 """Dataset explorer page (placeholder until its issue lands)."""
 
-import streamlit as st
-
 from pages._common import not_ready, page_header
 
 page_header("Dataset explorer", "Custom Cast")
