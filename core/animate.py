@@ -249,7 +249,8 @@ def crop_square(frame: np.ndarray, crop: tuple[float, float, float], size: int) 
     if s < 0.75:  # pre-shrink large downscales so bilinear sampling does not alias
         k = max(1, int(1 / s) // 2 * 2)
         if k >= 2:
-            frame = cv2.resize(frame, (frame.shape[1] // k, frame.shape[0] // k), interpolation=cv2.INTER_AREA)
+            frame = cv2.resize(frame, (frame.shape[1] // k, frame.shape[0] // k),
+                               interpolation=cv2.INTER_AREA)
             x0, y0, side, s = x0 / k, y0 / k, side / k, size / (side / k)
     m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], dtype=np.float32)
     return cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -277,6 +278,20 @@ def face_crop_from_boxes(boxes: list[tuple[float, float, float, float]], frame_s
 
 # ------------------------------------------------------------------------------------ source
 
+_static_lock = threading.Lock()
+_static: list = []
+
+
+def static_landmarker():
+    """One shared static-image FaceLandmarker (thread-safe; building one costs ~0.5 s)."""
+    from core.landmarks import FaceLandmarker
+
+    with _static_lock:
+        if not _static:
+            _static.append(FaceLandmarker(max_faces=1, video=False, refine=False))
+        return _static[0]
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
@@ -301,15 +316,7 @@ def prepare_source(image: np.ndarray | str | os.PathLike, size: int = OUTPUT_SIZ
     image = np.ascontiguousarray(image[..., :3])
     h, w = image.shape[:2]
     if crop_face:
-        from core.landmarks import FaceLandmarker
-
-        own = landmarker is None
-        landmarker = landmarker or FaceLandmarker(max_faces=1, video=False, refine=False)
-        try:
-            faces = landmarker.detect(image)
-        finally:
-            if own:
-                landmarker.close()
+        faces = (landmarker or static_landmarker()).detect(image)
         if faces:
             x0, y0, side = face_crop_from_boxes([faces[0].box], (w, h), margin=0.9)
             return crop_square(image, (x0, y0, side), size)
@@ -405,8 +412,7 @@ def record_motion(video: str | os.PathLike, out_path: str | os.PathLike | None =
 
     info = probe_video(video)
     clock = _Clock(progress, cancel)
-    with FaceLandmarker(max_faces=1, video=False) as det:
-        crop = find_driving_crop(video, info, det, clock, max_frames)
+    crop = find_driving_crop(video, info, static_landmarker(), clock, max_frames)
     with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
         kp, _ = driving_keypoints(video, crop, mesher, clock, max_frames, info.frames_estimate)
     motion = Motion(name or Path(video).stem, info.fps, kp)
@@ -536,8 +542,8 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
     else:
         info = probe_video(driving)
         fps, has_audio_in = info.fps, info.has_audio
-        with FaceLandmarker(max_faces=1, video=False) as det:
-            crop = find_driving_crop(driving, info, det, clock, opts.max_frames, opts.crop_margin)
+        crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames,
+                                 opts.crop_margin)
         with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
             drv_kp, lost = driving_keypoints(driving, crop, mesher, clock, opts.max_frames,
                                              min(info.frames_estimate or 1, opts.max_frames or 10**9))
@@ -547,7 +553,7 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
     animator = None
     src_kp = None
     if opts.engine == "landmarks":
-        animator = mt.LandmarkAnimator()
+        animator = mt.LandmarkAnimator(static_landmarker())
         try:
             animator.set_source(src)
         except ValueError as e:
@@ -556,8 +562,7 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
     start = 0
     if opts.best_frame:
         if src_kp is None:
-            with FaceLandmarker(max_faces=1, video=False, refine=False) as fl:
-                meshes = fl.mesh(src)
+            meshes = static_landmarker().mesh(src)
             src_kp = mt.subset(meshes[0]) / OUTPUT_SIZE if meshes else None
             if src_kp is None:
                 notes.append("No face landmarks on the source: best frame search skipped.")
@@ -637,7 +642,8 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
 # ------------------------------------------------------------------------------------- CLI
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m core.fomm", description="Animate a face with a driving video.")
+    p = argparse.ArgumentParser(prog="python -m core.fomm",
+                                description="Animate a face with a driving video.")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("animate", help="animate a source face with a driving video or motion file")
     a.add_argument("--source", required=True, help="source face image (png/jpg)")
@@ -693,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
     except (AnimationError, AnimationCancelled) as e:
         print(f"\nerror: {e}", file=sys.stderr)
         return 2
-    print(f"\nwrote {res.path}: {res.frames} frames at {res.fps:g} fps, audio={'yes' if res.has_audio else 'no'},"
+    audio = "yes" if res.has_audio else "no"
+    print(f"\nwrote {res.path}: {res.frames} frames at {res.fps:g} fps, audio={audio},"
           f" best frame {res.best_frame}, {res.frames / res.seconds:.1f} fps overall")
     for n in res.notes:
         print(f"note: {n}")

@@ -115,7 +115,8 @@ if driving_kind == "Bundled motion":
     if not motions:
         st.warning("No bundled motions found in assets/motions: upload a driving video instead.")
     else:
-        name = st.selectbox("Motion", list(motions), index=list(motions).index("talk") if "talk" in motions else 0)
+        default = list(motions).index("talk") if "talk" in motions else 0
+        name = st.selectbox("Motion", list(motions), index=default)
         driving = an.load_motion(motions[name])
         st.caption(f"{len(driving.keypoints)} frames at {driving.fps:g} fps, made procedurally "
                    "(no real person).")
@@ -199,8 +200,9 @@ def job_panel() -> None:
         st.error(j.error)
         return
     r = j.result
+    audio = "yes" if r.has_audio else "none"
     st.success(f"{r.frames} frames at {r.fps:g} fps in {r.seconds:.1f} s "
-               f"({r.frames / max(r.seconds, 1e-6):.1f} fps overall); audio: {'yes' if r.has_audio else 'none'}; "
+               f"({r.frames / max(r.seconds, 1e-6):.1f} fps overall); audio: {audio}; "
                f"start frame {r.best_frame}.")
     for note in r.notes:
         st.warning(note)
