@@ -152,8 +152,9 @@ def generate(seed: int = SEED, n: int = N_RESPONSES) -> list[list[str]]:
     start = dt.datetime(2026, 3, 2, 9, 15, 0)
     rows = []
     moments = np.sort(rng.uniform(0, 6 * 24 * 3600, size=n))
-    text_order = rng.permutation(len(FREE_TEXT))
-    text_i = 0
+    # Two thirds answer the optional free-text question; each written answer is used once.
+    text_rows = rng.choice(n, size=min(n, len(FREE_TEXT)), replace=False)
+    text_of_row = dict(zip(text_rows, rng.permutation(FREE_TEXT)))
     other_rows = dict(zip(rng.choice(n, size=len(TYPED_OTHER), replace=False), TYPED_OTHER.items()))
     blank_yes_no = int(rng.integers(n))
     for i in range(n):
@@ -175,11 +176,7 @@ def generate(seed: int = SEED, n: int = N_RESPONSES) -> list[list[str]]:
         p_yes = 0.62 + 0.06 * wants_ai
         diversity = "" if i == blank_yes_no else ("Yes" if rng.random() < p_yes else "No")
         who = str(rng.choice(WHO[0], p=WHO[1]))
-        if rng.random() < 0.2 or text_i >= len(FREE_TEXT):
-            text = ""  # optional question left blank
-        else:
-            text = FREE_TEXT[text_order[text_i]]
-            text_i += 1
+        text = str(text_of_row.get(i, ""))
         rows.append([stamp, *answers, gender, AGES[0][age], ethnicity, diversity, who, text])
     return rows
 

@@ -29,7 +29,7 @@ def test_default_view_on_demo(demo_page):
     assert at.title[0].value == "Hypothesis dashboard"
     text = _text(at)
     assert "90 responses" in text
-    assert "68 of 89 respondents (76.4%) answered 'Yes'" in text and "not rejected" in text
+    assert "67 of 89 respondents (75.3%) answered 'Yes'" in text and "not rejected" in text
     assert "VADER" in text
     labels = {m.label: m.value for m in at.metric}
     assert labels["Positive"] == "31" and labels["Answers"] == "60"
