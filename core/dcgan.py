@@ -749,6 +749,7 @@ class Trainer:
             raise DatasetError(f"{Path(data.source).name} has only {len(data)} usable image(s); training "
                                f"needs at least {cfg.batch_size} (one batch). Add images or lower the "
                                f"batch size.")
+        self._threads_before = torch.get_num_threads()
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         self.device = resolve_device(cfg.device)
@@ -1057,6 +1058,8 @@ class Trainer:
         return "finished" if done else "stopped"
 
     def close(self) -> None:
+        """Release the run folder and restore the caller's thread setting."""
+        torch.set_num_threads(self._threads_before)
         if self.lock is not None:
             self.lock.release()
             self.lock = None

@@ -1,0 +1,352 @@
+"""DCGAN core: tiny configs on CPU, seeded, asserting shapes and values."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import core.checkpoint as checkpoint_mod
+from core import dcgan, jobs
+from core.checkpoint import CheckpointError, safe_torch_load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_config(arch: str = "study", size: int = 32, **over) -> dcgan.TrainConfig:
+    model = dcgan.ModelConfig(arch=arch, size=size, latent_dim=8, g_width=4, d_width=4)
+    # One thread: tiny convs are dominated by thread hand-offs, worse still on a busy CI machine.
+    base = dict(model=model, steps=6, batch_size=4, seed=3, log_every=1, checkpoint_every=100, threads=1,
+                snapshot_every=3, swd_every=3, swd_images=8, n_fixed=4,
+                diffaugment="color,translation,cutout")
+    base.update(over)
+    return dcgan.TrainConfig(**base)
+
+
+def tiny_data(n: int = 12, size: int = 32, seed: int = 0) -> dcgan.ImageSet:
+    g = torch.Generator().manual_seed(seed)
+    return dcgan.ImageSet(images=torch.randint(0, 256, (n, 3, size, size), generator=g, dtype=torch.uint8),
+                          source="tiny")
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arch,size", [("study", 32), ("study", 64), ("study", 96), ("study", 128),
+                                       ("tutorial", 32), ("tutorial", 64)])
+def test_model_shapes(arch, size):
+    cfg = dcgan.ModelConfig(arch=arch, size=size, latent_dim=8, g_width=4, d_width=4)
+    g, d = dcgan.build_models(cfg)
+    with torch.no_grad():
+        x = g(torch.randn(2, 8))
+    assert x.shape == (2, 3, size, size)
+    assert float(x.abs().max()) <= 1.0
+    assert d(x).shape == (2,)
+
+
+def test_bad_model_config_message():
+    with pytest.raises(ValueError, match="supports sizes"):
+        dcgan.ModelConfig(arch="tutorial", size=96).validate()
+    with pytest.raises(ValueError, match="Unknown architecture"):
+        dcgan.ModelConfig(arch="vae").validate()
+
+
+def test_seeded_sample_values():
+    torch.manual_seed(0)
+    g = dcgan.build_generator(dcgan.ModelConfig(arch="tutorial", size=32, latent_dim=8, g_width=4))
+    a = dcgan.sample(g, 3, seed=7)
+    b = dcgan.sample(g, 3, seed=7)
+    c = dcgan.sample(g, 3, seed=8)
+    assert a.shape == (3, 32, 32, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert g.training  # sampling restores the module's mode
+    # Pinned values: init N(0, 0.02) from seed 0 makes a near-flat image around mid-grey.
+    z = dcgan.latent_noise(2, 8, 7)
+    np.testing.assert_allclose(z[0, :3].numpy(), [-0.8201, 0.3956, 0.8989], atol=1e-4)
+    out = dcgan.generate(g, z)
+    assert out.shape == (2, 3, 32, 32)
+    # Eval-mode BN with fresh running stats and N(0, 0.02) weights: outputs of order 1e-5.
+    np.testing.assert_allclose(out[1, :, 5, 7].numpy(), [6.2930e-06, -1.5289e-05, -1.6550e-05], rtol=1e-3)
+    walk = dcgan.latent_walk(g, [1, 2, 3], frames_per_leg=2)
+    assert walk.shape == (6, 32, 32, 3)
+    np.testing.assert_array_equal(walk[0], dcgan.sample(g, 1, 1)[0])
+
+
+def test_diffaugment_shapes_and_determinism():
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    torch.manual_seed(1)
+    a = dcgan.diff_augment(x, "color,translation,cutout")
+    torch.manual_seed(1)
+    b = dcgan.diff_augment(x, "color,translation,cutout")
+    assert a.shape == x.shape
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    cut = dcgan.diff_augment(torch.ones(2, 3, 16, 16), "cutout")
+    assert float((cut == 0).float().mean()) > 0.05  # a square is blanked per image
+
+
+def test_swd_properties():
+    g = torch.Generator().manual_seed(0)
+    real = torch.randint(0, 256, (16, 3, 32, 32), generator=g, dtype=torch.uint8)
+    ev = dcgan.SWDEvaluator(real, seed=1, patches_per_image=16)
+    same = ev(real.float() / 127.5 - 1)
+    assert same["swd"] == pytest.approx(0.0, abs=1e-6)
+    assert len(same["swd_levels"]) == 2  # 32 and 16 px levels
+    near = ev((real.float() / 127.5 - 1) + 0.05 * torch.randn(16, 3, 32, 32, generator=g))
+    far = ev(torch.zeros(16, 3, 32, 32).uniform_(-0.1, 0.1))
+    assert 0 < near["swd"] < far["swd"]
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+def test_loader_mixed_sizes_and_modes(tmp_path):
+    Image.new("L", (50, 40), 128).save(tmp_path / "gray.png")
+    Image.new("RGBA", (80, 80), (255, 0, 0, 0)).save(tmp_path / "transparent.png")
+    Image.new("P", (20, 30)).save(tmp_path / "palette.gif")
+    Image.new("CMYK", (64, 64), (0, 0, 0, 0)).save(tmp_path / "cmyk.jpg")
+    (tmp_path / "sub").mkdir()
+    Image.new("RGB", (33, 33), (0, 0, 255)).save(tmp_path / "sub" / "blue.jpeg")
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    (tmp_path / "notes.txt").write_text("ignored")
+    np.savez(tmp_path / "export.npz", images=np.full((2, 16, 16, 3), 7, np.uint8))
+    data = dcgan.load_dataset(tmp_path, 32)
+    assert data.images.shape == (7, 3, 32, 32) and data.images.dtype == torch.uint8
+    assert data.skipped == ["broken.jpg"]
+    one = lambda name: dcgan.load_dataset(tmp_path / name, 32).images
+    assert torch.all(one("transparent.png") == 255)  # transparency composited over white
+    assert torch.all(one("gray.png") == 128)
+    assert torch.all(one("export.npz") == 7) and one("export.npz").shape == (2, 3, 32, 32)
+    blue = one("sub/blue.jpeg")[0, :, 16, 16].tolist()
+    assert blue[2] > 240 and blue[0] < 15
+
+
+def test_dataset_empty_and_too_small(tmp_path):
+    with pytest.raises(dcgan.DatasetError, match="No images found"):
+        dcgan.load_dataset(tmp_path, 32)
+    with pytest.raises(dcgan.DatasetError, match="not found"):
+        dcgan.load_dataset(tmp_path / "missing", 32)
+    Image.new("RGB", (8, 8)).save(tmp_path / "one.png")
+    with pytest.raises(dcgan.DatasetError, match="only 1 usable"):
+        dcgan.load_dataset(tmp_path, 32, min_images=4)
+    with pytest.raises(dcgan.DatasetError, match="at least 4"):
+        dcgan.Trainer(tiny_config(), dcgan.load_dataset(tmp_path, 32), tmp_path / "run")
+    np.savez(tmp_path / "bad.npz", pixels=np.zeros((2, 8, 8, 3), np.uint8))
+    with pytest.raises(dcgan.DatasetError, match="no 'images'"):
+        dcgan.load_npz_images(tmp_path / "bad.npz", 32)
+
+
+# -- training --------------------------------------------------------------------------------------
+
+
+def _losses(run_dir: Path) -> list[tuple]:
+    return [(r["step"], r["d_loss"], r["g_loss"], r["d_x"], r["d_gz"]) for r in dcgan.read_metrics(run_dir)]
+
+
+@pytest.mark.parametrize("arch", ["study", "tutorial"])
+def test_exact_resume(tmp_path, arch):
+    cfg = tiny_config(arch)
+    data = tiny_data()
+    full = dcgan.Trainer(cfg, data, tmp_path / "full")
+    assert full.run() == "finished"
+    full.close()
+
+    part = dcgan.Trainer(cfg, data, tmp_path / "part")
+    assert part.run(until=4) == "stopped"  # a stop writes a checkpoint
+    part.close()
+    torch.manual_seed(999)  # disturb every RNG the resumed run must restore
+    np.random.seed(999)
+    resumed = dcgan.Trainer(cfg, data, tmp_path / "part", resume=True)
+    assert resumed.step == 4
+    assert resumed.run() == "finished"
+    resumed.close()
+
+    a, b = _losses(tmp_path / "full"), _losses(tmp_path / "part")
+    assert [r[0] for r in a] == list(range(1, 7)) and a == b  # bitwise equal losses
+    for k, v in full.G.state_dict().items():
+        torch.testing.assert_close(v, resumed.G.state_dict()[k], rtol=0, atol=0)
+    ckpt = safe_torch_load(tmp_path / "part" / dcgan.CHECKPOINT_NAME)
+    assert ckpt["step"] == 6 and ckpt["version"] == dcgan.CHECKPOINT_VERSION
+    assert {"model", "discriminator", "opt_g", "opt_d", "rng", "sampler", "fixed_noise"} <= set(ckpt)
+    assert all(math.isfinite(r[1]) for r in a) and 0 < a[0][3] < 1
+    rows = dcgan.read_metrics(tmp_path / "part")
+    assert [r["step"] for r in rows if "swd" in r] == [3, 6]
+    assert [p.name for p in dcgan.snapshot_paths(tmp_path / "part")] == [
+        "step_0000000.png", "step_0000003.png", "step_0000006.png"]
+    grid = np.asarray(Image.open(tmp_path / "part" / dcgan.LATEST_GRID_NAME))
+    assert grid.shape == (2 + 2 * 34, 2 + 2 * 34, 3)  # 4 fixed samples of 32 px, 2 px padding
+
+
+def test_atomic_checkpoint_survives_crash_before_rename(tmp_path, monkeypatch):
+    trainer = dcgan.Trainer(tiny_config(steps=3), tiny_data(), tmp_path)
+    trainer.run(until=2)
+    path = tmp_path / dcgan.CHECKPOINT_NAME
+    assert safe_torch_load(path)["step"] == 2
+    trainer.train_step()
+    trainer.step += 1
+
+    def crash(*_):
+        raise OSError("simulated power cut between write and rename")
+
+    monkeypatch.setattr(checkpoint_mod.os, "replace", crash)
+    with pytest.raises(OSError, match="simulated"):
+        trainer.save_checkpoint()
+    monkeypatch.undo()
+    ckpt = safe_torch_load(path)
+    assert ckpt["step"] == 2  # the old file is intact and loadable
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    g, loaded = dcgan.load_generator(path)
+    assert loaded["step"] == 2 and not g.training
+    trainer.close()
+
+
+def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
+    trainer = dcgan.Trainer(tiny_config(checkpoint_every=2, steps=10), tiny_data(), tmp_path)
+    assert trainer.run(until=2) == "stopped"
+    with torch.no_grad():
+        next(trainer.G.parameters()).fill_(float("nan"))
+    assert trainer.run() == "nan"
+    trainer.close()
+    status = json.loads((tmp_path / dcgan.STATUS_NAME).read_text())
+    assert status["state"] == "nan" and "step 2" in status["message"]
+    ckpt = safe_torch_load(tmp_path / dcgan.CHECKPOINT_NAME)
+    assert ckpt["step"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+
+
+def test_run_folder_lock(tmp_path):
+    first = dcgan.Trainer(tiny_config(), tiny_data(), tmp_path)
+    assert dcgan.run_is_busy(tmp_path)
+    with pytest.raises(dcgan.RunBusyError, match="busy"):
+        dcgan.Trainer(tiny_config(), tiny_data(), tmp_path)
+    first.close()
+    assert not dcgan.run_is_busy(tmp_path)
+
+
+def test_resume_refuses_other_architecture(tmp_path):
+    t = dcgan.Trainer(tiny_config(steps=1), tiny_data(), tmp_path)
+    t.run()
+    t.close()
+    with pytest.raises(CheckpointError, match="different model config"):
+        dcgan.Trainer(tiny_config("tutorial"), tiny_data(), tmp_path, resume=True)
+
+
+def test_pause_and_stop_via_control_file(tmp_path):
+    t = dcgan.Trainer(tiny_config(steps=50, swd_every=0, snapshot_every=0), tiny_data(), tmp_path)
+    dcgan.set_control(tmp_path, "stop")
+    assert t.run() == "stopped" and t.step == 0
+    assert json.loads((tmp_path / dcgan.STATUS_NAME).read_text())["state"] == "stopped"
+    t.close()
+
+
+def test_cli_train_sample_export(tmp_path):
+    data_dir = tmp_path / "imgs"
+    data_dir.mkdir()
+    for i in range(6):
+        Image.new("RGB", (40 + i, 40), (i * 40, 100, 200)).save(data_dir / f"{i}.png")
+    run = tmp_path / "run"
+    args = ["train", "--data", str(data_dir), "--arch", "tutorial", "--size", "32", "--steps", "2", "--out",
+            str(run), "--batch-size", "4", "--g-width", "4", "--d-width", "4", "--latent-dim", "8",
+            "--swd-every", "0", "--threads", "1"]
+    assert dcgan.main(args) == 0
+    assert dcgan.main([*args[:8], "3", *args[9:], "--resume"]) == 0
+    assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 3
+    assert dcgan.main(["sample", "--checkpoint", str(run / dcgan.CHECKPOINT_NAME), "--n", "4",
+                       "--out", str(tmp_path / "grid.png")]) == 0
+    assert Image.open(tmp_path / "grid.png").size == (2 + 2 * 34, 2 + 2 * 34)
+    assert dcgan.main(["export", "--checkpoint", str(run / dcgan.CHECKPOINT_NAME),
+                       "--out", str(tmp_path / "g.pt")]) == 0
+    slim = safe_torch_load(tmp_path / "g.pt")
+    assert set(slim) == {"model", "config", "step", "fixed_noise", "version"}
+    assert dcgan.main(["train", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "r2")]) == 2
+    assert "not found" in dcgan.run_state(tmp_path / "r2")["message"]
+    assert dcgan.main(["sample", "--checkpoint", str(tmp_path / "nope.pt"), "--out", "x.png"]) == 2
+
+
+def test_background_job_stop_and_resume(tmp_path):
+    data = tmp_path / "faces.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, images=rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
+    run = tmp_path / "run"
+    cfg = tiny_config(steps=100000, swd_every=0, snapshot_every=0, checkpoint_every=1000, threads=1)
+    pid = dcgan.start_training(data, run, cfg)
+    deadline = time.time() + 60
+    while time.time() < deadline and (dcgan.run_state(run).get("step") or 0) < 2:
+        time.sleep(0.2)
+    state = dcgan.run_state(run)
+    assert state["state"] == "running" and state["alive"], (state, jobs.log_tail(run))
+    with pytest.raises(dcgan.RunBusyError):
+        dcgan.start_training(data, run, cfg)
+    dcgan.set_control(run, "pause")
+    while time.time() < deadline and dcgan.run_state(run)["state"] != "paused":
+        time.sleep(0.1)
+    paused_at = dcgan.run_state(run)["step"]
+    time.sleep(0.5)
+    assert dcgan.run_state(run)["step"] == paused_at
+    dcgan.set_control(run, "stop")
+    assert jobs.wait_job(run, 30)
+    state = dcgan.run_state(run)
+    assert state["state"] == "stopped" and state["has_checkpoint"] and not state["alive"]
+    assert not jobs.pid_alive(pid)
+    assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == paused_at
+    # Resuming is the same CLI with --resume (covered in-process by test_cli_train_sample_export).
+
+
+# -- DDP on gloo -----------------------------------------------------------------------------------
+
+_DDP_WORKER = r"""
+import sys, torch, torch.distributed as dist
+sys.path.insert(0, sys.argv[4])
+from core import dcgan
+rank, world, init = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+torch.set_num_threads(1)
+cfg = dcgan.TrainConfig(model=dcgan.ModelConfig(arch="tutorial", size=32, latent_dim=8, g_width=4, d_width=4),
+                        steps=3, batch_size=4, seed=3, log_every=1, swd_every=0, snapshot_every=0, threads=1)
+data = dcgan.ImageSet(torch.randint(0, 256, (12, 3, 32, 32), generator=torch.Generator().manual_seed(0),
+                                    dtype=torch.uint8), "tiny")
+t = dcgan.Trainer(cfg, data, sys.argv[5])
+assert t.world == 2 and t.run() == "finished"
+digest = torch.cat([p.detach().flatten() for p in t.G.parameters()])
+out = [torch.zeros_like(digest) for _ in range(world)]
+dist.all_gather(out, digest)
+assert torch.equal(out[0], out[1]), "ranks diverged"
+print("ok", rank, float(digest.sum()))
+t.close()
+dist.destroy_process_group()
+"""
+
+
+def test_ddp_two_cpu_processes_gloo(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(_DDP_WORKER)
+    init = f"file://{tempfile.mktemp(dir=tmp_path)}"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(script), "RANK", "2", init, str(ROOT), str(tmp_path / "run")]
+    procs = [subprocess.Popen([c if c != "RANK" else str(r) for c in cmd], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env)
+             for r in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert all(o.strip().splitlines()[-1].startswith("ok") for o in outs)
+    ckpt = safe_torch_load(tmp_path / "run" / dcgan.CHECKPOINT_NAME)
+    assert ckpt["step"] == 3 and ckpt["world_size"] == 2 and len(ckpt["rng"]["per_rank"]) == 2
+    assert len(dcgan.read_metrics(tmp_path / "run")) == 3  # only rank 0 writes files
