@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -334,10 +335,10 @@ def prepare_source(image: np.ndarray | str | os.PathLike, size: int = OUTPUT_SIZ
 class _Clock:
     """Per-stage fps and an overall ETA from stage weights."""
 
-    WEIGHTS = {"crop": 0.1, "landmarks": 0.4, "render": 0.5}
-
-    def __init__(self, progress: ProgressFn | None, cancel: threading.Event | None):
+    def __init__(self, progress: ProgressFn | None, cancel: threading.Event | None,
+                 weights: dict[str, float] | None = None):
         self.progress, self.cancel = progress, cancel
+        self.WEIGHTS = weights or {"crop": 0.1, "landmarks": 0.4, "render": 0.5}
         self.stage, self.t0, self.total = "", 0.0, 0
         self.run_t0 = time.perf_counter()
         self.done_weight = 0.0
@@ -402,6 +403,43 @@ def driving_keypoints(path: str | os.PathLike, crop: tuple[int, int, int], meshe
         last = k if k is not None else last
         out[i] = last
     return out, len(kps) - len(good)
+
+
+MAX_PENDING_FRAMES = 250   # leading face-less frames kept (side by side) before the first tracked face
+
+
+def tracked_frames(path: str | os.PathLike, crop: tuple[int, int, int], mesher,
+                   max_frames: int | None = None, keep_frames: bool = True,
+                   stats: dict | None = None) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+    """One pass: (cropped frame or None, (K, 2) normalised keypoints) per frame, lost faces held.
+
+    Frames before the first tracked face get its pose (buffered, at most MAX_PENDING_FRAMES when
+    ``keep_frames``). ``stats['lost']`` counts frames without a tracked face.
+    """
+    stats = stats if stats is not None else {}
+    stats["lost"] = 0
+    pending: list[np.ndarray | None] = []
+    last = None
+    for frame in iter_cropped(path, crop, OUTPUT_SIZE, max_frames):
+        meshes = mesher.mesh(frame)
+        kp = mt.subset(meshes[0]) / OUTPUT_SIZE if meshes else None
+        if kp is None:
+            stats["lost"] += 1
+        kept = frame.copy() if keep_frames else None
+        if last is None:
+            if kp is None:
+                if keep_frames and len(pending) >= MAX_PENDING_FRAMES:
+                    raise AnimationError(f"No face could be tracked in the first {MAX_PENDING_FRAMES} "
+                                         "frames of the driving video: trim the start of the video.")
+                pending.append(kept)
+                continue
+            for f in pending:
+                yield f, kp
+            pending = []
+        last = kp if kp is not None else last
+        yield kept, last
+    if last is None:
+        raise AnimationError("The driving video's face could not be tracked in any frame.")
 
 
 def record_motion(video: str | os.PathLike, out_path: str | os.PathLike | None = None,
@@ -524,32 +562,18 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
     t0 = time.perf_counter()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    clock = _Clock(progress, cancel)
+    is_motion = isinstance(driving, Motion)
+    fused = opts.engine == "landmarks" and not is_motion and not opts.best_frame
+    clock = _Clock(progress, cancel, {"render": 1.0} if is_motion else
+                   {"crop": 0.1, "render": 0.9} if fused else None)
     notes: list[str] = []
     if crop_source is None:
         crop_source = not isinstance(source, np.ndarray)
     src = prepare_source(source, OUTPUT_SIZE, crop_face=crop_source)
 
-    is_motion = isinstance(driving, Motion)
     if is_motion and opts.engine == "fomm":
         raise AnimationError("Bundled motions drive the offline 'landmarks' engine; the fomm engine "
                              "needs a driving video.")
-    crop, lost = None, 0
-    if is_motion:
-        drv_kp, fps, has_audio_in = driving.keypoints, driving.fps, False
-        if opts.max_frames:
-            drv_kp = drv_kp[:opts.max_frames]
-    else:
-        info = probe_video(driving)
-        fps, has_audio_in = info.fps, info.has_audio
-        crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames,
-                                 opts.crop_margin)
-        with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
-            drv_kp, lost = driving_keypoints(driving, crop, mesher, clock, opts.max_frames,
-                                             min(info.frames_estimate or 1, opts.max_frames or 10**9))
-        if lost:
-            notes.append(f"The face was lost in {lost} of {len(drv_kp)} frames; the last pose was held.")
-
     animator = None
     src_kp = None
     if opts.engine == "landmarks":
@@ -559,6 +583,23 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
         except ValueError as e:
             raise AnimationError(str(e)) from None
         src_kp = animator.source_kp
+    # Without a best-frame search the offline engine tracks and renders in one decode pass (fused).
+    crop, lost = None, 0
+    drv_kp = np.zeros((0, mt.NUM_KEYPOINTS, 2), np.float32)
+    if is_motion:
+        drv_kp, fps, has_audio_in = driving.keypoints, driving.fps, False
+        if opts.max_frames:
+            drv_kp = drv_kp[:opts.max_frames]
+    else:
+        info = probe_video(driving)
+        fps, has_audio_in = info.fps, info.has_audio
+        crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames,
+                                 opts.crop_margin)
+        expected = min(info.frames_estimate or 1, opts.max_frames or 10**9)
+        if not fused:
+            with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+                drv_kp, lost = driving_keypoints(driving, crop, mesher, clock, opts.max_frames, expected)
+
     start = 0
     if opts.best_frame:
         if src_kp is None:
@@ -568,15 +609,27 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
                 notes.append("No face landmarks on the source: best frame search skipped.")
         if src_kp is not None:
             start = mt.best_frame(src_kp, drv_kp)
-    initial_kp = drv_kp[start]
+    initial_kp = drv_kp[start] if len(drv_kp) else None
 
-    total = len(drv_kp)
+    total = len(drv_kp) if not fused else expected
     clock.start("render", total)
     tmp_dir = tempfile.mkdtemp(prefix="animate-", dir=out_path.parent)
     silent = Path(tmp_dir) / "silent.mp4"
     writer = _Writer(silent, fps)
     try:
-        if opts.engine == "landmarks":
+        if fused:
+            stats: dict = {}
+            with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+                for i, (frame, kp) in enumerate(tracked_frames(driving, crop, mesher, opts.max_frames,
+                                                               opts.side_by_side, stats)):
+                    if initial_kp is None:
+                        initial_kp = kp
+                    result = animator.render(mt.normalize_keypoints(
+                        src_kp, kp, initial_kp, opts.adapt_scale, opts.relative))
+                    writer.append(_compose(src, frame, result, opts.upscale, opts.side_by_side))
+                    clock.tick(i + 1)
+            total, lost = writer.frames, stats["lost"]
+        elif opts.engine == "landmarks":
             frames_iter = (iter_cropped(driving, crop, OUTPUT_SIZE, opts.max_frames)
                            if opts.side_by_side and not is_motion else None)
             for i, kp in enumerate(drv_kp):
@@ -618,8 +671,13 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
             if batch:
                 done += flush()
                 clock.tick(done, every=1)
-    finally:
+    except BaseException:
         writer.close()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    writer.close()
+    if lost:
+        notes.append(f"The face was lost in {lost} of {total} frames; the last pose was held.")
     try:
         if writer.frames != total:
             raise AnimationError(f"Rendered {writer.frames} frames for {total} driving frames.")
@@ -629,9 +687,7 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
         else:
             os.replace(silent, out_path)
     finally:
-        for p in Path(tmp_dir).iterdir():
-            p.unlink()
-        os.rmdir(tmp_dir)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
     if progress is not None:
         el = time.perf_counter() - clock.t0
         progress(Progress("done", total, total, total / el if el > 0 else 0.0, 0.0, 1.0))

@@ -169,3 +169,43 @@ def test_end_to_end_shared_driving(tmp_path):
     cancel.set()
     with pytest.raises(an.AnimationCancelled):
         an.animate(source, video, tmp_path / "c.mp4", an.AnimateOptions(max_frames=12), cancel=cancel)
+
+
+class _ScriptedMesher:
+    """Stands in for the face mesh: a face on some frames, none on others."""
+
+    def __init__(self, present):
+        self.present, self.i = present, 0
+
+    def mesh(self, frame):
+        ok = self.present[self.i]
+        self.i += 1
+        return [np.full((478, 2), 10.0 * self.i, np.float32)] if ok else []
+
+
+def test_face_lost_holds_last_pose_and_leading_frames_get_first(tmp_path):
+    video = _make_video(tmp_path / "v.mp4", seconds=0.6, audio=False)   # 6 frames
+    stats = {}
+    out = list(an.tracked_frames(video, (0, 0, 80), _ScriptedMesher([0, 1, 1, 0, 0, 1]), stats=stats))
+    assert len(out) == 6 and stats["lost"] == 3
+    xs = [kp[0, 0] * an.OUTPUT_SIZE for _, kp in out]
+    np.testing.assert_allclose(xs, [20, 20, 30, 30, 30, 60], atol=1e-4)
+    assert out[0][0].shape == (256, 256, 3)
+    with pytest.raises(an.AnimationError, match="could not be tracked"):
+        list(an.tracked_frames(video, (0, 0, 80), _ScriptedMesher([0] * 6)))
+
+
+def test_vertical_odd_sized_video_without_audio(tmp_path):
+    video = sorted(shared_path("data", "driving").glob("*.mp4"))[4]
+    source = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[1]
+    vertical = tmp_path / "vertical.mov"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-t", "0.5",
+                    "-vf", "scale=301:-1,pad=301:451:0:75", "-an", "-c:v", "png", str(vertical)], check=True)
+    info = an.probe_video(vertical)
+    assert info.size == (301, 451) and not info.has_audio
+    res = an.animate(source, vertical, tmp_path / "out.mp4", an.AnimateOptions(upscale=2))
+    assert res.frames == info.frames_estimate and not res.has_audio
+    frames = list(an.iter_frames(res.path))
+    assert len(frames) == res.frames and frames[0].shape == (512, 512, 3)
+    x0, y0, side = res.crop
+    assert 0 <= x0 and 0 <= y0 and x0 + side <= 301 and y0 + side <= 451
