@@ -23,13 +23,18 @@ Command line::
 
 from __future__ import annotations
 
+import argparse
 import copy
 import io
 import math
 import os
 import pickle
+import sys
+import threading
+import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.checkpoint import CheckpointError, atomic_torch_save, safe_torch_load
+from core.imaging import make_grid, to_uint8
 
 CHECKPOINT_VERSION = 1
 
@@ -138,10 +144,14 @@ def conv2d_up2(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, groups: int = 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor,
                      noise: torch.Tensor | None = None, up: int = 1, padding: int = 0,
                      resample_filter: torch.Tensor | None = None, demodulate: bool = True,
-                     fused_modconv: bool = True) -> torch.Tensor:
+                     fused_modconv: bool = True, weight_sq: torch.Tensor | None = None) -> torch.Tensor:
     """StyleGAN2 weight modulation/demodulation (Karras et al. 2020, Sec. 2.2).
 
     x: [N, I, H, W]; weight: [O, I, k, k]; styles: [N, I]; noise broadcastable to [N, O, H', W'].
+    ``fused_modconv`` builds per-sample weights (the official inference path); otherwise activations
+    are scaled around one shared conv, and the demodulation coefficients come from
+    ``weight_sq = weight.square().sum([2, 3])`` ([O, I], cacheable) as ``rsqrt(styles^2 @ weight_sq^T)``,
+    which is the same sum regrouped (equal up to float rounding) and much cheaper for batch 1 on CPU.
     """
     n = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
@@ -151,26 +161,27 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3],
                                                                        keepdim=True))
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
-    w = dcoefs = None
-    if demodulate or fused_modconv:
-        w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # [N, O, I, k, k]
-    if demodulate:
-        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
-    if demodulate and fused_modconv:
-        w = w * dcoefs.reshape(n, -1, 1, 1, 1)
+        weight_sq = None
 
     if not fused_modconv:
-        # Scale activations instead of weights: one shared conv for the whole batch (training path).
+        dcoefs = None
+        if demodulate:
+            if weight_sq is None:
+                weight_sq = weight.square().sum(dim=[2, 3])
+            dcoefs = (styles.square() @ weight_sq.t() + 1e-8).rsqrt()  # [N, O]
         x = x * styles.to(x.dtype).reshape(n, -1, 1, 1)
         wx = weight.to(x.dtype)
         x = conv2d_up2(x, wx, resample_filter) if up == 2 else F.conv2d(x, wx, padding=padding)
-        if demodulate:
+        if dcoefs is not None:
             x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
         if noise is not None:
             x = x + noise.to(x.dtype)
         return x
 
     # One grouped conv with per-sample weights (inference path of the official code).
+    w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # [N, O, I, k, k]
+    if demodulate:
+        w = w * (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, -1, 1, 1, 1)
     x = x.reshape(1, -1, *x.shape[2:])
     w = w.reshape(-1, in_ch, kh, kw).to(x.dtype)
     if up == 2:
@@ -299,6 +310,17 @@ class SynthesisLayer(nn.Module):
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
 
+    def _weight_sq(self) -> torch.Tensor | None:
+        """Cached ``weight.square().sum([2, 3])`` for inference; None (recompute) when training."""
+        if torch.is_grad_enabled() and self.weight.requires_grad:
+            return None
+        key = (self.weight.data_ptr(), self.weight._version, self.weight.device, self.weight.dtype)
+        cached = getattr(self, "_weight_sq_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self.weight.detach().square().sum(dim=[2, 3]))
+            self._weight_sq_cache = cached
+        return cached[1]
+
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
                 fused_modconv: bool = True, gain: float = 1,
                 generator: torch.Generator | None = None) -> torch.Tensor:
@@ -311,7 +333,8 @@ class SynthesisLayer(nn.Module):
         if self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
-                             resample_filter=self.resample_filter, fused_modconv=fused_modconv)
+                             resample_filter=self.resample_filter, fused_modconv=fused_modconv,
+                             weight_sq=None if fused_modconv else self._weight_sq())
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=self.act_gain * gain,
                         clamp=clamp)
@@ -784,3 +807,378 @@ def load_generator(path: str | os.PathLike) -> Generator:
     G = generator_from_network_pickle(obj, source=path.name)
     G.source_info = {"kind": "official-pickle", "path": str(path), "step": None}
     return G
+
+
+def random_generator(img_resolution: int = 64, z_dim: int = 128, w_dim: int = 128, seed: int = 0,
+                     channel_max: int = 128, mapping_layers: int = 4) -> Generator:
+    """A randomly initialised (untrained) generator, for demos without weights and for benchmarks.
+
+    ``w_avg`` is set to the mean of 2,000 mapped samples so that truncation behaves as in trained
+    models.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = Generator(z_dim=z_dim, c_dim=0, w_dim=w_dim, img_resolution=img_resolution, img_channels=3,
+                      mapping_kwargs={"num_layers": mapping_layers},
+                      synthesis_kwargs={"channel_base": channel_max * 32, "channel_max": channel_max,
+                                        "num_fp16_res": 0, "conv_clamp": None})
+        G.eval().requires_grad_(False)
+        with torch.no_grad():
+            z = torch.randn(2000, z_dim)
+            G.mapping.w_avg.copy_(G.mapping(z, None)[:, 0].mean(0))
+    G.source_info = {"kind": "random", "path": None, "step": 0}
+    return G
+
+
+def official_size_generator(resolution: int = 1024, seed: int = 0) -> Generator:
+    """Random weights in the official FFHQ config-F shape (for timing the real model's cost)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = Generator(512, 0, 512, resolution, 3, mapping_kwargs={"num_layers": 8},
+                      synthesis_kwargs={"channel_base": 32768 if resolution >= 512 else 16384,
+                                        "channel_max": 512, "num_fp16_res": 4, "conv_clamp": 256})
+    G.source_info = {"kind": "random", "path": None, "step": 0}
+    return G.eval().requires_grad_(False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sampling helpers (pure, seeded; images come back as uint8 HxWx3 via core.imaging.to_uint8)
+# ---------------------------------------------------------------------------------------------------
+
+
+def z_from_seed(seed: int, z_dim: int) -> torch.Tensor:
+    """The official ``generate.py`` latent for a seed: ``RandomState(seed).randn(1, z_dim)``."""
+    return torch.from_numpy(np.random.RandomState(int(seed) % (2 ** 32)).randn(1, z_dim)).float()
+
+
+def zs_from_seeds(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
+    return torch.cat([z_from_seed(s, z_dim) for s in seeds]) if seeds else torch.zeros(0, z_dim)
+
+
+@torch.no_grad()
+def seeds_to_ws(G: Generator, seeds: Sequence[int], truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None) -> torch.Tensor:
+    """Mapping outputs for seeds: [N, num_ws, w_dim]."""
+    z = zs_from_seeds(list(seeds), G.z_dim)
+    c = torch.zeros(len(seeds), G.c_dim) if G.c_dim else None
+    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+
+
+def truncate(G: Generator, ws: torch.Tensor, psi: float, cutoff: int | None = None) -> torch.Tensor:
+    """Apply truncation to already-mapped (psi=1) ws, so one mapping serves every psi."""
+    if psi == 1:
+        return ws
+    w_avg = G.mapping.w_avg
+    out = ws.clone()
+    n = ws.shape[1] if cutoff is None else cutoff
+    out[:, :n] = w_avg.lerp(ws[:, :n], psi)
+    return out
+
+
+class WsCache:
+    """Small thread-safe LRU of untruncated mapping outputs per seed for one generator.
+
+    Dragging a slider then costs only synthesis; truncation is applied on the cached w.
+    """
+
+    def __init__(self, G: Generator, capacity: int = 512):
+        self._G_ref = weakref.ref(G)
+        self._data: OrderedDict[int, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+        self.hits = self.misses = 0
+
+    def get(self, seed: int, truncation_psi: float = 1.0,
+            truncation_cutoff: int | None = None) -> torch.Tensor:
+        G = self._G_ref()
+        assert G is not None, "generator was garbage-collected"
+        with self._lock:
+            ws = self._data.get(int(seed))
+            if ws is not None:
+                self._data.move_to_end(int(seed))
+                self.hits += 1
+        if ws is None:
+            ws = seeds_to_ws(G, [int(seed)])
+            with self._lock:
+                self.misses += 1
+                self._data[int(seed)] = ws
+                while len(self._data) > self.capacity:
+                    self._data.popitem(last=False)
+        return truncate(G, ws, truncation_psi, truncation_cutoff)
+
+
+def _noise_generator(noise_mode: str, noise_seed: int) -> torch.Generator | None:
+    if noise_mode != "random":
+        return None
+    g = torch.Generator()
+    g.manual_seed(int(noise_seed))
+    return g
+
+
+@torch.no_grad()
+def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
+               max_resolution: int | None = None, out_size: int | None = None) -> np.ndarray:
+    """ws [N, num_ws, w_dim] -> uint8 [N, H, W, 3].
+
+    ``max_resolution`` stops synthesis after that block (cheap preview; the skip architecture makes
+    every block's running image valid) and ``out_size`` resizes (bilinear) for display.
+    """
+    assert ws.ndim == 3 and ws.shape[1] == G.num_ws, f"ws must be [N, {G.num_ws}, w_dim], got {ws.shape}"
+    # Unfused modulation: one shared conv per layer and cached demodulation sums (same maths).
+    img = G.synthesis(ws, noise_mode=noise_mode, max_resolution=max_resolution, fused_modconv=False,
+                      generator=_noise_generator(noise_mode, noise_seed))
+    if out_size is not None and img.shape[-1] != out_size:
+        img = F.interpolate(img, size=(out_size, out_size), mode="bilinear", align_corners=False,
+                            antialias=img.shape[-1] > out_size)
+    return to_uint8(img)
+
+
+def generate_images(G: Generator, seeds: Sequence[int], truncation_psi: float = 1.0,
+                    truncation_cutoff: int | None = None, noise_mode: str = "const",
+                    batch_size: int = 8) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (seed, uint8 HxWx3) like the official ``generate.py`` (noise seeded by the seed)."""
+    seeds = list(seeds)
+    for i in range(0, len(seeds), batch_size):
+        chunk = seeds[i:i + batch_size]
+        ws = seeds_to_ws(G, chunk, truncation_psi, truncation_cutoff)
+        if noise_mode == "random":
+            imgs = np.concatenate([synthesize(G, ws[j:j + 1], noise_mode, noise_seed=s)
+                                   for j, s in enumerate(chunk)])
+        else:
+            imgs = synthesize(G, ws, noise_mode)
+        yield from zip(chunk, imgs)
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    return a + (b - a) * t
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float, eps: float = 1e-7) -> torch.Tensor:
+    """Spherical interpolation along the last dim (keeps Gaussian z at a typical norm)."""
+    an = a / a.norm(dim=-1, keepdim=True).clamp_min(eps)
+    bn = b / b.norm(dim=-1, keepdim=True).clamp_min(eps)
+    dot = (an * bn).sum(-1, keepdim=True).clamp(-1 + eps, 1 - eps)
+    omega = torch.acos(dot)
+    so = torch.sin(omega)
+    if float(so.abs().min()) < 1e-6:
+        return lerp(a, b, t)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
+
+
+@torch.no_grad()
+def keyframe_ws(G: Generator, seeds: Sequence[int], steps_per_transition: int, space: str = "w",
+                truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                loop: bool = False) -> torch.Tensor:
+    """Latent path through keyframe seeds: lerp in W or slerp in Z. Returns [F, num_ws, w_dim]."""
+    assert space in ("w", "z"), "space must be 'w' or 'z'"
+    assert len(seeds) >= 2 and steps_per_transition >= 1
+    keys = list(seeds) + ([seeds[0]] if loop else [])
+    ts = [k / steps_per_transition for k in range(steps_per_transition)]
+    out = []
+    if space == "w":
+        ws = seeds_to_ws(G, keys, truncation_psi, truncation_cutoff)
+        for i in range(len(keys) - 1):
+            out += [lerp(ws[i], ws[i + 1], t) for t in ts]
+        if not loop:
+            out.append(ws[-1])
+        return torch.stack(out)
+    zs = zs_from_seeds(keys, G.z_dim)
+    path = []
+    for i in range(len(keys) - 1):
+        path += [slerp(zs[i], zs[i + 1], t) for t in ts]
+    if not loop:
+        path.append(zs[-1])
+    z = torch.stack(path)
+    c = torch.zeros(len(z), G.c_dim) if G.c_dim else None
+    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+
+
+def render_frames(G: Generator, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 4,
+                  out_size: int | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 HxWx3 frames for a latent path (for core.video.write_mp4 / write_gif)."""
+    for i in range(0, len(ws), batch_size):
+        yield from synthesize(G, ws[i:i + batch_size], noise_mode, out_size=out_size)
+
+
+# Style groups of Karras et al. (2019): coarse 4-8 px (pose, face shape), middle 16-32 px (features,
+# hair style, eyes), fine 64 px+ (colour scheme, micro-structure).
+STYLE_GROUPS = ("coarse", "middle", "fine")
+
+
+def style_layers(G: Generator, group: str) -> list[int]:
+    """ws indices that a style group controls (generalised to small resolutions)."""
+    assert group in STYLE_GROUPS, f"group must be one of {STYLE_GROUPS}"
+    syn = G.synthesis
+    res = syn.block_resolutions
+    hi_coarse, hi_middle = 8, 32
+    if res[-1] <= 32:  # small models: keep three non-empty groups
+        hi_coarse, hi_middle = 8, 16
+    # A block's first conv shares its w with the previous block's toRGB, so a group starts one past it
+    # (this gives the paper's 0-3 / 4-7 / 8-17 split for 1024 px).
+    start = {"coarse": 0,
+             "middle": min(syn.block_w_start.get(hi_coarse * 2, syn.num_ws) + 1, syn.num_ws),
+             "fine": min(syn.block_w_start.get(hi_middle * 2, syn.num_ws) + 1, syn.num_ws)}
+    end = {"coarse": start["middle"], "middle": start["fine"], "fine": syn.num_ws}
+    return list(range(start[group], end[group]))
+
+
+def mix_styles(ws_dest: torch.Tensor, ws_src: torch.Tensor, layers: Sequence[int]) -> torch.Tensor:
+    """Copy the ``layers`` of ``ws_src`` into ``ws_dest`` (both [N, num_ws, w_dim])."""
+    out = ws_dest.clone()
+    idx = list(layers)
+    out[:, idx] = ws_src[:, idx]
+    return out
+
+
+@torch.no_grad()
+def style_mixing_grid(G: Generator, row_seeds: Sequence[int], col_seeds: Sequence[int],
+                      layers: Sequence[int], truncation_psi: float = 1.0, noise_mode: str = "const",
+                      out_size: int | None = None) -> np.ndarray:
+    """Official ``style_mixing.py`` layout: top row = column seeds, left column = row seeds,
+    cell (r, c) = row seed's w with ``layers`` taken from column seed c. Returns one uint8 image."""
+    row_ws = seeds_to_ws(G, row_seeds, truncation_psi)
+    col_ws = seeds_to_ws(G, col_seeds, truncation_psi)
+    row_img = synthesize(G, row_ws, noise_mode, out_size=out_size)
+    col_img = synthesize(G, col_ws, noise_mode, out_size=out_size)
+    blank = np.full_like(row_img[0], 255)
+    tiles = [blank] + list(col_img)
+    for r in range(len(row_seeds)):
+        mixed = mix_styles(row_ws[r:r + 1].expand(len(col_seeds), -1, -1), col_ws, layers)
+        tiles += [row_img[r]] + list(synthesize(G, mixed, noise_mode, out_size=out_size))
+    return make_grid(tiles, cols=len(col_seeds) + 1)
+
+
+@dataclass
+class SemanticDirections:
+    """SeFa result: unit directions in W, their eigenvalues, the ws layers they act on, and the
+    standard deviation of mapped samples along each direction (so sliders move in sigma units)."""
+
+    directions: torch.Tensor  # [K, w_dim]
+    eigenvalues: torch.Tensor  # [K], descending
+    layers: list[int]
+    sigmas: torch.Tensor  # [K]
+
+
+def modulation_layers(G: Generator) -> list[tuple[int, nn.Module]]:
+    """(ws index, SynthesisLayer) for every modulated conv, in ws order."""
+    out = []
+    syn = G.synthesis
+    for res in syn.block_resolutions:
+        block = getattr(syn, f"b{res}")
+        i = syn.block_w_start[res]
+        for name in ("conv0", "conv1"):
+            if hasattr(block, name):
+                out.append((i, getattr(block, name)))
+                i += 1
+    return out
+
+
+@torch.no_grad()
+def sefa_directions(G: Generator, layers: Sequence[int] | None = None, num: int = 8,
+                    num_sigma_samples: int = 1000) -> SemanticDirections:
+    """Closed-form factorisation (Shen & Zhou 2021) of the style-modulation weights of ``layers``.
+
+    The affine weights A (rows: output channels, each row normalised) of the chosen convs are
+    stacked; the top eigenvectors of A^T A are the directions in W that change those styles most.
+    """
+    chosen = [(i, layer) for i, layer in modulation_layers(G) if layers is None or i in set(layers)]
+    assert chosen, "no modulated layers selected"
+    weight = torch.cat([layer.affine.weight.detach().float() for _, layer in chosen])  # [sumC, w_dim]
+    weight = weight / weight.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    eigvals, eigvecs = torch.linalg.eigh(weight.T.double() @ weight.double())
+    order = torch.argsort(eigvals, descending=True)[:num]
+    directions = eigvecs[:, order].T.float().contiguous()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        z = torch.randn(num_sigma_samples, G.z_dim)
+    c = torch.zeros(num_sigma_samples, G.c_dim) if G.c_dim else None
+    w = G.mapping(z, c)[:, 0]
+    sigmas = (w @ directions.T).std(dim=0).clamp_min(1e-6)
+    used = sorted({i for i, _ in chosen})
+    return SemanticDirections(directions, eigvals[order].float(), used, sigmas)
+
+
+def apply_directions(ws: torch.Tensor, sem: SemanticDirections, amounts: Sequence[float]) -> torch.Tensor:
+    """Move ws along each direction by ``amounts[k]`` sigmas, on the factorised layers only."""
+    assert len(amounts) <= len(sem.directions)
+    delta = torch.zeros(ws.shape[-1])
+    for k, a in enumerate(amounts):
+        if a:
+            delta = delta + float(a) * float(sem.sigmas[k]) * sem.directions[k]
+    out = ws.clone()
+    out[:, sem.layers] += delta
+    return out
+
+
+def direction_strip(G: Generator, ws: torch.Tensor, sem: SemanticDirections, k: int,
+                    amounts: Sequence[float] = (-3, -1.5, 0, 1.5, 3), noise_mode: str = "const",
+                    max_resolution: int | None = None, out_size: int | None = None) -> np.ndarray:
+    """Preview strip for direction k: uint8 images side by side, one per amount (sigmas)."""
+    assert ws.shape[0] == 1, "direction_strip takes a single latent"
+    batch = torch.cat([apply_directions(ws, sem, [0] * k + [a]) for a in amounts])
+    imgs = synthesize(G, batch, noise_mode, max_resolution=max_resolution, out_size=out_size)
+    return np.concatenate(list(imgs), axis=1)
+
+
+def preview_resolution(G: Generator, budget_ms: float, probe: bool = True) -> int:
+    """Largest block resolution whose synthesis fits ``budget_ms`` on this machine (for dragging).
+
+    Times one batch-1 synthesis per resolution, smallest first, stopping at the first that misses.
+    """
+    ws = G.mapping.w_avg.reshape(1, 1, -1).repeat(1, G.num_ws, 1)
+    best = G.synthesis.block_resolutions[0]
+    for res in G.synthesis.block_resolutions:
+        if not probe:
+            break
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            G.synthesis(ws, noise_mode="const", max_resolution=res)
+        if (time.perf_counter() - t0) * 1000 > budget_ms:
+            break
+        best = res
+    return best
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core import download as dl
+
+    p = argparse.ArgumentParser(prog="python -m core.stylegan2", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list the official StyleGAN2 weights")
+    d = sub.add_parser("download", help="download official StyleGAN2 weights (resumable, checksummed)")
+    d.add_argument("key", help="e.g. ffhq-1024, metfaces (see `list`)")
+    d.add_argument("--dest", default=None, help="folder (default checkpoints/downloads)")
+    d.add_argument("--url", default=None, help="mirror URL instead of the official one")
+    i = sub.add_parser("info", help="load a generator safely and print its config")
+    i.add_argument("path")
+    a = p.parse_args(argv)
+    if a.cmd == "list":
+        for w in dl.OFFICIAL_WEIGHTS.values():
+            if w.family == "stylegan2":
+                print(f"{w.key:14s} ~{w.size_mb:4d} MB  {w.description}\n{'':14s} {w.url}")
+        return 0
+    if a.cmd == "download":
+        if a.key in dl.OFFICIAL_WEIGHTS and dl.OFFICIAL_WEIGHTS[a.key].family != "stylegan2":
+            print(f"error: '{a.key}' is not a StyleGAN2 network", file=sys.stderr)
+            return 2
+        return dl.main(["get", a.key] + (["--dest", a.dest] if a.dest else []) +
+                       (["--url", a.url] if a.url else []))
+    try:
+        G = load_generator(a.path)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    n = sum(t.numel() for t in G.state_dict().values())
+    print(f"{a.path}: {G.source_info['kind']}, {G.img_resolution} px, num_ws {G.num_ws}, "
+          f"{n / 1e6:.1f}M values")
+    print(G.init_kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
