@@ -39,19 +39,35 @@ class Weights:
 
 
 OFFICIAL_WEIGHTS: dict[str, Weights] = {w.key: w for w in [
+    # StyleGAN2 URLs as published in the official READMEs: NVlabs/stylegan3 ("StyleGAN2 pre-trained
+    # models compatible with this codebase", NGC) and NVlabs/stylegan2-ada-pytorch ("Data repository").
+    # NVIDIA publishes no checksums; sha256 stays None (size and a successful safe load are the checks).
     Weights("ffhq-1024", "stylegan2",
             "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/"
             "stylegan2-ffhq-1024x1024.pkl",
             "stylegan2-ffhq-1024x1024.pkl", None, 364,
-            "StyleGAN2 (config F) trained on FFHQ at 1024 px, converted for stylegan2-ada-pytorch"),
+            "StyleGAN2 config F, FFHQ 1024 px (NGC release of the stylegan3 repo)"),
+    Weights("ffhq-512", "stylegan2",
+            "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/"
+            "stylegan2-ffhq-512x512.pkl",
+            "stylegan2-ffhq-512x512.pkl", None, 350, "StyleGAN2, FFHQ 512 px (NGC)"),
     Weights("ffhq-256", "stylegan2",
             "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/"
             "stylegan2-ffhq-256x256.pkl",
-            "stylegan2-ffhq-256x256.pkl", None, 120, "StyleGAN2 FFHQ at 256 px (paper256 config)"),
+            "stylegan2-ffhq-256x256.pkl", None, 280, "StyleGAN2, FFHQ 256 px (NGC)"),
     Weights("metfaces", "stylegan2",
             "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/"
             "stylegan2-metfaces-1024x1024.pkl",
-            "stylegan2-metfaces-1024x1024.pkl", None, 364, "StyleGAN2-ADA trained on MetFaces (1024 px)"),
+            "stylegan2-metfaces-1024x1024.pkl", None, 364,
+            "StyleGAN2-ADA, MetFaces 1024 px, transfer from FFHQ (NGC)"),
+    Weights("ffhq-1024-ada", "stylegan2",
+            "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl",
+            "stylegan2-ada-ffhq.pkl", None, 364,
+            "FFHQ 1024 px, original StyleGAN2 (stylegan2-ada-pytorch data repository)"),
+    Weights("metfaces-ada", "stylegan2",
+            "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metfaces.pkl",
+            "stylegan2-ada-metfaces.pkl", None, 364,
+            "MetFaces 1024 px, ADA transfer from FFHQ (stylegan2-ada-pytorch data repository)"),
     Weights("vox-256", "fomm",
             "https://github.com/graphemecluster/first-order-model-demo/releases/download/checkpoints/"
             "vox-cpk.pth.tar",
