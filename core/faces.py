@@ -385,52 +385,76 @@ class ImageRecord:
 
 
 def _cache_path(sha1: str, cfg: ScanConfig, cache_dir: Path) -> Path:
-    return cache_dir / f"v{CACHE_VERSION}-{cfg.detector}-{cfg.size}" / sha1[:2] / f"{sha1}.npz"
+    return cache_dir / f"v{CACHE_VERSION}-{cfg.detector}-{cfg.size}" / sha1[:2] / f"{sha1}.fc"
 
 
-def _analyse(data: bytes, name: str, sha1: str, cfg: ScanConfig) -> ImageRecord:
-    """Decode, detect, align and measure one image (no quality decisions, which depend on cfg)."""
-    rec = ImageRecord(file=name, sha1=sha1)
-    try:
-        rgb, rec.grayscale = load_image(data, cfg.max_pixels)
-    except ImageRejected as e:
-        rec.reason, rec.detail = e.reason, e.detail
-        return rec
-    rec.height, rec.width = rgb.shape[:2]
-    luma = cv2.cvtColor(_downscale(rgb, 256)[0], cv2.COLOR_RGB2GRAY)
-    rec.brightness, rec.contrast = float(luma.mean()), float(luma.std())
+_CACHE_MAGIC = b"FCC1"
+
+
+def _detect_and_align(rec: ImageRecord, rgb: np.ndarray, cfg: ScanConfig) -> None:
+    """Detect, align and measure the faces of a decoded image into ``rec`` (no quality decisions)."""
     for det in get_detector(cfg.detector)(rgb):
         crop, crop_pts = crop_face(rgb, det, cfg.size)
         rec.faces.append(FaceRecord(box=[round(v, 2) for v in det.box], score=round(det.score, 4),
                                     points=det.points, crop_points=crop_pts, blur=round(blur_score(crop), 2),
                                     phash=f"{phash(crop):016x}", crop=crop))
-    return rec
 
 
 def _save_cache(path: Path, rec: ImageRecord) -> None:
+    """One small file per image: magic, JSON length, JSON record, raw crop bytes (fast to read back)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    crops = [f.crop for f in rec.faces]
-    arr = np.stack(crops) if crops else np.zeros((0, 1, 1, 3), np.uint8)
     meta = json.dumps(rec.to_json()).encode()
+    crops = b"".join(np.ascontiguousarray(f.crop).tobytes() for f in rec.faces)
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.frombuffer(meta, np.uint8), crops=arr)
+        fh.write(_CACHE_MAGIC + len(meta).to_bytes(4, "little") + meta + crops)
     os.replace(tmp, path)
 
 
-def _load_cache(path: Path, name: str) -> ImageRecord | None:
+def _load_cache(path: Path, name: str, size: int) -> ImageRecord | None:
     try:
-        with np.load(path) as z:
-            d = json.loads(z["meta"].tobytes())
-            crops = z["crops"]
+        blob = path.read_bytes()
+        if blob[:4] != _CACHE_MAGIC:
+            return None
+        n = int.from_bytes(blob[4:8], "little")
+        d = json.loads(blob[8:8 + n])
+        faces = [FaceRecord(**{k: v for k, v in f.items() if k != "crop"}) for f in d.pop("faces")]
+        crops = np.frombuffer(blob, np.uint8, offset=8 + n).reshape(len(faces), size, size, 3)
     except Exception:  # a damaged cache entry is just recomputed
         return None
-    faces = [FaceRecord(**{k: v for k, v in f.items() if k != "crop"}) for f in d.pop("faces")]
-    for f, c in zip(faces, crops, strict=False):
+    for f, c in zip(faces, crops, strict=True):
         f.crop = c
     d["file"] = name
     d.pop("cached", None)
     return ImageRecord(**d, faces=faces, cached=True)
+
+
+def _prepare(name: str, read: Callable[[], bytes], cfg: ScanConfig, cache_root: Path
+             ) -> tuple[ImageRecord, np.ndarray | None, Path | None]:
+    """Stage 1 (runs ahead in a thread): read, hash, cache lookup, decode.
+
+    Returns (record, decoded RGB still needing detection or None, cache path to fill or None).
+    """
+    try:
+        data = read()
+    except OSError as e:
+        return ImageRecord(file=name, reason=R_CORRUPT, detail=f"unreadable: {e}"), None, None
+    sha1 = hashlib.sha1(data).hexdigest()
+    path = _cache_path(sha1, cfg, cache_root) if cfg.use_cache else None
+    if path is not None and path.exists():
+        rec = _load_cache(path, name, cfg.size)
+        if rec is not None:
+            return rec, None, None
+    rec = ImageRecord(file=name, sha1=sha1)
+    try:
+        rgb, rec.grayscale = load_image(data, cfg.max_pixels)
+    except ImageRejected as e:
+        rec.reason, rec.detail = e.reason, e.detail
+        return rec, None, path
+    rec.height, rec.width = rgb.shape[:2]
+    luma = cv2.cvtColor(_downscale(rgb, 256)[0], cv2.COLOR_RGB2GRAY)
+    rec.brightness, rec.contrast = float(luma.mean()), float(luma.std())
+    return rec, rgb, path
 
 
 def _decide(rec: ImageRecord, cfg: ScanConfig, dups: DuplicateIndex) -> None:
@@ -480,33 +504,40 @@ ProgressFn = Callable[[int, int, "ImageRecord"], None]
 
 
 def iter_scan(files: Iterable[tuple[str, Callable[[], bytes]]], cfg: ScanConfig,
-              cache_dir: str | os.PathLike | None = None) -> Iterator[ImageRecord]:
-    """Stream :class:`ImageRecord` s for (name, read_bytes) pairs; one image in memory at a time."""
+              cache_dir: str | os.PathLike | None = None, prefetch: int = 2) -> Iterator[ImageRecord]:
+    """Stream :class:`ImageRecord` s for (name, read_bytes) pairs.
+
+    Reading, hashing and decoding run ``prefetch`` images ahead in one helper thread (Pillow and
+    OpenCV release the GIL) while detection runs here, so at most ``prefetch + 1`` decoded images are
+    in memory at any time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     cfg.validate()
     cache_root = Path(cache_dir) if cache_dir is not None else CACHE_DIR / "faces"
     dups = DuplicateIndex(cfg.dup_threshold)
-    for name, read in files:
-        try:
-            data = read()
-        except OSError as e:
-            rec = ImageRecord(file=name, reason=R_CORRUPT, detail=f"unreadable: {e}")
-            yield rec
-            continue
-        sha1 = hashlib.sha1(data).hexdigest()
-        rec = None
-        path = _cache_path(sha1, cfg, cache_root)
-        if cfg.use_cache and path.exists():
-            rec = _load_cache(path, name)
-        if rec is None:
-            rec = _analyse(data, name, sha1, cfg)
-            if cfg.use_cache:
+    it = iter(files)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-prefetch") as pool:
+        pending = []
+        for item in it:
+            pending.append(pool.submit(_prepare, *item, cfg, cache_root))
+            if len(pending) > prefetch:
+                break
+        while pending:
+            rec, rgb, path = pending.pop(0).result()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.submit(_prepare, *nxt, cfg, cache_root))
+            if rgb is not None:
+                _detect_and_align(rec, rgb, cfg)
+                del rgb
+            if path is not None:
                 try:
                     _save_cache(path, rec)
                 except OSError:
                     pass  # a read-only cache only costs speed
-        del data
-        _decide(rec, cfg, dups)
-        yield rec
+            _decide(rec, cfg, dups)
+            yield rec
 
 
 @dataclass
