@@ -1,0 +1,72 @@
+"""AppTest for the DCGAN trainer page: initial view, bad folder, monitoring a finished run, pretrained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from core import ASSETS_DIR, CHECKPOINTS_DIR, dcgan
+from pages._common import HANDOFF_ANIMATOR_SOURCE
+
+PAGE = "pages/2_dcgan_trainer.py"
+
+
+def _tiny_run(run_dir):
+    model = dcgan.ModelConfig(arch="tutorial", size=32, latent_dim=8, g_width=4, d_width=4)
+    cfg = dcgan.TrainConfig(model=model, steps=4, batch_size=4, log_every=1, snapshot_every=1, swd_every=2,
+                            swd_images=8,
+                            n_fixed=4, threads=1)
+    data = dcgan.ImageSet(torch.randint(0, 256, (8, 3, 32, 32), generator=torch.Generator().manual_seed(0),
+                                        dtype=torch.uint8), "tiny")
+    trainer = dcgan.Trainer(cfg, data, run_dir)
+    trainer.run()
+    trainer.close()
+
+
+def test_initial_view_and_bad_folder():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    heads = [s.value for s in at.subheader]
+    assert heads[:3] == ["1. Dataset", "2. Configure and start", "3. Monitor"]
+    assert any("Device:" in c.value for c in at.caption)
+    if (ASSETS_DIR / "demo_faces" / "faces64.npz").exists():
+        assert any(m.value.endswith("images") and m.value.startswith("**") for m in at.markdown)
+    at.radio(key="dcgan_source").set_value("Folder or .npz on this machine").run()
+    at.text_input(key="dcgan_folder").set_value("/no/such/folder").run()
+    assert not at.exception
+    assert any("Dataset not found" in e.value for e in at.error)
+
+
+def test_monitor_finished_run_and_timelapse(tmp_path):
+    run = tmp_path / "run"
+    _tiny_run(run)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.text_input(key="dcgan_monitor_dir").set_value(str(run)).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["State"] == "finished" and metrics["Step"] == "4 / 4"
+    assert len(at.get("plotly_chart")) == 3
+    at.button(key="dcgan_timelapse").click().run()
+    assert not at.exception
+    assert (run / "timelapse.gif").exists() and (run / "timelapse.mp4").exists()
+    at.button(key="dcgan_walk_run").click().run()
+    assert (run / "latent_walk.gif").exists()
+
+
+def test_pretrained_send_to_animator():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert any(s.value == "5. Pretrained generator" for s in at.subheader)
+    if not (CHECKPOINTS_DIR / "dcgan_demo.pt").exists():
+        assert any("not in this checkout" in i.value for i in at.info)
+        pytest.skip("bundled DCGAN checkpoint not present")
+    at.number_input(key="dcgan_seed").set_value(5).run()
+    at.button(key="dcgan_send").click().run()
+    assert not at.exception
+    face = at.session_state[HANDOFF_ANIMATOR_SOURCE]
+    assert isinstance(face, np.ndarray) and face.shape == (256, 256, 3) and face.dtype == np.uint8
+    assert any("Sent" in s.value for s in at.success)
