@@ -589,6 +589,60 @@ def scan_files(files: list[tuple[str, Callable[[], bytes]]], cfg: ScanConfig | N
     return ScanResult(records, time.perf_counter() - t0, cfg)
 
 
+class ScanCancelled(Exception):
+    """Raised inside a background scan when the user cancels it."""
+
+
+class ScanJob:
+    """A scan running in a daemon thread, so it survives UI reruns while a registry holds the job.
+
+    Poll ``done``/``total``/``finished``; read ``result`` or ``error`` when finished.
+    """
+
+    def __init__(self, files: list[tuple[str, Callable[[], bytes]]], cfg: ScanConfig,
+                 cache_dir: str | os.PathLike | None = None, keep_crops: bool = True):
+        self.total = len(files)
+        self.done = 0
+        self.result: ScanResult | None = None
+        self.error: str | None = None
+        self.started = time.time()
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(files, cfg, cache_dir, keep_crops),
+                                        daemon=True, name="face-scan")
+        self._thread.start()
+
+    def _run(self, files, cfg, cache_dir, keep_crops) -> None:
+        try:
+            self.result = scan_files(files, cfg, progress=self._progress, keep_crops=keep_crops,
+                                     cache_dir=cache_dir)
+        except ScanCancelled:
+            self.error = "cancelled"
+        except Exception as e:  # reported to the UI instead of dying silently in the thread
+            self.error = f"{type(e).__name__}: {e}"
+
+    def _progress(self, i: int, n: int, rec: ImageRecord) -> None:
+        self.done = i
+        if self._cancel.is_set():
+            raise ScanCancelled
+
+    @property
+    def finished(self) -> bool:
+        return not self._thread.is_alive()
+
+    def eta_seconds(self) -> float | None:
+        if not self.done:
+            return None
+        el = time.time() - self.started
+        return el / self.done * (self.total - self.done)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return self.finished
+
+
 def folder_sources(root: str | os.PathLike) -> list[tuple[str, Callable[[], bytes]]]:
     root = Path(root)
     base = root if root.is_dir() else root.parent

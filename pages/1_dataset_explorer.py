@@ -95,6 +95,12 @@ def load_metadata(root: Path | None) -> dict:
 
 cfg = F.ScanConfig(detector=det_name, size=size, keep=keep, min_face=min_face, blur_threshold=blur,
                    dup_threshold=dup)
+@st.cache_resource
+def scan_jobs() -> dict[str, F.ScanJob]:
+    """Background scans by id; process-wide so a job outlives the script run that started it."""
+    return {}
+
+
 if st.button("Scan", type="primary", key="explorer_scan"):
     root, err = resolve_source()
     if err:
@@ -105,19 +111,42 @@ if st.button("Scan", type="primary", key="explorer_scan"):
         if not files:
             st.warning(f"No image files found in {root}.")
         else:
-            bar = st.progress(0.0, text="Scanning...")
-            t0 = time.perf_counter()
+            job_id = f"{time.time():.6f}"
+            scan_jobs()[job_id] = F.ScanJob(files, cfg)
+            st.session_state.explorer_job = job_id
+            st.session_state.explorer_job_source = (str(root), load_metadata(root))
 
-            def progress(i: int, n: int, rec: F.ImageRecord) -> None:
-                el = time.perf_counter() - t0
-                eta = el / i * (n - i)
-                bar.progress(i / n, text=f"{i}/{n} images - {el:.0f} s elapsed, about {eta:.0f} s left")
 
-            result = F.scan_files(files, cfg, progress=progress)
-            bar.empty()
-            st.session_state.explorer_result = result
-            st.session_state.explorer_root = str(root)
-            st.session_state.explorer_meta_map = load_metadata(root)
+@st.fragment(run_every=1.0)
+def scan_progress(job_id: str) -> None:
+    job = scan_jobs().get(job_id)
+    if job is None or job.finished:
+        st.rerun()
+    eta = job.eta_seconds()
+    st.progress(job.done / max(job.total, 1),
+                text=f"Scanning {job.done}/{job.total} images"
+                + (f" - about {eta:.0f} s left" if eta is not None else ""))
+    if st.button("Cancel scan", key="explorer_cancel"):
+        job.cancel()
+
+
+job_id = st.session_state.get("explorer_job")
+if job_id is not None:
+    job = scan_jobs().get(job_id)
+    if job is None:
+        st.session_state.pop("explorer_job")
+    elif not job.finished:
+        scan_progress(job_id)
+        st.stop()
+    else:
+        scan_jobs().pop(job_id, None)
+        st.session_state.pop("explorer_job")
+        if job.error:
+            st.error(f"The scan stopped: {job.error}")
+        else:
+            st.session_state.explorer_result = job.result
+            st.session_state.explorer_root, st.session_state.explorer_meta_map = \
+                st.session_state.explorer_job_source
 
 result: F.ScanResult | None = st.session_state.get("explorer_result")
 if result is None:
@@ -170,7 +199,7 @@ with tabs[0]:
     cols = st.columns(6)
     for i, rec in enumerate(recs[:60]):
         cols[i % 6].image(_thumb(rec), caption=f"{Path(rec.file).name}: {rec.reason or 'kept'}",
-                          use_container_width=True)
+                          width="stretch")
     if len(recs) > 60:
         st.caption(f"First 60 of {len(recs)} shown.")
 
@@ -201,7 +230,7 @@ with tabs[1]:
                 cv2.circle(drawn, (int(x), int(y)), max(3, rgb.shape[1] // 120), (255, 0, 255), -1)
         a, b = st.columns([2, 1])
         a.image(drawn, caption="green: kept, red: rejected; magenta: eyes and mouth; yellow: mesh",
-                use_container_width=True)
+                width="stretch")
         for f in rec.faces:
             if f.crop is not None:
                 b.image(f.crop, caption=f"aligned {result.config.size}px, blur {f.blur:.0f}", width=160)
@@ -219,13 +248,13 @@ with tabs[2]:
                          enumerate(("red", "green", "blue"))])
         fig.update_layout(title="Per-channel pixel histogram of the aligned crops", xaxis_title="value",
                           yaxis_title="pixels", height=320)
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
         br, ct = stats.brightness_contrast(crops)
         a, b = st.columns(2)
         a.plotly_chart(go.Figure(go.Histogram(x=br, nbinsx=30)).update_layout(
-            title="Brightness (mean luma)", height=280), use_container_width=True)
+            title="Brightness (mean luma)", height=280), width="stretch")
         b.plotly_chart(go.Figure(go.Histogram(x=ct, nbinsx=30)).update_layout(
-            title="Contrast (luma std)", height=280), use_container_width=True)
+            title="Contrast (luma std)", height=280), width="stretch")
 
 with tabs[3]:
     if len(crops) < 2:
@@ -236,7 +265,7 @@ with tabs[3]:
         a, b = st.columns([1, 3])
         a.image(stats.mean_face(crops), caption="Mean face", width=160)
         b.image(make_grid(list(comps), cols=8), caption="Eigenfaces (explained variance: "
-                + ", ".join(f"{r:.0%}" for r in ratio) + ")", use_container_width=True)
+                + ", ".join(f"{r:.0%}" for r in ratio) + ")", width="stretch")
 
 with tabs[4]:
     occs = [meta.get(Path(r.file).name, {}).get("occupation", "") for r in result.records]
@@ -249,13 +278,13 @@ with tabs[4]:
         top_n = st.slider("Top N", 3, 30, 10, key="explorer_topn")
         top = pd.DataFrame(whole.most_common(top_n), columns=["occupation", "count"])
         st.plotly_chart(px.bar(top, x="count", y="occupation", orientation="h").update_layout(
-            yaxis={"autorange": "reversed"}, height=320), use_container_width=True)
+            yaxis={"autorange": "reversed"}, height=320), width="stretch")
         try:
             from wordcloud import WordCloud
 
             cloud = WordCloud(width=800, height=320, background_color="white", random_state=0)
             st.image(cloud.generate_from_frequencies(words).to_array(), caption="Occupation words",
-                     use_container_width=True)
+                     width="stretch")
         except Exception as e:  # the cloud is decoration; never fail the page for it
             st.caption(f"Word cloud unavailable: {e}")
 
@@ -275,7 +304,7 @@ with tabs[5]:
             fig.add_layout_image(source=uri, x=float(x), y=float(y), xref="x", yref="y", sizex=span / 12,
                                  sizey=span / 12, xanchor="center", yanchor="middle")
         fig.update_layout(title="Aligned crops on their first two principal components", height=560)
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")
 
 with tabs[6]:
     st.write(f"{summary['faces_kept']} aligned {result.config.size}px faces ready.")

@@ -252,3 +252,11 @@ def test_shared_portraits_confusion(tmp_path: Path):
     humans = {Path(r.file).stem for r in res.records} - PORTRAIT_ANIMALS
     assert humans <= kept, f"human portraits missed: {sorted(humans - kept)}"
     assert len(kept & PORTRAIT_ANIMALS) <= 1, f"animals kept: {sorted(kept & PORTRAIT_ANIMALS)}"
+
+
+def test_background_scan_job(bad_folder: Path, tmp_path: Path):
+    job = F.ScanJob(F.folder_sources(bad_folder), F.ScanConfig(size=32), cache_dir=tmp_path / "c")
+    assert job.wait(60) and job.error is None
+    assert job.done == job.total == 4
+    assert job.result.summary()["faces_kept"] == 1
+    assert job.result.kept_crops()[0][1].crop.shape == (32, 32, 3)

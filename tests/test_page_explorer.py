@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -33,6 +34,11 @@ def test_scan_folder_and_export(tmp_path: Path, monkeypatch):
     at.sidebar.radio(key="explorer_source").set_value("Folder path").run()
     at.sidebar.text_input(key="explorer_folder").set_value(str(src)).run()
     at.button(key="explorer_scan").click().run()
+    assert not at.exception
+    deadline = time.time() + 50  # the scan runs in a background thread; rerun until it has finished
+    while not at.metric and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images"] == "5"
