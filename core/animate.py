@@ -307,7 +307,8 @@ def prepare_source(image: np.ndarray | str | os.PathLike, size: int = OUTPUT_SIZ
                    landmarker=None) -> np.ndarray:
     """Square size x size uint8 source face.
 
-    ``crop_face``: detect the face and crop around it like the driving video (uploaded photos); with
+    ``crop_face``: find the face and align it FFHQ-style with ``core.align`` (uploaded photos; a
+    detector-box crop when the mesh fails); with
     False the image is taken as an already framed face (generated faces) and only centre-cropped.
     """
     if not isinstance(image, np.ndarray):
@@ -317,7 +318,13 @@ def prepare_source(image: np.ndarray | str | os.PathLike, size: int = OUTPUT_SIZ
     image = np.ascontiguousarray(image[..., :3])
     h, w = image.shape[:2]
     if crop_face:
-        faces = (landmarker or static_landmarker()).detect(image)
+        landmarker = landmarker or static_landmarker()
+        meshes = landmarker.mesh(image)
+        if meshes:  # FFHQ-style alignment (eyes level), the framing the generators' faces share
+            from core.align import eye_mouth_points, ffhq_quad, warp_quad
+
+            return warp_quad(image, ffhq_quad(eye_mouth_points(meshes[0])), size)[0]
+        faces = landmarker.detect(image)
         if faces:
             x0, y0, side = face_crop_from_boxes([faces[0].box], (w, h), margin=0.9)
             return crop_square(image, (x0, y0, side), size)
