@@ -671,7 +671,8 @@ def counts_figure(clean: CleanSurvey, question: str):
     fig = go.Figure(
         go.Bar(
             x=table["count"],
-            y=table["answer"],
+            y=_short_labels(table["answer"], 40),
+            hovertext=table["answer"],
             orientation="h",
             text=[f"{c} ({s:.0%})" for c, s in zip(table["count"], table["share"])],
             textposition="auto",
@@ -742,8 +743,8 @@ def crosstab_figure(result: CrosstabResult, row: str, col: str):
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
-            x=[str(c) for c in table.columns],
-            y=[str(r) for r in table.index],
+            x=_short_labels(table.columns, 32),
+            y=_short_labels(table.index, 32),
             text=table.to_numpy(),
             texttemplate="%{text}",
             colorscale="Blues",
@@ -822,6 +823,13 @@ def figure_html(fig) -> str:
 
 def _short(question: str, limit: int = 48) -> str:
     return question if len(question) <= limit else question[: limit - 1] + "…"
+
+
+def _short_labels(labels: Iterable, limit: int) -> list[str]:
+    """Shortened axis labels, or the full ones if shortening would merge two categories."""
+    full = [str(x) for x in labels]
+    short = [_short(x, limit) for x in full]
+    return short if len(set(short)) == len(set(full)) else full
 
 
 def _wrap(text: str, width: int = 70) -> str:

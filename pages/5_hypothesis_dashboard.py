@@ -150,9 +150,20 @@ with explore_tab:
         st.info(f"Every respondent gave the same answer ({counts['answer'].iloc[0]!r}).")
     left, right = st.columns([3, 2])
     left.plotly_chart(sv.counts_figure(clean, question), key="dashboard_counts_fig")
+    percent = st.column_config.NumberColumn(format="percent")
     right.dataframe(
-        counts, hide_index=True, column_config={"share": st.column_config.NumberColumn(format="percent")}
+        counts[["count", "share", "answer"]],
+        hide_index=True,
+        column_config={"share": percent, "count": st.column_config.NumberColumn(width="small")},
     )
+    with st.expander("Counts and shares of every question"):
+        st.dataframe(
+            pd.concat([sv.answer_counts(clean, q).assign(question=q) for q in choice_questions])[
+                ["question", "answer", "count", "share"]
+            ],
+            hide_index=True,
+            column_config={"share": percent},
+        )
 
     st.subheader("Sunburst")
     defaults = [
@@ -174,10 +185,13 @@ with explore_tab:
 
     st.subheader("Crosstab and chi-square test of independence")
     c1, c2 = st.columns(2)
-    row_q = c1.selectbox("Rows", choice_questions, index=0, key="dashboard_ct_rows")
-    col_q = c2.selectbox(
-        "Columns", choice_questions, index=min(1, len(choice_questions) - 1), key="dashboard_ct_cols"
-    )
+    # Default: a demographic question against the yes/no question, as in the study's write-up.
+    age_like = [i for i, q in enumerate(choice_questions) if "age" in q.lower() or "gender" in q.lower()]
+    yes_no_idx = [choice_questions.index(q) for q in clean.questions(sv.ROLE_YES_NO)]
+    row_default = age_like[0] if age_like else 0
+    col_default = next((i for i in yes_no_idx if i != row_default), min(1, len(choice_questions) - 1))
+    row_q = c1.selectbox("Rows", choice_questions, index=row_default, key="dashboard_ct_rows")
+    col_q = c2.selectbox("Columns", choice_questions, index=col_default, key="dashboard_ct_cols")
     crosstab = None
     try:
         result = sv.crosstab_test(clean, row_q, col_q)
