@@ -18,12 +18,13 @@ dense-motion masks and an inpainting generator, this engine uses what runs offli
   polygon the source cannot supply is painted with a shaded dark mouth interior, feathered at its edge.
 
 What it cannot do compared with neural FOMM: no occlusion reasoning or inpainting (a turned head
-stretches the far cheek instead of revealing new content, and folds are relaxed by moving the
-  folded vertices rigidly, which flattens the far side; teeth and tongue never appear; hair and
-shoulders only follow a smooth falloff), no learned motion outside the face mesh, and large rotations
-(beyond ~30 degrees of yaw or pitch) fold triangles. It is, on the other hand, fast (well above 25 fps
-at 256 px on two CPU cores), deterministic, and exactly identity-preserving when the driving face
-does not move.
+stretches the far cheek instead of revealing new content; where the nose or cheek would pass over the
+outline, the folded triangles are moved rigidly, which flattens the far side), teeth and tongue never
+appear, hair and shoulders only follow a smooth falloff, nothing outside the face mesh moves on its
+own, and rotations beyond ~30 degrees of yaw or pitch look flat and smeared. On the other hand it
+is fast (the warp alone runs at ~50 fps at 256 px on one CPU core; end-to-end figures in
+bench/bench_animate.py), deterministic, and exactly identity-preserving when the driving face does
+not move.
 
 Coordinates: keypoints are float32 (K, 2) arrays of (x, y); "normalised" means divided by the frame
 size (so [0, 1] across the frame), "pixel" means in the output image.
