@@ -92,3 +92,73 @@ def occupation_counts(occupations: Iterable[str]) -> tuple[Counter, Counter]:
             if wd not in _STOP:
                 words[wd] += 1
     return whole, words
+
+
+def _pca_features(crops: np.ndarray, dims: int, side: int = 32) -> np.ndarray:
+    arr = _stack(crops)
+    if arr.shape[1] != side:
+        import cv2
+
+        arr = np.stack([cv2.resize(c, (side, side), interpolation=cv2.INTER_AREA) for c in arr])
+    x = arr.reshape(len(arr), -1).astype(np.float64) / 255.0
+    x -= x.mean(0)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    return u[:, :dims] * s[:dims]
+
+
+def _affinities(x: np.ndarray, perplexity: float) -> np.ndarray:
+    """Symmetric t-SNE input affinities P, each row's Gaussian width found by bisection on perplexity."""
+    n = len(x)
+    sq = (x ** 2).sum(1)
+    d = np.maximum(sq[:, None] + sq[None] - 2 * x @ x.T, 0)
+    p = np.zeros((n, n))
+    target = np.log(perplexity)
+    for i in range(n):
+        di = np.delete(d[i], i)
+        lo, hi, beta = 0.0, np.inf, 1.0
+        for _ in range(50):
+            w = np.exp(-(di - di.min()) * beta)
+            sw = w.sum()
+            h = np.log(sw) + beta * (di - di.min()) @ w / sw
+            if abs(h - target) < 1e-4:
+                break
+            if h > target:
+                lo, beta = beta, beta * 2 if hi == np.inf else (beta + hi) / 2
+            else:
+                hi, beta = beta, (beta + lo) / 2
+        p[i, np.arange(n) != i] = w / sw
+    p = (p + p.T) / (2 * n)
+    return np.maximum(p, 1e-12)
+
+
+def tsne_2d(crops: list[np.ndarray] | np.ndarray, perplexity: float = 20.0, iterations: int = 400,
+            seed: int = 0) -> np.ndarray:
+    """(N, 2) float32 t-SNE map (van der Maaten & Hinton, JMLR 2008) of the crops; exact O(N^2).
+
+    Features are the top 30 principal components; the map starts from the 2-D PCA layout (scaled
+    small) so it is deterministic for a given seed. Meant for up to ~1,500 crops.
+    """
+    x = _pca_features(np.asarray(crops), 30)
+    n = len(x)
+    if n < 4:
+        return np.zeros((n, 2), np.float32)
+    perplexity = min(perplexity, (n - 1) / 3)
+    p = _affinities(x, perplexity)
+    rng = np.random.default_rng(seed)
+    y = x[:, :2] / (np.abs(x[:, :2]).max() + 1e-12) * 1e-2 + rng.normal(0, 1e-5, (n, 2))
+    vel = np.zeros_like(y)
+    gains = np.ones_like(y)
+    for it in range(iterations):
+        exaggeration = 12.0 if it < 100 else 1.0
+        sq = (y ** 2).sum(1)
+        num = 1.0 / (1.0 + np.maximum(sq[:, None] + sq[None] - 2 * y @ y.T, 0))
+        np.fill_diagonal(num, 0)
+        q = np.maximum(num / num.sum(), 1e-12)
+        pq = (exaggeration * p - q) * num
+        grad = 4 * (np.diag(pq.sum(1)) - pq) @ y
+        gains = np.where(np.sign(grad) != np.sign(vel), gains + 0.2, gains * 0.8).clip(0.01)
+        momentum = 0.5 if it < 250 else 0.8
+        vel = momentum * vel - 200.0 * gains * grad
+        y = y + vel
+        y -= y.mean(0)
+    return y.astype(np.float32)

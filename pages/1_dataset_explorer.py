@@ -189,6 +189,11 @@ def _thumb(rec: F.ImageRecord, side: int = 96) -> np.ndarray:
     return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
 
 
+@st.cache_data(show_spinner="Computing t-SNE...", max_entries=4)
+def tsne_map(shown: np.ndarray) -> np.ndarray:
+    return stats.tsne_2d(shown)
+
+
 with tabs[0]:
     reasons = sorted({r.reason for r in result.records if r.reason})
     show = st.selectbox("Show", ["all", "kept", "rejected"] + [f"reason: {r}" for r in reasons],
@@ -294,16 +299,20 @@ with tabs[5]:
     else:
         import plotly.graph_objects as go
 
-        xy = stats.pca_2d(crops)
-        labels = [f"{r.file}" for r, _ in kept]
+        method = st.radio("Projection", ("PCA", "t-SNE"), horizontal=True, key="explorer_map")
+        shown = crops[:1000]
+        xy = stats.pca_2d(shown) if method == "PCA" else tsne_map(shown)
+        if len(crops) > len(shown):
+            st.caption(f"First {len(shown)} of {len(crops)} faces mapped.")
+        labels = [f"{r.file}" for r, _ in kept[:len(shown)]]
         fig = go.Figure(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", text=labels,
                                    hovertemplate="%{text}<extra></extra>", marker={"size": 6}))
         span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-6))
-        for (x, y), crop in list(zip(xy, crops, strict=False))[:150]:
+        for (x, y), crop in list(zip(xy, shown, strict=False))[:150]:
             uri = "data:image/png;base64," + base64.b64encode(png_bytes(crop)).decode()
             fig.add_layout_image(source=uri, x=float(x), y=float(y), xref="x", yref="y", sizex=span / 12,
                                  sizey=span / 12, xanchor="center", yanchor="middle")
-        fig.update_layout(title="Aligned crops on their first two principal components", height=560)
+        fig.update_layout(title=f"Aligned crops ({method}); thumbnails on the first 150", height=560)
         st.plotly_chart(fig, width="stretch")
 
 with tabs[6]:

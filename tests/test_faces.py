@@ -260,3 +260,25 @@ def test_background_scan_job(bad_folder: Path, tmp_path: Path):
     assert job.done == job.total == 4
     assert job.result.summary()["faces_kept"] == 1
     assert job.result.kept_crops()[0][1].crop.shape == (32, 32, 3)
+
+
+def test_face_stats_values():
+    from core import face_stats as S
+
+    rng = np.random.default_rng(0)
+    dark = np.clip(rng.normal(60, 8, (20, 16, 16, 3)), 0, 255).astype(np.uint8)
+    light = np.clip(rng.normal(190, 8, (20, 16, 16, 3)), 0, 255).astype(np.uint8)
+    crops = np.concatenate([dark, light])
+    hist = S.channel_histograms(crops)
+    assert hist.shape == (3, 256) and (hist.sum(1) == 40 * 16 * 16).all()
+    br, ct = S.brightness_contrast(crops)
+    assert br[:20].max() < 80 < 170 < br[20:].min() and (ct < 20).all()
+    assert abs(int(S.mean_face(crops).mean()) - 125) <= 3
+    comps, ratio = S.eigenfaces(crops, 4)
+    assert comps.shape == (4, 16, 16, 3) and ratio[0] > 0.5 and ratio.sum() <= 1.0 + 1e-6
+    for xy in (S.pca_2d(crops), S.tsne_2d(crops, iterations=250)):
+        assert xy.shape == (40, 2)
+        gap = np.linalg.norm(xy[:20].mean(0) - xy[20:].mean(0))
+        assert gap > 2 * max(xy[:20].std(0).max(), xy[20:].std(0).max())
+    whole, words = S.occupation_counts(["Data Scientist", "data scientist", "Head of Data", ""])
+    assert whole["data scientist"] == 2 and words["data"] == 3 and "of" not in words

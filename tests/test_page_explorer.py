@@ -47,7 +47,11 @@ def test_scan_folder_and_export(tmp_path: Path, monkeypatch):
     at.selectbox(key="explorer_filter").set_value("rejected").run()
     assert not at.exception
     assert any("2 image(s)" in m.value for m in at.markdown)
+    at.radio(key="explorer_map").set_value("t-SNE").run()
+    assert not at.exception
     at.button(key="explorer_export").click().run()
     assert not at.exception
     assert at.success and "Exported to" in at.success[0].value
     assert len(list((tmp_path / "exports").rglob("*.png"))) == 3
+    at.button(key="explorer_handoff").click().run()
+    assert at.session_state["handoff_training_dir"].endswith("images")
