@@ -209,3 +209,15 @@ def test_vertical_odd_sized_video_without_audio(tmp_path):
     assert len(frames) == res.frames and frames[0].shape == (512, 512, 3)
     x0, y0, side = res.crop
     assert 0 <= x0 and 0 <= y0 and x0 + side <= 301 and y0 + side <= 451
+
+
+def test_cli_bundled_motion_via_core_fomm(tmp_path):
+    from core import fomm
+
+    source = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[2]
+    out = tmp_path / "cli.mp4"
+    assert fomm.main(["animate", "--source", str(source), "--driving", "smile", "--out", str(out),
+                      "--max-frames", "5", "--absolute", "--no-adapt-scale"]) == 0
+    assert len(list(an.iter_frames(out))) == 5
+    assert an.main(["record-motion", "--video", str(out), "--out", str(tmp_path / "m.json")]) == 0
+    assert an.load_motion(tmp_path / "m.json").keypoints.shape == (5, mt.NUM_KEYPOINTS, 2)
