@@ -68,11 +68,26 @@ OFFICIAL_WEIGHTS: dict[str, Weights] = {w.key: w for w in [
             "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metfaces.pkl",
             "stylegan2-ada-metfaces.pkl", None, 364,
             "MetFaces 1024 px, ADA transfer from FFHQ (stylegan2-ada-pytorch data repository)"),
+    # FOMM: the official README (AliaksandrSiarohin/first-order-model, "Pre-trained checkpoint") links a
+    # Google Drive folder and a Yandex Disk folder, neither of which allows a plain HTTP download; its
+    # Colab demo (by @graphemecluster, linked from the same README) fetches the checkpoints from this
+    # GitHub release, the one direct location the official repository uses. No checksum is published;
+    # the file is checked by loading it safely (core.fomm.load_fomm, weights_only=True).
     Weights("vox-256", "fomm",
             "https://github.com/graphemecluster/first-order-model-demo/releases/download/checkpoints/"
             "vox-cpk.pth.tar",
             "vox-cpk.pth.tar", None, 700, "First Order Motion Model, VoxCeleb 256 px (vox-cpk.pth.tar)"),
 ]}
+
+
+# Where to get a file by hand when the direct location fails (official pages, for a browser).
+MANUAL_SOURCES: dict[str, str] = {
+    "vox-256": ("Official pages (download vox-cpk.pth.tar in a browser): "
+                "https://drive.google.com/open?id=1PyQJmkdCsAkOYwUyaj_l-l0as-iLDgeH or "
+                "https://yadi.sk/d/lEw8uRm140L_eQ (from the README of "
+                "https://github.com/AliaksandrSiarohin/first-order-model). Put the file in "
+                "checkpoints/downloads/, or pass a mirror with --url."),
+}
 
 
 class DownloadError(RuntimeError):
@@ -192,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             path = download(a.url, a.dest, a.sha256, _print_progress)
     except DownloadError as e:
         print(f"\nerror: {e}", file=sys.stderr)
+        if a.cmd == "get" and a.key in MANUAL_SOURCES:
+            print(MANUAL_SOURCES[a.key], file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command again to resume", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -224,3 +226,54 @@ def test_seeded_tiny_config_shapes_and_values():
         again = gen2(x, kp_source=kp2(x), kp_driving=kp2(x))["prediction"]
     assert torch.equal(again, out["prediction"])  # seeded construction is reproducible
     assert 0.0 < float(out["prediction"].mean()) < 1.0
+
+
+# --- download of vox-cpk.pth.tar (loopback only) ---------------------------------------------------
+
+
+class _RangeServer(http.server.BaseHTTPRequestHandler):
+    payload = b""
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        start = 0
+        if rng := self.headers.get("Range"):
+            start = int(rng.split("=")[1].split("-")[0])
+        body = self.payload[start:]
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(self.payload) - 1}/{len(self.payload)}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_vox_download_resumes_checks_and_loads(tmp_path, capsys, tiny):
+    from core import download as dl
+
+    entry = dl.OFFICIAL_WEIGHTS["vox-256"]
+    assert entry.family == "fomm" and entry.filename == "vox-cpk.pth.tar"
+    assert entry.url.startswith("https://") and "vox-256" in dl.MANUAL_SOURCES
+    payload = fomm_ref("tiny64-checkpoint.pth.tar").read_bytes()
+    _RangeServer.payload = payload
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RangeServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/vox-cpk.pth.tar"
+    try:
+        (tmp_path / "vox-cpk.pth.tar.partial").write_bytes(payload[:1000])  # an interrupted download
+        seen = []
+        path = dl.fetch_official("vox-256", tmp_path, lambda d, t, r: seen.append((d, t)), url=url)
+        assert path.read_bytes() == payload and seen[-1] == (len(payload), len(payload))
+        assert seen[0][0] > 1000  # resumed from the partial file, not restarted
+        with pytest.raises(dl.DownloadError, match="Checksum mismatch"):
+            dl.download(url, tmp_path / "bad.pth.tar", sha256="0" * 64)
+        _, generator = load_fomm(path, tiny[3])
+        assert not generator.training
+    finally:
+        server.shutdown()
+    # An unreachable location fails with the official pages printed for a manual download.
+    assert dl.main(["get", "vox-256", "--dest", str(tmp_path / "x"), "--url", "http://127.0.0.1:9/none"]) == 1
+    err = capsys.readouterr().err
+    assert "error:" in err and "first-order-model" in err and "--url" in err
