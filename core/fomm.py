@@ -763,6 +763,7 @@ class FommAnimator:
                         setattr(block, name, [v.contiguous(memory_format=torch.channels_last) for v in value])
         self._source: dict[str, Any] | None = None
         self._initial: dict[str, torch.Tensor] | None = None
+        self._initial_cache: tuple[int, dict[str, torch.Tensor]] | None = None
 
     # -- helpers -------------------------------------------------------------------------------
     def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
@@ -858,8 +859,12 @@ class FommAnimator:
                 first = driving_initial.reshape(1, *driving_initial.shape[-3:])
                 initial = self._keypoints(first.to(self.device))
             else:
-                initial = self._keypoints(self._to_tensor(np.asarray(driving_initial).reshape(
-                    1, *np.asarray(driving_initial).shape[-3:])))
+                arr = np.ascontiguousarray(driving_initial)
+                key = hash(arr.tobytes())  # callers pass the same frame with every batch: detect it once
+                if self._initial_cache is None or self._initial_cache[0] != key:
+                    kp = self._keypoints(self._to_tensor(arr.reshape(1, *arr.shape[-3:])))
+                    self._initial_cache = (key, kp)
+                initial = self._initial_cache[1]
         else:
             if self._initial is None:
                 self._initial = {k: v[:1].clone() for k, v in kp_driving.items()}
