@@ -509,7 +509,7 @@ class _Writer:
 def _compose(source: np.ndarray, driving: np.ndarray | None, result: np.ndarray, upscale: int,
              side_by_side: bool) -> np.ndarray:
     size = OUTPUT_SIZE * upscale
-    if upscale != 1:
+    if result.shape[0] != size:
         result = cv2.resize(result, (size, size), interpolation=cv2.INTER_CUBIC)
     if not side_by_side:
         return result
@@ -564,6 +564,9 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
     opts = options or AnimateOptions()
     if opts.engine not in ENGINES:
         raise AnimationError(f"Unknown engine {opts.engine!r}: use one of {', '.join(ENGINES)}.")
+    if opts.engine == "fomm" and (not opts.checkpoint or not Path(opts.checkpoint).is_file()):
+        raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it with "
+                             "`python -m core.download get vox-256`, or use the offline 'landmarks' engine).")
     if not 1 <= int(opts.upscale) <= 4:
         raise AnimationError("upscale must be 1, 2, 3 or 4.")
     t0 = time.perf_counter()

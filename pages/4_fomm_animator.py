@@ -147,7 +147,14 @@ if engine == "fomm":
         checkpoint = str(st.selectbox("Checkpoint", checkpoints, format_func=lambda p: Path(p).name))
     else:
         st.info(f"No FOMM checkpoint in {DOWNLOADS_DIR}. Download it with "
-                "`python -m core.download get vox-256` (about 700 MB), or use the offline engine.")
+                "`python -m core.download get vox-256` (about 700 MB), give the path of a copy you "
+                "have below, or use the offline engine.")
+        typed = st.text_input("Path to vox-cpk.pth.tar", "").strip()
+        if typed:
+            if Path(typed).is_file():
+                checkpoint = typed
+            else:
+                st.warning(f"No file at {typed}.")
     if isinstance(driving, an.Motion):
         st.warning("Bundled motions drive the offline engine only; upload a video for FOMM.")
 c1, c2, c3 = st.columns(3)

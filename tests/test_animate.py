@@ -221,3 +221,15 @@ def test_cli_bundled_motion_via_core_fomm(tmp_path):
     assert len(list(an.iter_frames(out))) == 5
     assert an.main(["record-motion", "--video", str(out), "--out", str(tmp_path / "m.json")]) == 0
     assert an.load_motion(tmp_path / "m.json").keypoints.shape == (5, mt.NUM_KEYPOINTS, 2)
+
+
+def test_fomm_engine_with_tiny_official_layout_checkpoint(tmp_path):
+    ref = shared_path("reference", "fomm")
+    video = sorted(shared_path("data", "driving").glob("*.mp4"))[2]
+    source = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[0]
+    opts = an.AnimateOptions(engine="fomm", checkpoint=str(ref / "tiny64-checkpoint.pth.tar"),
+                             fomm_config=str(ref / "tiny64-config.json"), max_frames=2)
+    res = an.animate(source, video, tmp_path / "fomm.mp4", opts)
+    assert res.frames == 2 and len(list(an.iter_frames(res.path))) == 2
+    with pytest.raises(an.AnimationError, match="checkpoint"):
+        an.animate(source, video, tmp_path / "x.mp4", an.AnimateOptions(engine="fomm", max_frames=2))
