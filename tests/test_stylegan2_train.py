@@ -1,0 +1,249 @@
+"""Tests of the project's StyleGAN2 training loop (core/stylegan2_train.py) on tiny CPU configs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+stylegan2 = pytest.importorskip("core.stylegan2", reason="core.stylegan2 (the generator) is not available")
+
+from core.checkpoint import safe_torch_load  # noqa: E402
+from core.stylegan2_train import (  # noqa: E402
+    AugmentPipe,
+    Discriminator,
+    TrainConfig,
+    Trainer,
+    export_generator,
+    load_images,
+    main,
+    train,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "checkpoints" / "stylegan2_demo.pt"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convs gain nothing from threads, and on a loaded 2-core box two threads thrash."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny_config(**kw) -> TrainConfig:
+    base = dict(resolution=16, z_dim=16, w_dim=16, mapping_layers=2, g_channel_base=128, g_channel_max=16,
+                d_channel_base=128, d_channel_max=16, batch_size=4, r1_interval=2, pl_weight=2.0,
+                pl_interval=2, ada_interval=1, ada_kimg=1.0, seed=3, kimg=0.012, snapshot_kimg=0.008)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def tiny_images(n: int = 12, res: int = 16) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:res, :res] / res
+    imgs = []
+    for _ in range(n):  # smooth coloured blobs: a learnable, non-trivial distribution
+        cx, cy, r = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(0.15, 0.3)
+        blob = ((xx - cx) ** 2 + (yy - cy) ** 2 < r * r)[..., None]
+        col = rng.uniform(0, 255, 3)
+        imgs.append(np.where(blob, col, 255 - col))
+    return np.stack(imgs).astype(np.uint8)
+
+
+def test_discriminator_shapes_values_and_minibatch_std():
+    torch.manual_seed(0)
+    D = Discriminator(16, 3, channel_base=128, channel_max=16, mbstd_group=2)
+    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    out = D(x)
+    assert out.shape == (4, 1)
+    assert torch.isfinite(out).all()
+    # Seeded regression values (equalised-lr init is N(0,1) weights, so values are O(1)).
+    torch.testing.assert_close(out.flatten(), torch.tensor(EXPECTED_D_LOGITS), atol=1e-4, rtol=1e-4)
+    # minibatch std: groups take strided samples (i, i + N/G, ...), as in the official code; identical
+    # samples within each group give a (near) zero extra feature map, different ones do not
+    feat = torch.randn(2, 5, 4, 4).repeat(2, 1, 1, 1)  # samples a, b, a, b
+    y = D.minibatch_stddev(feat)
+    assert y.shape == (4, 6, 4, 4)
+    torch.testing.assert_close(y[:, :5], feat)
+    assert y[:, -1].abs().max() < 1e-3
+    assert D.minibatch_stddev(feat[[0, 2, 1, 3]])[:, -1].min() > 0.1
+    # odd batch: the group size falls back to a divisor
+    assert D(torch.randn(3, 3, 16, 16)).shape == (3, 1)
+
+
+EXPECTED_D_LOGITS = [-0.749995, -0.51253, -0.346938, -0.181701]
+
+
+def test_augment_pipe_identity_at_zero_and_differentiable():
+    aug = AugmentPipe()
+    x = torch.rand(6, 3, 16, 16) * 2 - 1
+    assert torch.equal(aug(x), x)
+    aug.p.fill_(1.0)
+    torch.manual_seed(0)
+    x.requires_grad_(True)
+    y = aug(x)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert (y - x).abs().mean() > 0.05
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_training_steps_finite_seeded_and_all_phases():
+    images = tiny_images()
+    t1 = Trainer(tiny_config(), images)
+    stats = [t1.train_step() for _ in range(3)]
+    for s in stats:
+        assert math.isfinite(s.loss_g) and math.isfinite(s.loss_d)
+    # step 0 and 2 run the lazy regularisers (interval 2), step 1 does not
+    assert stats[0].r1_penalty is not None and stats[0].pl_penalty is not None
+    assert stats[1].r1_penalty is None and stats[1].pl_penalty is None
+    assert t1.step == 3 and t1.cur_nimg == 12
+    # same seed -> same numbers; regression values pin the loop down
+    t2 = Trainer(tiny_config(), images)
+    stats2 = [t2.train_step() for _ in range(3)]
+    assert [s.loss_g for s in stats] == [s.loss_g for s in stats2]
+    assert [s.loss_d for s in stats] == [s.loss_d for s in stats2]
+    got = [stats[0].loss_g, stats[0].loss_d, stats[2].loss_g, stats[2].loss_d]
+    np.testing.assert_allclose(got, EXPECTED_LOSSES, rtol=1e-4, atol=1e-5)
+    # w_avg is tracked by the trainer
+    assert t1.G.mapping.w_avg.abs().sum() > 0
+
+
+EXPECTED_LOSSES = [1.009255, 1.228264, 0.954399, 1.155923]
+
+
+def test_r1_penalty_is_the_squared_input_gradient_and_moves_D():
+    images = tiny_images()
+    tr = Trainer(tiny_config(augment=False), images)
+    real = tr.real_batch()
+    x = real.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(tr.D(x).sum(), x)
+    expected = g.square().sum(dim=[1, 2, 3]).mean().item()
+    tr.D.zero_grad()
+    got = tr._r1_reg(real)
+    assert got == pytest.approx(expected, rel=1e-5)
+    grads = [p.grad for p in tr.D.parameters() if p.grad is not None]
+    assert grads and sum(float(gr.abs().sum()) for gr in grads) > 0
+    # gamma 0 disables it
+    tr0 = Trainer(tiny_config(r1_gamma=0.0), images)
+    assert tr0.train_step().r1_penalty is None
+
+
+def test_ema_follows_the_generator_with_the_configured_half_life():
+    images = tiny_images()
+    tr = Trainer(tiny_config(ema_rampup=None, ema_kimg=0.004), images)  # half-life = one batch of 4
+    assert tr.ema_beta() == pytest.approx(0.5)
+    before = [p.detach().clone() for p in tr.G_ema.parameters()]
+    tr.train_step()
+    for p_ema, p_old, p in zip(tr.G_ema.parameters(), before, tr.G.parameters()):
+        torch.testing.assert_close(p_ema, (p_old + p.detach()) / 2, atol=1e-6, rtol=1e-5)
+    # with ramp-up, the first step copies G outright (no images seen yet -> beta 0)
+    tr2 = Trainer(tiny_config(), images)
+    tr2.train_step()
+    for p_ema, p in zip(tr2.G_ema.parameters(), tr2.G.parameters()):
+        assert torch.equal(p_ema, p.detach())
+
+
+def test_ada_raises_p_when_D_is_overconfident_and_lowers_it_otherwise():
+    tr = Trainer(tiny_config(), tiny_images())
+    step_size = 4 * 1 / (1.0 * 1000)
+    tr.step = 1
+    tr._ada_sum = torch.tensor([4.0, 4.0])  # r_t = 1 > 0.6
+    tr._update_ada()
+    assert tr.augment_p == pytest.approx(step_size)
+    tr._ada_sum = torch.tensor([-4.0, 4.0])  # r_t = -1 < 0.6
+    tr._update_ada()
+    tr._update_ada()  # stays clamped at 0
+    assert tr.augment_p == 0.0
+
+
+def test_checkpoint_resume_is_exact_and_export_loads_with_load_generator(tmp_path):
+    images = tiny_images()
+    cfg = tiny_config(kimg=0.016, snapshot_kimg=0.008)  # 4 steps, checkpoint after 2
+    straight = train(cfg, images, tmp_path / "a", log=lambda *_: None)
+    run_b = tmp_path / "b"
+    train(tiny_config(kimg=0.008, snapshot_kimg=0.008), images, run_b, log=lambda *_: None)
+    ck = safe_torch_load(run_b / "checkpoint.pt")
+    assert ck["step"] == 2 and set(ck) >= {"G", "D", "G_ema", "opt_G", "opt_D", "augment_p", "config"}
+    resumed = train(cfg, images, run_b, resume=True, log=lambda *_: None)
+    assert resumed.step == straight.step == 4
+    for (k, a), b in zip(straight.G_ema.state_dict().items(), resumed.G_ema.state_dict().values()):
+        torch.testing.assert_close(a, b, atol=0, rtol=0, msg=k)
+    assert resumed.augment_p == straight.augment_p
+    assert list(run_b.glob("samples_*img.png"))
+
+    out = tmp_path / "gen.pt"
+    export_generator(resumed, out)
+    raw = torch.load(out, weights_only=True)
+    assert {"model", "config", "step", "version"} <= set(raw) and raw["step"] == 4
+    G = stylegan2.load_generator(out)
+    z = torch.randn(2, cfg.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a = G(z, None, truncation_psi=0.7, noise_mode="const")
+        b = resumed.G_ema(z, None, truncation_psi=0.7, noise_mode="const")
+    assert a.shape == (2, 3, 16, 16)
+    torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+
+
+def test_load_images_from_npz_and_folder(tmp_path):
+    from PIL import Image
+
+    imgs = tiny_images(3, 32)
+    np.savez(tmp_path / "d.npz", images=imgs)
+    a = load_images(tmp_path / "d.npz", 16)
+    assert a.shape == (3, 16, 16, 3) and a.dtype == np.uint8
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, im in enumerate(imgs):
+        Image.fromarray(np.pad(im, ((0, 0), (4, 4), (0, 0)))).save(folder / f"{i}.png")  # 32x40: cropped
+    b = load_images(folder, 16)
+    assert b.shape == (3, 16, 16, 3)
+    np.testing.assert_allclose(a.astype(float).mean(), b.astype(float).mean(), atol=3)
+    with pytest.raises(ValueError, match="images"):
+        np.savez(tmp_path / "bad.npz", pics=imgs)
+        load_images(tmp_path / "bad.npz", 16)
+    assert main(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")]) == 2
+
+
+def test_ddp_two_cpu_processes_with_gloo_stay_in_sync(tmp_path):
+    np.savez(tmp_path / "d.npz", images=tiny_images(16))
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "core.stylegan2_train", "--data", str(tmp_path / "d.npz"), "--res", "16", "--kimg", "0.024",
+           "--out", str(out), "--batch", "4", "--z-dim", "16", "--w-dim", "16", "--channel-base", "128",
+           "--channel-max", "16", "--snap-kimg", "0.016", "--rank-digest", "--export", str(tmp_path / "g.pt")]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    d0 = json.loads((out / "rank0_digest.json").read_text())
+    d1 = json.loads((out / "rank1_digest.json").read_text())
+    assert d0.keys() == d1.keys()
+    assert all(d0[k] == pytest.approx(d1[k], rel=1e-6, abs=1e-7) for k in d0)  # gradients were averaged
+    ck = safe_torch_load(out / "checkpoint.pt")
+    assert ck["step"] == 6 and ck["cur_nimg"] == 24  # global batch 4 = 2 per process
+    G = stylegan2.load_generator(tmp_path / "g.pt")
+    assert G.img_resolution == 16
+
+
+def test_bundled_checkpoint_opens_and_samples():
+    assert BUNDLED.is_file(), "checkpoints/stylegan2_demo.pt is missing"
+    assert BUNDLED.stat().st_size <= 50 * 2 ** 20
+    G = stylegan2.load_generator(BUNDLED)
+    assert G.img_resolution == 64
+    z = torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        img = G(z, None, truncation_psi=0.7, noise_mode="const")
+    assert img.shape == (2, 3, 64, 64) and torch.isfinite(img).all()
+    assert 0.05 < img.std() < 2.0  # a trained model, not a constant or exploded output
+    meta = torch.load(BUNDLED, weights_only=True)
+    assert meta["kimg"] > 0 and meta["kind"] == "stylegan2"
