@@ -7,6 +7,7 @@ thread whose state lives in a cache_resource registry, so it survives reruns.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -46,6 +47,11 @@ def bundled_faces() -> np.ndarray | None:
     return np.load(FACES_NPZ)["images"][:24]
 
 
+@st.cache_data(max_entries=8, show_spinner="Finding and aligning the face...")
+def aligned_photo(path: str) -> np.ndarray:
+    return an.prepare_source(an.load_image(path))
+
+
 def fomm_checkpoints() -> list[Path]:
     return sorted(DOWNLOADS_DIR.glob("vox*.pth.tar")) if DOWNLOADS_DIR.exists() else []
 
@@ -68,9 +74,12 @@ def run_job(job: Job, source, driving, options: an.AnimateOptions, crop_source: 
 
 
 def save_upload(upload, suffix: str) -> Path:
+    """Uploaded bytes on disk, named by content so reruns reuse the same file."""
+    data = upload.getvalue()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    path = WORK_DIR / f"upload-{uuid.uuid4().hex[:8]}{suffix}"
-    path.write_bytes(upload.getvalue())
+    path = WORK_DIR / f"upload-{hashlib.sha1(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
     return path
 
 
@@ -99,7 +108,7 @@ else:
     photo = st.file_uploader("Face photo", type=["png", "jpg", "jpeg", "webp"])
     if photo is not None:
         try:
-            source = an.prepare_source(an.load_image(save_upload(photo, Path(photo.name).suffix)))
+            source = aligned_photo(str(save_upload(photo, Path(photo.name).suffix.lower())))
         except an.AnimationError as e:
             st.error(str(e))
         crop_source = False  # prepare_source already cropped around the face
@@ -186,23 +195,7 @@ if not ready:
     st.caption("Choose a source face and a driving motion to animate.")
 
 
-@st.fragment(run_every=1.0)
-def job_panel() -> None:
-    jid = st.session_state.get("animator_job")
-    j = job_registry().get(jid) if jid else None
-    if j is None:
-        return
-    if not j.done:
-        p = j.progress
-        if p is None:
-            st.progress(0.0, text="Starting...")
-        else:
-            eta = f"{p.eta_s:.0f} s left" if np.isfinite(p.eta_s) else "estimating..."
-            st.progress(min(p.fraction, 1.0),
-                        text=f"{p.stage}: {p.done}/{p.total} frames, {p.fps:.1f} fps, {eta}")
-        if st.button("Cancel"):
-            j.cancel.set()
-        return
+def show_result(j: Job) -> None:
     if j.error:
         st.error(j.error)
         return
@@ -218,7 +211,29 @@ def job_panel() -> None:
     st.download_button("Download MP4", data, file_name="animation.mp4", mime="video/mp4")
 
 
-job_panel()
+@st.fragment(run_every=1.0)
+def job_panel(jid: str) -> None:
+    """Polls the running job; once it finishes, one full rerun shows the result."""
+    j = job_registry().get(jid)
+    if j is None or j.done:
+        st.rerun()
+        return
+    p = j.progress
+    if p is None:
+        st.progress(0.0, text="Starting...")
+    else:
+        eta = f"{p.eta_s:.0f} s left" if np.isfinite(p.eta_s) else "estimating..."
+        text = f"{p.stage}: {p.done}/{p.total} frames, {p.fps:.1f} fps, {eta}"
+        st.progress(min(p.fraction, 1.0), text=text)
+    if st.button("Cancel"):
+        j.cancel.set()
+
+
+if job is not None:
+    if job.done:
+        show_result(job)
+    else:
+        job_panel(job_id)
 
 with st.expander("What the offline engine can and cannot do"):
     st.markdown(

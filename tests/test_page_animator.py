@@ -34,3 +34,18 @@ def test_page_renders_and_animates_bundled_motion():
             break
     assert not at.error, [e.value for e in at.error]
     assert any("frames at 25 fps" in s.value for s in at.success)
+
+
+def test_page_offers_generator_handoff():
+    import numpy as np
+
+    from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state[HANDOFF_ANIMATOR_SOURCE] = np.full((256, 256, 3), 128, np.uint8)
+    at.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] = "StyleGAN2 seed 7"
+    at.run()
+    assert not at.exception
+    source = next(r for r in at.radio if r.label == "Source")
+    assert source.value == "Sent from a generator"
+    assert any("StyleGAN2 seed 7" in c.value for c in at.caption)
