@@ -855,6 +855,26 @@ def zs_from_seeds(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
     return torch.cat([z_from_seed(s, z_dim) for s in seeds]) if seeds else torch.zeros(0, z_dim)
 
 
+def parse_seeds(text: str, limit: int = 10_000) -> list[int]:
+    """'1, 5-8,42' -> [1, 5, 6, 7, 8, 42] (the official scripts' seed syntax). Raises ValueError."""
+    seeds: list[int] = []
+    for part in str(text).replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            raise ValueError(f"'{part}' is not a seed or a range like 10-20")
+        a, b = int(lo), int(hi) if sep else int(lo)
+        if b < a:
+            raise ValueError(f"range '{part}' runs backwards")
+        seeds.extend(range(a, b + 1))
+        if len(seeds) > limit:
+            raise ValueError(f"at most {limit} seeds at once")
+    if not seeds:
+        raise ValueError("no seeds given")
+    return seeds
+
+
 @torch.no_grad()
 def seeds_to_ws(G: Generator, seeds: Sequence[int], truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:

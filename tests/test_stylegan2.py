@@ -23,6 +23,16 @@ from core.imaging import to_uint8
 from tests.conftest import shared_path
 
 REF = ("reference", "stylegan2_ada")
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    # Tiny models gain nothing from intra-op threads, and spinning threads hurt badly when the suite
+    # shares its cores with other work.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 CASES = [("img_psi1_const", 1.0, None, "const"), ("img_psi07_const", 0.7, None, "const"),
          ("img_psi05_cut4_const", 0.5, 4, "const")]
 
@@ -365,3 +375,12 @@ def test_download_command_resumes_and_checks_sha256(tmp_path, loopback_server):
         dl.download(url, tmp_path / "c.pkl", sha256="0" * 64)
     assert not (tmp_path / "c.pkl").exists() and not (tmp_path / "c.pkl.partial").exists()
     assert sg.main(["download", "vox-256", "--dest", str(tmp_path)]) == 2  # not a StyleGAN2 key
+
+
+def test_parse_seeds():
+    assert sg.parse_seeds("1, 5-8,42") == [1, 5, 6, 7, 8, 42]
+    for bad in ("", "a", "5-2", "1-"):
+        with pytest.raises(ValueError):
+            sg.parse_seeds(bad)
+    with pytest.raises(ValueError, match="at most"):
+        sg.parse_seeds("0-20000")
