@@ -727,11 +727,16 @@ class Trainer:
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
         require_keys(ckpt, ["G", "D", "G_ema", "opt_G", "opt_D", "step", "cur_nimg"], "StyleGAN2 training")
-        self.G.load_state_dict(ckpt["G"])
-        self.D.load_state_dict(ckpt["D"])
-        self.G_ema.load_state_dict(ckpt["G_ema"])
-        self.opt_G.load_state_dict(ckpt["opt_G"])
-        self.opt_D.load_state_dict(ckpt["opt_D"])
+        try:
+            self.G.load_state_dict(ckpt["G"])
+            self.D.load_state_dict(ckpt["D"])
+            self.G_ema.load_state_dict(ckpt["G_ema"])
+            self.opt_G.load_state_dict(ckpt["opt_G"])
+            self.opt_D.load_state_dict(ckpt["opt_D"])
+        except (KeyError, AssertionError, RuntimeError, TypeError) as e:
+            raise CheckpointError(f"This training checkpoint does not match the current model/optimizer "
+                                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                                  "start a new run folder.") from None
         self.step = int(ckpt["step"])
         self.cur_nimg = int(ckpt["cur_nimg"])
         if self.augment is not None:
@@ -791,6 +796,36 @@ def export_generator(train_ckpt: dict[str, Any] | Trainer, path: str | os.PathLi
         "notes": dict(notes or {}),
     }
     atomic_torch_save(out, path)
+    return out
+
+
+def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, grid_seeds: int = 32,
+               truncation_psi: float = 0.7, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Export ``run_dir/checkpoint.pt`` to ``path`` and write ``<path stem>_samples.png`` next to it.
+
+    The grid is rendered from the exported file through :func:`core.stylegan2.load_generator`, so it
+    shows exactly what the sampler page shows for seeds 0..grid_seeds-1 (``noise_mode='const'``).
+    """
+    from PIL import Image
+
+    from core.imaging import make_grid, to_uint8
+    from core.stylegan2 import load_generator, zs_from_seeds
+
+    run_dir, path = Path(run_dir), Path(path)
+    ckpt = safe_torch_load(run_dir / "checkpoint.pt")
+    notes = dict(notes or {})
+    log_path = run_dir / "log.jsonl"
+    if log_path.is_file() and "train_seconds" not in notes:
+        lines = [json.loads(x) for x in log_path.read_text().splitlines() if x.strip()]
+        if lines:  # wall time of the last logged step (the log restarts its clock on resume)
+            notes["train_seconds_last_session"] = lines[-1].get("sec")
+    out = export_generator(ckpt, path, notes=notes)
+    G = load_generator(path)
+    z = zs_from_seeds(list(range(grid_seeds)), G.z_dim)  # the official generate.py seed -> z rule
+    with torch.no_grad():
+        img = G(z, None, truncation_psi=truncation_psi, noise_mode="const")
+    grid = make_grid(list(to_uint8(img)), cols=8)
+    Image.fromarray(grid).save(path.with_name(path.stem + "_samples.png"))
     return out
 
 
@@ -866,7 +901,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike | np.ndarray, run_dir: str |
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="Train the project's StyleGAN2 (runs data-parallel under torchrun).")
-    ap.add_argument("--data", required=True, help=".npz with uint8 NHWC 'images', or an image folder")
+    ap.add_argument("--data", help=".npz with uint8 NHWC 'images', or an image folder")
     ap.add_argument("--res", type=int, default=64)
     ap.add_argument("--kimg", type=float, default=10.0)
     ap.add_argument("--out", required=True, help="run folder (checkpoint.pt, samples, log)")
@@ -888,9 +923,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
     ap.add_argument("--export", default=None, help="also write the EMA generator here (project format)")
+    ap.add_argument("--export-only", action="store_true",
+                    help="no training: export OUT/checkpoint.pt to --export (+ a sample grid PNG)")
     ap.add_argument("--rank-digest", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.export_only:
+        if not args.export:
+            ap.error("--export-only needs --export PATH")
+        try:
+            out = export_run(args.out, args.export)
+        except (CheckpointError, ValueError) as e:
+            print(f"error: {e}")
+            return 2
+        print(f"exported {out['kimg']:.2f} kimg (step {out['step']}) to {args.export}")
+        return 0
+    if not args.data:
+        ap.error("--data is required for training")
     ema_kimg = args.ema_kimg if args.ema_kimg is not None else args.batch * 10 / 32
     distributed = _init_distributed()
     cfg = TrainConfig(resolution=args.res, z_dim=args.z_dim, w_dim=args.w_dim, mapping_layers=args.map_layers,

@@ -194,6 +194,11 @@ def test_checkpoint_resume_is_exact_and_export_loads_with_load_generator(tmp_pat
     assert a.shape == (2, 3, 16, 16)
     torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
 
+    # the CLI export path used for the bundled checkpoint: file + sample grid from the run folder
+    assert main(["--out", str(run_b), "--export-only", "--export", str(tmp_path / "cli.pt")]) == 0
+    assert stylegan2.load_generator(tmp_path / "cli.pt").z_dim == cfg.z_dim
+    assert (tmp_path / "cli_samples.png").is_file()
+
 
 def test_load_images_from_npz_and_folder(tmp_path):
     from PIL import Image
