@@ -156,7 +156,9 @@ noise_mode = c4.radio("Noise", ["const", "random", "none"], horizontal=True, key
 
 def _render(ws: torch.Tensor, max_res: int | None = None) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
-    img = sg.synthesize(G, ws, noise_mode, noise_seed=seed, max_resolution=max_res, out_size=DISPLAY)[0]
+    # Native resolution: the browser scales it to the display width, which is cheaper than resizing
+    # and re-encoding a bigger PNG here.
+    img = sg.synthesize(G, ws, noise_mode, noise_seed=seed, max_resolution=max_res)[0]
     return img, (time.perf_counter() - t0) * 1000
 
 
