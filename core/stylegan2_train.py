@@ -837,8 +837,7 @@ def _init_distributed() -> bool:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or _dist_on():
         return False
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
-    torch.distributed.init_process_group(backend=backend)
+    torch.distributed.init_process_group(backend="gloo")  # the loop keeps every tensor on the CPU
     return True
 
 
