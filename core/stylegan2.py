@@ -475,6 +475,17 @@ class SynthesisNetwork(nn.Module):
 # ---------------------------------------------------------------------------------------------------
 
 
+def _plain(obj: Any) -> Any:
+    """Deep copy into builtins: dict subclasses -> dict, tuples -> lists, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
 @dataclass
 class GeneratorConfig:
     """Constructor arguments of :class:`Generator` (stored as ``config`` in project checkpoints)."""
@@ -509,9 +520,11 @@ class Generator(nn.Module):
         synthesis_kwargs = {**dict(synthesis_kwargs or {}), **extra_synthesis_kwargs}
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
-                                img_channels=img_channels, mapping_kwargs=copy.deepcopy(mapping_kwargs),
-                                synthesis_kwargs=copy.deepcopy(synthesis_kwargs))
+        # Plain builtins only, so project checkpoints stay loadable with weights_only=True even when the
+        # kwargs came from a pickle (EasyDict, numpy scalars).
+        self.init_kwargs = _plain(dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
+                                       img_channels=img_channels, mapping_kwargs=mapping_kwargs,
+                                       synthesis_kwargs=synthesis_kwargs))
         self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution,
                                           img_channels=img_channels, **synthesis_kwargs)
         self.num_ws = self.synthesis.num_ws

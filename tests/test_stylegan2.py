@@ -198,8 +198,10 @@ def test_fomm_checkpoint_is_recognised():
         sg.load_generator(shared_path("reference", "fomm", "tiny64-checkpoint.pth.tar"))
 
 
-def test_project_checkpoint_round_trip(tmp_path, expected):
-    G = _tiny32_from_state_dict()
+@pytest.mark.parametrize("source", ["state_dict", "network_pkl"])
+def test_project_checkpoint_round_trip(tmp_path, expected, source):
+    G = _tiny32_from_state_dict() if source == "state_dict" else sg.load_generator(
+        shared_path(*REF, "tiny32-network.pkl"))
     path = tmp_path / "g.pt"
     sg.save_generator_checkpoint(G, path, step=123)
     raw = torch.load(path, weights_only=True)  # plain dict, no code needed
