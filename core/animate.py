@@ -196,11 +196,17 @@ def _read_frames(path: str | os.PathLike, vf: str | None, max_frames: int | None
         raise AnimationError(f"{path.name} contains no decodable video frames.")
 
 
-def has_audio_stream(path: str | os.PathLike) -> bool:
-    """Whether ffmpeg sees an audio stream in the file."""
+def audio_codec(path: str | os.PathLike) -> str | None:
+    """Codec name of the file's first audio stream as ffmpeg reports it, or None without audio."""
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
                           text=True, errors="replace")
-    return bool(re.search(r"Stream #\S+.*: Audio:", proc.stderr))
+    match = re.search(r"Stream #\S+.*: Audio: (\w+)", proc.stderr)
+    return match.group(1) if match else None
+
+
+def has_audio_stream(path: str | os.PathLike) -> bool:
+    """Whether ffmpeg sees an audio stream in the file."""
+    return audio_codec(path) is not None
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
@@ -474,13 +480,19 @@ def mux_audio(video_path: str | os.PathLike, audio_source: str | os.PathLike,
 
     Returns whether audio was muxed; without an audio stream the video is copied as is.
     """
-    has_audio = has_audio_stream(audio_source) if Path(audio_source).suffix.lower() != ".gif" else False
+    codec = audio_codec(audio_source) if Path(audio_source).suffix.lower() != ".gif" else None
+    has_audio = codec is not None
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video_path)]
     if has_audio:
-        cmd += ["-i", str(audio_source), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k",
-                "-shortest"]
-    cmd += ["-c:v", "copy", "-movflags", "+faststart", str(out_path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+        cmd += ["-i", str(audio_source), "-map", "0:v:0", "-map", "1:a:0", "-shortest"]
+    tail = ["-c:v", "copy", "-movflags", "+faststart", str(out_path)]
+    # AAC audio (most MP4/MOV) is copied as is; anything else (Opus in WebM, ...) is re-encoded.
+    copy = codec == "aac"
+    proc = subprocess.run(cmd + (["-c:a", "copy"] if copy else []) + tail, capture_output=True,
+                          text=True, errors="replace") if copy or not has_audio else None
+    if has_audio and (proc is None or proc.returncode != 0):
+        proc = subprocess.run(cmd + ["-c:a", "aac", "-b:a", "128k"] + tail, capture_output=True, text=True,
+                              errors="replace")
     if proc.returncode != 0:
         if has_audio:  # an audio stream ffmpeg cannot decode: keep the silent video rather than fail
             mux_audio(video_path, video_path, out_path)
