@@ -109,6 +109,13 @@ def test_mux_audio_and_no_audio(tmp_path):
     assert not an.mux_audio(tmp_path / "silent.mp4", without, tmp_path / "out_b.mp4")
     assert not an.has_audio_stream(tmp_path / "out_b.mp4")
     assert len(list(an.iter_frames(tmp_path / "out_a.mp4"))) == 10
+    # Non-AAC audio (PCM in Matroska) is re-encoded to AAC rather than copied.
+    pcm = tmp_path / "pcm.mkv"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(with_audio),
+                    "-c:v", "copy", "-c:a", "pcm_s16le", str(pcm)], check=True)
+    assert an.audio_codec(pcm) == "pcm_s16le"
+    assert an.mux_audio(tmp_path / "silent.mp4", pcm, tmp_path / "out_c.mp4")
+    assert an.audio_codec(tmp_path / "out_c.mp4") == "aac"
 
 
 def test_corrupt_and_faceless_video_clear_errors(tmp_path):
