@@ -805,7 +805,8 @@ def load_generator(path: str | os.PathLike) -> Generator:
     if head.startswith(b"PK\x03\x04"):
         ckpt = safe_torch_load(path)  # zip-format torch.save file
         G = generator_from_checkpoint(ckpt, path.name)
-        G.source_info = {"kind": "project", "path": str(path), "step": ckpt.get("step")}
+        G.source_info = {"kind": "project", "path": str(path), "step": ckpt.get("step"),
+                         "kimg": ckpt.get("kimg")}
         return G
     if not head.startswith(b"\x80"):
         raise CheckpointError(f"{path.name} is neither a network pickle nor a PyTorch checkpoint "

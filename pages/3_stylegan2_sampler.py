@@ -134,7 +134,8 @@ untrained = model_key == "random"
 kind = G.source_info.get("kind", "?")
 st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} style "
            f"layers · source: {kind}" + (" · **untrained (random weights)**" if untrained else "")
-           + (f" · step {G.source_info['step']}" if G.source_info.get("step") else ""))
+           + (f" · step {G.source_info['step']}" if G.source_info.get("step") else "")
+           + (f" · {float(G.source_info['kimg']):.1f} kimg" if G.source_info.get("kimg") else ""))
 
 
 # --- controls ---------------------------------------------------------------------------------------

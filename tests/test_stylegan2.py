@@ -207,7 +207,7 @@ def test_project_checkpoint_round_trip(tmp_path, expected, source):
     raw = torch.load(path, weights_only=True)  # plain dict, no code needed
     assert set(raw) == {"model", "config", "step", "version"} and raw["config"] == G.init_kwargs
     G2 = sg.load_generator(path)
-    assert G2.source_info == {"kind": "project", "path": str(path), "step": 123}
+    assert G2.source_info == {"kind": "project", "path": str(path), "step": 123, "kimg": None}
     with torch.no_grad():
         img = G2(expected["z"], None, truncation_psi=0.7)
     assert (img - expected["img_psi07_const"]).abs().max().item() < 1e-4
