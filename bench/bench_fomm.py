@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batch", type=int, default=4)
     p.add_argument("--repeats", type=int, default=2, help="timed runs of each; the best is reported")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)

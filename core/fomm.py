@@ -730,7 +730,7 @@ class FommAnimator:
     """
 
     def __init__(self, kp_detector: KPDetector, generator: OcclusionAwareGenerator,
-                 device: torch.device | str = "cpu", size: int | None = None, batch_size: int = 8,
+                 device: torch.device | str = "cpu", size: int | None = None, batch_size: int = 4,
                  channels_last: bool = True):
         self.device = torch.device(device)
         self.kp_detector = kp_detector
