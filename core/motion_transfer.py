@@ -150,7 +150,7 @@ class PiecewiseAffineWarper:
         return np.sign((t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1])
                        - (t[:, 1, 1] - t[:, 0, 1]) * (t[:, 2, 0] - t[:, 0, 0]))
 
-    def unfold(self, target_points: np.ndarray, iterations: int = 4) -> np.ndarray:
+    def unfold(self, target_points: np.ndarray, iterations: int = 12) -> np.ndarray:
         """Relax folds: vertices of flipped triangles take their triangle's mean displacement.
 
         A head turn moves the nose and cheeks past the far face outline (self-occlusion, which a
@@ -176,10 +176,10 @@ class PiecewiseAffineWarper:
         t = tgt[self.triangles]                                            # (T, 3, 2)
         tgt_cols = np.concatenate([t.transpose(0, 2, 1), np.ones((len(t), 1, 3), np.float32)], 1)
         det = np.linalg.det(tgt_cols.astype(np.float64))
-        ok = np.abs(det) > 1e-6
-        # Folded-over triangles (orientation flipped by a turn: self-occlusion) are drawn first, under
-        # the rest, so they only show where nothing else covers the fold.
+        # Triangles still folded over after unfold() are not drawn: the hole filling below gives
+        # their pixels the surrounding motion, which looks better than a mirrored patch.
         flipped = np.sign(det) != self._src_sign
+        ok = (np.abs(det) > 1e-6) & ~flipped
         inv = np.zeros_like(tgt_cols)
         inv[ok] = np.linalg.inv(tgt_cols[ok])
         mats = np.einsum("tij,tjk->tik", self._src_cols, inv)[:, :2, :]     # (T, 2, 3)
@@ -194,12 +194,31 @@ class PiecewiseAffineWarper:
         m = mats[ids]                                                      # (nH, nW, 2, 3)
         node_x = m[..., 0, 0] * self._xs + m[..., 0, 1] * self._ys + m[..., 0, 2]
         node_y = m[..., 1, 0] * self._xs + m[..., 1, 1] * self._ys + m[..., 1, 2]
+        holes = ids == len(t)
+        if holes.any():  # left by degenerate or folded triangles: borrow the surrounding motion
+            node_x, node_y = _fill_holes(node_x, holes), _fill_holes(node_y, holes)
         return _midpoint_upsample(node_x, h, w), _midpoint_upsample(node_y, h, w)
 
     def warp(self, target_points: np.ndarray) -> np.ndarray:
         map_x, map_y = self.maps(target_points)
         return cv2.remap(self.source, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _fill_holes(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """Replace values at ``holes`` by a normalised-convolution average of the valid neighbours."""
+    valid = (~holes).astype(np.float32)
+    out = values.astype(np.float32).copy()
+    for sigma in (1.5, 4.0, 12.0):
+        num = cv2.GaussianBlur(out * valid, (0, 0), sigma)
+        den = cv2.GaussianBlur(valid, (0, 0), sigma)
+        fill = holes & (den > 1e-3)
+        out[fill] = num[fill] / den[fill]
+        valid = np.maximum(valid, fill.astype(np.float32))
+        holes = holes & ~fill
+        if not holes.any():
+            break
+    return out
 
 
 def _midpoint_upsample(nodes: np.ndarray, h: int, w: int) -> np.ndarray:
