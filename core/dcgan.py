@@ -130,9 +130,9 @@ class TrainConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Visible faces-ish blobs within minutes on 2 CPU cores: small widths, small batch, frequent frames.
-    "live demo": dict(model=dict(arch="tutorial", size=64, latent_dim=64, g_width=32, d_width=32),
-                      steps=1500, batch_size=32, snapshot_every=25, swd_every=250, swd_images=128,
+    # Visible progress within minutes on 2 CPU cores: 32 px, small widths and batch, frequent frames.
+    "live demo": dict(model=dict(arch="tutorial", size=32, latent_dim=64, g_width=32, d_width=32),
+                      steps=3000, batch_size=32, snapshot_every=20, swd_every=200, swd_images=128,
                       log_every=5, checkpoint_every=250, diffaugment="translation"),
     # The tutorial's full widths; worth a GPU.
     "quality": dict(model=dict(arch="tutorial", size=64, latent_dim=100, g_width=64, d_width=64),
