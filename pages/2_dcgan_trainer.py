@@ -223,8 +223,6 @@ def show_run(run_dir: Path) -> None:
         latest = run_dir / dcgan.LATEST_GRID_NAME
         if latest.exists():
             st.image(latest.read_bytes(), caption=f"Fixed-noise samples (step {step})", width="stretch")
-    if kind in ("starting", "running", "paused") and not alive and kind != "starting":
-        st.rerun()
 
 
 if monitor_dir is None:
