@@ -5,9 +5,9 @@ procedurally from a canonical 3D face mesh: rotations (nod, turn) and parametric
 jaw opening, eyelids) with a little seeded idle sway, projected orthographically into a square frame.
 No video of a person is involved.
 
-The canonical mesh is the Procrustes-aligned MEAN of MediaPipe's 3D face mesh over the 56 CelebA-HQ
-test faces in ../shared (an average shape of many people, as MediaPipe's own canonical model is; it
-stores no image and no individual's landmarks). Run from the project root:
+The canonical mesh is the Procrustes-aligned MEAN of MediaPipe's 3D face mesh over the bundled
+synthetic demo faces (assets/demo_faces/faces64.npz, made from a generator trained on the synthetic
+DigiFace-1M set), so no real person contributes to it. Run from the project root:
 
     .venv/bin/python assets/make_demo_motions.py
 """
@@ -40,13 +40,14 @@ def canonical_mesh() -> np.ndarray:
     import cv2
     import mediapipe as mp
 
-    faces = sorted((ROOT.parent / "shared" / "data" / "faces" / "celeba_hq").glob("*.jpg"))
-    if not faces:
-        raise SystemExit("needs ../shared/data/faces/celeba_hq to build the canonical mesh")
+    faces_npz = ROOT / "assets" / "demo_faces" / "faces64.npz"
+    if not faces_npz.exists():
+        raise SystemExit("needs assets/demo_faces/faces64.npz (assets/make_demo_assets.py builds it)")
+    faces = np.load(faces_npz)["images"]
     shapes = []
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True) as fm:
-        for f in faces:
-            img = cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+        for face in faces:
+            img = np.ascontiguousarray(cv2.resize(face, (256, 256), interpolation=cv2.INTER_CUBIC))
             res = fm.process(img)
             if not res.multi_face_landmarks:
                 continue
