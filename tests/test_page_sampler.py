@@ -87,3 +87,35 @@ def test_unusable_files_show_a_clear_message(empty_downloads, tmp_path):
         assert any(words in e.value for e in at.error), (name, [e.value for e in at.error])
         assert any("style layers" in c.value for c in at.caption)  # the page keeps working
     assert not marker.exists()
+
+
+def test_video_mixing_and_batch_exports(empty_downloads, tmp_path, monkeypatch):
+    monkeypatch.setattr(core, "EXPORTS_DIR", tmp_path / "exports")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.text_input(key="sg_keys").set_value("1, 2")
+    at.slider(key="sg_steps").set_value(4)
+    at.button(key="sg_render_video").click().run()
+    assert not at.exception
+    mp4s = list((tmp_path / "exports" / "stylegan2").glob("*.mp4"))
+    gifs = list((tmp_path / "exports" / "stylegan2").glob("*.gif"))
+    assert len(mp4s) == 1 and mp4s[0].stat().st_size > 0 and len(gifs) == 1
+
+    at.text_input(key="sg_rows").set_value("1, 2")
+    at.text_input(key="sg_cols").set_value("3")
+    at.button(key="sg_mix").click().run()
+    assert not at.exception
+    assert at.session_state["sg_mix_grid"].shape[2] == 3
+
+    at.text_input(key="sg_batch_seeds").set_value("0-2")
+    at.button(key="sg_batch_go").click().run()
+    assert not at.exception
+    data, n, _ = at.session_state["sg_batch_zip"]
+    import io
+    import zipfile
+
+    assert n == 3 and zipfile.ZipFile(io.BytesIO(data)).namelist() == [
+        "seed00000.png", "seed00001.png", "seed00002.png"]
+
+    at.text_input(key="sg_batch_seeds").set_value("9-1").run()
+    assert any("runs backwards" in e.value for e in at.error)
