@@ -44,6 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--detector", choices=F.DETECTORS, default="modern")
+    ap.add_argument("--compare", action="store_true", help="also time modern-fast and haar (cold only)")
     ap.add_argument("--size", type=int, default=64)
     args = ap.parse_args()
     data = inputs(args.n)
@@ -71,6 +72,16 @@ def main() -> None:
     print(f"scan + align (cold):     {cold:8.1f} img/s   ({cold / decode:.3f}x decode)   target >= 30")
     print(f"cached rescan:           {warm:8.1f} img/s   ({warm / decode:.2f}x decode)   target >= 500")
     print(f"peak RSS:                {rss_mb:8.0f} MB")
+    if args.compare:
+        for other in ("modern-fast", "haar"):
+            F.get_detector(other)
+            with tempfile.TemporaryDirectory() as cache:
+                t0 = time.perf_counter()
+                res = F.scan_files(sources, F.ScanConfig(detector=other, size=args.size), cache_dir=cache,
+                                   keep_crops=False)
+                rate = args.n / (time.perf_counter() - t0)
+            print(f"scan + align ({other}): {rate:8.1f} img/s   ({rate / decode:.3f}x decode)   "
+                  f"faces kept {res.summary()['faces_kept']}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ class Face:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
     score: float                              # detector confidence in [0, 1]
     landmarks: np.ndarray | None = None       # (478, 2) float32 pixel coords, when a mesh was fitted
+    # (6, 2) float32 BlazeFace keypoints in pixels (detect() fills them): the two eyes, nose tip, mouth
+    # centre and the two ear tragions, in MediaPipe's order.
+    keypoints: np.ndarray | None = None
 
     @property
     def size(self) -> float:
@@ -107,8 +110,11 @@ class FaceLandmarker:
             b = d.location_data.relative_bounding_box
             x0, y0 = max(0.0, b.xmin * w), max(0.0, b.ymin * h)
             x1, y1 = min(float(w), (b.xmin + b.width) * w), min(float(h), (b.ymin + b.height) * h)
+            kps = np.array([(k.x * w, k.y * h) for k in d.location_data.relative_keypoints],
+                           dtype=np.float32).reshape(-1, 2)
             if x1 > x0 and y1 > y0:
-                faces.append(Face((x0, y0, x1, y1), float(d.score[0])))
+                faces.append(Face((x0, y0, x1, y1), float(d.score[0]),
+                                  keypoints=kps if len(kps) == 6 else None))
         return sorted(faces, key=lambda f: -f.size)
 
     def mesh(self, image: np.ndarray) -> list[np.ndarray]:

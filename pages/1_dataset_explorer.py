@@ -52,6 +52,7 @@ with st.sidebar:
     st.subheader("Pipeline")
     det_name = st.selectbox("Detector", F.DETECTORS, key="explorer_detector",
                             format_func=lambda d: {"modern": "Modern (BlazeFace + mesh)",
+                                                   "modern-fast": "Modern, fast (BlazeFace keypoints only)",
                                                    "haar": "Haar cascade (the study's)"}[d])
     size = st.select_slider("Crop size", options=list(F.ALIGN_SIZES), value=64, key="explorer_size")
     keep = st.radio("Faces per image", ("largest", "all"), horizontal=True, key="explorer_keep")
@@ -222,7 +223,7 @@ with tabs[1]:
         rgb, _ = F.load_image(root.joinpath(rec.file).read_bytes())
         drawn = rgb.copy()
         mesh_sets = []
-        if result.config.detector == "modern":
+        if result.config.detector.startswith("modern"):
             mesh_sets = [f.landmarks for f in detector("modern")(rgb) if f.landmarks is not None]
         for pts in mesh_sets:
             for x, y in pts[::3]:

@@ -282,3 +282,14 @@ def test_face_stats_values():
         assert gap > 2 * max(xy[:20].std(0).max(), xy[20:].std(0).max())
     whole, words = S.occupation_counts(["Data Scientist", "data scientist", "Head of Data", ""])
     assert whole["data scientist"] == 2 and words["data"] == 3 and "of" not in words
+
+
+def test_modern_fast_keypoint_alignment_close_to_mesh():
+    photo = np.asarray(Image.open(GOOD_PHOTO).convert("RGB"))
+    mesh_face = F.get_detector("modern")(photo)[0]
+    fast_face = F.get_detector("modern-fast")(photo)[0]
+    assert mesh_face.landmarks is not None and fast_face.landmarks is None
+    a, b = np.asarray(mesh_face.points), np.asarray(fast_face.points)
+    eye_dist = np.linalg.norm(a[1] - a[0])
+    assert np.linalg.norm(a[:2] - b[:2], axis=1).max() < 0.35 * eye_dist
+    assert np.linalg.norm(a[2:].mean(0) - b[2:].mean(0)) < 0.35 * eye_dist
