@@ -634,6 +634,11 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         key = (module, name)
+        if module.startswith("dnnlib.tflib"):
+            raise UnsafePickleError(
+                "This is a TensorFlow StyleGAN2 network pickle (dnnlib.tflib). Convert it to the PyTorch "
+                "format with the official stylegan2-ada-pytorch `legacy.py`, or download the PyTorch "
+                "release (`python -m core.stylegan2 list`).")
         if key not in _ALLOWED_GLOBALS:
             raise UnsafePickleError(
                 f"Refused to load: the file asks for the Python object '{module}.{name}', which is not a "

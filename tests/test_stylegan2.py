@@ -129,6 +129,15 @@ def test_pickle_with_os_system_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+def test_tensorflow_pickle_is_named(tmp_path):
+    # protocol-2 GLOBAL opcode naming the TF-era network class, then STOP; nothing is imported.
+    path = tmp_path / "tf.pkl"
+    path.write_bytes(b"\x80\x02cdnnlib.tflib.network\nNetwork\n.")
+    with pytest.raises(sg.UnsafePickleError, match="TensorFlow"):
+        sg.load_generator(path)
+    assert "dnnlib" not in sys.modules
+
+
 def test_embedded_module_source_is_never_executed(tmp_path, monkeypatch):
     """A persistent object whose module_src would create a file: parsed, source ignored."""
     marker = tmp_path / "executed"
