@@ -129,6 +129,9 @@ def test_page_renders_without_exception(warm_app, browser, path):
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Traceback" not in body
     assert "Page not found" not in body, f"/{path} is not routed"
+    broken = browser.execute_script(
+        "return [...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)")
+    assert not broken, f"/{path} shows broken images: {broken[:3]}"
 
 
 def test_screenshots_are_real_images():
