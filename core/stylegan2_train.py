@@ -211,6 +211,14 @@ class Adam:
                 "exp_avg_sq": [v.clone() for v in self.exp_avg_sq]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "state" in state and "param_groups" in state:  # a torch.optim.Adam state dict (older runs)
+            per_param = state["state"]
+            assert len(per_param) in (0, len(self.params)), "optimizer state does not match the model"
+            state = {"t": int(per_param[0]["step"]) if per_param else 0,
+                     "exp_avg": [per_param[i]["exp_avg"] for i in range(len(per_param))],
+                     "exp_avg_sq": [per_param[i]["exp_avg_sq"] for i in range(len(per_param))]}
+            if not per_param:
+                return
         assert len(state["exp_avg"]) == len(self.params), "optimizer state does not match the model"
         self.t = int(state["t"])
         for dst, src in zip(self.exp_avg + self.exp_avg_sq, state["exp_avg"] + state["exp_avg_sq"]):

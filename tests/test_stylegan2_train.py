@@ -252,3 +252,30 @@ def test_bundled_checkpoint_opens_and_samples():
     assert 0.05 < img.std() < 2.0  # a trained model, not a constant or exploded output
     meta = torch.load(BUNDLED, weights_only=True)
     assert meta["kimg"] > 0 and meta["kind"] == "stylegan2"
+
+
+def test_adam_matches_torch_optim_and_reads_its_state():
+    from core.stylegan2_train import Adam
+
+    torch.manual_seed(0)
+    target = torch.randn(6)
+    p_ref = torch.nn.Parameter(torch.randn(6))
+    p_own = torch.nn.Parameter(p_ref.detach().clone())
+    ref = torch.optim.Adam([p_ref], lr=0.01, betas=(0.0, 0.99), eps=1e-8)
+    own = Adam([p_own], lr=0.01, betas=(0.0, 0.99))
+    for _ in range(3):
+        for p, opt in ((p_ref, ref), (p_own, own)):
+            opt.zero_grad()
+            (p - target).square().sum().backward()
+            opt.step()
+    torch.testing.assert_close(p_own, p_ref, atol=1e-6, rtol=1e-5)
+    # a run saved with torch.optim's state layout resumes with the same moments
+    p_res = torch.nn.Parameter(p_ref.detach().clone())
+    resumed = Adam([p_res], lr=0.01, betas=(0.0, 0.99))
+    resumed.load_state_dict(ref.state_dict())
+    assert resumed.t == 3
+    for p, opt in ((p_ref, ref), (p_res, resumed)):
+        opt.zero_grad()
+        (p - target).square().sum().backward()
+        opt.step()
+    torch.testing.assert_close(p_res, p_ref, atol=1e-6, rtol=1e-5)
