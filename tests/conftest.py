@@ -25,3 +25,13 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def shared():
     return shared_path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread: tiny models gain nothing from intra-op threads, and spinning
+    threads thrash when the suite shares two cores with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -23,12 +23,7 @@ from core.checkpoint import CheckpointError, safe_torch_load
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(arch: str = "study", size: int = 32, **over) -> dcgan.TrainConfig:

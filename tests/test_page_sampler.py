@@ -7,7 +7,6 @@ import os
 import pickle
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 import core
@@ -15,14 +14,7 @@ from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL
 
 PAGE = "pages/3_stylegan2_sampler.py"
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    # Tiny models gain nothing from intra-op threads, and spinning threads hurt badly when the suite
-    # shares its cores with other work.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 

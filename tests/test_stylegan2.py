@@ -24,14 +24,7 @@ from tests.conftest import shared_path
 
 REF = ("reference", "stylegan2_ada")
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    # Tiny models gain nothing from intra-op threads, and spinning threads hurt badly when the suite
-    # shares its cores with other work.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CASES = [("img_psi1_const", 1.0, None, "const"), ("img_psi07_const", 0.7, None, "const"),
          ("img_psi05_cut4_const", 0.5, 4, "const")]

@@ -31,13 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "checkpoints" / "stylegan2_demo.pt"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convs gain nothing from threads, and on a loaded 2-core box two threads thrash."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(**kw) -> TrainConfig:
