@@ -4,14 +4,17 @@ SeFa semantic sliders, batch export and the hand-off to the animator. All model 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 import torch
 
 import core
@@ -25,6 +28,7 @@ RANDOM_LABEL = "Untrained demo generator (random weights, 64 px)"
 UPLOAD_LABEL = "Upload a file…"
 DISPLAY = 256            # on-screen size of the main images
 DRAG_BUDGET_MS = 250     # target cost of one preview render while the morph slider moves
+SCRUB_FRAMES = 33        # frames pre-rendered for the in-browser morph slider (t step 1/32)
 
 page_header("StyleGAN2 sampler",
             "Generate faces of nobody from seeds, morph between them while you drag, mix their styles and "
@@ -186,12 +190,56 @@ with main_col:
         st.success("Sent to the FOMM animator; open **4 · Animate**.")
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _scrub_frames(model_key: str, seed_a: int, seed_b: int, psi: float, noise: str, res: int,
+                  _G: sg.Generator, _cache: sg.WsCache) -> list[str]:
+    """Base64 PNGs of the A->B morph at SCRUB_FRAMES evenly spaced t, at ``res`` px."""
+    wa, wb = _cache.get(seed_a, psi), _cache.get(seed_b, psi)
+    frames = []
+    for i in range(SCRUB_FRAMES):
+        img = sg.synthesize(_G, sg.lerp(wa, wb, i / (SCRUB_FRAMES - 1)), noise, noise_seed=seed_a,
+                            max_resolution=res)[0]
+        frames.append(base64.b64encode(png_bytes(img)).decode("ascii"))
+    return frames
+
+
+def _scrub_html(frames: list[str], size: int) -> str:
+    # The slider's `input` event fires continuously while dragging, so swapping pre-rendered frames in
+    # the browser updates the face with no server round trip (st.slider only reports on release).
+    mid = len(frames) // 2
+    return f"""
+<div style="font-family: sans-serif">
+  <img id="face" src="data:image/png;base64,{frames[mid]}"
+       style="width:{size}px;height:{size}px;border-radius:0.5rem;display:block"/>
+  <input id="t" type="range" min="0" max="{len(frames) - 1}" value="{mid}" step="1"
+         style="width:{size}px;accent-color:#ff4b4b" aria-label="Blend A to B while dragging"/>
+  <div id="label" style="font-size:13px;color:#808495">t = 0.50 (drag: updates live in the browser)</div>
+</div>
+<script>
+  const frames = {json.dumps(frames)};
+  const slider = document.getElementById("t"), face = document.getElementById("face");
+  const label = document.getElementById("label");
+  slider.addEventListener("input", () => {{
+    face.src = "data:image/png;base64," + frames[slider.value];
+    label.textContent = "t = " + (slider.value / (frames.length - 1)).toFixed(2);
+  }});
+</script>"""
+
+
 @st.fragment
 def morph_panel() -> None:
     st.subheader("A ↔ B morph")
     a_col, b_col = st.columns(2)
     seed_a = int(a_col.number_input("Seed A", 0, 2**32 - 1, value=seed, key="sg_seed_a"))
     seed_b = int(b_col.number_input("Seed B", 0, 2**32 - 1, value=seed + 1, key="sg_seed_b"))
+    if st.toggle("Live scrub (updates while you drag)", value=True, key="sg_scrub",
+                 help=f"Pre-renders {SCRUB_FRAMES} blends once per seed pair; the slider below then "
+                      "swaps them in the browser as you drag."):
+        t0 = time.perf_counter()
+        frames = _scrub_frames(model_key, seed_a, seed_b, float(psi), noise_mode, preview_res, G, ws_cache)
+        components.html(_scrub_html(frames, DISPLAY), height=DISPLAY + 60)
+        st.caption(f"⏱ {SCRUB_FRAMES} frames at {preview_res} px ready in "
+                   f"{(time.perf_counter() - t0) * 1000:.0f} ms (cached per seed pair)")
     t = st.slider("Blend A → B (linear in W)", 0.0, 1.0, 0.5, 0.01, key="sg_morph_t")
     # Mapping outputs are cached per seed, so a slider change costs one synthesis only.
     ws = sg.lerp(ws_cache.get(seed_a, psi), ws_cache.get(seed_b, psi), t)

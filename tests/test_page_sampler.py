@@ -37,6 +37,11 @@ def test_sampler_renders_and_reacts(empty_downloads):
     assert not at.exception
     assert at.number_input(key="sg_seed").value == 7
 
+    assert at.toggle(key="sg_scrub").value  # in-browser live scrub is on by default
+    assert any(c.value.startswith("⏱ 33 frames at") for c in at.caption)
+    at.toggle(key="sg_scrub").set_value(False).run()
+    assert not any("33 frames" in c.value for c in at.caption)
+
     at.slider(key="sg_morph_t").set_value(0.25).run()
     assert not at.exception
     assert any("slider → image" in c.value and "ms" in c.value for c in at.caption)  # latency readout
