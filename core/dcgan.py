@@ -1147,6 +1147,8 @@ def train_main(args: argparse.Namespace) -> int:
         state = trainer.run()
         if trainer.is_main:
             print(f"dcgan: {state} at step {trainer.step}", flush=True)
+        if distributed:
+            dist.barrier()  # tear gloo down only once every rank is done with it
         return 0 if state in ("finished", "stopped") else 3
     except (DatasetError, CheckpointError, RunBusyError, ValueError) as e:
         print(f"dcgan: error: {e}", file=sys.stderr, flush=True)

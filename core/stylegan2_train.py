@@ -962,6 +962,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.export and trainer.rank == 0:
             export_generator(trainer, args.export)
             print(f"exported generator to {args.export}")
+        if distributed:
+            torch.distributed.barrier()  # tear gloo down only once every rank is done with it
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}")
         return 2

@@ -324,8 +324,9 @@ digest = torch.cat([p.detach().flatten() for p in t.G.parameters()])
 out = [torch.zeros_like(digest) for _ in range(world)]
 dist.all_gather(out, digest)
 assert torch.equal(out[0], out[1]), "ranks diverged"
-print("ok", rank, float(digest.sum()))
+print("ok", rank, float(digest.sum()), flush=True)
 t.close()
+dist.barrier()  # neither rank tears gloo down while the other still talks to it (else: "terminate called")
 dist.destroy_process_group()
 """
 
