@@ -232,7 +232,9 @@ def morph_panel() -> None:
     a_col, b_col = st.columns(2)
     seed_a = int(a_col.number_input("Seed A", 0, 2**32 - 1, value=seed, key="sg_seed_a"))
     seed_b = int(b_col.number_input("Seed B", 0, 2**32 - 1, value=seed + 1, key="sg_seed_b"))
-    if st.toggle("Live scrub (updates while you drag)", value=True, key="sg_scrub",
+    # Pre-rendering costs SCRUB_FRAMES renders per seed pair: instant for small models, seconds for
+    # official-size ones, so it starts on only where it does not slow the page down.
+    if st.toggle("Live scrub (updates while you drag)", value=G.img_resolution <= 128, key="sg_scrub",
                  help=f"Pre-renders {SCRUB_FRAMES} blends once per seed pair; the slider below then "
                       "swaps them in the browser as you drag."):
         t0 = time.perf_counter()
