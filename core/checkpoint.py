@@ -14,9 +14,10 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: atomic byte writes (job manifests) stay light
+    import torch
 
 
 class CheckpointError(ValueError):
@@ -47,11 +48,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` that never leaves a half-written file at ``path``."""
+    import torch
+
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
     """``torch.load(weights_only=True)`` with every failure turned into a :class:`CheckpointError`."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"Checkpoint not found: {path}")
@@ -80,10 +85,14 @@ def describe_bytes(head: bytes) -> str:
     """A guess of what a file is from its first bytes, for error messages."""
     signatures = [(b"\x89PNG", "it is a PNG image"), (b"\xff\xd8\xff", "it is a JPEG image"),
                   (b"GIF8", "it is a GIF image"), (b"PK\x03\x04", "it is a zip archive"),
-                  (b"\x1f\x8b", "it is gzip-compressed"), (b"%PDF", "it is a PDF")]
+                  (b"\x1f\x8b", "it is gzip-compressed"), (b"%PDF", "it is a PDF"),
+                  (b"RIFF", "it is a RIFF file (WebP image, AVI video or WAV audio)"),
+                  (b"\x1a\x45\xdf\xa3", "it is a WebM/MKV video")]
     for magic, what in signatures:
         if head.startswith(magic):
             return what
+    if head[4:8] == b"ftyp":
+        return "it is an MP4/MOV video"
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         return "it looks like text"
     return "unrecognised content"
@@ -105,3 +114,37 @@ def require_keys(ckpt: Any, keys: list[str], kind: str, name: str = "checkpoint"
         found = ", ".join(sorted(map(str, ckpt))[:8]) or "nothing"
         raise CheckpointError(f"{name} is not a {kind} checkpoint: missing {missing}; it has {found}.")
     return ckpt
+
+
+def load_state_strict(module: torch.nn.Module, state: Any, name: str, part: str = "model",
+                      hint: str = "") -> torch.nn.Module:
+    """Load ``state`` into ``module`` only if every tensor name and shape matches; else a CheckpointError.
+
+    Checked before ``load_state_dict`` so the user sees which names or shapes differ (and ``hint``,
+    e.g. which config goes with the file) instead of torch's multi-line report. BatchNorm step
+    counters absent from old exports are filled from the module, as they do not affect inference.
+    """
+    import torch
+
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{name}: '{part}' is not a state dict (it holds a {type(state).__name__}).")
+    own = module.state_dict()
+    state = dict(state)
+    for key in own:
+        if key.endswith("num_batches_tracked") and key not in state:
+            state[key] = own[key]
+    not_tensors = [k for k, v in state.items() if not torch.is_tensor(v)]
+    if not_tensors:
+        raise CheckpointError(f"{name}: '{part}.{not_tensors[0]}' is not a tensor.")
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
+             if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or wrong:
+        groups = (("missing", missing), ("unexpected", unexpected), ("with another shape", wrong))
+        details = "; ".join(f"{len(v)} {label}, e.g. {v[:3]}" for label, v in groups if v)
+        raise CheckpointError(f"{name}: the '{part}' weights do not fit this architecture ({details})."
+                              + (f" {hint}" if hint else ""))
+    module.load_state_dict({k: v.to(own[k].dtype) if v.is_floating_point() else v for k, v in state.items()},
+                           strict=True)
+    return module

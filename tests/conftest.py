@@ -14,11 +14,23 @@ SHARED = Path(os.environ.get("CUSTOM_CAST_SHARED", ROOT.parent / "shared"))
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+# In CI the fixtures are always there: a missing one is a failure, so that the official-parity tests
+# can never vanish silently as skips. On a user's machine they skip with the reason.
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip the calling test on a user's machine; fail it in CI, where everything it needs must exist."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: required in CI)", pytrace=False)
+    pytest.skip(reason)
+
+
 def shared_path(*parts: str) -> Path:
-    """Path under ../shared, or skip the calling test with a clear reason when it is missing."""
+    """Path under ../shared, or skip (fail in CI) the calling test with a clear reason when it is missing."""
     p = SHARED.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"../shared fixture not available: {p}")
+        skip_or_fail(f"../shared fixture not available: {p}")
     return p
 
 

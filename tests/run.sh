@@ -2,7 +2,7 @@
 # Installs everything the test-suite needs on a fresh Debian machine, then runs it:
 #   - Debian's chromium + chromium-driver (the real-browser test drives /usr/bin/chromium),
 #   - a virtual environment .venv with requirements-dev.txt (CPU torch from the pinned wheel),
-#   - ruff, then pytest. Extra arguments go to pytest (e.g. `bash tests/run.sh -k survey`).
+#   - ruff, the import-linter layering contracts, then pytest. Extra arguments go to pytest (e.g. `bash tests/run.sh -k survey`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +16,6 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
 .venv/bin/ruff check .
+# Layering contracts (pyproject.toml [tool.importlinter]): core never imports streamlit or pages, ...
+.venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

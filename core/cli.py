@@ -1,0 +1,74 @@
+"""The one CLI error wrapper: every ``python -m core.<family>`` entry point runs through :func:`run_cli`.
+
+A user error (bad file, bad flag value, unwritable output, disk full) becomes exactly one line on
+stderr and a non-zero exit, never a traceback. A bug still ends in one line, naming the exception
+type, plus a pointer to ``CUSTOM_CAST_DEBUG=1`` which re-raises with the full traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class UserError(ValueError):
+    """A problem with the user's input or environment; the message is shown as it is."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe_os_error(e: OSError) -> str:
+    """A plain sentence for a failed file operation (read-only folder, full disk, missing path)."""
+    where = f" {e.filename}" if getattr(e, "filename", None) else ""
+    reasons = {errno.EROFS: "the folder is on a read-only file system",
+               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+               errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.ENOENT: "no such file or folder",
+               errno.ENOTDIR: "a part of the path is a file, not a folder",
+               errno.EISDIR: "it is a folder, not a file", errno.EEXIST: "it already exists",
+               errno.ENAMETOOLONG: "the file name is too long"}
+    reason = reasons.get(e.errno or -1, e.strerror or type(e).__name__)
+    return f"cannot write or read{where}: {reason}"
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
+            prog: str = "custom-cast") -> int:
+    """Run ``main(argv)`` and turn every failure into one stderr line and an exit code."""
+    debug = os.environ.get("CUSTOM_CAST_DEBUG") == "1"
+    try:
+        code = main(argv)
+        return int(code or 0)
+    except SystemExit as e:  # argparse's own usage errors already printed their line
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        if debug:
+            raise
+        print(f"{prog}: error: out of memory; try a smaller input or batch", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as e:
+        if debug:
+            raise
+        print(f"{prog}: error: {_one_line(describe_os_error(e))}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except ValueError as e:  # CheckpointError, DatasetError, SurveyError, UserError... are ValueErrors
+        if debug:
+            raise
+        print(f"{prog}: error: {_one_line(str(e)) or type(e).__name__}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as e:  # noqa: BLE001 - the CLI promises one line, never a traceback
+        if debug:
+            raise
+        print(f"{prog}: internal error ({type(e).__name__}: {_one_line(str(e))[:300]}); "
+              f"rerun with CUSTOM_CAST_DEBUG=1 for details", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
