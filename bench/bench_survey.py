@@ -72,7 +72,7 @@ def measure(data: bytes, repeats: int) -> dict[str, float]:
         clean = sv.clean_survey(sv.read_survey(data))
         t1 = time.perf_counter()
         text_column = clean.questions(sv.ROLE_FREE_TEXT)[0]
-        sv._vader.cache_clear()
+        sv.vader_analyzer.cache_clear()
         scores = sv.sentiment_scores(clean.data[text_column])
         t2 = time.perf_counter()
         n_figures = render_everything(clean, scores)

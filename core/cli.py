@@ -7,6 +7,7 @@ type, plus a pointer to ``CUSTOM_CAST_DEBUG=1`` which re-raises with the full tr
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import sys
@@ -19,6 +20,16 @@ EXIT_INTERRUPTED = 130
 
 class UserError(ValueError):
     """A problem with the user's input or environment; the message is shown as it is."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse prints a usage block before a bad flag's message; the CLI contract is one line.
+
+    Subparsers made with ``add_subparsers`` inherit this class, so every subcommand complies.
+    """
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see {self.prog} --help)")
 
 
 def _one_line(text: str) -> str:

@@ -57,6 +57,15 @@ def test_published_chi_square_figure(original):
     assert "rejects the claim of 70%" in t.verdict and "57 of 68" in t.verdict
 
 
+def test_claim_test_on_counts_gives_the_published_figure():
+    # The live vote has counts, not a survey file: the same test on plain counts.
+    t = sv.claim_test(57, 68, claim=0.7, alpha=0.05, question="diversity", positive=["Yes"])
+    assert round(t.chi2, 4) == 6.1877
+    assert abs(t.p_value - 0.012864308543025699) < 1e-12
+    assert t.reject_null and "rejects the claim of 70%" in t.verdict and "57 of 68" in t.verdict
+    assert t.verdict == sv.verdict_sentence(t)
+
+
 def test_study_figures_from_same_data(original):
     movies = sv.proportion_test(original, MOVIES, WITH_OPTION)
     assert (movies.observed_positive, movies.n) == (40, 68)
@@ -207,7 +216,7 @@ def test_bad_bytes(data, message):
 
 
 def test_huge_file_refused(monkeypatch):
-    monkeypatch.setattr(sv, "MAX_BYTES", 100)
+    monkeypatch.setattr(sv.reading, "MAX_BYTES", 100)
     with pytest.raises(sv.SurveyError, match="limit"):
         sv.read_survey(b"a,b\n" + b"1,2\n" * 50)
 
@@ -223,6 +232,19 @@ def test_single_answer_question_and_overrides():
     assert overridden.questions() == ["Q"]
     with pytest.raises(sv.SurveyError, match="role"):
         sv.clean_survey(sv.read_survey(_csv_bytes(rows)), roles={"G": "bogus"})
+
+
+def test_lone_no_in_a_yes_no_question_is_not_folded():
+    rows = [["Q"]] + [["Yes"]] * 5 + [["No"]]
+    clean = sv.clean_survey(sv.read_survey(_csv_bytes(rows)))
+    assert clean.roles["Q"] == sv.ROLE_YES_NO and not clean.folded["Q"]
+    t = sv.proportion_test(clean, "Q")
+    assert (t.observed_positive, t.observed_negative) == (5, 1)
+
+
+def test_tab_separated_export():
+    survey = sv.read_survey(_csv_bytes([["Q", "Name"], ["Yes", "a, b"], ["No", "c; d"]], sep="\t"))
+    assert survey.delimiter == "\t" and survey.frame["Name"].tolist() == ["a, b", "c; d"]
 
 
 def test_bad_test_arguments(demo):
