@@ -1,6 +1,6 @@
 """Build the bundled demo motions (assets/motions/*.json): nod, turn, smile, talk, blink.
 
-Each motion is a keypoint trajectory for the offline engine (core.motion_transfer), made
+Each motion is a keypoint trajectory for the offline engine (core.animate.motion_transfer), made
 procedurally from a canonical 3D face mesh: rotations (nod, turn) and parametric deformations (smile,
 jaw opening, eyelids) with a little seeded idle sway, projected orthographically into a square frame.
 No video of a person is involved.
@@ -22,8 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core import motion_transfer as mt  # noqa: E402
 from core.animate import MOTIONS_DIR, Motion, save_motion  # noqa: E402
+from core.animate import motion_transfer as mt  # noqa: E402
 
 FPS = 25.0
 SECONDS = 2.4

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import animate as an  # noqa: E402
-from core import motion_transfer as mt  # noqa: E402
+from core.animate import motion_transfer as mt  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

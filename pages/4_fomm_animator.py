@@ -49,7 +49,7 @@ def bundled_faces() -> np.ndarray | None:
 
 @st.cache_data(max_entries=8, show_spinner="Finding and aligning the face...")
 def aligned_photo(path: str) -> np.ndarray:
-    return an.prepare_source(an.load_image(path))
+    return an.prepare_source(an.read_source_image(path))
 
 
 def fomm_checkpoints() -> list[Path]:

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from core import animate as an
-from core import motion_transfer as mt
+from core import video
+from core.animate import cli
+from core.animate import motion_transfer as mt
+from core.cli import run_cli
 from core.video import ffmpeg_exe
 from tests.conftest import shared_path
 
@@ -97,40 +100,37 @@ def _make_video(path, seconds=1.0, audio=True, size=(96, 80)):
 
 
 def test_mux_audio_and_no_audio(tmp_path):
-    video = an._Writer(tmp_path / "silent.mp4", 10)
-    for i in range(10):
-        video.append(np.full((64, 64, 3), i * 20, np.uint8))
-    video.close()
+    video.write_mp4([np.full((64, 64, 3), i * 20, np.uint8) for i in range(10)], tmp_path / "silent.mp4", 10)
     with_audio = _make_video(tmp_path / "a.mp4", audio=True)
     without = _make_video(tmp_path / "b.mp4", audio=False)
-    assert an.has_audio_stream(with_audio) and not an.has_audio_stream(without)
+    assert video.has_audio_stream(with_audio) and not video.has_audio_stream(without)
     assert an.mux_audio(tmp_path / "silent.mp4", with_audio, tmp_path / "out_a.mp4")
-    assert an.has_audio_stream(tmp_path / "out_a.mp4")
+    assert video.has_audio_stream(tmp_path / "out_a.mp4")
     assert not an.mux_audio(tmp_path / "silent.mp4", without, tmp_path / "out_b.mp4")
-    assert not an.has_audio_stream(tmp_path / "out_b.mp4")
-    assert len(list(an.iter_frames(tmp_path / "out_a.mp4"))) == 10
+    assert not video.has_audio_stream(tmp_path / "out_b.mp4")
+    assert len(list(video.iter_frames(tmp_path / "out_a.mp4"))) == 10
     # Non-AAC audio (PCM in Matroska) is re-encoded to AAC rather than copied.
     pcm = tmp_path / "pcm.mkv"
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(with_audio),
                     "-c:v", "copy", "-c:a", "pcm_s16le", str(pcm)], check=True)
-    assert an.audio_codec(pcm) == "pcm_s16le"
+    assert video.audio_codec(pcm) == "pcm_s16le"
     assert an.mux_audio(tmp_path / "silent.mp4", pcm, tmp_path / "out_c.mp4")
-    assert an.audio_codec(tmp_path / "out_c.mp4") == "aac"
+    assert video.audio_codec(tmp_path / "out_c.mp4") == "aac"
 
 
 def test_corrupt_and_faceless_video_clear_errors(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x01 not a video" * 100)
-    with pytest.raises(an.AnimationError, match="corrupt|not a video"):
-        an.probe_video(bad)
-    with pytest.raises(an.AnimationError, match="not found"):
-        an.probe_video(tmp_path / "missing.mp4")
+    with pytest.raises(video.VideoError, match="corrupt|not a video"):
+        video.probe_video(bad)
+    with pytest.raises(video.VideoError, match="not found"):
+        video.probe_video(tmp_path / "missing.mp4")
     faceless = _make_video(tmp_path / "noface.mp4", seconds=0.5)
     src = _texture(256)
     with pytest.raises(an.AnimationError, match="No face"):
         an.animate(src, faceless, tmp_path / "o.mp4", an.AnimateOptions())
-    assert an.main(["animate", "--source", str(tmp_path / "nope.png"), "--driving", str(bad),
-                    "--out", str(tmp_path / "o.mp4")]) == 2
+    assert run_cli(cli.main, ["animate", "--source", str(tmp_path / "nope.png"), "--driving", str(bad),
+                              "--out", str(tmp_path / "o.mp4")]) == 2
 
 
 def test_motion_round_trip_and_bundled(tmp_path):
@@ -160,22 +160,22 @@ def test_bundled_motion_one_frame_per_keypoint_set(tmp_path):
 def test_end_to_end_shared_driving(tmp_path):
     driving_dir = shared_path("data", "driving")
     face_dir = shared_path("data", "faces", "celeba_hq")
-    video = sorted(driving_dir.glob("*.mp4"))[1]
+    clip = sorted(driving_dir.glob("*.mp4"))[1]
     source = sorted(face_dir.glob("*.jpg"))[0]
     progress = []
-    res = an.animate(source, video, tmp_path / "out.mp4",
+    res = an.animate(source, clip, tmp_path / "out.mp4",
                      an.AnimateOptions(max_frames=12, best_frame=True, side_by_side=True),
                      progress=progress.append)
     assert res.frames == 12
-    frames = list(an.iter_frames(res.path))
+    frames = list(video.iter_frames(res.path))
     assert len(frames) == 12 and frames[0].shape == (256, 768, 3)
-    assert res.has_audio == an.has_audio_stream(res.path) == an.has_audio_stream(video)
+    assert res.has_audio == video.has_audio_stream(res.path) == video.has_audio_stream(clip)
     assert progress[-1].stage == "done" and progress[-1].fraction == 1.0
     assert 0 <= res.best_frame < 12
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(an.AnimationCancelled):
-        an.animate(source, video, tmp_path / "c.mp4", an.AnimateOptions(max_frames=12), cancel=cancel)
+        an.animate(source, clip, tmp_path / "c.mp4", an.AnimateOptions(max_frames=12), cancel=cancel)
 
 
 class _ScriptedMesher:
@@ -191,52 +191,54 @@ class _ScriptedMesher:
 
 
 def test_face_lost_holds_last_pose_and_leading_frames_get_first(tmp_path):
-    video = _make_video(tmp_path / "v.mp4", seconds=0.6, audio=False)   # 6 frames
+    clip = _make_video(tmp_path / "v.mp4", seconds=0.6, audio=False)   # 6 frames
     stats = {}
-    out = list(an.tracked_frames(video, (0, 0, 80), _ScriptedMesher([0, 1, 1, 0, 0, 1]), stats=stats))
+    out = list(an.tracked_frames(clip, (0, 0, 80), _ScriptedMesher([0, 1, 1, 0, 0, 1]), stats=stats))
     assert len(out) == 6 and stats["lost"] == 3
     xs = [kp[0, 0] * an.OUTPUT_SIZE for _, kp in out]
     np.testing.assert_allclose(xs, [20, 20, 30, 30, 30, 60], atol=1e-4)
     assert out[0][0].shape == (256, 256, 3)
     with pytest.raises(an.AnimationError, match="could not be tracked"):
-        list(an.tracked_frames(video, (0, 0, 80), _ScriptedMesher([0] * 6)))
+        list(an.tracked_frames(clip, (0, 0, 80), _ScriptedMesher([0] * 6)))
 
 
 def test_vertical_odd_sized_video_without_audio(tmp_path):
-    video = sorted(shared_path("data", "driving").glob("*.mp4"))[4]
+    clip = sorted(shared_path("data", "driving").glob("*.mp4"))[4]
     source = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[1]
     vertical = tmp_path / "vertical.mov"
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video), "-t", "0.5",
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip), "-t", "0.5",
                     "-vf", "scale=301:-1,pad=301:451:0:75", "-an", "-c:v", "png", str(vertical)], check=True)
-    info = an.probe_video(vertical)
+    info = video.probe_video(vertical)
     assert info.size == (301, 451) and not info.has_audio
     res = an.animate(source, vertical, tmp_path / "out.mp4", an.AnimateOptions(upscale=2))
     assert res.frames == info.frames_estimate and not res.has_audio
-    frames = list(an.iter_frames(res.path))
+    frames = list(video.iter_frames(res.path))
     assert len(frames) == res.frames and frames[0].shape == (512, 512, 3)
     x0, y0, side = res.crop
     assert 0 <= x0 and 0 <= y0 and x0 + side <= 301 and y0 + side <= 451
 
 
 def test_cli_bundled_motion_via_core_fomm(tmp_path):
-    from core import fomm
+    from tests.bad_inputs.conftest import run_cli as run_command
 
     source = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[2]
     out = tmp_path / "cli.mp4"
-    assert fomm.main(["animate", "--source", str(source), "--driving", "smile", "--out", str(out),
-                      "--max-frames", "5", "--absolute", "--no-adapt-scale"]) == 0
-    assert len(list(an.iter_frames(out))) == 5
-    assert an.main(["record-motion", "--video", str(out), "--out", str(tmp_path / "m.json")]) == 0
+    done = run_command("core.fomm", "animate", "--source", source, "--driving", "smile", "--out", out,
+                       "--max-frames", "5", "--absolute", "--no-adapt-scale")
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out}: 5 frames" in done.stdout
+    assert len(list(video.iter_frames(out))) == 5
+    assert run_cli(cli.main, ["record-motion", "--video", str(out), "--out", str(tmp_path / "m.json")]) == 0
     assert an.load_motion(tmp_path / "m.json").keypoints.shape == (5, mt.NUM_KEYPOINTS, 2)
 
 
 def test_fomm_engine_with_tiny_official_layout_checkpoint(tmp_path):
     ref = shared_path("reference", "fomm")
-    video = sorted(shared_path("data", "driving").glob("*.mp4"))[2]
+    clip = sorted(shared_path("data", "driving").glob("*.mp4"))[2]
     source = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[0]
     opts = an.AnimateOptions(engine="fomm", checkpoint=str(ref / "tiny64-checkpoint.pth.tar"),
                              fomm_config=str(ref / "tiny64-config.json"), max_frames=2)
-    res = an.animate(source, video, tmp_path / "fomm.mp4", opts)
-    assert res.frames == 2 and len(list(an.iter_frames(res.path))) == 2
+    res = an.animate(source, clip, tmp_path / "fomm.mp4", opts)
+    assert res.frames == 2 and len(list(video.iter_frames(res.path))) == 2
     with pytest.raises(an.AnimationError, match="checkpoint"):
-        an.animate(source, video, tmp_path / "x.mp4", an.AnimateOptions(engine="fomm", max_frames=2))
+        an.animate(source, clip, tmp_path / "x.mp4", an.AnimateOptions(engine="fomm", max_frames=2))

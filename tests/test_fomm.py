@@ -18,12 +18,12 @@ from core.fomm import (
     load_config,
     load_fomm,
     normalize_kp,
-    parse_simple_yaml,
+    parse_yaml,
 )
 from tests.conftest import shared_path
 
 # The model section of the official config/vox-256.yaml, written out here with the YAML features
-# the official configs use (comments, nesting, flow lists, floats in exponent form).
+# the official configs use (comments, nesting, flow lists, floats in exponent form); read by PyYAML.
 VOX_256_YAML = """\
 dataset_params:
   root_dir: data/vox-png
@@ -72,8 +72,8 @@ def tiny():
     return kp_detector, generator, expected, cfg
 
 
-def test_yaml_subset_parser_reads_official_config(tmp_path):
-    parsed = parse_simple_yaml(VOX_256_YAML)
+def test_yaml_parser_reads_official_config(tmp_path):
+    parsed = parse_yaml(VOX_256_YAML)
     assert parsed["dataset_params"]["frame_shape"] == [256, 256, 3]
     assert parsed["train_params"]["lr_generator"] == pytest.approx(2e-4)
     assert parsed["train_params"]["scales"] == [1, 0.5, 0.25, 0.125]
@@ -82,7 +82,7 @@ def test_yaml_subset_parser_reads_official_config(tmp_path):
     path.write_text(VOX_256_YAML)
     cfg = load_config(path)
     assert cfg == FommConfig()  # the defaults are vox-256
-    assert cfg.frame_size == 256 and cfg.kp_detector_params["scale_factor"] == 0.25
+    assert cfg.frame_size == 256 and cfg.kp_detector_params.scale_factor == 0.25
 
 
 def test_vox256_names_and_shapes_equal_official_manifest():

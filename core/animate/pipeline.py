@@ -1,0 +1,310 @@
+"""The animation pipeline: source face + driving video (or motion) -> MP4 with the driving audio.
+
+Two engines share it: ``landmarks`` (default, offline, :mod:`core.animate.motion_transfer`) and ``fomm``
+(the neural First Order Motion Model, :mod:`core.fomm`, imported only when chosen). Everything is
+streamed, so a 10-minute video runs in bounded memory (only per-frame keypoints are kept, ~1 KB a
+frame): frames are rendered into :class:`core.video.Mp4Writer`, the audio is muxed
+(:mod:`core.animate.audio`), and the written file's frames are counted, so the result reports what
+is on disk: exactly one frame per driving frame.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core import video
+from core.animate import motion_transfer as mt
+from core.animate.audio import mux_audio
+from core.animate.driving import driving_keypoints as track_keypoints
+from core.animate.driving import find_driving_crop, iter_cropped, probe, tracked_frames
+from core.animate.errors import AnimationError
+from core.animate.framing import OUTPUT_SIZE
+from core.animate.motions import Motion
+from core.animate.progress import Clock, ProgressFn
+from core.animate.source import prepare_source, static_landmarker
+from core.cli import describe_os_error
+
+ENGINES = ("landmarks", "fomm")
+FOMM_BATCH = 8              # driving frames per neural FOMM forward pass
+OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov")
+
+
+@dataclass
+class AnimateOptions:
+    engine: str = "landmarks"            # "landmarks" (offline) or "fomm" (needs checkpoint)
+    checkpoint: str | None = None        # vox-cpk.pth.tar for the fomm engine
+    fomm_config: str | dict | None = None  # official YAML path or dict; None = vox-256 defaults
+    relative: bool = True                # relative motion (FOMM demo default) vs absolute keypoints
+    adapt_scale: bool = True             # scale motion by sqrt of hull-area ratio
+    best_frame: bool = False             # start from the driving frame most like the source
+    upscale: int = 1                     # output size = 256 * upscale
+    side_by_side: bool = False           # source | driving | result
+    max_frames: int | None = None        # truncate the driving video (previews, tests)
+    crop_margin: float = 1.0             # extra crop side, in face-box sizes, around the face union
+
+
+@dataclass
+class AnimationResult:
+    path: Path
+    frames: int                          # frames in the written file (counted on disk)
+    fps: float
+    best_frame: int
+    has_audio: bool
+    lost_frames: int                     # driving frames where the face was lost (pose held)
+    seconds: float
+    crop: tuple[int, int, int] | None = None   # (x0, y0, side) of the driving crop in pixels
+    notes: list[str] = field(default_factory=list)
+
+
+def compose(source: np.ndarray, driving: np.ndarray | None, result: np.ndarray, upscale: int,
+            side_by_side: bool) -> np.ndarray:
+    """The output frame: the result, or source | driving | result, at 256 * upscale px."""
+    size = OUTPUT_SIZE * upscale
+    if result.shape[0] != size:
+        result = cv2.resize(result, (size, size), interpolation=cv2.INTER_CUBIC)
+    if not side_by_side:
+        return result
+    panels = [source, driving if driving is not None else np.zeros_like(source), result]
+    panels = [p if p.shape[0] == size else cv2.resize(p, (size, size), interpolation=cv2.INTER_CUBIC)
+              for p in panels]
+    return np.concatenate(panels, axis=1)
+
+
+def draw_keypoints(kp: np.ndarray, size: int = OUTPUT_SIZE) -> np.ndarray:
+    """A dark panel with the driving keypoints (the 'driving' view for bundled motions)."""
+    img = np.full((size, size, 3), 24, np.uint8)
+    for x, y in np.asarray(kp) * size:
+        cv2.circle(img, (int(round(x)), int(round(y))), 1, (120, 220, 255), -1, lineType=cv2.LINE_AA)
+    return img
+
+
+def fomm_animator(options: AnimateOptions):
+    """The neural engine's :class:`core.fomm.FommAnimator` (imported here: the model is optional)."""
+    try:
+        from core import fomm
+    except ImportError as e:
+        raise AnimationError(f"The neural FOMM engine is not available: {e}") from None
+    if not options.checkpoint or not Path(options.checkpoint).is_file():
+        raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it first, "
+                             "or use the offline 'landmarks' engine).")
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kp_detector, generator = fomm.load_fomm(options.checkpoint, options.fomm_config)
+    except (ValueError, OSError) as e:  # CheckpointError, FommConfigError, a missing config file
+        raise AnimationError(f"Could not load the FOMM model: {e}") from None
+    return fomm.FommAnimator(kp_detector.to(device), generator.to(device), device)
+
+
+def _check_options(opts: AnimateOptions, driving) -> None:
+    if opts.engine not in ENGINES:
+        raise AnimationError(f"Unknown engine {opts.engine!r}: use one of {', '.join(ENGINES)}.")
+    if opts.engine == "fomm" and (not opts.checkpoint or not Path(opts.checkpoint).is_file()):
+        raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it with "
+                             "`python -m core.download get vox-256`, or use the offline 'landmarks' engine).")
+    if opts.engine == "fomm" and isinstance(driving, Motion):
+        raise AnimationError("Bundled motions drive the offline 'landmarks' engine; the fomm engine "
+                             "needs a driving video.")
+    if not 1 <= int(opts.upscale) <= 4:
+        raise AnimationError("upscale must be 1, 2, 3 or 4.")
+    if opts.max_frames is not None and opts.max_frames < 1:
+        raise AnimationError(f"max_frames must be at least 1, got {opts.max_frames}.")
+
+
+def _work_folder(out_path: Path) -> Path:
+    """A temporary folder beside ``out_path``, so the final rename is atomic; unwritable: AnimationError."""
+    if out_path.is_dir():
+        raise AnimationError(f"The output {out_path} is a folder: give a file name such as "
+                             f"{out_path / 'out.mp4'}.")
+    if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise AnimationError(f"The output {out_path.name} must be an MP4 file (.mp4).")
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".animate-", dir=out_path.parent))
+    except OSError as e:
+        raise _unwritable(e, out_path.parent) from None
+
+
+def _unwritable(e: OSError, where: Path) -> AnimationError:
+    """An AnimationError for a failed write, naming the user's output, not the scratch file beside it."""
+    return AnimationError(f"Cannot write the animation: "
+                          f"{describe_os_error(OSError(e.errno, e.strerror, str(where)))}.")
+
+
+def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike | Motion,
+            out_path: str | os.PathLike, options: AnimateOptions | None = None,
+            progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+            crop_source: bool | None = None) -> AnimationResult:
+    """Animate a source face with a driving video (or a :class:`Motion`) into an MP4 at out_path.
+
+    source: image path, or uint8 HxWx3 array; arrays are taken as framed faces unless crop_source.
+    The output has exactly one frame per driving frame, at the driving fps, with its audio padded
+    or trimmed to the video's length. Raises AnimationError (clear message) for bad input,
+    AnimationCancelled when cancel is set. ``out_path`` appears only when everything succeeded.
+    """
+    opts = options or AnimateOptions()
+    _check_options(opts, driving)
+    t0 = time.perf_counter()
+    out_path = Path(out_path)
+    work = _work_folder(out_path)
+    try:
+        return _animate(source, driving, out_path, opts, progress, cancel, crop_source, work, t0)
+    except OSError as e:  # writing failed: the disk filled up, the folder became read-only...
+        if str(e.filename or "").startswith(str(work)) or str(e.filename or "") == str(out_path):
+            raise _unwritable(e, out_path) from None
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, cancel, crop_source,
+             work: Path, t0: float) -> AnimationResult:
+    from core.landmarks import FaceLandmarker
+
+    is_motion = isinstance(driving, Motion)
+    fused = opts.engine == "landmarks" and not is_motion and not opts.best_frame
+    clock = Clock(progress, cancel, {"render": 1.0} if is_motion else
+                  {"crop": 0.1, "render": 0.9} if fused else None)
+    notes: list[str] = []
+    if crop_source is None:
+        crop_source = not isinstance(source, np.ndarray)
+    src = prepare_source(source, OUTPUT_SIZE, crop_face=crop_source, notes=notes)
+
+    animator = src_kp = None
+    if opts.engine == "landmarks":
+        animator = mt.LandmarkAnimator(static_landmarker())
+        try:
+            animator.set_source(src)
+        except ValueError as e:
+            raise AnimationError(str(e)) from None
+        src_kp = animator.source_kp
+    # Without a best-frame search the offline engine tracks and renders in one decode pass (fused).
+    crop, lost, expected = None, 0, 0
+    drv_kp = np.zeros((0, mt.NUM_KEYPOINTS, 2), np.float32)
+    if is_motion:
+        drv_kp, fps, has_audio_in = driving.keypoints, driving.fps, False
+        if opts.max_frames:
+            drv_kp = drv_kp[:opts.max_frames]
+    else:
+        info = probe(driving)
+        fps, has_audio_in = info.fps, info.has_audio
+        crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames, opts.crop_margin)
+        expected = min(info.frames_estimate or 1, opts.max_frames or 10**9)
+        if not fused:
+            with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+                drv_kp, lost = track_keypoints(driving, crop, mesher, clock, opts.max_frames, expected)
+
+    start = 0
+    if opts.best_frame:
+        if src_kp is None:
+            meshes = static_landmarker().mesh(src)
+            src_kp = mt.subset(meshes[0]) / OUTPUT_SIZE if meshes else None
+            if src_kp is None:
+                notes.append("No face landmarks on the source: best frame search skipped.")
+        if src_kp is not None:
+            start = mt.best_frame(src_kp, drv_kp)
+
+    clock.start("render", expected if fused else len(drv_kp))
+    silent = work / "silent.mp4"
+    stats: dict = {"lost": lost}
+    if fused:
+        rendered = _render_fused(src, driving, crop, animator, src_kp, opts, stats)
+    elif opts.engine == "landmarks":
+        rendered = _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start, opts, is_motion)
+    else:
+        rendered = _render_fomm(src, driving, crop, start, opts)
+    try:
+        with video.Mp4Writer(silent, fps, preset="veryfast") as writer:
+            for i, frame in enumerate(rendered):
+                writer.append(frame)
+                clock.tick(i + 1)
+    finally:
+        rendered.close()  # releases the face tracker and the decoders on cancel or error
+    total = writer.frames
+    if total == 0:
+        raise AnimationError("The driving input gave no frames to animate.")
+    if not fused and total != len(drv_kp) and opts.engine == "landmarks":
+        raise AnimationError(f"Rendered {total} frames for {len(drv_kp)} driving frames.")
+    if stats["lost"]:
+        notes.append(f"The face was lost in {stats['lost']} of {total} frames; the last pose was held.")
+
+    final = work / f"final{out_path.suffix.lower()}"
+    if has_audio_in:
+        has_audio = mux_audio(silent, driving, final)
+    else:
+        has_audio = False
+        os.replace(silent, final)
+    written = video.count_frames(final)
+    if written != total:
+        raise AnimationError(f"The written video has {written} frames, but {total} were rendered.")
+    os.replace(final, out_path)
+    clock.finish(total)
+    return AnimationResult(out_path, written, fps, start, has_audio, stats["lost"],
+                           time.perf_counter() - t0, crop, notes)
+
+
+def _render_fused(src, driving, crop, animator, src_kp, opts: AnimateOptions,
+                  stats: dict) -> Iterator[np.ndarray]:
+    from core.landmarks import FaceLandmarker
+
+    initial_kp = None
+    with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+        for frame, kp in tracked_frames(driving, crop, mesher, opts.max_frames, opts.side_by_side, stats):
+            initial_kp = kp if initial_kp is None else initial_kp
+            result = animator.render(mt.normalize_keypoints(src_kp, kp, initial_kp, opts.adapt_scale,
+                                                            opts.relative))
+            yield compose(src, frame, result, opts.upscale, opts.side_by_side)
+
+
+def _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start: int, opts: AnimateOptions,
+                      is_motion: bool) -> Iterator[np.ndarray]:
+    initial_kp = drv_kp[start]
+    views = (iter_cropped(driving, crop, OUTPUT_SIZE, opts.max_frames)
+             if opts.side_by_side and not is_motion else None)
+    try:
+        for kp in drv_kp:
+            result = animator.render(mt.normalize_keypoints(src_kp, kp, initial_kp, opts.adapt_scale,
+                                                            opts.relative))
+            view = None
+            if opts.side_by_side:
+                view = draw_keypoints(kp) if views is None else next(views)
+            yield compose(src, view, result, opts.upscale, opts.side_by_side)
+    finally:
+        if views is not None:
+            views.close()
+
+
+def _render_fomm(src, driving, crop, start: int, opts: AnimateOptions) -> Iterator[np.ndarray]:
+    engine = fomm_animator(opts)
+    engine.set_source(src)
+    initial = None
+    for i, frame in enumerate(iter_cropped(driving, crop, OUTPUT_SIZE, opts.max_frames)):
+        if i == start:
+            initial = frame.copy()
+            break
+    batch: list[np.ndarray] = []
+    for frame in iter_cropped(driving, crop, OUTPUT_SIZE, opts.max_frames):
+        batch.append(frame)
+        if len(batch) == FOMM_BATCH:
+            yield from _fomm_batch(engine, src, batch, initial, opts)
+    if batch:
+        yield from _fomm_batch(engine, src, batch, initial, opts)
+
+
+def _fomm_batch(engine, src, batch: list[np.ndarray], initial, opts: AnimateOptions) -> Iterator[np.ndarray]:
+    out = engine.animate(np.stack(batch), relative=opts.relative, adapt_scale=opts.adapt_scale,
+                         driving_initial=initial)
+    frames = [compose(src, d, r, opts.upscale, opts.side_by_side) for d, r in zip(batch, out)]
+    batch.clear()
+    yield from frames

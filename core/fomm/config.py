@@ -1,0 +1,212 @@
+"""FOMM configuration: typed dataclasses for the ``model_params`` of an official config, read with PyYAML.
+
+An official config (e.g. ``config/vox-256.yaml``) is read with ``yaml.safe_load`` (JSON is read as
+JSON first, since YAML 1.1 takes ``1e-4`` for a string). Only ``model_params`` and the frame shape
+are used; the training sections are ignored. Every field is type-checked and bounded before any
+network is built, so a hostile or mistyped config gives one clear error instead of a multi-terabyte
+allocation or a division by zero.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class FommConfigError(ValueError):
+    """A FOMM config that is unreadable, mistyped or out of bounds. The message is for users."""
+
+
+@dataclass
+class KPDetectorParams:
+    temperature: float = 0.1            # softmax temperature of the keypoint heatmaps
+    block_expansion: int = 32           # width of the hourglass's first level
+    max_features: int = 1024            # cap on every hourglass width
+    scale_factor: float = 0.25          # the image is downsampled by this before the hourglass
+    num_blocks: int = 5                 # hourglass depth (down and up blocks)
+    single_jacobian_map: bool = False   # one jacobian map shared by all keypoints
+    pad: int = 0                        # padding of the 7x7 keypoint and jacobian heads
+
+
+@dataclass
+class DenseMotionParams:
+    block_expansion: int = 64           # width of the hourglass's first level
+    max_features: int = 1024            # cap on every hourglass width
+    num_blocks: int = 5                 # hourglass depth
+    scale_factor: float = 0.25          # the source is downsampled by this before motion estimation
+
+
+@dataclass
+class GeneratorParams:
+    block_expansion: int = 64           # width after the first 7x7 convolution
+    max_features: int = 512             # cap on the encoder/decoder widths
+    num_down_blocks: int = 2            # encoder downsamplings (and decoder upsamplings)
+    num_bottleneck_blocks: int = 6      # residual blocks at the lowest resolution
+    estimate_occlusion_map: bool = True  # predict an occlusion map with the dense motion
+    dense_motion_params: DenseMotionParams | None = field(default_factory=DenseMotionParams)
+
+
+@dataclass
+class FommConfig:
+    """The ``model_params`` section of an official FOMM config; the defaults are ``vox-256``."""
+
+    num_kp: int = 10                 # keypoints per image
+    num_channels: int = 3            # image channels
+    estimate_jacobian: bool = True   # predict a 2x2 jacobian per keypoint (first-order motion)
+    kp_detector_params: KPDetectorParams = field(default_factory=KPDetectorParams)
+    generator_params: GeneratorParams = field(default_factory=GeneratorParams)
+    frame_size: int = 256            # the resolution the checkpoint was trained at (dataset frame_shape)
+
+    @classmethod
+    def from_model_params(cls, model_params: dict, frame_size: int = 256) -> FommConfig:
+        """From an official ``model_params`` mapping; raises :class:`FommConfigError` when invalid."""
+        if not isinstance(model_params, dict):
+            raise FommConfigError(f"model_params must be a mapping, got {type(model_params).__name__}")
+        for section in ("kp_detector_params", "generator_params"):
+            if not isinstance(model_params.get(section), dict):
+                raise FommConfigError(f"FOMM config needs model_params with kp_detector_params and "
+                                      f"generator_params (missing or not a mapping: {section})")
+        common = model_params.get("common_params") or {}
+        if not isinstance(common, dict):
+            raise FommConfigError("model_params.common_params must be a mapping")
+        unknown = sorted(set(common) - {"num_kp", "num_channels", "estimate_jacobian"})
+        if unknown:
+            raise FommConfigError(f"unknown field common_params.{unknown[0]} in the FOMM config")
+        gen = dict(model_params["generator_params"])
+        dense = gen.pop("dense_motion_params", None)
+        cfg = cls(num_kp=_typed(common.get("num_kp", 10), int, "num_kp"),
+                  num_channels=_typed(common.get("num_channels", 3), int, "num_channels"),
+                  estimate_jacobian=_typed(common.get("estimate_jacobian", False), bool, "estimate_jacobian"),
+                  kp_detector_params=_section(KPDetectorParams, model_params["kp_detector_params"],
+                                              "kp_detector_params"),
+                  generator_params=_section(GeneratorParams, gen, "generator_params"),
+                  frame_size=_typed(frame_size, int, "frame_shape"))
+        if dense is not None:
+            if not isinstance(dense, dict):
+                raise FommConfigError("generator_params.dense_motion_params must be a mapping")
+            cfg.generator_params.dense_motion_params = _section(
+                DenseMotionParams, dense, "generator_params.dense_motion_params")
+        else:
+            cfg.generator_params.dense_motion_params = None
+        cfg.validate()
+        return cfg
+
+    def common_params(self) -> dict:
+        return dict(num_kp=self.num_kp, num_channels=self.num_channels,
+                    estimate_jacobian=self.estimate_jacobian)
+
+    def kp_detector_kwargs(self) -> dict:
+        return {**asdict(self.kp_detector_params), **self.common_params()}
+
+    def generator_kwargs(self) -> dict:
+        return {**asdict(self.generator_params), **self.common_params()}
+
+    def validate(self) -> FommConfig:
+        """Check every field against sane bounds; raises :class:`FommConfigError` naming the first bad one."""
+        checks: list[tuple[str, Any, float, float]] = [
+            ("num_kp", self.num_kp, 1, 256), ("num_channels", self.num_channels, 1, 4),
+            ("frame_shape", self.frame_size, 16, 4096)]
+        kp = self.kp_detector_params
+        checks += _hourglass_checks("kp_detector_params", kp.block_expansion, kp.max_features, kp.num_blocks,
+                                    kp.scale_factor)
+        checks += [("kp_detector_params.temperature", kp.temperature, 1e-4, 100),
+                   ("kp_detector_params.pad", kp.pad, 0, 3)]
+        g = self.generator_params
+        checks += [("generator_params.block_expansion", g.block_expansion, 1, 1024),
+                   ("generator_params.max_features", g.max_features, 1, 2048),
+                   ("generator_params.num_down_blocks", g.num_down_blocks, 0, 6),
+                   ("generator_params.num_bottleneck_blocks", g.num_bottleneck_blocks, 0, 64)]
+        if g.dense_motion_params is not None:
+            d = g.dense_motion_params
+            checks += _hourglass_checks("generator_params.dense_motion_params", d.block_expansion,
+                                        d.max_features, d.num_blocks, d.scale_factor)
+        for name, value, lo, hi in checks:
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
+                raise FommConfigError(f"FOMM config field {name}={value!r} is out of bounds "
+                                      f"(allowed {lo:g} to {hi:g})")
+        return self
+
+
+def _hourglass_checks(prefix: str, block_expansion: int, max_features: int, num_blocks: int,
+                      scale_factor: float) -> list[tuple[str, Any, float, float]]:
+    # scale_factor >= 1/32: the anti-aliasing kernel grows as 1/scale_factor.
+    return [(f"{prefix}.block_expansion", block_expansion, 1, 1024),
+            (f"{prefix}.max_features", max_features, 1, 2048),
+            (f"{prefix}.num_blocks", num_blocks, 1, 8),
+            (f"{prefix}.scale_factor", scale_factor, 1 / 32, 1)]
+
+
+def _typed(value: Any, kind: type, name: str) -> Any:
+    """``value`` as ``kind`` (int, float or bool) without silent conversions of other types."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    raise FommConfigError(f"FOMM config field {name} must be {kind.__name__}, got {value!r}")
+
+
+def _section(cls: type, mapping: dict, where: str) -> Any:
+    known = {f.name: f for f in fields(cls) if f.name != "dense_motion_params"}
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        raise FommConfigError(f"unknown field {where}.{unknown[0]} in the FOMM config "
+                              f"(known: {', '.join(known)})")
+    types = {"int": int, "float": float, "bool": bool}
+    return cls(**{k: _typed(v, types[str(known[k].type)], f"{where}.{k}") for k, v in mapping.items()})
+
+
+def parse_yaml(text: str) -> dict:
+    """A YAML document (``yaml.safe_load``: plain data only, never Python objects) as a dict."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" on line {mark.line + 1}" if mark is not None else ""
+        raise FommConfigError(f"the FOMM config is not valid YAML{where}: "
+                              f"{getattr(e, 'problem', None) or type(e).__name__}") from None
+    if not isinstance(doc, dict):
+        raise FommConfigError(f"FOMM config must be a mapping, got {type(doc).__name__}")
+    return doc
+
+
+def load_config(config: str | os.PathLike | dict | FommConfig | None) -> FommConfig:
+    """An official YAML/JSON config path, a dict holding ``model_params``, or a :class:`FommConfig`."""
+    if config is None:
+        return FommConfig()
+    if isinstance(config, FommConfig):
+        return config.validate()
+    if isinstance(config, (str, os.PathLike)):
+        path = Path(config)
+        if not path.is_file():
+            raise FileNotFoundError(f"FOMM config not found: {path}")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise FommConfigError(f"FOMM config {path.name} is not a UTF-8 text file") from None
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError:
+            config = parse_yaml(text)
+    if not isinstance(config, dict):
+        raise FommConfigError(f"FOMM config must be a mapping, got {type(config).__name__}")
+    params = config.get("model_params", config)
+    if not isinstance(params, dict) or "kp_detector_params" not in params or "generator_params" not in params:
+        raise FommConfigError("FOMM config needs model_params with kp_detector_params and generator_params")
+    dataset = config.get("dataset_params") if isinstance(config.get("dataset_params"), dict) else {}
+    shape = config.get("frame_shape") or dataset.get("frame_shape") or [256]
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise FommConfigError(f"FOMM config frame_shape must be a list like [256, 256, 3], got {shape!r}")
+    return FommConfig.from_model_params(params, frame_size=_typed(shape[0], int, "frame_shape"))
