@@ -29,18 +29,23 @@ EXPECTED_ITEMS = [
     ("Demo motions (animator)", ASSETS_DIR / "motions"),
     ("Bundled DCGAN checkpoint", CHECKPOINTS_DIR / "dcgan_demo.pt"),
     ("Bundled StyleGAN2 checkpoint", CHECKPOINTS_DIR / "stylegan2_demo.pt"),
+    ("Showcase seeds (home, sampler)", ASSETS_DIR / "showcase.json"),
+    ("Home clip (home)", ASSETS_DIR / "home" / "clip.mp4"),
 ]
 
 LIBRARIES = ["streamlit", "torch", "opencv-python", "mediapipe", "numpy", "plotly", "pandas", "scipy",
              "wordcloud", "vaderSentiment", "imageio", "imageio-ffmpeg", "ffmpeg-python"]
 
 
+def _bytes(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+
+
 def _size(path) -> str:
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file()]
-        total = sum(p.stat().st_size for p in files)
-        return f"{len(files)} files, {total / 2**20:.1f} MB"
-    return f"{path.stat().st_size / 2**20:.1f} MB"
+        return f"{len(files)} files, {_bytes(sum(p.stat().st_size for p in files))}"
+    return _bytes(path.stat().st_size)
 
 
 def asset_status() -> list[Item]:
@@ -48,12 +53,25 @@ def asset_status() -> list[Item]:
     root = ASSETS_DIR.parent
     for name, path in EXPECTED_ITEMS:
         present = path.exists() and (not path.is_dir() or any(path.iterdir()))
-        items.append(Item(name, str(path.relative_to(root)), present, _size(path) if present else "missing"))
+        detail = _size(path) if present else "missing"
+        if present and path.name == "showcase.json":
+            detail += f"; {showcase_state()}"
+        items.append(Item(name, str(path.relative_to(root)), present, detail))
     if DOWNLOADS_DIR.is_dir():
         for p in sorted(DOWNLOADS_DIR.iterdir()):
             if p.is_file() and not p.name.endswith(".partial"):
                 items.append(Item(f"Downloaded: {p.name}", str(p.relative_to(root)), True, _size(p)))
     return items
+
+
+def showcase_state() -> str:
+    """Whether the showcase list was made from the bundled StyleGAN2 checkpoint as it is now."""
+    from core.showcase import load_showcase
+
+    showcase = load_showcase()
+    if showcase.curated:
+        return f"{len(showcase.seeds)} seeds made for this checkpoint"
+    return "stale (seeds 0.. are shown): run python -m core.showcase"
 
 
 def hardware() -> dict[str, str]:

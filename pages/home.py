@@ -1,58 +1,135 @@
-"""Home: the story of the demo, a link to each step, and what this installation has."""
+"""Home, the opening slide: generated faces, an animated face, the survey's headline, a link to each step,
+and (folded away) what this installation has."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core import ASSETS_DIR, CHECKPOINTS_DIR
 from core.status import asset_status, hardware, library_versions
 
+CHECKPOINT = CHECKPOINTS_DIR / "stylegan2_demo.pt"
+SURVEY = ASSETS_DIR / "demo_survey.csv"
+CLIP = ASSETS_DIR / "home" / "clip.mp4"
+CLIP_INFO = ASSETS_DIR / "home" / "clip.json"
+FACES = 6          # faces in the opening row
+FACE_PX = 256      # rendered size (the columns show them at about 200 px on a 1600 px screen)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Cache key of a file: changes when the file is replaced (a retrained checkpoint, a new survey)."""
+    try:
+        st_ = path.stat()
+    except OSError:
+        return None
+    return st_.st_mtime_ns, st_.st_size
+
+
+@st.cache_data(show_spinner="Generating faces…", max_entries=4)
+def showcase_faces(path: str, stamp: tuple[int, int] | None, count: int, size: int):
+    """(seeds, faces, note) of the bundled StyleGAN2's showcase, or ([], None, why) when it cannot load."""
+    from core.showcase import showcase_faces as render
+
+    try:
+        showcase, faces = render(path, count, size)
+    except (ValueError, OSError) as e:  # CheckpointError is a ValueError
+        return [], None, f"The bundled StyleGAN2 checkpoint could not be opened ({e})."
+    return showcase.seeds[:count], faces, showcase.note
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def survey_headline(path: str, stamp: tuple[int, int] | None) -> dict | None:
+    """The first yes/no question's Yes count, as the dashboard computes it; None when unavailable."""
+    from core import survey as sv
+
+    try:
+        clean = sv.clean_survey(sv.read_survey(path))
+        questions = clean.questions(sv.ROLE_YES_NO)
+        if not questions:
+            return None
+        test = sv.proportion_test(clean, questions[0])
+    except (sv.SurveyError, OSError):
+        return None
+    return {"question": questions[0], "yes": test.observed_positive, "n": test.n,
+            "share": test.observed_share, "answer": " or ".join(test.positive)}
+
+
+def clip_caption() -> str:
+    try:
+        info = json.loads(CLIP_INFO.read_text())
+        return f"Seed {info['seed']} driven by the bundled motions: {', '.join(info['motions'])}."
+    except (OSError, ValueError, KeyError, TypeError):
+        return "A generated face driven by the bundled motions."
+
+
 st.title("🎭 Custom Cast")
-st.markdown(
-    "**Choose who you see on screen.** Custom Cast generates faces that belong to no real person and "
-    "animates them, so a film, a lesson or an ad can be watched with the cast a viewer picks. "
-    "This studio walks through the whole pipeline, from scraped profile photos to the survey that "
-    "tested whether viewers want it.")
+st.markdown("### **Choose who you see on screen.** Faces of no real person, generated and animated live.")
 
-STEPS = [
-    ("pages/1_dataset_explorer.py", "1 · Collect", "🗂️",
-     "Detect, align and clean profile photos; inspect pixel statistics, the mean face and occupations; "
-     "export a training set."),
-    ("pages/2_dcgan_trainer.py", "2 · Train", "🏋️",
-     "Train a DCGAN on the crops and watch the fixed-noise grid improve, live, with stop and resume."),
-    ("pages/3_stylegan2_sampler.py", "3 · Generate", "🧬",
-     "Seeds, truncation, a morph slider that blends two faces while you drag, style mixing and "
-     "semantic directions."),
-    ("pages/4_fomm_animator.py", "4 · Animate", "🎬",
-     "Make a generated face follow a driving video (First Order Motion Model), audio kept."),
-    ("pages/5_hypothesis_dashboard.py", "5 · Evidence", "📊",
-     "The viewers' survey: who answered what, sentiment of the comments, and the hypothesis test."),
-]
-
-cols = st.columns(len(STEPS))
-for col, (page, title, icon, text) in zip(cols, STEPS):
-    with col:
-        with st.container(border=True):
-            st.page_link(page, label=title, icon=icon)
-            st.caption(text)
-
-st.subheader("Status of this installation")
-st.caption("Everything below ships with the app and works offline; downloaded official weights appear "
-           "here when present.")
-items = asset_status()
-missing = [it.name for it in items if not it.present]
-if missing:
-    st.warning("Missing: " + ", ".join(missing) + ". The pages that need them say so; the rest works.")
+# --- the faces ------------------------------------------------------------------------------------------
+seeds, faces, note = showcase_faces(str(CHECKPOINT), _stamp(CHECKPOINT), FACES, FACE_PX)
+if faces is None:
+    st.info(note + " The other steps still work; see *Status of this installation* below.")
 else:
-    st.success("All bundled demo assets and checkpoints are present.")
-st.dataframe(pd.DataFrame([{"item": it.name, "present": it.present, "path": it.path, "detail": it.detail}
-                          for it in items]),
-             hide_index=True, width="stretch",
-             column_config={"present": st.column_config.CheckboxColumn("present")})
+    for col, seed, face in zip(st.columns(len(faces), gap="small"), seeds, faces):
+        col.image(face, caption=f"seed {seed}", width="stretch", output_format="PNG")
+    if note:
+        st.caption(note)
+st.page_link("pages/3_stylegan2_sampler.py", label="Generate and morph faces like these: StyleGAN2 sampler",
+             icon="🧬")
 
-left, right = st.columns(2)
-with left:
-    st.markdown("**Hardware**")
-    st.dataframe(pd.DataFrame(hardware().items(), columns=["", "value"]), hide_index=True, width="stretch")
-with right:
-    st.markdown("**Libraries**")
-    st.dataframe(pd.DataFrame(library_versions().items(), columns=["library", "version"]),
-                 hide_index=True, width="stretch")
+# --- the clip, the survey, the steps ---------------------------------------------------------------------
+clip_col, survey_col, steps_col = st.columns([4, 5, 4], gap="large")
+with clip_col:
+    if CLIP.is_file():
+        st.video(str(CLIP), loop=True, autoplay=True, muted=True, width=250)
+        st.caption(clip_caption())
+    else:
+        st.info("The home clip is missing (make it with `python assets/make_home_clip.py`).")
+    st.page_link("pages/4_fomm_animator.py", label="Animate a face: FOMM animator", icon="🎬")
+with survey_col:
+    headline = survey_headline(str(SURVEY), _stamp(SURVEY))
+    if headline is None:
+        st.info("The bundled survey is missing or has no yes/no question.")
+    else:
+        st.markdown(f"## {headline['yes']} of {headline['n']} viewers ({headline['share'] * 100:.0f} %) said "
+                    f"{headline['answer']}")
+        st.markdown(f"*“{headline['question']}”*")
+    st.page_link("pages/5_hypothesis_dashboard.py", label="See the survey: hypothesis dashboard", icon="📊")
+with steps_col:
+    st.markdown("#### The pipeline")
+    for page, label, icon in [
+        ("pages/1_dataset_explorer.py", "1 · Collect: find and align faces in photos", "🗂️"),
+        ("pages/2_dcgan_trainer.py", "2 · Train: a DCGAN learns faces, live", "🏋️"),
+        ("pages/3_stylegan2_sampler.py", "3 · Generate: StyleGAN2 seeds, morphs, styles", "🧬"),
+        ("pages/4_fomm_animator.py", "4 · Animate: a face follows a driving video", "🎬"),
+        ("pages/5_hypothesis_dashboard.py", "5 · Evidence: the viewers' survey and its test", "📊"),
+    ]:
+        st.page_link(page, label=label, icon=icon)
+
+# --- the machinery, folded away -----------------------------------------------------------------------------
+with st.expander("Status of this installation"):
+    st.caption("Everything below ships with the app and works offline; downloaded official weights appear "
+               "here when present.")
+    items = asset_status()
+    missing = [it.name for it in items if not it.present]
+    if missing:
+        st.warning("Missing: " + ", ".join(missing) + ". The pages that need them say so; the rest works.")
+    else:
+        st.success("All bundled demo assets and checkpoints are present.")
+    st.dataframe(pd.DataFrame([{"item": it.name, "present": it.present, "path": it.path, "detail": it.detail}
+                               for it in items]),
+                 hide_index=True, width="stretch",
+                 column_config={"present": st.column_config.CheckboxColumn("present")})
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Hardware**")
+        st.dataframe(pd.DataFrame(hardware().items(), columns=["", "value"]), hide_index=True,
+                     width="stretch")
+    with right:
+        st.markdown("**Libraries**")
+        st.dataframe(pd.DataFrame(library_versions().items(), columns=["library", "version"]),
+                     hide_index=True, width="stretch")

@@ -1,33 +1,80 @@
-"""AppTest over the routing entry point and the home page."""
+"""AppTest over the routing entry point and the home page (the opening slide)."""
 
 from __future__ import annotations
 
+import time
+
 from streamlit.testing.v1 import AppTest
+
+import core
+from core.showcase import load_showcase
 
 PAGE_FILES = ["pages/1_dataset_explorer.py", "pages/2_dcgan_trainer.py", "pages/3_stylegan2_sampler.py",
               "pages/4_fomm_animator.py", "pages/5_hypothesis_dashboard.py"]
 
 
-def test_entry_point_routes_to_home():
-    at = AppTest.from_file("streamlit_app.py", default_timeout=60)
+def _home() -> AppTest:
+    # Through the entry point: the home page's page links need st.navigation's page registry.
+    at = AppTest.from_file("streamlit_app.py", default_timeout=120)
     at.run()
-    assert not at.exception
+    assert not at.exception, at.exception
+    return at
+
+
+def _links(at: AppTest) -> set[str]:
+    return {el.proto.page for el in at.get("page_link")}
+
+
+def test_entry_point_routes_to_home():
+    at = _home()
     assert at.title[0].value.endswith("Custom Cast")
 
 
-def test_home_tells_the_story_and_shows_status():
-    # Through the entry point: the home page's page links need st.navigation's page registry.
-    at = AppTest.from_file("streamlit_app.py", default_timeout=60)
-    at.run()
-    assert not at.exception
+def test_home_opens_with_faces_clip_and_survey_headline():
+    at = _home()
     text = " ".join(m.value for m in at.markdown)
     assert "Choose who you see on screen" in text
-    assert [s.value for s in at.subheader] == ["Status of this installation"]
-    status = at.dataframe[0].value
-    assert "Demo survey (dashboard)" in set(status["item"])
-    libraries = at.dataframe[2].value
+    # The bundled survey: 67 of the 89 who answered the yes/no question said Yes.
+    assert "67 of 89 viewers (75 %) said Yes" in text
+    # The row of faces: the first six showcase seeds of the bundled StyleGAN2 (or 0..5 when stale).
+    images = [i for img in at.get("image") for i in img.proto.imgs]
+    assert [i.caption for i in images] == [f"seed {s}" for s in load_showcase().seeds[:6]]
+    assert all(i.url.endswith(".png") for i in images)  # no JPEG artefacts on the big screen
+    assert len(at.get("video")) == 1
+    # Each element links to its page, and every step is linked.
+    assert _links(at) >= {"explorer", "dcgan", "stylegan2", "animator", "dashboard"}  # url paths
+
+
+def test_home_status_is_folded_into_an_expander():
+    at = _home()
+    assert [e.label for e in at.expander] == ["Status of this installation"]
+    assert not at.subheader  # no status heading on the slide itself
+    status = at.expander[0].dataframe[0].value
+    assert {"Demo survey (dashboard)", "Bundled StyleGAN2 checkpoint", "Showcase seeds (home, sampler)",
+            "Home clip (home)"} <= set(status["item"])
+    libraries = at.expander[0].dataframe[2].value
     assert {"streamlit", "torch", "mediapipe"} <= set(libraries["library"])
     assert (libraries["version"] != "not installed").all()
+
+
+def test_home_rerun_is_fast_once_cached():
+    at = _home()
+    start = time.perf_counter()
+    at.run()
+    assert not at.exception
+    assert time.perf_counter() - start < 1.0
+
+
+def test_home_without_checkpoint_survey_or_clip_shows_plain_notes(tmp_path, monkeypatch):
+    monkeypatch.setattr(core, "CHECKPOINTS_DIR", tmp_path / "no_checkpoints")
+    monkeypatch.setattr(core, "ASSETS_DIR", tmp_path / "no_assets")
+    at = _home()
+    notes = " ".join(i.value for i in at.info)
+    assert "could not be opened" in notes
+    assert "home clip is missing" in notes
+    assert "survey is missing" in notes
+    assert not at.get("image") and not at.get("video")
+    assert "stylegan2" in _links(at)
 
 
 def test_every_page_file_exists_and_is_routed():
