@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from core import ASSETS_DIR, EXPORTS_DIR, RUNS_DIR
-from core import face_stats as stats
 from core import faces as F
+from core.faces import stats
 from core.imaging import make_grid, png_bytes
 from pages._common import HANDOFF_TRAINING_DIR, page_header
 

@@ -16,7 +16,8 @@ from PIL import Image
 
 from core import ASSETS_DIR
 from core import faces as F
-from core.align import align_face, box_quad, eye_mouth_points, ffhq_quad, quad_affine, transform_points
+from core.faces.align import align_face, box_quad, eye_mouth_points, ffhq_quad, quad_affine, transform_points
+from core.images import list_image_files
 from tests.conftest import shared_path
 
 GOOD_PHOTO = ASSETS_DIR / "demo_photos" / "profile_003.jpg"
@@ -89,6 +90,20 @@ def test_zip_escape_and_size_cap_refused(tmp_path: Path):
     assert (out / "sub" / "a.jpg").read_bytes() == b"abc"
     up = F.save_uploads([("../../x/evil.png", b"1"), ("b.jpg", b"2")], tmp_path / "up")
     assert sorted(p.name for p in up.iterdir()) == ["b.jpg", "evil.png"]
+
+
+def test_crop_names_and_upload_names_are_unique(tmp_path: Path):
+    assert F.safe_stem("a/b.jpg") == F.safe_stem("a__b.jpg") == "a__b_jpg"
+    assert F.safe_stem("bad\udcff.jpg") == "bad__jpg" and F.safe_stem("../x/./y.png") == "____x__y_png"
+    namer = F.CropNamer()
+    assert namer.names("a/b.jpg", [0, 2]) == ["a__b_jpg_face0.png", "a__b_jpg_face2.png"]
+    assert namer.names("a__b.jpg", [0]) == ["a__b_jpg-2_face0.png"]
+    assert namer.names("A__B.jpg", [0]) == ["A__B_jpg-3_face0.png"]  # case-insensitive file systems
+    long = F.safe_stem("x" * 300 + ".jpg")
+    assert len(long) == F.export.MAX_STEM_CHARS and long != F.safe_stem("x" * 301 + ".jpg")
+    up = F.save_uploads([("a.jpg", b"1"), ("dir/a.jpg", b"2"), (".h.png", b"3"), ("", b"4")], tmp_path / "up")
+    assert {p.name: p.read_bytes() for p in up.iterdir()} == {"a.jpg": b"1", "a-2.jpg": b"2", "_.h.png": b"3",
+                                                               "upload": b"4"}
 
 
 def test_image_modes_exif_and_gif():
@@ -228,7 +243,7 @@ def _downscaled_sources(folder: Path, side: int = 320):
             im.save(b, format="JPEG", quality=92)
             return b.getvalue()
         return read
-    return [(p.name, reader(p)) for p in F.iter_files(folder)]
+    return [(p.name, reader(p)) for p in list_image_files(folder)]
 
 
 def test_shared_celeba_hq_kept(tmp_path: Path):
@@ -263,7 +278,7 @@ def test_background_scan_job(bad_folder: Path, tmp_path: Path):
 
 
 def test_face_stats_values():
-    from core import face_stats as S
+    from core.faces import stats as S
 
     rng = np.random.default_rng(0)
     dark = np.clip(rng.normal(60, 8, (20, 16, 16, 3)), 0, 255).astype(np.uint8)
