@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.stylegan2_train import TrainConfig, Trainer  # noqa: E402
+from core.stylegan2.training import TrainConfig, Trainer  # noqa: E402
 
 
 def bundled_config(**kw) -> TrainConfig:

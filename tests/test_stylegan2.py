@@ -19,6 +19,7 @@ import torch
 from core import download as dl
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
+from core.cli import run_cli
 from core.imaging import to_uint8
 from tests.conftest import shared_path
 
@@ -378,7 +379,7 @@ def test_download_command_resumes_and_checks_sha256(tmp_path, loopback_server):
     with pytest.raises(dl.DownloadError, match="Checksum mismatch"):
         dl.download(url, tmp_path / "c.pkl", sha256="0" * 64)
     assert not (tmp_path / "c.pkl").exists() and not (tmp_path / "c.pkl.partial").exists()
-    assert sg.main(["download", "vox-256", "--dest", str(tmp_path)]) == 2  # not a StyleGAN2 key
+    assert run_cli(sg.main, ["download", "vox-256", "--dest", str(tmp_path)]) == 2  # not a StyleGAN2 key
 
 
 def test_parse_seeds():

@@ -1,7 +1,9 @@
-"""Tests of the project's StyleGAN2 training loop (core/stylegan2_train.py) on tiny CPU configs."""
+"""Tests of the project's StyleGAN2 training (core/stylegan2/training, core/stylegan2/train.py) on tiny
+CPU configs."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -15,17 +17,20 @@ import torch
 
 stylegan2 = pytest.importorskip("core.stylegan2", reason="core.stylegan2 (the generator) is not available")
 
-from core.checkpoint import safe_torch_load  # noqa: E402
-from core.stylegan2_train import (  # noqa: E402
+from core.checkpoint import CheckpointError, safe_torch_load  # noqa: E402
+from core.cli import run_cli  # noqa: E402
+from core.imaging import make_grid  # noqa: E402
+from core.stylegan2.discriminator import Discriminator  # noqa: E402
+from core.stylegan2.train import main  # noqa: E402
+from core.stylegan2.training import (  # noqa: E402
     AugmentPipe,
-    Discriminator,
     TrainConfig,
     Trainer,
     export_generator,
-    load_images,
-    main,
     train,
 )
+from core.stylegan2.training import load_training_images as load_images  # noqa: E402
+from core.stylegan2.training.trainer import adam_state, lazy_adam  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "checkpoints" / "stylegan2_demo.pt"
@@ -175,6 +180,7 @@ def test_checkpoint_resume_is_exact_and_export_loads_with_load_generator(tmp_pat
         torch.testing.assert_close(a, b, atol=0, rtol=0, msg=k)
     assert resumed.augment_p == straight.augment_p
     assert list(run_b.glob("samples_*img.png"))
+    assert not list(run_b.glob(".checkpoint.pt.*.tmp"))
 
     out = tmp_path / "gen.pt"
     export_generator(resumed, out)
@@ -211,17 +217,40 @@ def test_load_images_from_npz_and_folder(tmp_path):
     with pytest.raises(ValueError, match="images"):
         np.savez(tmp_path / "bad.npz", pics=imgs)
         load_images(tmp_path / "bad.npz", 16)
-    assert main(["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")]) == 2
+    assert run_cli(main, ["--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")]) == 2
+
+
+DDP_WORKER = """
+import json, sys
+from pathlib import Path
+
+from core.cli import run_cli
+from core.stylegan2.train import main
+
+
+def digest(event, trainer):  # every process writes a fingerprint of its weights at the end
+    if event != "end":
+        return
+    d = {k: float(v.double().sum()) for k, v in trainer.G.state_dict().items()}
+    d.update({f"D.{k}": float(v.double().sum()) for k, v in trainer.D.state_dict().items()})
+    Path(trainer.run_dir).mkdir(parents=True, exist_ok=True)
+    (Path(trainer.run_dir) / f"rank{trainer.rank}_digest.json").write_text(json.dumps(d))
+
+
+sys.exit(run_cli(lambda argv: main(argv, callbacks=[digest]), prog="ddp-worker"))
+"""
 
 
 def test_ddp_two_cpu_processes_with_gloo_stay_in_sync(tmp_path):
     np.savez(tmp_path / "d.npz", images=tiny_images(16))
     out = tmp_path / "run"
+    worker = tmp_path / "ddp_worker.py"
+    worker.write_text(DDP_WORKER)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "core.stylegan2_train", "--data", str(tmp_path / "d.npz"), "--res", "16", "--kimg", "0.024",
+           str(worker), "--data", str(tmp_path / "d.npz"), "--res", "16", "--kimg", "0.024",
            "--out", str(out), "--batch", "4", "--z-dim", "16", "--w-dim", "16", "--channel-base", "128",
-           "--channel-max", "16", "--snap-kimg", "0.016", "--rank-digest", "--export", str(tmp_path / "g.pt")]
+           "--channel-max", "16", "--snap-kimg", "0.016", "--export", str(tmp_path / "g.pt")]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     d0 = json.loads((out / "rank0_digest.json").read_text())
@@ -248,28 +277,90 @@ def test_bundled_checkpoint_opens_and_samples():
     assert meta["kimg"] > 0 and meta["kind"] == "stylegan2"
 
 
-def test_adam_matches_torch_optim_and_reads_its_state():
-    from core.stylegan2_train import Adam
-
+def test_optimizer_is_torch_adam_and_runs_saved_by_the_hand_written_adam_resume_exactly():
+    """Older runs stored the project's own Adam ({'t', 'exp_avg', 'exp_avg_sq'}); they resume into
+    torch.optim.Adam with the same moments and step count, and continue as if never interrupted."""
     torch.manual_seed(0)
     target = torch.randn(6)
     p_ref = torch.nn.Parameter(torch.randn(6))
-    p_own = torch.nn.Parameter(p_ref.detach().clone())
-    ref = torch.optim.Adam([p_ref], lr=0.01, betas=(0.0, 0.99), eps=1e-8)
-    own = Adam([p_own], lr=0.01, betas=(0.0, 0.99))
+    ref = lazy_adam([p_ref], lr=0.01, betas=(0.0, 0.99), reg_interval=0)
+    assert type(ref) is torch.optim.Adam
     for _ in range(3):
-        for p, opt in ((p_ref, ref), (p_own, own)):
-            opt.zero_grad()
-            (p - target).square().sum().backward()
-            opt.step()
-    torch.testing.assert_close(p_own, p_ref, atol=1e-6, rtol=1e-5)
-    # a run saved with torch.optim's state layout resumes with the same moments
+        ref.zero_grad()
+        (p_ref - target).square().sum().backward()
+        ref.step()
+    st = ref.state_dict()["state"][0]
+    legacy = {"t": 3, "lr": 0.01, "betas": [0.0, 0.99], "eps": 1e-8,
+              "exp_avg": [st["exp_avg"].clone()], "exp_avg_sq": [st["exp_avg_sq"].clone()]}
     p_res = torch.nn.Parameter(p_ref.detach().clone())
-    resumed = Adam([p_res], lr=0.01, betas=(0.0, 0.99))
-    resumed.load_state_dict(ref.state_dict())
-    assert resumed.t == 3
+    resumed = lazy_adam([p_res], lr=0.01, betas=(0.0, 0.99), reg_interval=0)
+    resumed.load_state_dict(adam_state(resumed, legacy, "opt"))
+    assert int(resumed.state_dict()["state"][0]["step"]) == 3
     for p, opt in ((p_ref, ref), (p_res, resumed)):
         opt.zero_grad()
         (p - target).square().sum().backward()
         opt.step()
-    torch.testing.assert_close(p_res, p_ref, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(p_res, p_ref, atol=0, rtol=0)
+    with pytest.raises(CheckpointError, match="moment tensors"):
+        adam_state(resumed, {**legacy, "exp_avg": []}, "opt")
+
+
+def test_trainer_resumes_a_checkpoint_in_the_old_optimizer_layout_bit_identically():
+    images = tiny_images()
+    a = Trainer(tiny_config(), images)
+    a.train_step()
+    ck = a.state_dict()
+    for part in ("opt_G", "opt_D"):  # rewrite the optimizer states as the hand-written Adam saved them
+        per_param = ck[part]["state"]
+        n = len(ck[part]["param_groups"][0]["params"])
+        ck[part] = {"t": 1, "exp_avg": [per_param[i]["exp_avg"] for i in range(n)],
+                    "exp_avg_sq": [per_param[i]["exp_avg_sq"] for i in range(n)]}
+    buf = io.BytesIO()  # through a file, as a resume reads it
+    torch.save(ck, buf)
+    buf.seek(0)
+    ck = torch.load(buf, weights_only=True)
+    b = Trainer(tiny_config(), images)
+    b.load_state_dict(ck)  # also restores the global RNG stream as of the save
+    sb = b.train_step()
+    torch.set_rng_state(ck["rng"]["torch"])
+    sa = a.train_step()
+    assert (sa.loss_g, sa.loss_d) == (sb.loss_g, sb.loss_d)
+    for (k, x), y in zip(a.G.state_dict().items(), b.G.state_dict().values()):
+        torch.testing.assert_close(x, y, atol=0, rtol=0, msg=k)
+
+
+def test_training_snapshot_of_seed_s_is_the_samplers_seed_s(tmp_path):
+    images = tiny_images()
+    run = tmp_path / "run"
+    tr = train(tiny_config(kimg=0.008, snapshot_kimg=0.008), images, run, log=lambda *_: None)
+    export_generator(tr, tmp_path / "g.pt")
+    G = stylegan2.load_generator(tmp_path / "g.pt")  # what the sampler page opens
+    seeds = [0, 5, 11]
+    sampler = np.stack([img for _, img in stylegan2.generate_images(G, seeds)])
+    np.testing.assert_array_equal(tr.snapshot_images(seeds), sampler)
+    # the snapshot file written during training shows seeds 0-15 exactly as the sampler renders them
+    from PIL import Image
+
+    (snap,) = run.glob("samples_*img.png")
+    expected = make_grid([img for _, img in stylegan2.generate_images(G, range(16))], cols=4)
+    np.testing.assert_array_equal(np.asarray(Image.open(snap)), expected)
+
+
+def test_existing_run_is_not_overwritten_without_resume(tmp_path):
+    images = tiny_images()
+    cfg = tiny_config(kimg=0.004, snapshot_kimg=0.004)
+    train(cfg, images, tmp_path / "r", log=lambda *_: None)
+    before = (tmp_path / "r" / "checkpoint.pt").read_bytes()
+    with pytest.raises(ValueError, match="--resume"):
+        train(cfg, images, tmp_path / "r", log=lambda *_: None)
+    assert (tmp_path / "r" / "checkpoint.pt").read_bytes() == before
+    train(cfg, images, tmp_path / "r", log=lambda *_: None, overwrite=True)
+
+
+def test_config_bounds_are_checked_before_building():
+    for bad, word in ((dict(resolution=48), "power of two"), (dict(resolution=2 ** 20), "resolution"),
+                      (dict(z_dim=10 ** 6), "z_dim"), (dict(batch_size=0), "batch_size"),
+                      (dict(g_lr=float("nan")), "g_lr"), (dict(betas=(0.0, 1.0)), "betas"),
+                      (dict(g_channel_base=8), "leaves no channels")):
+        with pytest.raises(ValueError, match=word):
+            tiny_config(**bad).validate()

@@ -1,0 +1,111 @@
+"""Rendering: latents to uint8 images (official ``generate.py`` and ``style_mixing.py`` behaviour),
+latent-path frames for videos, and the preview resolution that fits a time budget.
+
+Every function is pure and seeded: the same generator, latents and noise seed give the same
+uint8 HxWx3 images (via :func:`core.imaging.to_uint8`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.imaging import make_grid, to_uint8
+from core.stylegan2.latents import mix_styles, seeds_to_ws
+from core.stylegan2.networks import Generator
+
+
+def _noise_generator(noise_mode: str, noise_seed: int) -> torch.Generator | None:
+    if noise_mode != "random":
+        return None
+    g = torch.Generator()
+    g.manual_seed(int(noise_seed))
+    return g
+
+
+@torch.no_grad()
+def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
+               max_resolution: int | None = None, out_size: int | None = None) -> np.ndarray:
+    """ws [N, num_ws, w_dim] -> uint8 [N, H, W, 3].
+
+    ``max_resolution`` stops synthesis after that block (cheap preview; the skip architecture makes
+    every block's running image valid) and ``out_size`` resizes (bilinear) for display.
+    """
+    assert ws.ndim == 3 and ws.shape[1] == G.num_ws, f"ws must be [N, {G.num_ws}, w_dim], got {ws.shape}"
+    # Unfused modulation: one shared conv per layer and cached demodulation sums (same maths).
+    img = G.synthesis(ws, noise_mode=noise_mode, max_resolution=max_resolution, fused_modconv=False,
+                      generator=_noise_generator(noise_mode, noise_seed))
+    if out_size is not None and img.shape[-1] != out_size:
+        img = F.interpolate(img, size=(out_size, out_size), mode="bilinear", align_corners=False,
+                            antialias=img.shape[-1] > out_size)
+    return to_uint8(img)
+
+
+def generate_images(G: Generator, seeds: Sequence[int], truncation_psi: float = 1.0,
+                    truncation_cutoff: int | None = None, noise_mode: str = "const",
+                    batch_size: int = 8) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (seed, uint8 HxWx3) like the official ``generate.py`` (noise seeded by the seed)."""
+    seeds = list(seeds)
+    for i in range(0, len(seeds), batch_size):
+        chunk = seeds[i:i + batch_size]
+        ws = seeds_to_ws(G, chunk, truncation_psi, truncation_cutoff)
+        if noise_mode == "random":
+            imgs = np.concatenate([synthesize(G, ws[j:j + 1], noise_mode, noise_seed=s)
+                                   for j, s in enumerate(chunk)])
+        else:
+            imgs = synthesize(G, ws, noise_mode)
+        yield from zip(chunk, imgs)
+
+
+def render_frames(G: Generator, ws: torch.Tensor, noise_mode: str = "const", batch_size: int = 4,
+                  out_size: int | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 HxWx3 frames for a latent path (for core.video.write_mp4 / write_gif)."""
+    for i in range(0, len(ws), batch_size):
+        yield from synthesize(G, ws[i:i + batch_size], noise_mode, out_size=out_size)
+
+
+@torch.no_grad()
+def style_mixing_grid(G: Generator, row_seeds: Sequence[int], col_seeds: Sequence[int],
+                      layers: Sequence[int], truncation_psi: float = 1.0, noise_mode: str = "const",
+                      out_size: int | None = None) -> np.ndarray:
+    """Official ``style_mixing.py`` layout: top row = column seeds, left column = row seeds,
+    cell (r, c) = row seed's w with ``layers`` taken from column seed c. Returns one uint8 image."""
+    row_ws = seeds_to_ws(G, row_seeds, truncation_psi)
+    col_ws = seeds_to_ws(G, col_seeds, truncation_psi)
+    row_img = synthesize(G, row_ws, noise_mode, out_size=out_size)
+    col_img = synthesize(G, col_ws, noise_mode, out_size=out_size)
+    blank = np.full_like(row_img[0], 255)
+    tiles = [blank] + list(col_img)
+    for r in range(len(row_seeds)):
+        mixed = mix_styles(row_ws[r:r + 1].expand(len(col_seeds), -1, -1), col_ws, layers)
+        tiles += [row_img[r]] + list(synthesize(G, mixed, noise_mode, out_size=out_size))
+    return make_grid(tiles, cols=len(col_seeds) + 1)
+
+
+def preview_resolution(G: Generator, budget_ms: float, probe: bool = True) -> int:
+    """Largest block resolution whose synthesis fits ``budget_ms`` on this machine (for dragging).
+
+    Times batch-1 synthesis per resolution (best of two, after a warm-up), smallest first, stopping at
+    the first that misses.
+    """
+    ws = G.mapping.w_avg.reshape(1, 1, -1).repeat(1, G.num_ws, 1)
+    best = G.synthesis.block_resolutions[0]
+    if not probe:
+        return best
+    with torch.no_grad():
+        synthesize(G, ws, max_resolution=best)  # warm-up: first calls pay for allocator/kernels setup
+        for res in G.synthesis.block_resolutions:
+            times = []
+            for _ in range(2):
+                t0 = time.perf_counter()
+                synthesize(G, ws, max_resolution=res)
+                times.append((time.perf_counter() - t0) * 1000)
+            if min(times) > budget_ms:
+                break
+            best = res
+    return best
+

@@ -1,0 +1,72 @@
+"""Export of a training run's EMA generator in the project's generator format, which
+:func:`core.stylegan2.load_generator` (and so the sampler page) opens::
+
+    {'kind': 'stylegan2', 'model', 'config', 'step', 'version', 'kimg', 'augment_p', 'train_config', 'notes'}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from core.checkpoint import atomic_torch_save, atomic_write_bytes, require_keys, safe_torch_load
+from core.imaging import make_grid, png_bytes
+from core.stylegan2.loading import CHECKPOINT_VERSION, build_generator, load_generator
+from core.stylegan2.sampling import generate_images
+from core.stylegan2.training.trainer import Trainer
+
+
+def export_generator(train_ckpt: dict[str, Any] | Trainer, path: str | os.PathLike,
+                     notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the EMA generator as ``{'model', 'config', 'step', 'version', ...}`` for load_generator."""
+    if isinstance(train_ckpt, Trainer):
+        train_ckpt = train_ckpt.state_dict()
+    require_keys(train_ckpt, ["G_ema", "generator_config", "step", "cur_nimg", "config"],
+                 "StyleGAN2 training")
+    # The same checks load_generator makes, before anything is written: no unloadable export on disk.
+    build_generator(train_ckpt["generator_config"], train_ckpt["G_ema"], "training checkpoint")
+    out = {
+        "kind": "stylegan2",
+        "model": train_ckpt["G_ema"],
+        "config": train_ckpt["generator_config"],
+        "step": int(train_ckpt["step"]),
+        "version": CHECKPOINT_VERSION,
+        "kimg": train_ckpt["cur_nimg"] / 1000,
+        "augment_p": float(train_ckpt.get("augment_p", 0.0)),
+        "train_config": train_ckpt["config"],
+        "notes": dict(notes or {}),
+    }
+    atomic_torch_save(out, path)
+    return out
+
+
+def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, grid_seeds: int = 32,
+               truncation_psi: float = 0.7, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Export ``run_dir/checkpoint.pt`` to ``path`` and write ``<path stem>_samples.png`` next to it.
+
+    The grid is rendered from the exported file through :func:`load_generator` and
+    :func:`~core.stylegan2.sampling.generate_images`, so it shows exactly what the sampler page shows
+    for seeds 0..grid_seeds-1 (``noise_mode='const'``).
+    """
+    run_dir, path = Path(run_dir), Path(path)
+    ckpt = safe_torch_load(run_dir / "checkpoint.pt")
+    notes = dict(notes or {})
+    log_path = run_dir / "log.jsonl"
+    if log_path.is_file() and "train_seconds" not in notes:
+        lines = []
+        for line in log_path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line cut short by a crash
+                continue
+            if isinstance(record, dict):
+                lines.append(record)
+        if lines:  # wall time of the last logged step (the log restarts its clock on resume)
+            notes["train_seconds_last_session"] = lines[-1].get("sec")
+    out = export_generator(ckpt, path, notes=notes)
+    G = load_generator(path)
+    images = [img for _, img in generate_images(G, range(grid_seeds), truncation_psi)]
+    atomic_write_bytes(path.with_name(path.stem + "_samples.png"), png_bytes(make_grid(images, cols=8)))
+    return out
