@@ -8,6 +8,7 @@ mid-write leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import tempfile
@@ -24,12 +25,23 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, unsafe or of the wrong kind. The message is for users."""
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Call ``write(file)`` on a temp file beside ``path``, fsync it, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would (umask).
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -50,7 +62,21 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` that never leaves a half-written file at ``path``."""
     import torch
 
-    _atomic_write(path, lambda f: torch.save(obj, f))
+    try:
+        _atomic_write(path, lambda f: torch.save(obj, f))
+    except RuntimeError as e:
+        # torch's zip writer reports a full disk as a RuntimeError ("... file write failed"); name it.
+        if _disk_full(Path(path).parent):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+        raise RuntimeError(f"could not write {Path(path).name}: {str(e).splitlines()[0]}") from None
+
+
+def _disk_full(folder: Path, needed: int = 1 << 20) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < needed
 
 
 def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:

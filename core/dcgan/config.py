@@ -1,0 +1,181 @@
+"""Typed DCGAN configs, the page's presets, and the bounds every field must meet before anything is built.
+
+Configs also arrive from files (``--config`` JSON, a checkpoint's ``config``), so
+:func:`model_config_from_dict` and :meth:`TrainConfig.from_saved` check types and bounds field by
+field: a checkpoint claiming ``latent_dim`` 10**6 or ``size`` 2**20 is refused with one sentence, never
+allocated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import torch
+
+from core.dcgan.augment import AUGMENTS, augment_policy
+
+STUDY_SIZES = (32, 64, 96, 128)
+TUTORIAL_SIZES = (32, 64)
+
+# (low, high) inclusive, unless the field is listed in _EXCLUSIVE_HIGH / _EXCLUSIVE_LOW. The upper bounds
+# keep the largest network near 300 MB of weights: far beyond the presets, far below a runaway allocation.
+MODEL_BOUNDS: dict[str, tuple[float, float]] = {
+    "latent_dim": (1, 1024), "g_width": (4, 512), "d_width": (4, 512), "d_dropout": (0.0, 1.0)}
+TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
+    "steps": (1, 10**9), "batch_size": (2, 4096), "lr_g": (0.0, 1.0), "lr_d": (0.0, 1.0),
+    "beta1": (0.0, 1.0), "beta2": (0.0, 1.0), "label_smoothing": (0.0, 0.5), "seed": (0, 2**62),
+    "checkpoint_every": (1, 10**9), "snapshot_every": (0, 10**9), "swd_every": (0, 10**9),
+    "swd_images": (2, 10_000), "log_every": (1, 10**9), "n_fixed": (1, 256), "threads": (0, 1024)}
+_EXCLUSIVE_LOW = {"lr_g", "lr_d"}
+_EXCLUSIVE_HIGH = {"d_dropout", "beta1", "beta2", "label_smoothing"}
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+
+
+class ConfigError(ValueError):
+    """A config value is missing, of the wrong type or out of bounds. The message is for users."""
+
+
+def _check_field(owner: str, name: str, value: Any, expected: str) -> None:
+    ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "str": isinstance(value, str), "bool": isinstance(value, bool)}[expected]
+    if not ok:
+        kind = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true/false"}[expected]
+        raise ConfigError(f"{owner}.{name} must be {kind}, not {value!r:.40}.")
+    bounds = {**MODEL_BOUNDS, **TRAIN_BOUNDS}.get(name)
+    if bounds is None:
+        return
+    lo, hi = bounds
+    low_ok = value > lo if name in _EXCLUSIVE_LOW else value >= lo
+    high_ok = value < hi if name in _EXCLUSIVE_HIGH else value <= hi
+    if not (low_ok and high_ok):
+        lo_s = f"> {lo}" if name in _EXCLUSIVE_LOW else f">= {lo}"
+        hi_s = f"< {hi}" if name in _EXCLUSIVE_HIGH else f"<= {hi}"
+        raise ConfigError(f"{name} must be {lo_s} and {hi_s}, not {value}.")
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "study"          # "study" (dense + upsample/conv) or "tutorial" (transposed convs)
+    size: int = 64               # output side in px; study: 32/64/96/128, tutorial: 32/64
+    latent_dim: int = 100        # length of z
+    g_width: int = 64            # generator base width (study: 4x4 map has 4*g_width channels)
+    d_width: int = 64            # discriminator width of its first conv
+    d_dropout: float = 0.3       # study discriminator dropout after each LeakyReLU
+
+    def validate(self) -> None:
+        if self.arch not in ("study", "tutorial"):
+            raise ConfigError(f"Unknown architecture {self.arch!r}: choose 'study' or 'tutorial'.")
+        for f in fields(self):
+            if f.name != "arch":
+                _check_field("model", f.name, getattr(self, f.name), str(f.type))
+        sizes = STUDY_SIZES if self.arch == "study" else TUTORIAL_SIZES
+        if self.size not in sizes:
+            raise ConfigError(f"The {self.arch} architecture supports sizes {sizes}, not {self.size}.")
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    steps: int = 2000            # total optimizer steps (one D and one G update each)
+    batch_size: int = 64         # global batch; split evenly across DDP ranks
+    lr_g: float = 2e-4           # Adam learning rate of the generator
+    lr_d: float = 2e-4           # Adam learning rate of the discriminator
+    beta1: float = 0.5           # Adam beta1 (the DCGAN paper's 0.5)
+    beta2: float = 0.999         # Adam beta2
+    label_smoothing: float = 0.0  # one-sided: real target = 1 - label_smoothing
+    diffaugment: str = ""        # comma list of "color", "translation", "cutout" ("" = off)
+    seed: int = 0                # weights, data order, noise and augmentation all derive from it
+    checkpoint_every: int = 200  # steps between checkpoints (also on pause/stop/finish)
+    snapshot_every: int = 50     # steps between fixed-noise grid snapshots (time-lapse frames; 0 = off)
+    swd_every: int = 500         # steps between SWD evaluations (0 = off)
+    swd_images: int = 256        # fixed real/fake sample size for SWD
+    log_every: int = 10          # steps between metrics.jsonl lines
+    n_fixed: int = 16            # fixed-noise grid size
+    threads: int = 0             # torch intra-op threads (0 = leave as is)
+    channels_last: bool = True   # NHWC memory format: faster convs on CPU (oneDNN)
+    device: str = "auto"         # "auto" (CUDA when present), "cpu", "cuda"
+
+    def validate(self) -> None:
+        if not isinstance(self.model, ModelConfig):
+            raise ConfigError(f"model must be a ModelConfig, not {type(self.model).__name__}.")
+        self.model.validate()
+        for f in fields(self):
+            if f.name not in ("model", "diffaugment", "device"):
+                _check_field("config", f.name, getattr(self, f.name), str(f.type))
+        if not isinstance(self.diffaugment, str):
+            raise ConfigError(f"diffaugment must be a string, not {self.diffaugment!r:.40}.")
+        unknown = set(augment_policy(self.diffaugment)) - set(AUGMENTS)
+        if unknown:
+            raise ConfigError(f"Unknown DiffAugment ops {sorted(unknown)}; use {sorted(AUGMENTS)}.")
+        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
+            raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {self.device!r:.40}.")
+
+    @staticmethod
+    def from_dict(d: dict) -> TrainConfig:
+        """Lenient: unknown keys are dropped and missing ones take defaults (for the page's own files)."""
+        d = dict(d)
+        model = ModelConfig(**{k: v for k, v in dict(d.pop("model", {}) or {}).items()
+                               if k in {f.name for f in fields(ModelConfig)}})
+        known = {f.name for f in fields(TrainConfig)}
+        return TrainConfig(model=model, **{k: v for k, v in d.items() if k in known and k != "model"})
+
+    @staticmethod
+    def from_saved(d: Any, source: str) -> TrainConfig:
+        """Strict: every field must be present and valid (a checkpoint's or a run's saved config)."""
+        model = model_config_from_dict(d.get("model") if isinstance(d, dict) else None, source)
+        missing = [f.name for f in fields(TrainConfig) if f.name not in d]
+        if missing:
+            raise ConfigError(f"{source}: the saved config lacks {missing}; it was not written by this "
+                              "DCGAN trainer, so its settings cannot be trusted.")
+        cfg = TrainConfig(model=model, **{f.name: d[f.name] for f in fields(TrainConfig)[1:]})
+        try:
+            cfg.validate()
+        except ConfigError as e:
+            raise ConfigError(f"{source}: invalid saved config: {e}") from None
+        return cfg
+
+
+def model_config_from_dict(d: Any, source: str) -> ModelConfig:
+    """A validated ModelConfig from a saved dict; refuses missing, mistyped or out-of-bounds fields."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: no DCGAN model config (found {type(d).__name__}).")
+    missing = [f.name for f in fields(ModelConfig) if f.name not in d]
+    if missing:
+        raise ConfigError(f"{source}: the model config lacks {missing}; not a DCGAN checkpoint of this "
+                          "project.")
+    cfg = ModelConfig(**{f.name: d[f.name] for f in fields(ModelConfig)})
+    try:
+        cfg.validate()
+    except ConfigError as e:
+        raise ConfigError(f"{source}: invalid model config: {e}") from None
+    return cfg
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Visible progress within minutes on 2 CPU cores: 32 px, small widths and batch, frequent frames.
+    "live demo": dict(model=dict(arch="tutorial", size=32, latent_dim=64, g_width=32, d_width=32),
+                      steps=3000, batch_size=32, snapshot_every=20, swd_every=200, swd_images=128,
+                      log_every=5, checkpoint_every=250, diffaugment="translation"),
+    # The tutorial's full widths; worth a GPU.
+    "quality": dict(model=dict(arch="tutorial", size=64, latent_dim=100, g_width=64, d_width=64),
+                    steps=20000, batch_size=128, snapshot_every=200, swd_every=1000, swd_images=512,
+                    log_every=20, checkpoint_every=1000, diffaugment="color,translation,cutout"),
+}
+
+
+def preset_config(name: str, **overrides: Any) -> TrainConfig:
+    d = json.loads(json.dumps(PRESETS[name]))
+    model_over = overrides.pop("model", {})
+    d["model"].update(model_over)
+    d.update(overrides)
+    return TrainConfig.from_dict(d)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)

@@ -1,0 +1,300 @@
+"""Bad DCGAN inputs (issue 10): runs never lost, small folders train, 16-bit greys, bounded configs, and
+one-line errors for every broken checkpoint, flag and output folder. Every corpus file is written here."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core import dcgan
+from core.checkpoint import safe_torch_load
+from tests.bad_inputs.conftest import assert_refused, run_cli
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TINY = ["--arch", "tutorial", "--size", "32", "--latent-dim", "8", "--g-width", "4", "--d-width", "4",
+        "--batch-size", "4", "--swd-every", "0", "--snapshot-every", "0", "--log-every", "1",
+        "--threads", "1"]
+
+
+def _faces(folder: Path, n: int, size: int = 32) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(n)
+    for i in range(n):
+        pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"face_{i:03d}.png")
+    return folder
+
+
+def _train(data: Path, out: Path, *extra: str, steps: int = 2):
+    return run_cli("core.dcgan", "train", "--data", data, "--out", out, *TINY, "--steps", str(steps), *extra)
+
+
+def _assert_ok(result) -> None:
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A finished 2-step tiny run (its checkpoint is the base of the damaged ones) and its images."""
+    root = tmp_path_factory.mktemp("dcgan_corpus")
+    data = _faces(root / "faces", 8)
+    run = root / "run"
+    _assert_ok(_train(data, run))
+    return {"root": root, "data": data, "run": run, "ckpt": run / dcgan.CHECKPOINT_NAME}
+
+
+def _copy_run(corpus, tmp_path) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(corpus["run"], run, ignore=shutil.ignore_patterns(dcgan.LOCK_NAME))
+    return run
+
+
+# -- data loss and wrong results -------------------------------------------------------------------------
+
+
+def test_fresh_train_refuses_to_replace_an_existing_run(corpus, tmp_path):
+    run = _copy_run(corpus, tmp_path)
+    before = (run / dcgan.METRICS_NAME).read_bytes()
+    line = assert_refused(_train(corpus["data"], run, steps=1), "already holds a run", "--resume",
+                          "--overwrite")
+    assert str(run) in line
+    assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 2  # nothing was deleted
+    assert (run / dcgan.METRICS_NAME).read_bytes() == before
+    assert json.loads((run / dcgan.STATUS_NAME).read_text())["state"] == "finished"  # status kept too
+    result = _train(corpus["data"], run, "--overwrite", steps=1)
+    _assert_ok(result)
+    assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 1
+    assert [r["step"] for r in dcgan.read_metrics(run)] == [1]
+
+
+def test_small_folder_trains_with_a_reduced_batch(tmp_path):
+    data = _faces(tmp_path / "faces", 56)
+    tiny = list(TINY)
+    tiny[tiny.index("--batch-size") + 1] = "64"  # the default batch: one more than the folder holds
+    result = run_cli("core.dcgan", "train", "--data", data, "--out", tmp_path / "run", *tiny, "--steps", "1")
+    _assert_ok(result)
+    assert "batch size reduced from 64 to 56" in result.stdout.lower()
+    config = json.loads((tmp_path / "run" / dcgan.CONFIG_NAME).read_text())
+    assert config["batch_size"] == 56 and "reduced" in config["notices"][0]
+    assert safe_torch_load(tmp_path / "run" / dcgan.CHECKPOINT_NAME)["config"]["batch_size"] == 56
+    status = json.loads((tmp_path / "run" / dcgan.STATUS_NAME).read_text())
+    assert status["state"] == "finished" and "reduced" in status["notices"][0]
+
+
+def test_too_few_images_is_one_clear_line(tmp_path):
+    data = _faces(tmp_path / "faces", 1)
+    assert_refused(_train(data, tmp_path / "run"), "only 1 usable image", "add images")
+
+
+def test_16_bit_greyscale_png_is_grey_not_white(tmp_path):
+    Image.fromarray(np.full((40, 48), 32768, np.uint16)).save(tmp_path / "grey16.png")
+    ramp = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 16).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "ramp16.png")
+    grey = dcgan.load_dataset(tmp_path / "grey16.png", 32).images
+    assert grey.shape == (1, 3, 32, 32) and int(grey.min()) == int(grey.max()) == 128
+    ramp8 = dcgan.load_dataset(tmp_path / "ramp16.png", 32).images[0, 0]
+    assert int(ramp8.min()) < 10 and 240 < int(ramp8.max()) < 256  # the full range survives, not clipped
+
+
+# -- checkpoints: bounds before building -----------------------------------------------------------------
+
+
+def _with_config(corpus, tmp_path, name: str, **model_over) -> Path:
+    ckpt = safe_torch_load(corpus["ckpt"])
+    ckpt["config"]["model"].update(model_over)
+    path = tmp_path / name
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize("field,value", [("latent_dim", 10**6), ("g_width", 2**20), ("d_width", -4),
+                                         ("size", 2**20), ("g_width", "64")])
+def test_checkpoint_config_is_bounded_before_any_network_is_built(corpus, tmp_path, field, value):
+    path = _with_config(corpus, tmp_path, "evil.pt", **{field: value})
+    started = time.monotonic()
+    line = assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", path, "--out", tmp_path / "g.png"))
+    assert field in line, line
+    assert time.monotonic() - started < 120  # no multi-gigabyte allocation on the way
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_checkpoint_weights_must_fit_the_config(corpus, tmp_path):
+    path = _with_config(corpus, tmp_path, "wider.pt", g_width=8)  # config and weights disagree
+    line = assert_refused(run_cli("core.dcgan", "export", "--checkpoint", path, "--out", tmp_path / "g.pt"),
+                          "do not fit")
+    assert "with another shape" in line and not (tmp_path / "g.pt").exists()
+
+
+def test_resume_validates_the_checkpoint_config(corpus, tmp_path):
+    run = _copy_run(corpus, tmp_path)
+    ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
+    ckpt["config"]["model"]["latent_dim"] = 10**6
+    torch.save(ckpt, run / dcgan.CHECKPOINT_NAME)
+    assert_refused(_train(corpus["data"], run, "--resume", steps=4), "latent_dim")
+
+
+# -- tracebacks that must become one line ----------------------------------------------------------------
+
+
+def _bad_checkpoints(corpus, tmp_path) -> dict[str, Path]:
+    good = corpus["ckpt"].read_bytes()
+    files = {"missing": tmp_path / "missing.pt", "empty": tmp_path / "empty.pt",
+             "text": tmp_path / "notes.pt", "truncated": tmp_path / "truncated.pt",
+             "png": tmp_path / "face.pt", "folder": corpus["run"]}
+    files["empty"].write_bytes(b"")
+    files["text"].write_text("this is not a checkpoint\n")
+    files["truncated"].write_bytes(good[: len(good) // 3])
+    Image.new("RGB", (8, 8)).save(files["png"], format="PNG")
+    files["state_dict_only"] = tmp_path / "state.pt"
+    torch.save(safe_torch_load(corpus["ckpt"])["model"], files["state_dict_only"])
+    files["fomm"] = tmp_path / "fomm.pt"
+    torch.save({"generator": {"w": torch.zeros(2)}, "kp_detector": {"w": torch.zeros(2)}}, files["fomm"])
+    files["list"] = tmp_path / "list.pt"
+    torch.save([1, 2, 3], files["list"])
+    return files
+
+
+def test_bad_or_missing_checkpoint_is_one_line(corpus, tmp_path):
+    for kind, path in _bad_checkpoints(corpus, tmp_path).items():
+        # export went through no check at all; sample shares the same reader (three kinds suffice).
+        for command in ("export", "sample") if kind in ("missing", "truncated", "fomm") else ("export",):
+            out = tmp_path / f"{kind}.{command}.out"
+            line = assert_refused(run_cli("core.dcgan", command, "--checkpoint", path, "--out", out))
+            assert not out.exists(), kind
+            if kind == "fomm":
+                assert "first order motion" in line.lower()
+
+
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_sample_count_out_of_range(corpus, tmp_path, n):
+    assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", corpus["ckpt"], "--n", n,
+                           "--out", tmp_path / "g.png"), "--n")
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_sample_and_export_to_read_only_folder(corpus, readonly_dir):
+    assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", corpus["ckpt"], "--out",
+                           readonly_dir / "g.png"), "read-only")
+    assert_refused(run_cli("core.dcgan", "export", "--checkpoint", corpus["ckpt"], "--out",
+                           readonly_dir / "sub" / "g.pt"), "read-only")
+
+
+def test_sample_and_export_report_only_what_they_wrote(corpus, tmp_path):
+    result = run_cli("core.dcgan", "sample", "--checkpoint", corpus["ckpt"], "--n", "4", "--out",
+                     tmp_path / "g.png")
+    _assert_ok(result)
+    assert str(tmp_path / "g.png") in result.stdout and Image.open(tmp_path / "g.png").size == (70, 70)
+    result = run_cli("core.dcgan", "export", "--checkpoint", corpus["ckpt"], "--out", tmp_path / "g.pt")
+    _assert_ok(result)
+    assert set(safe_torch_load(tmp_path / "g.pt")) == {"model", "config", "step", "fixed_noise", "version"}
+
+
+def test_resume_on_a_fomm_checkpoint(corpus, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save({"generator": {"w": torch.zeros(2)}, "kp_detector": {"w": torch.zeros(2)},
+                "optimizer_generator": {}}, run / dcgan.CHECKPOINT_NAME)
+    assert_refused(_train(corpus["data"], run, "--resume"), "first order motion model", "not a resumable")
+
+
+@pytest.mark.parametrize("flag", ["--checkpoint-every", "--log-every", "--swd-images", "--n-fixed"])
+def test_zero_flags_are_refused(corpus, tmp_path, flag):
+    line = assert_refused(_train(corpus["data"], tmp_path / "run", flag, "0"))
+    assert flag[2:].replace("-", "_") in line, line
+    assert not (tmp_path / "run" / dcgan.CHECKPOINT_NAME).exists()
+
+
+def test_missing_and_broken_config_file(corpus, tmp_path):
+    assert_refused(_train(corpus["data"], tmp_path / "run", "--config", tmp_path / "nope.json"),
+                   "--config", "no such file")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert_refused(_train(corpus["data"], tmp_path / "run", "--config", tmp_path / "bad.json"),
+                   "not valid JSON")
+
+
+def test_train_into_read_only_folder(corpus, readonly_dir):
+    assert_refused(_train(corpus["data"], readonly_dir / "run"), "read-only")
+
+
+def test_disk_filling_mid_run_keeps_the_last_checkpoint_whole(corpus, full_dir):
+    # A tiny checkpoint is ~145 KB: the first fits in 256 KiB, the second cannot be written beside it.
+    run = full_dir / "run"
+    result = _train(corpus["data"], run, "--checkpoint-every", "1", steps=50)
+    line = assert_refused(result, "no space left")
+    assert "checkpoint" in line
+    ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)  # loads: whole, not truncated
+    assert 1 <= ckpt["step"] < 50
+    assert not list(run.glob(".*.tmp"))
+    g, _ = dcgan.load_generator(run / dcgan.CHECKPOINT_NAME)
+    assert dcgan.sample(g, 1, 0).shape == (1, 32, 32, 3)
+
+
+# -- unclear messages ------------------------------------------------------------------------------------
+
+
+def test_sample_on_a_stylegan2_checkpoint_names_it(tmp_path):
+    path = tmp_path / "stylegan2_demo.pt"
+    torch.save({"kind": "stylegan2", "model": {"mapping.fc0.weight": torch.zeros(4, 4)},
+                "config": {"z_dim": 4}, "step": 10, "version": 1}, path)
+    line = assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", path, "--out", tmp_path / "g.png"),
+                          "StyleGAN2")
+    assert "state_dict" not in line
+
+
+def test_sample_on_a_pickle_never_advises_unsafe_loading(tmp_path):
+    import datetime
+
+    path = tmp_path / "network.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": datetime.date(2020, 1, 1)}, protocol=2))
+    line = assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", path, "--out", tmp_path / "x"),
+                          "pickle")
+    assert "weights_only" not in line and "trusted" not in line
+
+
+def test_resume_keeps_the_runs_config_and_says_so(corpus, tmp_path):
+    run = _copy_run(corpus, tmp_path)
+    result = _train(corpus["data"], run, "--resume", "--lr-g", "0.01", "--g-width", "8", steps=3)
+    _assert_ok(result)
+    assert "ignoring" in result.stdout and "lr_g=0.01" in result.stdout and "g_width=8" in result.stdout
+    ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
+    assert ckpt["step"] == 3 and ckpt["config"]["lr_g"] == 2e-4 and ckpt["config"]["model"]["g_width"] == 4
+
+
+def test_resume_refuses_a_checkpoint_with_a_partial_config(corpus, tmp_path):
+    run = _copy_run(corpus, tmp_path)
+    ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
+    ckpt["config"] = {"model": ckpt["config"]["model"], "steps": 2}  # defaults would silently fill the rest
+    torch.save(ckpt, run / dcgan.CHECKPOINT_NAME)
+    assert_refused(_train(corpus["data"], run, "--resume", steps=3), "lacks")
+
+
+def test_empty_and_non_image_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("no faces here")
+    (notes / "broken.jpg").write_bytes(b"not a jpeg")
+    assert_refused(_train(tmp_path / "empty", tmp_path / "run_empty"), "no images found", "face crops")
+    line = assert_refused(_train(notes, tmp_path / "run_notes"), "no images found", "face crops")
+    assert "1 image file(s) could not be decoded" in line
+
+
+def test_partial_checkpoint_writes_are_cleaned_up_on_the_next_start(corpus, tmp_path):
+    run = _copy_run(corpus, tmp_path)
+    partial = run / ".checkpoint.pt.k3j9x2.tmp"  # what a kill -9 during the atomic write leaves
+    partial.write_bytes(b"PK\x03\x04half a checkpoint")
+    (run / dcgan.SNAPSHOT_DIR).mkdir(exist_ok=True)
+    (run / dcgan.SNAPSHOT_DIR / ".step_0000003.png.x1.tmp").write_bytes(b"\x89PNG")
+    _assert_ok(_train(corpus["data"], run, "--resume", steps=3))
+    assert not partial.exists() and not list((run / dcgan.SNAPSHOT_DIR).glob(".*.tmp"))
+    assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 3
