@@ -96,7 +96,7 @@ def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).splitlines()[0] if str(e) else ""
+        first = _first_line_without_unsafe_advice(str(e))
         if "global" in str(e).lower():
             raise CheckpointError(
                 f"{path.name} contains Python objects beyond plain tensors, which are refused for "
@@ -104,7 +104,16 @@ def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint: {first}") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint: "
-                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+                              f"{_first_line_without_unsafe_advice(str(e)) or type(e).__name__}") from None
+
+
+def _first_line_without_unsafe_advice(message: str) -> str:
+    """torch's first line may advise re-running with weights_only=False, which would execute the file's
+    code: a user must never be told that, so such a line is replaced by a plain statement."""
+    first = message.splitlines()[0].strip() if message.strip() else ""
+    if "weights_only" in first.lower() or "weights only" in first.lower():
+        return "it holds Python objects beyond tensors and plain containers, refused without being run"
+    return first
 
 
 def describe_bytes(head: bytes) -> str:
