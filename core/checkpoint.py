@@ -53,6 +53,19 @@ def _atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) ->
         raise
 
 
+def publish_file(finished: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Move a fully written file (e.g. ffmpeg's or a download's output) over ``path`` atomically.
+
+    For files another program wrote: fsync it, then rename it over the target on the same file system,
+    so a reader sees either the old file or the whole new one.
+    """
+    finished, path = Path(finished), Path(path)
+    with open(finished, "rb") as f:
+        os.fsync(f.fileno())
+    os.chmod(finished, 0o666 & ~_UMASK)
+    os.replace(finished, path)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file + fsync + rename."""
     _atomic_write(path, lambda f: f.write(data))

@@ -13,7 +13,6 @@ Command line::
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -25,6 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import DOWNLOADS_DIR
+from core.checkpoint import publish_file
+from core.cli import ArgumentParser, run_cli
+
+PROG = "python -m core.download"
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ MANUAL_SOURCES: dict[str, str] = {
 }
 
 
-class DownloadError(RuntimeError):
+class DownloadError(ValueError):
     """A download failed; the message is for users and the partial file is kept for resuming."""
 
 
@@ -159,7 +162,7 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
             partial.unlink(missing_ok=True)
             raise DownloadError(f"Checksum mismatch for {dest.name}: expected {sha256}, got {got}. "
                                 "The file was deleted; download it again.")
-    os.replace(partial, dest)
+    publish_file(partial, dest)
     return dest
 
 
@@ -184,7 +187,7 @@ def _print_progress(done: int, total: int | None, rate: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m core.download", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the official weights")
     g = sub.add_parser("get", help="download official weights by key")
@@ -206,10 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             path = download(a.url, a.dest, a.sha256, _print_progress)
     except DownloadError as e:
-        print(f"\nerror: {e}", file=sys.stderr)
-        if a.cmd == "get" and a.key in MANUAL_SOURCES:
-            print(MANUAL_SOURCES[a.key], file=sys.stderr)
-        return 1
+        manual = f" {MANUAL_SOURCES[a.key]}" if a.cmd == "get" and a.key in MANUAL_SOURCES else ""
+        raise DownloadError(f"{e}{manual}") from None
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command again to resume", file=sys.stderr)
         return 130
@@ -218,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main, prog=PROG))

@@ -274,6 +274,10 @@ def test_vox_download_resumes_checks_and_loads(tmp_path, capsys, tiny):
     finally:
         server.shutdown()
     # An unreachable location fails with the official pages printed for a manual download.
-    assert dl.main(["get", "vox-256", "--dest", str(tmp_path / "x"), "--url", "http://127.0.0.1:9/none"]) == 1
+    from core.cli import run_cli
+
+    assert run_cli(dl.main, ["get", "vox-256", "--dest", str(tmp_path / "x"),
+                             "--url", "http://127.0.0.1:9/none"]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "first-order-model" in err and "--url" in err
+    assert len(err.strip().splitlines()) == 1, err
