@@ -1,0 +1,142 @@
+"""Command line of the live vote: ``python -m core.vote {open,close,reopen,publish,unpublish,list,simulate,
+report,export,serve}``; see ``python -m core.vote --help``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.cli import UserError, run_cli
+from core.vote.serve import DEFAULT_VOTER_PORT, serve_command
+
+
+def _print(obj: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False) if as_json else text)
+
+
+def _poll_line(p) -> str:
+    published = ", results published" if p.results_published else ""
+    return f"poll {p.id}: {p.status}{published}: {p.title} ({len(p.questions)} questions)"
+
+
+def _format_report(r: dict) -> str:
+    lines = [f"poll {r['poll']} ({r['status']}): {r['title']}: {r['n_responses']} responses", ""]
+    for q, counts in r["questions"].items():
+        total = sum(counts.values())
+        lines.append(f"{q}  (n = {total})")
+        lines += [f"  {c:5d}  {c / total if total else 0:6.1%}  {a}" for a, c in counts.items()]
+    t = r["test"]
+    if t is None:
+        lines += ["", f"No test: {r['test_error']}"]
+    else:
+        lines += ["", f"Hypothesis test: {t['question']}",
+                  f"  chi-square goodness of fit: chi2 = {t['chi2']:.4f}, p = {t['p_value']!r}",
+                  f"  exact binomial p = {t['binomial_p_value']:.6g}; Wilson CI {t['ci_low']:.4f} - "
+                  f"{t['ci_high']:.4f}; power {t['power']:.2f}", f"  {t['verdict']}"]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.vote.db import DB_ENV
+
+    parser = argparse.ArgumentParser(prog="python -m core.vote", description="Live audience vote.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=None, metavar="URL",
+                        help=f"sqlite:///FILE, a file path or postgresql://... (default: ${DB_ENV} or "
+                             "runs/vote/votes.sqlite3)")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    op = sub.add_parser("open", parents=[common], help="open a new poll (closes any other open poll)")
+    op.add_argument("--questions-from", metavar="CSV", help="take the questions from a survey export "
+                    "(default: the bundled survey's, i.e. the original study's)")
+    op.add_argument("--questions-json", metavar="FILE", help='JSON list of {"text", "kind", "choices"}')
+    op.add_argument("--title", default=None, help="title shown to voters")
+    op.add_argument("--media", metavar="FILE", help="image (PNG/JPEG/GIF) or clip (MP4/WebM) shown to voters")
+    op.add_argument("--caption", default="", help="caption under the media")
+
+    for name, what in (("close", "stop accepting answers"), ("reopen", "accept answers again"),
+                       ("publish", "let voters see the counts"), ("unpublish", "hide the counts from voters"),
+                       ("export", "print the answers as Google Forms CSV (redirect with > FILE)")):
+        p = sub.add_parser(name, parents=[common], help=what)
+        p.add_argument("--poll", type=int, required=True, metavar="ID")
+
+    sub.add_parser("list", parents=[common], help="list polls, newest first")
+
+    sim = sub.add_parser("simulate", parents=[common], help="simulated voters (rehearsals, load tests)")
+    sim.add_argument("--poll", type=int, required=True, metavar="ID")
+    sim.add_argument("--n", type=int, default=500, help="ballots per worker (default 500)")
+    sim.add_argument("--workers", type=int, default=8, help="voter processes (default 8)")
+    sim.add_argument("--seed", type=int, default=0)
+
+    rep = sub.add_parser("report", parents=[common], help="counts and the hypothesis test")
+    rep.add_argument("--poll", type=int, required=True, metavar="ID")
+    rep.add_argument("--question", help="question text or id (default: the first yes/no question)")
+    rep.add_argument("--positive", action="append", metavar="LABEL",
+                     help="answer counted as positive (default Yes / most common); repeat to combine")
+    rep.add_argument("--claim", type=float, default=None, help="claimed proportion, 0 < P < 1 (default 0.7)")
+    rep.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
+
+    srv = sub.add_parser("serve", parents=[common], help="run the voter app (streamlit run vote_app.py)")
+    srv.add_argument("--port", type=int, default=DEFAULT_VOTER_PORT)
+    srv.add_argument("--address", default="0.0.0.0", help="address to listen on (default: all interfaces)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from core import vote
+
+    if args.command == "serve":
+        env = dict(os.environ)
+        if args.db:
+            env[vote.DB_ENV] = vote.normalize_url(args.db)
+        vote.open_db(env.get(vote.DB_ENV))  # a bad URL fails here, with one line, not in every browser
+        cmd = serve_command(args.port, args.address)
+        os.execve(cmd[0], cmd, env)
+    db = vote.open_db(args.db)
+    if args.command == "open":
+        if args.questions_from and args.questions_json:
+            raise UserError("Use either --questions-from or --questions-json, not both.")
+        if args.questions_json:
+            questions = vote.questions_from_json(Path(args.questions_json).read_text(encoding="utf-8"))
+        elif args.questions_from:
+            questions = vote.questions_from_csv(Path(args.questions_from))
+        else:
+            questions = vote.default_questions()
+        media = vote.prepare_media(Path(args.media).read_bytes(), args.caption) if args.media else None
+        kwargs = {"title": args.title} if args.title else {}
+        poll = vote.open_poll(db, questions, media=media, **kwargs)
+        _print({**poll.to_dict(), "db": vote.describe_url(db.url)}, args.json, _poll_line(poll))
+    elif args.command in ("close", "reopen", "publish", "unpublish"):
+        action = {"close": vote.close_poll, "reopen": vote.reopen_poll,
+                  "publish": lambda d, i: vote.publish_results(d, i, True),
+                  "unpublish": lambda d, i: vote.publish_results(d, i, False)}[args.command]
+        poll = action(db, args.poll)
+        _print(poll.to_dict(), args.json, _poll_line(poll))
+    elif args.command == "list":
+        polls = vote.list_polls(db)
+        _print({"polls": [{**p.to_dict(), "n_responses": vote.response_count(db, p.id)} for p in polls]},
+               args.json, "\n".join(_poll_line(p) for p in polls) or "no polls yet")
+    elif args.command == "export":
+        sys.stdout.write(vote.export_csv_bytes(db, args.poll).decode("utf-8"))
+    elif args.command == "simulate":
+        from core.vote.simulate import simulate
+
+        result = simulate(db.url, args.poll, n=args.n, workers=args.workers, seed=args.seed)
+        _print(result.to_dict(), args.json,
+               f"{result.accepted} ballots accepted in {result.seconds:.2f} s "
+               f"({result.votes_per_s:.0f} votes/s) "
+               f"by {result.workers} processes; rejected: {result.rejected or 'none'}")
+    elif args.command == "report":
+        report = vote.poll_report(db, args.poll, args.question, args.positive, args.claim, args.alpha)
+        _print(report, args.json, _format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, prog="python -m core.vote"))

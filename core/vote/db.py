@@ -1,0 +1,187 @@
+"""Database set-up for the live vote: SQLite in WAL mode by default, PostgreSQL by URL.
+
+``CUSTOM_CAST_DB`` (or ``--db``) picks the database: a ``sqlite:///path`` URL or a bare file path (the
+default is ``runs/vote/votes.sqlite3``: zero set-up), or ``postgresql://user:pass@host/db`` for a big
+room served by several voter-app processes (psycopg 3 is used whatever driver the URL names).
+
+SQLite notes. WAL lets the dashboard read while voters write. Every write transaction starts with
+``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can hit SQLITE_BUSY without
+waiting (the busy handler cannot resolve a read-to-write upgrade), while IMMEDIATE takes the write lock
+up front and so waits its turn under the busy timeout. ``synchronous=NORMAL`` is the WAL-recommended
+setting: an application crash loses nothing; a power cut may lose the last few votes, never corrupt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from core import RUNS_DIR
+from core.cli import UserError, describe_os_error
+from core.vote.models import Base
+
+DB_ENV = "CUSTOM_CAST_DB"
+DEFAULT_SQLITE_PATH = RUNS_DIR / "vote" / "votes.sqlite3"
+# How long a writer waits for SQLite's write lock before giving up (8 writers x 500 votes never come near).
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_WRITE_OPTION = "custom_cast_vote_write"
+_URL_HINT = "sqlite:///FILE, a file path or postgresql://USER@HOST:PORT/DB"
+
+
+class VoteDBError(UserError):
+    """The database URL is unusable or the database cannot be reached; the message says why."""
+
+
+def default_db_url() -> str:
+    """``$CUSTOM_CAST_DB`` when set, else the SQLite file under runs/vote/."""
+    return os.environ.get(DB_ENV, "").strip() or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def normalize_url(url: str | os.PathLike | None) -> str:
+    """A SQLAlchemy URL for ``url``: bare paths become SQLite URLs; PostgreSQL always uses psycopg 3."""
+    raw = str(url).strip() if url is not None else default_db_url()
+    if not raw:
+        raw = default_db_url()
+    if "://" not in raw:
+        return f"sqlite:///{Path(raw).expanduser().resolve()}"
+    try:
+        parsed = make_url(raw)
+    except exc.ArgumentError:
+        raise VoteDBError(f"Not a database URL: {raw!r}; use {_URL_HINT}.") from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise VoteDBError(f"Unsupported database {backend!r}; use {_URL_HINT}.")
+    return parsed.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden, for captions and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@dataclass(frozen=True)
+class VoteDB:
+    """An open vote database: ``engine`` for reads, ``writer`` (same pool) for write transactions."""
+
+    url: str
+    engine: Engine
+    writer: Engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit, rolled back on error."""
+        with Session(self.writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise VoteDBError(f"Cannot open the vote database {database}: {describe_os_error(e)}") from None
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Autocommit at the driver level: the "begin" hook below emits BEGIN itself.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        # Switching to WAL needs a moment of exclusive access; several processes opening a fresh file
+        # at once can collide, so retry briefly. Once the file is in WAL mode this is a no-op read.
+        for attempt in range(50):
+            try:
+                mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except Exception:  # noqa: BLE001 - sqlite3.OperationalError: database is locked
+                if attempt == 49:
+                    raise
+                time.sleep(0.05)
+        cursor.close()
+        if database and database != ":memory:" and str(mode).lower() != "wal":
+            raise VoteDBError(f"SQLite refused WAL mode for {database} (journal mode {mode}).")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables; two processes racing to create them on PostgreSQL is retried, not fatal."""
+    for attempt in range(3):
+        try:
+            Base.metadata.create_all(engine)
+            return
+        except (exc.IntegrityError, exc.ProgrammingError):
+            if attempt == 2:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+_cache: dict[tuple[int, str], VoteDB] = {}
+_cache_lock = threading.Lock()
+
+
+def open_db(url: str | os.PathLike | None = None) -> VoteDB:
+    """Open (and on first use create) the vote database at ``url``; one engine per process and URL."""
+    normalized = normalize_url(url)
+    key = (os.getpid(), normalized)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+        make = _sqlite_engine if normalized.startswith("sqlite") else _postgres_engine
+        engine = make(normalized)
+        try:
+            if engine.dialect.name == "sqlite":
+                with engine.connect().execution_options(**{_WRITE_OPTION: True}) as conn:
+                    conn.commit()  # runs the connect hook (WAL) once before anything else
+            _create_schema(engine.execution_options(**{_WRITE_OPTION: True}))
+        except exc.OperationalError as e:
+            engine.dispose()
+            reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
+            raise VoteDBError(f"Cannot open the vote database {describe_url(normalized)}: {reason}") from None
+        db = VoteDB(url=normalized, engine=engine, writer=engine.execution_options(**{_WRITE_OPTION: True}))
+        _cache[key] = db
+        return db
+
+
+def close_all() -> None:
+    """Dispose every engine this process opened (tests and simulate workers call this on exit)."""
+    with _cache_lock:
+        for db in _cache.values():
+            db.dispose()
+        _cache.clear()

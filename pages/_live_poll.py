@@ -1,0 +1,273 @@
+"""The hypothesis dashboard's "Live poll" source (issue 14): the room answers on their phones and the test
+updates on screen.
+
+The presenter opens a poll (the original study's questions by default, editable, optionally with the
+face sent to the animator or an uploaded image or clip for voters to see), puts the join URL and its QR
+code on screen, and watches n, a one-line verdict, the counts, the sunburst and the claim test refresh
+every ~2 s inside an ``st.fragment(run_every=...)``, so the rest of the page never reruns. All work is
+in ``core.vote``; the statistics are the survey module's, exactly as on the CSV path.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import vote
+from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL
+
+SOURCE_LIVE = "Live poll"
+REFRESH_EVERY_S = 2.0
+POLL_KEY = "live_poll_id"
+SNAPSHOT_KEY = "live_poll_snapshot"
+MESSAGE_KEY = "live_poll_message"
+QUESTIONS_VERSION_KEY = "live_poll_questions_version"
+MEDIA_NONE = "Nothing"
+MEDIA_FACE = "The face sent to the animator"
+MEDIA_UPLOAD = "Upload an image or clip"
+
+
+# ------------------------------------------------------------------------------ cached core
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _live_results(url: str, poll_id: int, version: tuple, question: str, positive: tuple,
+                  claim: float, alpha: float, path: tuple) -> vote.LiveResults:
+    """One refresh per new fingerprint; an unchanged poll costs one count query per tick."""
+    return vote.live_results(vote.open_db(url), poll_id, question, list(positive) or None, claim, alpha,
+                             list(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _qr(url: str) -> bytes:
+    return vote.qr_png(url)
+
+
+def _questions_table() -> pd.DataFrame:
+    return pd.DataFrame([{"question": q.text, "kind": q.kind, "choices": " | ".join(q.choices)}
+                         for q in vote.default_questions()])
+
+
+# ------------------------------------------------------------------------------ actions (callbacks)
+
+
+def _say(kind: str, text: str) -> None:
+    st.session_state[MESSAGE_KEY] = (kind, text)
+
+
+def _act(url: str, action, poll_id: int, done: str) -> None:
+    try:
+        action(vote.open_db(url), poll_id)
+        _say("success", done)
+    except (vote.PollError, SQLAlchemyError) as e:
+        _say("error", f"Could not change poll {poll_id}: {e}")
+
+
+def _publish(url: str, poll_id: int) -> None:
+    published = bool(st.session_state.get(f"live_poll_publish_{poll_id}"))
+    _act(url, lambda d, i: vote.publish_results(d, i, published), poll_id,
+         "Voters now see the counts." if published else "The counts are hidden from voters again.")
+
+
+def _start_voter_app(url: str) -> None:
+    try:
+        vote.start_voter_app(url)
+        _say("success", f"Voter app starting on port {vote.DEFAULT_VOTER_PORT} (a few seconds).")
+    except (vote.VoteDBError, ValueError, OSError) as e:
+        _say("error", f"Could not start the voter app: {e}")
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _open_poll_form(db: vote.VoteDB) -> None:
+    version = st.session_state.get(QUESTIONS_VERSION_KEY, 0)
+    title = st.text_input("Title shown to voters", vote.DEFAULT_TITLE, key="live_poll_title")
+    st.caption("Questions (the original study's by default). Kinds: choice, yes/no, text. Separate choices "
+               "with |. Add or delete rows to change the poll.")
+    edited = st.data_editor(
+        _questions_table(),
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "kind": st.column_config.SelectboxColumn("kind", options=list(vote.KINDS), required=True),
+            "question": st.column_config.TextColumn("question", max_chars=300, required=True),
+        },
+        key=f"live_poll_questions_{version}",
+    )
+    if st.button("Back to the study's questions", key="live_poll_reset_questions"):
+        st.session_state[QUESTIONS_VERSION_KEY] = version + 1
+        st.rerun()
+    has_face = st.session_state.get(HANDOFF_ANIMATOR_SOURCE) is not None
+    options = [MEDIA_NONE] + ([MEDIA_FACE] if has_face else [])
+    media_choice = st.radio("Show voters", options + [MEDIA_UPLOAD], horizontal=True, key="live_poll_media")
+    upload = None
+    if media_choice == MEDIA_UPLOAD:
+        upload = st.file_uploader("Image (PNG/JPEG/GIF) or clip (MP4/WebM), up to 8 MB",
+                                  type=["png", "jpg", "jpeg", "gif", "webp", "mp4", "webm"],
+                                  key="live_poll_media_upload")
+    if not st.button("Open poll", type="primary", key="live_poll_open"):
+        return
+    rows = edited.fillna("").to_dict("records")
+    specs = [{"text": str(r["question"]), "kind": str(r["kind"] or vote.KIND_CHOICE),
+              "choices": str(r["choices"])} for r in rows if str(r["question"]).strip()]
+    try:
+        media = None
+        if media_choice == MEDIA_FACE:
+            label = st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL) or "A generated face"
+            media = vote.image_media(st.session_state[HANDOFF_ANIMATOR_SOURCE], str(label))
+        elif media_choice == MEDIA_UPLOAD and upload is not None:
+            media = vote.prepare_media(upload.getvalue(), upload.name.rsplit(".", 1)[0])
+        poll = vote.open_poll(db, specs, title=title, media=media)
+    except vote.PollError as e:
+        st.error(f"The poll was not opened: {e}")
+        return
+    st.session_state[POLL_KEY] = poll.id
+    st.session_state.pop(SNAPSHOT_KEY, None)
+    _say("success", f"Poll #{poll.id} is open: voters can answer now.")
+    st.rerun()
+
+
+def _join_panel(db: vote.VoteDB) -> None:
+    port = vote.DEFAULT_VOTER_PORT
+    page_url = getattr(st.context, "url", None)
+    join_url = st.text_input("Join URL (the voter app, as phones in the room reach it)",
+                             vote.default_join_url(page_url, port), key="live_poll_join_url")
+    try:
+        st.image(_qr(join_url), caption=join_url, width=260)
+    except ValueError as e:
+        st.error(str(e))
+    if vote.voter_app_running(port):
+        st.caption(f"Voter app: running on port {port}.")
+    else:
+        st.warning(f"The voter app is not running on port {port}.")
+        st.button("Start the voter app", key="live_poll_start_app", on_click=_start_voter_app, args=(db.url,))
+        st.caption("Or run `python -m core.vote serve` in a terminal.")
+
+
+def _test_settings(poll: vote.Poll) -> tuple[str, tuple, float, float, tuple]:
+    from core import survey as sv
+
+    choice_qs = [q for q in poll.questions if q.kind != vote.KIND_TEXT]
+    default_q = vote.default_test_question(poll)
+    with st.expander("Claim to test and sunburst rings", expanded=False):
+        texts = [q.text for q in choice_qs]
+        question = st.selectbox("Question", texts, index=texts.index(default_q), key=f"live_poll_q_{poll.id}")
+        choices = list(poll.question(question).choices)
+        default_pos = [c for c in choices if c.lower() in ("yes", "y", "true")][:1] or choices[:1]
+        positive = st.multiselect("Positive answer(s)", choices, default=default_pos,
+                                  key=f"live_poll_pos_{poll.id}_{texts.index(question)}")
+        c1, c2 = st.columns(2)
+        claim = c1.number_input("Claimed proportion", 0.01, 0.99, sv.DEFAULT_CLAIM, 0.01,
+                                key="live_poll_claim")
+        alpha = c2.number_input("Significance level α", 0.001, 0.5, sv.DEFAULT_ALPHA, 0.01, format="%.3f",
+                                key="live_poll_alpha")
+        path = st.multiselect("Sunburst rings, inner first", texts,
+                              default=vote.default_sunburst_path(poll), key=f"live_poll_path_{poll.id}")
+    return question, tuple(positive), float(claim), float(alpha), tuple(path)
+
+
+@st.fragment(run_every=REFRESH_EVERY_S)
+def live_panel(url: str, poll_id: int, settings: tuple) -> None:
+    """n, the verdict, counts, sunburst and test; reruns alone every REFRESH_EVERY_S seconds."""
+    try:
+        db = vote.open_db(url)
+        version = vote.poll_version(db, poll_id)
+        live = _live_results(url, poll_id, (version.n_responses, version.last_response_id), *settings)
+    except (vote.VoteDBError, vote.PollError, SQLAlchemyError, ValueError) as e:
+        st.error(f"The live results are unavailable: {e}")
+        return
+    st.markdown(f"# {live.n:,} vote{'' if live.n == 1 else 's'}")
+    st.markdown(f"### {live.headline}")
+    state = "open" if live.poll.is_open else "closed"
+    st.caption(f"Poll #{poll_id} is {state} · updated {time.strftime('%H:%M:%S')} · "
+               f"computed in {live.seconds * 1000:.0f} ms · refreshes every {REFRESH_EVERY_S:g} s")
+    if live.clean is None:
+        return
+    left, right = st.columns(2)
+    if "counts" in live.figures:
+        left.plotly_chart(live.figures["counts"], key="live_poll_counts_fig")
+    if "sunburst" in live.figures:
+        right.plotly_chart(live.figures["sunburst"], key="live_poll_sunburst_fig")
+    elif live.sunburst_error:
+        right.info(live.sunburst_error)
+    t = live.test
+    if t is None:
+        st.info(live.test_error)
+        return
+    m = st.columns(4)
+    m[0].metric("Observed share", f"{t.observed_share:.1%}", f"{t.observed_share - t.claim:+.1%} vs claim")
+    m[1].metric("χ² goodness of fit", f"{t.chi2:.4f}", f"p = {t.p_value:.4g}", delta_color="off")
+    m[2].metric("Exact binomial p", f"{t.binomial_p_value:.4g}")
+    m[3].metric(f"Wilson {1 - t.alpha:.0%} interval", f"{t.ci_low:.0%} – {t.ci_high:.0%}")
+    (st.success if t.reject_null else st.info)(t.verdict)
+    if "test" in live.figures:
+        st.plotly_chart(live.figures["test"], key="live_poll_test_fig")
+
+
+# ------------------------------------------------------------------------------ the source
+
+
+def live_poll_source() -> tuple[str, bytes]:
+    """Render the live poll; return (name, CSV snapshot) for the page's tabs, or stop the page there."""
+    try:
+        db = vote.open_db()
+        polls = vote.list_polls(db)
+    except (vote.VoteDBError, SQLAlchemyError) as e:
+        st.error(f"The vote database is unavailable: {e}")
+        st.stop()
+    st.caption(f"Votes are stored in {vote.describe_url(db.url)} (set CUSTOM_CAST_DB to change it).")
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        getattr(st, message[0])(message[1])
+    with st.expander("Open a new poll", expanded=not polls):
+        _open_poll_form(db)
+    if not polls:
+        st.info("Open a poll to put a join code on screen.")
+        st.stop()
+
+    by_id = {p.id: p for p in polls}
+    current = vote.current_poll(db)
+    wanted = st.session_state.get(POLL_KEY)
+    default = wanted if wanted in by_id else (current.id if current else polls[0].id)
+    poll_id = st.selectbox("Poll", list(by_id), index=list(by_id).index(default), key="live_poll_select",
+                           format_func=lambda i: f"#{i} · {by_id[i].title} · {by_id[i].status}")
+    st.session_state[POLL_KEY] = poll_id
+    poll = by_id[poll_id]
+    c1, c2, c3 = st.columns(3)
+    if poll.is_open:
+        c1.button("Close poll", key="live_poll_close", on_click=_act,
+                  args=(db.url, vote.close_poll, poll.id, f"Poll #{poll.id} is closed: no more answers."))
+    else:
+        c1.button("Reopen poll", key="live_poll_reopen", on_click=_act,
+                  args=(db.url, vote.reopen_poll, poll.id, f"Poll #{poll.id} is open again."))
+    c2.toggle("Show results to voters", value=poll.results_published, key=f"live_poll_publish_{poll.id}",
+              on_change=_publish, args=(db.url, poll.id))
+    c3.download_button("Download answers (CSV)", lambda: vote.export_csv_bytes(db, poll.id),
+                       f"live_poll_{poll.id}.csv", "text/csv", key="live_poll_download")
+
+    settings = _test_settings(poll)
+    join, board = st.columns([1, 3])
+    with join:
+        _join_panel(db)
+    with board:
+        live_panel(db.url, poll.id, settings)
+
+    explore = st.toggle("Explore a snapshot in the tabs below", key="live_poll_explore",
+                        help="The tabs analyse the answers as they were when the snapshot was taken.")
+    if not explore:
+        st.stop()
+    snapshot = st.session_state.get(SNAPSHOT_KEY)
+    retake = st.button("Take a new snapshot", key="live_poll_snapshot_button")
+    if retake or not snapshot or snapshot[0] != poll.id:
+        data = vote.export_csv_bytes(db, poll.id, spreadsheet_safe=False)
+        snapshot = (poll.id, time.strftime("%H:%M:%S"), data)
+        st.session_state[SNAPSHOT_KEY] = snapshot
+    if snapshot[2].count(b"\n") < 2:
+        st.info("No answers to explore yet.")
+        st.stop()
+    return f"live poll #{poll.id} at {snapshot[1]}", snapshot[2]

@@ -1,0 +1,240 @@
+"""AppTest of the voter app (vote_app.py): the open poll only, one ballot per browser, clear refusals,
+counts only when published, never another voter's free text."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import vote
+from core.vote import db as vote_db
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "vote_app.py")
+SECRET = "<b>SECRET comment</b> from another voter"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    url = vote.normalize_url(tmp_path / "votes.sqlite3")
+    monkeypatch.setenv(vote.DB_ENV, url)
+    database = vote.open_db(url)
+    yield database
+    vote_db.close_all()
+
+
+def questions():
+    return [
+        {"text": "How do you define your gender?", "kind": "choice",
+         "choices": ["Man", "Woman", "Non-binary"]},
+        {"text": "Would you watch it?", "kind": "yes/no"},
+        {"text": "Any comment?", "kind": "text"},
+    ]
+
+
+def app(token: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    if token is not None:
+        at.query_params["voter"] = token
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "success", "error", "subheader")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def token_of(at: AppTest) -> str:
+    value = at.query_params["voter"]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_waiting_screen_without_an_open_poll(db):
+    at = app()
+    assert not at.exception
+    assert at.title[0].value == "Custom Cast: live vote"
+    assert at.info[0].value.startswith("No poll is open right now.")
+    assert len(at.radio) == 0 and len(at.button) == 0
+    assert vote.check_token(token_of(at))  # a fresh token was written into the URL
+
+
+def test_a_voter_answers_once(db):
+    poll = vote.open_poll(db, questions(), title="Would you watch it?")
+    at = app()
+    assert at.title[0].value == "Would you watch it?"
+    assert [r.label for r in at.radio] == ["How do you define your gender?", "Would you watch it?"]
+    assert at.text_area[0].label == "Any comment? (optional)" and at.text_area[0].max_chars == 500
+    assert at.button[0].label == "Send my answers"
+    at.radio[0].set_value("Non-binary")
+    at.radio[1].set_value("Yes")
+    at.text_area[0].input("Looks fun")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert at.success[0].value == "Thank you: your answers are in."
+    token = token_of(at)
+    assert vote.has_voted(db, poll.id, token)
+    assert vote.poll_report(db, poll.id)["questions"]["Would you watch it?"] == {"Yes": 1, "No": 0}
+    again = app(token)  # a reload keeps the token, so the form does not come back
+    assert again.success[0].value == "Thank you: your answers are in." and len(again.button) == 0
+    assert vote.response_count(db, poll.id) == 1
+
+
+def test_an_incomplete_ballot_gets_a_message_and_stores_nothing(db):
+    poll = vote.open_poll(db, questions())
+    at = app()
+    at.radio[0].set_value("Man")
+    at.button[0].click().run()
+    assert at.error[0].value == "Please answer 'Would you watch it?'."
+    assert vote.response_count(db, poll.id) == 0
+    assert len(at.button) == 1  # the form is still there, with the answer already given
+    assert at.radio[0].value == "Man"
+
+
+def test_a_poll_closed_while_answering_refuses_the_ballot(db):
+    poll = vote.open_poll(db, questions())
+    at = app()
+    at.radio[0].set_value("Woman")
+    at.radio[1].set_value("No")
+    vote.close_poll(db, poll.id)
+    at.button[0].click().run()  # the rerun finds the poll closed: the form is gone, with a plain warning
+    assert at.warning[0].value == "This poll is closed; your answers were not recorded."
+    assert at.info[0].value.startswith("No poll is open right now.") and len(at.button) == 0
+    assert vote.response_count(db, poll.id) == 0
+    with pytest.raises(vote.PollClosed, match="This poll is closed; your answers were not recorded."):
+        vote.submit_ballot(db, poll.id, token_of(at), {"q1": "Woman", "q2": "No"})  # a late request, too
+    assert vote.response_count(db, poll.id) == 0
+
+
+def test_an_invalid_token_in_the_url_is_replaced(db):
+    vote.open_poll(db, questions())
+    at = app("<script>")
+    assert token_of(at) != "<script>" and vote.check_token(token_of(at))
+
+
+def test_counts_only_when_published_and_never_free_text(db):
+    poll = vote.open_poll(db, questions())
+    for gender in ("Man", "Woman", "Woman"):
+        vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": gender, "q2": "Yes", "q3": SECRET})
+    at = app()
+    assert "Results so far" not in texts(at) and len(at.get("arrow_vega_lite_chart")) == 0
+    vote.publish_results(db, poll.id)
+    at = app(token_of(at))
+    assert "Results so far: 3 answers" in texts(at)
+    assert "SECRET" not in texts(at) and "SECRET" not in str(at.main)
+    vote.close_poll(db, poll.id)  # after closing, the waiting screen still shows published counts
+    at = app(token_of(at))
+    assert at.info[0].value.startswith("No poll is open") and "Results so far: 3 answers" in texts(at)
+
+
+def test_media_is_shown_to_voters(db):
+    face = np.full((16, 16, 3), 128, np.uint8)
+    vote.open_poll(db, questions(), media=vote.image_media(face, "A face of nobody"))
+    at = app()
+    assert len(at.get("image")) == 1
+
+
+def test_the_voter_app_reaches_nothing_but_the_vote():
+    """Only core.vote (and Streamlit/pandas/SQLAlchemy) is imported, and st.navigation lists one page, which
+    replaces Streamlit's automatic pages/ discovery (a real server answers "Page not found" for
+    /explorer, /dashboard, ...)."""
+    tree = ast.parse(Path(APP).read_text(encoding="utf-8"))
+    imported = {n.module if isinstance(n, ast.ImportFrom) else a.name
+                for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in (n.names if isinstance(n, ast.Import) else [None])}
+    assert imported == {"__future__", "pandas", "streamlit", "sqlalchemy.exc", "core"}
+    from_core = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "core"
+                 for a in n.names]
+    assert from_core == ["vote"]
+    nav = [n for n in ast.walk(tree)
+           if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "navigation"]
+    assert len(nav) == 1 and len(nav[0].args[0].elts) == 1
+    assert "unsafe_allow_html" not in Path(APP).read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ the dashboard's live source
+
+DASHBOARD = str(ROOT / "pages" / "5_hypothesis_dashboard.py")
+
+
+def dashboard(session: dict | None = None) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=120)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.run()
+    at.radio(key="dashboard_source").set_value("Live poll").run()
+    assert not at.exception
+    return at
+
+
+def headings(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("#")]
+
+
+def test_live_source_opens_a_poll_with_the_studys_questions(db):
+    at = dashboard()
+    assert "Live poll" in at.radio(key="dashboard_source").options
+    assert at.info[0].value == "Open a poll to put a join code on screen."
+    at.button(key="live_poll_open").click().run()
+    assert not at.exception
+    poll = vote.current_poll(db)
+    assert poll is not None and [q.text for q in poll.questions] == [q.text for q in vote.default_questions()]
+    assert at.success[0].value == f"Poll #{poll.id} is open: voters can answer now."
+    assert headings(at)[:2] == ["# 0 votes", "### No answers yet: scan the code and vote."]
+    assert at.text_input(key="live_poll_join_url").value.endswith(":8502/")
+    assert len(at.get("image")) == 1  # the QR code
+
+
+def test_live_source_shows_n_verdict_and_charts_and_controls_the_poll(db):
+    poll = vote.open_poll(db, questions())
+    for i in range(10):
+        vote.submit_ballot(db, poll.id, vote.new_voter_token(),
+                           {"q1": ["Man", "Woman"][i % 2], "q2": "Yes" if i < 9 else "No", "q3": SECRET})
+    at = dashboard()
+    assert headings(at)[:2] == ["# 10 votes",
+                                "### 90% answered Yes: consistent with the 70% claim (p = 0.168)."]
+    report = vote.poll_report(db, poll.id)
+    assert at.metric[1].value == f"{report['test']['chi2']:.4f}"  # the same test as the CSV path
+    assert len(at.get("plotly_chart")) == 3  # counts, sunburst, test
+    vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "No"})
+    at.run()
+    assert headings(at)[0] == "# 11 votes"
+
+    at.toggle(key=f"live_poll_publish_{poll.id}").set_value(True).run()
+    assert vote.get_poll(db, poll.id).results_published
+    at.button(key="live_poll_close").click().run()
+    assert vote.get_poll(db, poll.id).status == "closed"
+    with pytest.raises(vote.PollClosed):
+        vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "No"})
+    at.button(key="live_poll_reopen").click().run()
+    assert vote.get_poll(db, poll.id).is_open and not at.exception
+
+
+def test_live_source_snapshot_feeds_the_dashboards_tabs(db):
+    poll = vote.open_poll(db, questions())
+    for i in range(6):
+        vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Woman", "q2": "Yes" if i else "No"})
+    at = dashboard()
+    assert len(at.tabs) == 0  # the page stops after the live panel unless a snapshot is explored
+    at.toggle(key="live_poll_explore").set_value(True).run()
+    assert not at.exception
+    assert len(at.tabs) == 4
+    assert any(f"live poll #{poll.id} at" in c.value and "6 responses" in c.value for c in at.caption)
+
+
+def test_live_source_can_show_voters_the_face_sent_to_the_animator(db):
+    from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL
+
+    face = np.full((32, 32, 3), 90, np.uint8)
+    at = dashboard({HANDOFF_ANIMATOR_SOURCE: face, HANDOFF_ANIMATOR_SOURCE_LABEL: "StyleGAN2 seed 7"})
+    at.radio(key="live_poll_media").set_value("The face sent to the animator").run()
+    at.button(key="live_poll_open").click().run()
+    poll = vote.current_poll(db)
+    data, mime, caption = vote.poll_media(db, poll.id)
+    assert mime == "image/png" and caption == "StyleGAN2 seed 7"
+    voter = app()
+    assert len(voter.get("image")) == 1
