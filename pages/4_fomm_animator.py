@@ -1,43 +1,28 @@
 """FOMM animator: make a face follow a driving video or a bundled motion (issue 6).
 
 Engines: the offline landmark motion transfer (default, no weights) and the neural First Order Motion
-Model (Siarohin et al., NeurIPS 2019) when a vox-cpk checkpoint is available. Runs in a background
-thread whose state lives in a cache_resource registry, so it survives reruns.
+Model (Siarohin et al., NeurIPS 2019) when a vox-cpk checkpoint is available. Each animation is a
+background thread job of core.jobs with its own run folder (runs/animator/<id>/): the page reads the
+job's manifest for progress, ETA and the result, so reruns, other tabs and a cancel all see one state.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import streamlit as st
 
-from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR
+from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR, jobs
 from core import animate as an
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
+from pages._show import add_to_show
 
 WORK_DIR = RUNS_DIR / "animator"
 FACES_NPZ = ASSETS_DIR / "demo_faces" / "faces64.npz"
-
-
-@dataclass
-class Job:
-    out_path: Path
-    cancel: threading.Event = field(default_factory=threading.Event)
-    progress: an.Progress | None = None
-    result: an.AnimationResult | None = None
-    error: str | None = None
-    done: bool = False
-
-
-@st.cache_resource
-def job_registry() -> dict[str, Job]:
-    return {}
 
 
 @st.cache_resource
@@ -54,23 +39,6 @@ def aligned_photo(path: str) -> np.ndarray:
 
 def fomm_checkpoints() -> list[Path]:
     return sorted(DOWNLOADS_DIR.glob("vox*.pth.tar")) if DOWNLOADS_DIR.exists() else []
-
-
-def run_job(job: Job, source, driving, options: an.AnimateOptions, crop_source: bool) -> None:
-    def on_progress(p: an.Progress) -> None:
-        job.progress = p
-
-    try:
-        job.result = an.animate(source, driving, job.out_path, options, progress=on_progress,
-                                cancel=job.cancel, crop_source=crop_source)
-    except an.AnimationCancelled:
-        job.error = "Cancelled."
-    except an.AnimationError as e:
-        job.error = str(e)
-    except Exception as e:  # noqa: BLE001 - never a traceback on the page
-        job.error = f"Animation failed: {type(e).__name__}: {e}"
-    finally:
-        job.done = True
 
 
 def save_upload(upload, suffix: str) -> Path:
@@ -127,8 +95,11 @@ if driving_kind == "Bundled motion":
         default = list(motions).index("talk") if "talk" in motions else 0
         name = st.selectbox("Motion", list(motions), index=default)
         driving = an.load_motion(motions[name])
-        st.caption(f"{len(driving.keypoints)} frames at {driving.fps:g} fps, made procedurally "
-                   "(no real person).")
+        clip = an.preview_path(name)
+        if clip is not None:  # the motion on a neutral synthetic face, looping like a GIF
+            st.video(str(clip), loop=True, autoplay=True, muted=True, width=192)
+        st.caption(f"{len(driving.keypoints) / driving.fps:.1f} s ({len(driving.keypoints)} frames at "
+                   f"{driving.fps:g} fps), made procedurally and shown on a synthetic face (no real person).")
 else:
     video = st.file_uploader("Driving video", type=["mp4", "mov", "webm", "gif", "m4v"])
     if video is not None:
@@ -176,30 +147,40 @@ side_by_side = c3.checkbox("Side by side (source | driving | result)", value=Tru
 upscale = c3.selectbox("Output size", [1, 2], format_func=lambda k: f"{256 * k} px")
 
 # ------------------------------------------------------------------------------- animate
-registry = job_registry()
-job_id = st.session_state.get("animator_job")
-job = registry.get(job_id) if job_id else None
-busy = job is not None and not job.done
+run_dir = st.session_state.get("animator_run")
+status = jobs.read_job(run_dir) if run_dir else None
+busy = status is not None and status.is_active
 ready = source is not None and driving is not None and (engine == "landmarks" or checkpoint)
 if st.button("Animate", type="primary", disabled=not ready or busy):
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    job_id = uuid.uuid4().hex[:12]
-    job = Job(WORK_DIR / f"animation-{job_id}.mp4")
-    registry[job_id] = job
-    st.session_state["animator_job"] = job_id
+    run_dir = str(WORK_DIR / f"animation-{uuid.uuid4().hex[:12]}")
     opts = an.AnimateOptions(engine=engine, checkpoint=checkpoint, relative=relative,
                              adapt_scale=adapt_scale, best_frame=best_frame, upscale=int(upscale),
                              side_by_side=side_by_side)
-    threading.Thread(target=run_job, args=(job, source, driving, opts, crop_source), daemon=True).start()
+    an.start_animation_job(run_dir, source, driving, opts, crop_source=crop_source)
+    st.session_state["animator_run"] = run_dir
+    status = jobs.read_job(run_dir)
 if not ready:
     st.caption("Choose a source face and a driving motion to animate.")
+else:  # this setup as a show scene; a face or video that exists only here is stored in the show
+    bundled = source_kind == "Bundled face"
+    add_to_show({"kind": "animation", "source_kind": "bundled" if bundled else "image",
+                 "source": str(idx) if bundled else "", "align_source": False,
+                 "driving_kind": "motion" if isinstance(driving, an.Motion) else "video",
+                 "driving": name if isinstance(driving, an.Motion) else "", "engine": engine,
+                 "checkpoint": checkpoint or "", "relative": relative, "adapt_scale": adapt_scale,
+                 "best_frame": best_frame, "side_by_side": side_by_side, "upscale": int(upscale)},
+                files={**({} if bundled else {"source": source}),
+                       **({} if isinstance(driving, an.Motion) else {"driving": driving})})
 
 
-def show_result(j: Job) -> None:
-    if j.error:
-        st.error(j.error)
+def show_result(st_: jobs.JobStatus) -> None:
+    if st_.state == jobs.CANCELLED:
+        st.info("Cancelled.")
         return
-    r = j.result
+    r = an.animation_result(st_)
+    if st_.state != jobs.DONE or r is None or not Path(r.path).is_file():
+        st.error(st_.error or "The animation failed (see the job log in its run folder).")
+        return
     audio = "yes" if r.has_audio else "none"
     st.success(f"{r.frames} frames at {r.fps:g} fps in {r.seconds:.1f} s "
                f"({r.frames / max(r.seconds, 1e-6):.1f} fps overall); audio: {audio}; "
@@ -207,33 +188,30 @@ def show_result(j: Job) -> None:
     for note in r.notes:
         st.warning(note)
     data = Path(r.path).read_bytes()
-    st.video(data)
+    # Loops on its own, like the room expects; muted so browsers allow the autoplay (unmute to hear it).
+    st.video(data, loop=True, autoplay=True, muted=True)
     st.download_button("Download MP4", data, file_name="animation.mp4", mime="video/mp4")
 
 
 @st.fragment(run_every=1.0)
-def job_panel(jid: str) -> None:
-    """Polls the running job; once it finishes, one full rerun shows the result."""
-    j = job_registry().get(jid)
-    if j is None or j.done:
+def job_panel(run: str) -> None:
+    """Polls the job's manifest; once it has ended, one full rerun shows the result."""
+    s_ = jobs.read_job(run)
+    if s_ is None or s_.is_final:
         st.rerun()
         return
-    p = j.progress
-    if p is None:
-        st.progress(0.0, text="Starting...")
-    else:
-        eta = f"{p.eta_s:.0f} s left" if np.isfinite(p.eta_s) else "estimating..."
-        text = f"{p.stage}: {p.done}/{p.total} frames, {p.fps:.1f} fps, {eta}"
-        st.progress(min(p.fraction, 1.0), text=text)
+    frac = s_.fraction or 0.0
+    text = s_.progress.message or "Starting..."
+    st.progress(min(frac, 1.0), text=text)
     if st.button("Cancel"):
-        j.cancel.set()
+        jobs.request_cancel(run)
 
 
-if job is not None:
-    if job.done:
-        show_result(job)
+if status is not None:
+    if status.is_final:
+        show_result(status)
     else:
-        job_panel(job_id)
+        job_panel(run_dir)
 
 with st.expander("What the offline engine can and cannot do"):
     st.markdown(

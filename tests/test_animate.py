@@ -242,3 +242,86 @@ def test_fomm_engine_with_tiny_official_layout_checkpoint(tmp_path):
     assert res.frames == 2 and len(list(video.iter_frames(res.path))) == 2
     with pytest.raises(an.AnimationError, match="checkpoint"):
         an.animate(source, clip, tmp_path / "x.mp4", an.AnimateOptions(engine="fomm", max_frames=2))
+
+
+def test_turn_motion_folds_are_removed():
+    """The warp mesh never folds over: every flipped triangle of the turn motion is fixed (0 after)."""
+    kp = an.load_motion(an.bundled_motions()["turn"]).keypoints
+    anim = mt.LandmarkAnimator()
+    anim.set_source(_texture(256), kp[0])
+    warper = anim._warper
+    raw = fixed = 0
+    for k in kp:
+        pts = anim.target_points(mt.normalize_keypoints(anim.source_kp, k, kp[0]))
+        raw += warper.count_flips(pts)
+        fixed += warper.count_flips(warper.fold_free(pts))
+    assert raw > 0, "the turn motion is meant to fold the raw mesh (nose past the far cheek)"
+    assert fixed == 0
+
+
+def test_bundled_motions_are_long_and_talk_moves_the_mouth():
+    from core.animate import preview
+
+    animator = preview.motion_animator()
+    change = {}
+    for name, path in an.bundled_motions().items():
+        m = an.load_motion(path)
+        assert len(m.keypoints) / m.fps >= 6.0, name
+        assert np.allclose(m.keypoints[0], m.keypoints[-1], atol=0.01), f"{name} does not loop"
+        if name in ("talk", "blink"):
+            change[name] = preview.motion_change(m, animator)
+    # Mean |frame - rest| on the neutral synthetic face, 0-255 (was 14.8 for the 2.4 s talk motion).
+    assert change["talk"]["mouth"] > 18 and change["talk"]["mouth_step"] > 4
+    assert change["blink"]["eyes"] > 4
+    assert preview.preview_path("talk") is not None
+
+
+def test_prefetch_passes_items_errors_and_stops():
+    from core.animate.pipeline import prefetch
+
+    assert list(prefetch(iter(range(20)), depth=3)) == list(range(20))
+
+    def failing():
+        yield 1
+        raise an.AnimationError("boom")
+
+    with pytest.raises(an.AnimationError, match="boom"):
+        list(prefetch(failing()))
+    closed = threading.Event()
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.set()
+
+    gen = prefetch(endless(), depth=2)
+    assert next(gen) == 0
+    gen.close()
+    assert closed.wait(5)
+
+
+def test_animation_job_progress_result_and_cancel(tmp_path):
+    from core import jobs
+
+    motion = an.load_motion(an.bundled_motions()["blink"])
+    assert issubclass(an.AnimationCancelled, jobs.JobCancelled)
+    run = tmp_path / "run"
+    face = an.preview_face()
+    job = an.start_animation_job(run, face, motion, an.AnimateOptions(max_frames=12))
+    assert job.wait(120)
+    status = jobs.read_job(run)
+    assert status.state == jobs.DONE, status.error
+    result = an.animation_result(status)
+    assert result.frames == 12 and result.path == run / "animation.mp4" and result.path.is_file()
+    assert status.progress.done == status.progress.total
+    cancel_run = tmp_path / "cancelled"
+    job = an.start_animation_job(cancel_run, face, motion)
+    jobs.request_cancel(cancel_run)
+    assert job.wait(120)
+    status = jobs.read_job(cancel_run)
+    assert status.state == jobs.CANCELLED and an.animation_result(status) is None
+    assert not (cancel_run / "animation.mp4").exists()

@@ -33,7 +33,14 @@ def test_page_renders_and_animates_bundled_motion():
         if at.success or at.error:
             break
     assert not at.error, [e.value for e in at.error]
-    assert any("frames at 25 fps" in s.value for s in at.success)
+    assert any("180 frames at 25 fps" in s.value for s in at.success)
+    # The job lives in its run folder: a later rerun reads the result back from the manifest.
+    from core import jobs
+
+    run = at.session_state["animator_run"]
+    assert jobs.read_job(run).state == jobs.DONE
+    at.run()
+    assert any("180 frames at 25 fps" in s.value for s in at.success)
 
 
 def test_page_offers_generator_handoff():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from core.jobs import JobCancelled
+
 
 class AnimationError(ValueError):
     """Bad input (no face, unreadable video or image, unwritable output...): the message is for the user."""
 
 
-class AnimationCancelled(RuntimeError):
-    """Raised when the cancel event is set during a run."""
+class AnimationCancelled(JobCancelled):
+    """Raised when the cancel event is set during a run (a job ending with it is recorded as cancelled)."""

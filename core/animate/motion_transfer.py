@@ -19,10 +19,11 @@ dense-motion masks and an inpainting generator, this engine uses what runs offli
 
 What it cannot do compared with neural FOMM: no occlusion reasoning or inpainting (a turned head
 stretches the far cheek instead of revealing new content; where the nose or cheek would pass over the
-outline, the folded triangles are moved rigidly, which flattens the far side), teeth and tongue never
+outline, the motion around the folding triangles is smoothed until none flips (``warp.fold_free``), which
+flattens the far side), teeth and tongue never
 appear, hair and shoulders only follow a smooth falloff, nothing outside the face mesh moves on its
 own, and rotations beyond ~30 degrees of yaw or pitch look flat and smeared. On the other hand it
-is fast (the warp alone runs at ~50 fps at 256 px on one CPU core; end-to-end figures in
+is fast (the warp alone takes ~2.5-4 ms of CPU a frame at 256 px; end-to-end figures in
 bench/bench_animate.py), deterministic, and exactly identity-preserving when the driving face does
 not move.
 
@@ -58,6 +59,7 @@ _LOWER_INNER = [_POS[i] for i in (95, 88, 178, 87, 14, 317, 402, 318, 324)]
 
 RING_SCALE = 1.45      # the head ring sits this far out from the face centre, relative to the oval
 RING_FOLLOW = 0.8      # fraction of the oval's motion the ring follows (hair, ears, neck)
+KEEP_SCALE = 1.1       # the warp is exact inside the oval grown by this; softened outside (warp.py)
 _BORDER_STEPS = 4      # anchors per image side
 
 
@@ -174,7 +176,9 @@ class LandmarkAnimator:
         """Source warped onto (K, 2) normalised target keypoints -> uint8 HxWx3."""
         assert self._warper is not None, "call set_source first"
         pts = self.target_points(target_kp)
-        frame = self._warper.warp(pts)
+        oval = pts[OVAL_POS]
+        centre = oval.mean(0)
+        frame = self._warper.warp(pts, keep=centre + (oval - centre) * KEEP_SCALE)
         return self._paint_mouth(frame, pts[:NUM_KEYPOINTS])
 
     def _paint_mouth(self, frame: np.ndarray, kp_px: np.ndarray) -> np.ndarray:

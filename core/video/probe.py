@@ -1,10 +1,11 @@
 """What a video file holds: frame rate, size, exact frame count, audio stream and codec.
 
 ``ffprobe`` is not part of the ``imageio-ffmpeg`` wheel (only ``ffmpeg`` is), so ``ffmpeg.probe`` cannot
-run offline. The probes therefore use the bundled ``ffmpeg`` itself: the stream listing that
-``ffmpeg -i`` prints (run through ``ffmpeg-python``) for the audio codec, imageio-ffmpeg's reader
-metadata for fps, size and rotation, and a packet count without decoding (``-c copy -f null``) for the
-exact number of frames.
+run offline. The probes therefore use the bundled ``ffmpeg`` itself, once per probe (each launch costs
+~50-100 ms of CPU, which matters for short clips): ``ffmpeg -i FILE -map 0:v:0 -c copy -f null -``
+(built with ``ffmpeg-python``) copies the video packets without decoding them; its header is parsed by
+imageio-ffmpeg's own header parser (fps, size, rotation, audio codec: what its reader reports) and its
+final ``frame=`` line is the exact number of frames.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
-import imageio_ffmpeg
+from imageio_ffmpeg._parsing import parse_ffmpeg_header
 
 from core.video.read import NOT_A_VIDEO, VideoError, require_video_file
 from core.video.write import ffmpeg_exe
@@ -53,35 +54,43 @@ def has_audio_stream(path: str | os.PathLike) -> bool:
     return audio_codec(path) is not None
 
 
+def _copy_pass(path: Path) -> tuple[str, int | None]:
+    """(ffmpeg's header text, number of video packets) from one run that copies the video stream."""
+    run = (ffmpeg.input(str(path)).output("-", format="null", map="0:v:0", c="copy")
+           .global_args("-nostdin").overwrite_output())
+    try:
+        _, err = run.run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as e:
+        return (e.stderr or b"").decode("utf-8", "replace"), None
+    text = err.decode("utf-8", "replace")
+    counts = re.findall(r"frame=\s*(\d+)", text)
+    return text, int(counts[-1]) if counts else None
+
+
 def count_frames(path: str | os.PathLike) -> int:
     """Exact number of frames of the first video stream, counted from packets (no decoding)."""
     path = require_video_file(path)
-    try:
-        return int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
-    except Exception as e:  # noqa: BLE001 - ffmpeg's failure on a bad file
-        raise VideoError(f"Could not count the frames of {path.name} ({type(e).__name__}): "
-                         f"{NOT_A_VIDEO}") from None
+    _, n = _copy_pass(path)
+    if n is None:
+        raise VideoError(f"Could not count the frames of {path.name}: {NOT_A_VIDEO}")
+    return n
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     """fps, size, frame count (from the container, without decoding) and audio presence."""
     path = require_video_file(path)
-    gen = imageio_ffmpeg.read_frames(str(path))
+    text, n = _copy_pass(path)
     try:
-        meta = next(gen)
-    except Exception as e:  # noqa: BLE001
+        meta = parse_ffmpeg_header(text)
+    except Exception as e:  # noqa: BLE001 - no video stream line: not a video ffmpeg can read
         raise VideoError(f"Could not read {path.name} as a video ({type(e).__name__}): "
                          f"{NOT_A_VIDEO}") from None
-    finally:
-        gen.close()
     fps = float(meta.get("fps") or 0.0)
     fps = fps if 1.0 <= fps <= 240.0 else 25.0
-    try:
-        n = imageio_ffmpeg.count_frames_and_secs(str(path))[0]
-    except Exception:  # noqa: BLE001 - an estimate is enough for progress
+    if n is None:  # an estimate is enough for progress
         n = int(float(meta.get("duration") or 0.0) * fps)
     w, h = meta["size"]
     if meta.get("rotate") in (90, 270):
         w, h = h, w
-    codec = audio_codec(path) if Path(path).suffix.lower() != ".gif" else None
+    codec = meta.get("audio_codec") if Path(path).suffix.lower() != ".gif" else None
     return VideoInfo(fps, (int(w), int(h)), int(n), codec is not None, codec)
