@@ -5,18 +5,23 @@ All analysis lives in core.survey; this page reads widgets, calls it through st.
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
 from core import ASSETS_DIR
 from core import survey as sv
 from pages._common import page_header
+from pages._live_poll import SOURCE_LIVE, live_poll_source
+from pages._show import add_to_show
 
 DEMO_PATH = ASSETS_DIR / "demo_survey.csv"
 # Session key holding (file name, bytes) of the last upload; set by the uploader's callback.
 UPLOAD_KEY = "dashboard_upload"
 SOURCE_DEMO = "Bundled demo survey"
 SOURCE_UPLOAD = "Upload a CSV export"
+NO_RING = "(none)"
 
 
 # ------------------------------------------------------------------------------ cached core
@@ -43,6 +48,21 @@ def word_cloud(texts: tuple, extra_stopwords: tuple) -> bytes:
     return sv.word_cloud_png(texts, extra_stopwords=extra_stopwords)
 
 
+def _labels(options, limit: int):
+    """format_func showing short labels (full texts go in the widget's help tooltip)."""
+    short = sv.short_label_map(options, limit)
+    return lambda option: short.get(option, option)
+
+
+def _full_text(*texts: str) -> str:
+    return "Full text: " + " → ".join(f"“{t}”" for t in texts)
+
+
+def _md(text: str) -> str:
+    """Survey text shown through Markdown, its Markdown characters escaped."""
+    return "".join("\\" + c if c in "\\`*_[]|$~" else c for c in str(text))
+
+
 def _remember_upload() -> None:
     uploaded = st.session_state.get("dashboard_uploader")
     if uploaded is None:
@@ -57,8 +77,12 @@ def _remember_upload() -> None:
 
 page_header("Hypothesis dashboard", "Explore a viewers' survey and test a claim about it")
 
-source = st.radio("Survey", [SOURCE_DEMO, SOURCE_UPLOAD], horizontal=True, key="dashboard_source")
-if source == SOURCE_UPLOAD:
+source = st.radio(
+    "Survey", [SOURCE_DEMO, SOURCE_UPLOAD, SOURCE_LIVE], horizontal=True, key="dashboard_source"
+)
+if source == SOURCE_LIVE:  # issue 14: live audience vote; stops the page unless a snapshot is explored
+    name, data = live_poll_source()
+elif source == SOURCE_UPLOAD:
     st.file_uploader(
         "Google Forms / CSV export (UTF-8, UTF-8 with BOM or Latin-1; comma or semicolon)",
         type=["csv", "txt"],
@@ -91,6 +115,8 @@ st.caption(
     f"**{name}**: {survey.n_rows} responses, {survey.frame.shape[1]} columns "
     f"(encoding {survey.encoding}, delimiter `{survey.delimiter}`)."
 )
+# The count and verdict come before any setting or chart; filled once the test (in its tab) has run.
+headline_box = st.container()
 
 with st.expander("Column roles and cleaning", expanded=False):
     st.write(
@@ -144,7 +170,13 @@ explore_tab, test_tab, sentiment_tab, export_tab = st.tabs(
 
 with explore_tab:
     st.subheader("Answers per question")
-    question = st.selectbox("Question", choice_questions, key="dashboard_counts_q")
+    question = st.selectbox(
+        "Question",
+        choice_questions,
+        key="dashboard_counts_q",
+        format_func=_labels(choice_questions, 120),
+        help=_full_text(st.session_state.get("dashboard_counts_q", choice_questions[0])),
+    )
     counts = sv.answer_counts(clean, question)
     if len(counts) == 1:
         st.info(f"Every respondent gave the same answer ({counts['answer'].iloc[0]!r}).")
@@ -152,9 +184,13 @@ with explore_tab:
     left.plotly_chart(sv.counts_figure(clean, question), key="dashboard_counts_fig")
     percent = st.column_config.NumberColumn(format="percent")
     right.dataframe(
-        counts[["count", "share", "answer"]],
+        counts[["answer", "count", "share"]],
         hide_index=True,
-        column_config={"share": percent, "count": st.column_config.NumberColumn(width="small")},
+        column_config={
+            "answer": st.column_config.TextColumn(width="medium"),
+            "share": percent,
+            "count": st.column_config.NumberColumn(width="small"),
+        },
     )
     with st.expander("Counts and shares of every question"):
         st.dataframe(
@@ -170,12 +206,24 @@ with explore_tab:
         q for q in clean.questions(sv.ROLE_CATEGORICAL) if "gender" in q.lower() or "ethnic" in q.lower()
     ]
     defaults += clean.questions(sv.ROLE_YES_NO)[:1]
-    path = st.multiselect(
-        "Column path, inner ring first",
-        choice_questions,
-        default=defaults[:3] or choice_questions[:2],
-        key="dashboard_sunburst_path",
-    )
+    # One select per ring rather than a multiselect, whose chips cut questions to a dozen characters.
+    path_default = defaults[:3] or choice_questions[:2]
+    path = []
+    for i, (ring_col, ring) in enumerate(zip(st.columns(3), ["Inner ring", "Middle ring", "Outer ring"])):
+        options = choice_questions if i == 0 else [NO_RING, *choice_questions]
+        default = path_default[i] if i < len(path_default) else NO_RING
+        key = f"dashboard_sunburst_ring_{i}"
+        chosen = st.session_state.get(key, default)
+        picked = ring_col.selectbox(
+            ring,
+            options,
+            index=options.index(default),
+            key=key,
+            format_func=_labels(options, 60),
+            help=None if chosen == NO_RING else _full_text(chosen),
+        )
+        if picked != NO_RING:
+            path.append(picked)
     sunburst = None
     try:
         sunburst = sv.sunburst_figure(clean, path)
@@ -190,17 +238,32 @@ with explore_tab:
     yes_no_idx = [choice_questions.index(q) for q in clean.questions(sv.ROLE_YES_NO)]
     row_default = age_like[0] if age_like else 0
     col_default = next((i for i in yes_no_idx if i != row_default), min(1, len(choice_questions) - 1))
-    row_q = c1.selectbox("Rows", choice_questions, index=row_default, key="dashboard_ct_rows")
-    col_q = c2.selectbox("Columns", choice_questions, index=col_default, key="dashboard_ct_cols")
+    row_q = c1.selectbox(
+        "Rows",
+        choice_questions,
+        index=row_default,
+        key="dashboard_ct_rows",
+        format_func=_labels(choice_questions, 60),
+        help=_full_text(st.session_state.get("dashboard_ct_rows", choice_questions[row_default])),
+    )
+    col_q = c2.selectbox(
+        "Columns",
+        choice_questions,
+        index=col_default,
+        key="dashboard_ct_cols",
+        format_func=_labels(choice_questions, 60),
+        help=_full_text(st.session_state.get("dashboard_ct_cols", choice_questions[col_default])),
+    )
     crosstab = None
     try:
         result = sv.crosstab_test(clean, row_q, col_q)
         crosstab = sv.crosstab_figure(result, row_q, col_q)
         st.plotly_chart(crosstab, key="dashboard_crosstab_fig")
         st.markdown(
-            f"Pearson χ² = **{result.chi2:.3f}**, {result.dof} degrees of freedom, "
-            f"p = **{result.p_value:.4g}** "
-            f"({'evidence of' if result.p_value < 0.05 else 'no evidence of'} an association at α = 0.05)."
+            ("**The answers to these two questions are linked**" if result.p_value < 0.05 else
+             "**No clear link between the answers to these two questions**")
+            + f" (Pearson χ² = {result.chi2:.2f}, {result.dof} degrees of freedom, "
+            f"{sv.format_p_value(result.p_value)}, at α = 0.05)."
         )
         if result.warning:
             st.warning(result.warning)
@@ -210,69 +273,141 @@ with explore_tab:
 # ------------------------------------------------------------------------------ hypothesis test
 
 
-@st.fragment
-def hypothesis_panel() -> None:
+def hypothesis_panel() -> sv.ProportionTest | None:
+    """Question, positive answer(s), claim and α, and the observed-vs-claimed chart; returns the test.
+
+    Not a fragment: the headline and verdict above the tabs follow these controls, so a change reruns the
+    page (about as fast as the fragment alone, everything heavy is cached)."""
     yes_no = clean.questions(sv.ROLE_YES_NO)
     default_q = choice_questions.index(yes_no[0]) if yes_no else 0
-    question = st.selectbox("Question", choice_questions, index=default_q, key="dashboard_test_q")
+    question = st.selectbox(
+        "Question",
+        choice_questions,
+        index=default_q,
+        key="dashboard_test_q",
+        format_func=_labels(choice_questions, 120),
+        help=_full_text(st.session_state.get("dashboard_test_q", choice_questions[default_q])),
+    )
     answers = clean.order[question]
     if not answers:
         st.warning("Nobody answered this question.")
-        return
+        return None
     positive = st.multiselect(
-        "Positive answer(s)",
+        "Counted as yes",
         answers,
         default=[sv.default_positive(clean, question)],
         key=f"dashboard_test_pos_{choice_questions.index(question)}",
+        format_func=_labels(answers, 40),
+        help="The answer(s) that count for the claim. Answers to this question: "
+        + " · ".join(f"“{a}”" for a in answers),
     )
     c1, c2 = st.columns(2)
-    claim = c1.number_input("Claimed proportion", 0.01, 0.99, sv.DEFAULT_CLAIM, 0.01, key="dashboard_claim")
+    claim = c1.number_input(
+        "Claimed proportion",
+        0.01,
+        0.99,
+        sv.DEFAULT_CLAIM,
+        0.01,
+        key="dashboard_claim",
+        help="The share of viewers the claim says answer yes (0.7 = 70 %, the original study's claim).",
+    )
     alpha = c2.number_input(
-        "Significance level α", 0.001, 0.5, sv.DEFAULT_ALPHA, 0.01, key="dashboard_alpha", format="%.3f"
+        "Significance level α",
+        0.001,
+        0.5,
+        sv.DEFAULT_ALPHA,
+        0.01,
+        key="dashboard_alpha",
+        format="%.3f",
+        help="How unlikely a result must be by chance alone to count as clear evidence (0.05 = 1 in 20).",
     )
     if not positive:
-        st.info("Choose at least one positive answer.")
-        return
+        st.info("Choose at least one answer to count as yes.")
+        return None
     try:
         test = sv.proportion_test(clean, question, positive, claim=claim, alpha=alpha)
     except sv.SurveyError as exc:
         st.error(str(exc))
-        return
+        return None
     st.session_state["dashboard_last_test"] = test
     if len(answers) == 1:
         st.warning("Every respondent gave the same answer, so the test has nothing to compare.")
-    m = st.columns(4)
-    m[0].metric(
-        "Observed share", f"{test.observed_share:.1%}", f"{test.observed_share - claim:+.1%} vs claim"
+    st.plotly_chart(sv.proportion_figure(test), key="dashboard_test_fig")
+    demo = source == SOURCE_DEMO  # the bundled file is named; an upload or a poll snapshot is stored
+    add_to_show({"kind": "evidence", "survey": str(DEMO_PATH) if demo else "", "question": question,
+                 "positive": list(test.positive), "claim": float(claim), "alpha": float(alpha)},
+                files=None if demo else {"survey": (data, ".csv")})
+    return test
+
+
+def show_headline(test: sv.ProportionTest | None) -> None:
+    """The room's first ten seconds: the count in large type, one plain verdict, the statistics folded."""
+    with headline_box:
+        if test is None:
+            st.info("Pick a question and the answer(s) to count under **Hypothesis test** for the headline.")
+            return
+        st.markdown(f"*“{_md(test.question)}”*")
+        st.markdown(
+            f'<p style="font-size:3rem;font-weight:700;line-height:1.15;margin:0 0 0.4rem">'
+            f"{html.escape(sv.headline_sentence(test))}</p>",
+            unsafe_allow_html=True,
+        )
+        kind = sv.verdict_kind(test)
+        alert = {sv.VERDICT_SUPPORTED: st.success, sv.VERDICT_AGAINST: st.warning}.get(kind, st.info)
+        alert(f"#### {_md(sv.plain_verdict(test))}")
+        with st.expander("Details: χ² test, exact binomial test, confidence interval, power"):
+            show_details(test)
+
+
+def _p(p_value: float, alpha: float) -> str:
+    return sv.format_p_value(p_value, alpha).removeprefix("p = ")
+
+
+def show_details(test: sv.ProportionTest) -> None:
+    conf = sv.format_percent(1 - test.alpha)
+    m = st.columns(5)
+    m[0].metric("χ² goodness of fit", f"{test.chi2:.2f}", help="Pearson's χ², 1 degree of freedom")
+    m[1].metric("p-value (χ²)", _p(test.p_value, test.alpha))
+    m[2].metric("p-value (exact binomial)", _p(test.binomial_p_value, test.alpha))
+    m[3].metric(
+        f"{conf} confidence interval",
+        f"{sv.format_percent(test.ci_low)} – {sv.format_percent(test.ci_high)}",
+        help="Wilson score interval for the share of viewers who answer yes.",
     )
-    m[1].metric("χ² goodness of fit", f"{test.chi2:.4f}", f"p = {test.p_value:.4g}", delta_color="off")
-    m[2].metric("Exact binomial p", f"{test.binomial_p_value:.4g}")
-    m[3].metric(f"Power at n = {test.n}", f"{test.power:.0%}")
-    (st.success if test.reject_null else st.info)(test.verdict)
-    left, right = st.columns([2, 3])
-    left.dataframe(
+    m[4].metric(
+        f"Power at n = {test.n}",
+        sv.format_percent(test.power),
+        help=f"Chance the test finds a difference if the true share is exactly the observed "
+        f"{sv.format_percent(test.observed_share)} (the sentence below asks about a 10-point difference).",
+    )
+    st.markdown(sv.power_sentence(test))
+    st.markdown(f"In statistical terms: {_md(test.verdict)}")
+    st.dataframe(
         pd.DataFrame(
             {
-                "": ["observed", f"expected at {claim:.0%}"],
-                "positive": [test.observed_positive, test.expected_positive],
-                "other": [test.observed_negative, test.expected_negative],
+                "": ["observed", f"expected if the claim ({test.claim:.0%}) is exact"],
+                "counted as yes": [test.observed_positive, round(test.expected_positive, 1)],
+                "other answers": [test.observed_negative, round(test.expected_negative, 1)],
             }
         ),
         hide_index=True,
     )
-    left.markdown(
-        f"Wilson {1 - alpha:.0%} interval: **{test.ci_low:.1%} – {test.ci_high:.1%}**. "
-        f"p = `{test.p_value!r}` (χ², 1 dof)."
+    if min(test.expected_positive, test.expected_negative) < 5:
+        st.warning(
+            "Fewer than 5 answers are expected in a cell, so the χ² approximation is rough; the exact "
+            f"binomial test ({sv.format_p_value(test.binomial_p_value, test.alpha)}) is the safer figure."
+        )
+    st.caption(
+        "χ² goodness of fit of observed vs claimed counts (the original study's test, two-sided), with the "
+        "exact binomial test, the Wilson confidence interval and the power at this sample size."
     )
-    right.plotly_chart(sv.proportion_figure(test), key="dashboard_test_fig")
 
 
 with test_tab:
     st.caption(
-        "Chi-square goodness of fit of observed vs claimed counts (the original study's test), with the "
-        "exact binomial test, a Wilson confidence interval and the power at this sample size."
+        "The headline and verdict above follow these settings; the statistics are under *Details* there."
     )
-    hypothesis_panel()
+    show_headline(hypothesis_panel())
 
 # ------------------------------------------------------------------------------ sentiment
 
@@ -285,7 +420,13 @@ def sentiment_panel() -> None:
             "No free-text column found. Set a column's role to 'free text' under *Column roles and cleaning*."
         )
         return
-    column = st.selectbox("Free-text question", text_columns, key="dashboard_text_q")
+    column = st.selectbox(
+        "Free-text question",
+        text_columns,
+        key="dashboard_text_q",
+        format_func=_labels(text_columns, 120),
+        help=_full_text(st.session_state.get("dashboard_text_q", text_columns[0])),
+    )
     c1, c2 = st.columns(2)
     pos = c1.slider(
         "Positive if compound ≥", 0.0, 1.0, sv.DEFAULT_POSITIVE_THRESHOLD, 0.01, key="dashboard_pos"
@@ -311,9 +452,9 @@ def sentiment_panel() -> None:
     m = st.columns(4)
     m[0].metric("Answers", summary["n"])
     for i, label in enumerate(sv.SENTIMENT_LABELS, start=1):
-        m[i].metric(
-            label.capitalize(), f"{summary[label]}", f"{summary[label] / summary['n']:.0%}", delta_color="off"
-        )
+        share = sv.format_percent(summary[label] / summary["n"])
+        # A share of the answers, not a change: no arrow.
+        m[i].metric(label.capitalize(), f"{summary[label]}", f"{share} of answers", "off", delta_arrow="off")
     st.plotly_chart(sv.sentiment_histogram(scores, pos, neg), key="dashboard_sentiment_fig")
     best, worst = sv.sentiment_extremes(scores, k=3)
     left, right = st.columns(2)
@@ -321,11 +462,14 @@ def sentiment_panel() -> None:
     left.dataframe(best, hide_index=True)
     right.markdown("**Most negative answers**")
     right.dataframe(worst, hide_index=True)
+    group_default = next((i for i, q in enumerate(choice_questions) if "gender" in q.lower()), 0)
     group = st.selectbox(
         "Sentiment by group",
         choice_questions,
         key="dashboard_sentiment_group",
-        index=next((i for i, q in enumerate(choice_questions) if "gender" in q.lower()), 0),
+        index=group_default,
+        format_func=_labels(choice_questions, 120),
+        help=_full_text(st.session_state.get("dashboard_sentiment_group", choice_questions[group_default])),
     )
     by_group = sv.sentiment_by_group(clean, scores, group)
     if by_group.empty:

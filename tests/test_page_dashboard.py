@@ -9,6 +9,13 @@ from streamlit.testing.v1 import AppTest
 PAGE = "pages/5_hypothesis_dashboard.py"
 
 
+HEADLINE = "67 of 89 viewers (75 %) said Yes"
+VERDICT = (
+    "Not enough evidence yet that more than 70 % of viewers say yes: 75 % said yes, but with 89 answers that "
+    "could be chance (p = 0.28)."
+)
+
+
 def _text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [m.value for m in at.caption]
     for kind in ("success", "info", "warning", "error"):
@@ -37,6 +44,40 @@ def test_default_view_on_demo(demo_page):
     assert at.number_input(key="dashboard_alpha").value == 0.05
     assert [t.label for t in at.tabs] == ["Explore", "Hypothesis test", "Sentiment", "Export"]
     assert any("below 5" in w.value for w in at.warning)  # the crosstab's small expected counts
+
+
+def test_headline_and_verdict_come_first(demo_page):
+    """Issue 12: the count in large type, then one plain sentence, before any chart or setting."""
+    at = demo_page
+    assert not at.exception
+    order = list(at.main)  # every element, in page order
+    headline = next(i for i, e in enumerate(order) if HEADLINE in str(getattr(e, "value", "")))
+    assert "font-size:3rem" in order[headline].value
+    assert order[headline + 1].value == f"#### {VERDICT}"
+    kinds = [type(e).__name__ for e in order]
+    assert headline < kinds.index("Tab") and "Expander" not in kinds[:headline]
+    assert str(at.expander[0].label).startswith("Details")  # the statistics are folded under the verdict
+    details = " ".join(m.value for m in at.expander[0].markdown)
+    assert "54 % of the time" in details and "In statistical terms" in details
+    assert "0.27696" not in _text(at)  # no raw floats on screen
+    # No delta arrows on things that are not changes.
+    assert all(type(m.proto).MetricDirection.Name(m.proto.direction) == "NONE" for m in at.metric)
+    stats = {m.label: m.value for m in at.metric}
+    assert stats["p-value (χ²)"] == "0.28" and stats["95 % confidence interval"] == "65 % – 83 %"
+    assert not any(m.delta for m in at.expander[0].metric)
+    # Long labels are shortened for the widget, with the full text on hover.
+    ring = at.selectbox(key="dashboard_sunburst_ring_2")
+    assert ring.value.startswith("In your opinion") and "Full text" in ring.help
+
+
+def test_verdict_follows_the_settings():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.number_input(key="dashboard_claim").set_value(0.5).run()
+    assert not at.exception
+    assert "#### Most viewers say yes: 75 % did, clearly more than half (p < 0.001)." in _text(at)
+    at.number_input(key="dashboard_claim").set_value(0.9).run()
+    assert "#### Fewer than 90 % of viewers say yes: only 75 % did" in _text(at)
 
 
 def test_changing_the_claim_changes_the_verdict(demo_page):

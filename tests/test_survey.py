@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -183,6 +184,7 @@ def test_exports(demo):
     test = sv.proportion_test(demo, DIVERSITY)
     md = sv.summary_markdown(demo, test, {"n": 60, "positive": 31, "neutral": 10, "negative": 19}, FREE_TEXT)
     assert "## Hypothesis test" in md and "| observed | 67 | 22 | 89 |" in md and "VADER" in md
+    assert "**67 of 89 viewers (75 %) said Yes.** Not enough evidence yet" in md and "p = 0.28" in md
     page = sv.summary_html(md)
     assert page.startswith("<!DOCTYPE html>") and "<table>" in page and "<h2>Hypothesis test</h2>" in page
 
@@ -314,3 +316,104 @@ def test_cli_text_and_errors(tmp_path, capsys):
     # The real entry point: one line on stderr, non-zero exit, no traceback.
     proc = _cli(str(junk))
     assert proc.returncode != 0 and proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------------------ wording for the room
+
+
+@pytest.mark.parametrize(
+    "p, text",
+    [
+        (0.27696639014268964, "p = 0.28"),  # the raw float issue 12 saw on screen
+        (0.012864308543025699, "p = 0.01"),
+        (0.0042, "p = 0.004"),
+        (0.0004, "p < 0.001"),
+        (0.0496, "p = 0.0496"),  # never rounded up to alpha
+        (0.05, "p = 0.05"),
+        (0.995, "p > 0.99"),
+    ],
+)
+def test_format_p_value(p, text):
+    assert sv.format_p_value(p, alpha=0.05) == text
+
+
+def test_format_percent():
+    assert sv.format_percent(67 / 89) == "75 %"
+    assert sv.format_percent(0.004) == "0.4 %" and sv.format_percent(0.998) == "99.8 %"
+    assert sv.format_percent(0.0) == "0 %" and sv.format_percent(1.0) == "100 %"
+    assert sv.format_percent(0.696, versus=0.7) == "69.6 %"  # not "70 % said yes, against the 70 % claimed"
+
+
+def test_headline_on_demo(demo):
+    t = sv.proportion_test(demo, DIVERSITY)
+    assert sv.headline_sentence(t) == "67 of 89 viewers (75 %) said Yes"
+    t = sv.proportion_test(demo, MOVIES, WITH_OPTION)
+    assert sv.headline_sentence(t, noun="respondents") == (
+        "60 of 90 respondents (67 %) chose "
+        "“Traditional System + AI generated & animated faces option” or "
+        "“AI generated & animated faces option only”"
+    )
+
+
+@pytest.mark.parametrize(
+    "k, n, claim, kind, sentence",
+    [
+        (57, 68, 0.7, sv.VERDICT_SUPPORTED,  # the original study's figure
+         "More than 70 % of viewers say yes: 84 % did, clearly more than the 70 % claimed (p = 0.01)."),
+        (60, 80, 0.5, sv.VERDICT_SUPPORTED,
+         "Most viewers say yes: 75 % did, clearly more than half (p < 0.001)."),
+        (40, 100, 0.7, sv.VERDICT_AGAINST,
+         "Fewer than 70 % of viewers say yes: only 40 % did, clearly less than the 70 % claimed "
+         "(p < 0.001)."),
+        (20, 80, 0.5, sv.VERDICT_AGAINST,
+         "Fewer than half of the viewers say yes: only 25 % did, clearly less than half (p < 0.001)."),
+        (67, 89, 0.7, sv.VERDICT_TOO_FEW,  # the bundled demo survey
+         "Not enough evidence yet that more than 70 % of viewers say yes: 75 % said yes, but with 89 answers "
+         "that could be chance (p = 0.28)."),
+        (14, 24, 0.5, sv.VERDICT_TOO_FEW,
+         "Not enough evidence yet that most viewers say yes: 58 % said yes, but with 24 answers that could "
+         "be chance (p = 0.41)."),
+        (10, 20, 0.7, sv.VERDICT_TOO_FEW,
+         "Not enough evidence yet either way: 50 % said yes against the 70 % claimed, and with 20 answers "
+         "the gap could be chance (p = 0.05)."),
+        (4, 5, 0.5, sv.VERDICT_TOO_FEW,
+         "Too few answers to tell yet: 4 of 5 viewers said yes. Wait for at least 10 answers."),
+        (288, 400, 0.7, sv.VERDICT_CLOSE,
+         "No clear evidence that more than 70 % of viewers say yes: 72 % said yes, close enough to the 70 % "
+         "claimed to be chance (400 answers, p = 0.38)."),
+    ],
+)
+def test_plain_verdict_branches(k, n, claim, kind, sentence):
+    t = sv.claim_test(k, n, claim=claim, alpha=0.05)
+    assert sv.verdict_kind(t) == kind
+    assert sv.plain_verdict(t) == sentence
+    assert "reject" not in sentence and "alpha" not in sentence
+    assert not re.search(r"\d\.\d{5,}", sentence)  # no raw floats
+    assert t.verdict == sv.verdict_sentence(t)  # the statistician's sentence is unchanged beside it
+
+
+def test_power_behind_the_verdict():
+    t = sv.claim_test(67, 89, claim=0.7)
+    assert sv.power_at(t.observed_share, t.claim, t.n, t.alpha) == t.power
+    assert sv.power_at(0.7, 0.7, 89, 0.05) == 0.05  # no difference: the test fires at rate alpha
+    assert sv.detectable_share(t) == pytest.approx(0.8)
+    assert sv.detectable_power(t) == pytest.approx(0.5393, abs=1e-4)
+    assert sv.detectable_power(sv.claim_test(288, 400, claim=0.7)) > sv.TARGET_POWER
+    assert sv.detectable_share(sv.claim_test(5, 10, claim=0.95)) == pytest.approx(0.85)  # stays inside 0..1
+    assert sv.power_sentence(t) == (
+        "With 89 answers the test would notice a true share of 80 % (against the 70 % claimed) only 54 % of "
+        "the time; the verdict calls a result only from 80 % on, and never below 10 answers."
+    )
+
+
+def test_short_labels():
+    assert sv.short_label(DIVERSITY, 60) == "In your opinion, could this format … see in general?"
+    assert sv.short_label(MOVIES, 80) == MOVIES
+    assert sv.short_label("Which would you prefer for advertisements and commercials?", 28) == (
+        "Which would … commercials?"
+    )
+    assert len(sv.short_label("x" * 100, 20)) <= 20
+    labels = sv.short_label_map(["Which would you prefer for A?", "Which would you prefer for B?"], 12)
+    assert list(labels.values()) == ["Which … A?", "Which … B?"]
+    clash = ["Start of one long text that ends the same", "Start of two long text that ends the same"]
+    assert sv.short_label_map(clash, 20) == {c: c for c in clash}  # never two options with one label

@@ -9,6 +9,7 @@ and tested its headline claim with a chi-square goodness-of-fit test. One topic 
 ``cleaning``                  role overrides, blanks, one-off answers folded into "Other", category order
 ``counts``                    answer counts and shares, sunburst nodes
 ``significance``              claim test (chi-square GOF, exact binomial, Wilson CI, power, verdict), crosstab
+``wording``                   plain words for the room: headline count, verdict, rounded p-values and percents
 ``sentiment``                 VADER scores, labels, extremes, by group
 ``figures``                   plotly figures and the word cloud
 ``report``                    Markdown/HTML summary, spreadsheet-safe cleaned CSV, CLI report and JSON
@@ -96,8 +97,28 @@ from core.survey.significance import (
     claim_test,
     crosstab_test,
     default_positive,
+    power_at,
     proportion_test,
     verdict_sentence,
+)
+from core.survey.wording import (
+    DETECTABLE_DIFFERENCE,
+    MIN_ANSWERS,
+    TARGET_POWER,
+    VERDICT_AGAINST,
+    VERDICT_CLOSE,
+    VERDICT_SUPPORTED,
+    VERDICT_TOO_FEW,
+    detectable_power,
+    detectable_share,
+    format_p_value,
+    format_percent,
+    headline_sentence,
+    plain_verdict,
+    power_sentence,
+    short_label,
+    short_label_map,
+    verdict_kind,
 )
 
 __all__ = [
@@ -114,4 +135,9 @@ __all__ = [
     "sentiment_group_figure", "sentiment_histogram", "SENTIMENT_LABELS", "sentiment_scores",
     "sentiment_summary", "sniff_delimiter", "summary_html", "summary_markdown", "sunburst_figure", "Survey",
     "SurveyError", "vader_analyzer", "verdict_sentence", "word_cloud_png",
+    # wording: the room's headline and verdict
+    "DETECTABLE_DIFFERENCE", "detectable_power", "detectable_share", "format_p_value", "format_percent",
+    "headline_sentence", "MIN_ANSWERS", "plain_verdict", "power_at", "power_sentence", "short_label",
+    "short_label_map", "TARGET_POWER", "VERDICT_AGAINST", "VERDICT_CLOSE", "verdict_kind",
+    "VERDICT_SUPPORTED", "VERDICT_TOO_FEW",
 ]

@@ -4,6 +4,7 @@ sentiment) and the word-cloud PNG. No Streamlit here: the page only places what 
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 
@@ -14,6 +15,7 @@ from core.survey.counts import answer_counts, sunburst_data
 from core.survey.errors import SurveyError
 from core.survey.sentiment import SENTIMENT_LABELS
 from core.survey.significance import CrosstabResult, ProportionTest
+from core.survey.wording import format_p_value, format_percent, short_label, short_label_map
 
 
 def counts_figure(clean: CleanSurvey, question: str):
@@ -25,6 +27,7 @@ def counts_figure(clean: CleanSurvey, question: str):
             x=table["count"],
             y=_short_labels(table["answer"], 40),
             hovertext=table["answer"],
+            hovertemplate="%{hovertext}<br>%{x} responses<extra></extra>",
             orientation="h",
             text=[f"{c} ({s:.0%})" for c, s in zip(table["count"], table["share"])],
             textposition="auto",
@@ -46,17 +49,30 @@ def sunburst_figure(clean: CleanSurvey, path: Sequence[str]):
     import plotly.graph_objects as go
 
     nodes = sunburst_data(clean, path)
+    # Hover names every ring's question and answer in full (the sectors only fit short answer labels).
+    hover = [
+        "<br>".join(f"{_wrap(q, 80)}: <b>{a}</b>" for q, a in zip(path, json.loads(node_id)))
+        for node_id in nodes["id"]
+    ]
     fig = go.Figure(
         go.Sunburst(
             ids=nodes["id"],
             labels=nodes["label"],
             parents=nodes["parent"],
             values=nodes["count"],
+            customdata=hover,
             branchvalues="total",
-            hovertemplate="%{label}<br>%{value} respondents<br>%{percentRoot:.1%} of all<extra></extra>",
+            hovertemplate="%{customdata}<br>%{value} respondents, %{percentRoot:.0%} of all<extra></extra>",
         )
     )
-    fig.update_layout(title=" → ".join(_short(q) for q in path), height=560, margin={"t": 50, "l": 0, "r": 0})
+    # Title: one wrapped line per ring, inner first, so no question is cut off.
+    title = "<br>".join(f"{i}. {_wrap(q, 90)}" for i, q in enumerate(path, start=1))
+    lines = title.count("<br>") + 1
+    fig.update_layout(
+        title={"text": title, "font": {"size": 14}},
+        height=520 + 20 * lines,
+        margin={"t": 30 + 20 * lines, "l": 0, "r": 0, "b": 10},
+    )
     return fig
 
 
@@ -64,19 +80,22 @@ def crosstab_figure(result: CrosstabResult, row: str, col: str):
     import plotly.graph_objects as go
 
     table = result.table
+    full = [[f"{_wrap(row, 80)}: <b>{r}</b><br>{_wrap(col, 80)}: <b>{c}</b>" for c in table.columns]
+            for r in table.index]
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
             x=_short_labels(table.columns, 32),
             y=_short_labels(table.index, 32),
             text=table.to_numpy(),
+            customdata=full,
             texttemplate="%{text}",
             colorscale="Blues",
-            hovertemplate="%{y} / %{x}: %{z}<extra></extra>",
+            hovertemplate="%{customdata}<br>%{z} respondents<extra></extra>",
         )
     )
     fig.update_layout(
-        title=f"χ² = {result.chi2:.2f}, dof = {result.dof}, p = {result.p_value:.3g}",
+        title=f"χ² = {result.chi2:.2f}, dof = {result.dof}, {format_p_value(result.p_value)}",
         xaxis_title=_short(col),
         yaxis_title=_short(row),
         yaxis={"autorange": "reversed"},
@@ -89,12 +108,12 @@ def proportion_figure(t: ProportionTest):
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    names = ["positive", "other answers"]
+    names = ["counted as yes", "other answers"]
     fig.add_bar(
         name="observed", x=names, y=[t.observed_positive, t.observed_negative], marker_color="#4C78A8"
     )
     fig.add_bar(
-        name=f"expected at {t.claim:.0%}",
+        name=f"expected if the claim ({format_percent(t.claim)}) holds",
         x=names,
         y=[t.expected_positive, t.expected_negative],
         marker_color="#F58518",
@@ -146,14 +165,14 @@ def figure_html(fig) -> str:
 
 
 def _short(question: str, limit: int = 48) -> str:
-    return question if len(question) <= limit else question[: limit - 1] + "…"
+    return short_label(question, limit)
 
 
 def _short_labels(labels: Iterable, limit: int) -> list[str]:
     """Shortened axis labels, or the full ones if shortening would merge two categories."""
     full = [str(x) for x in labels]
-    short = [_short(x, limit) for x in full]
-    return short if len(set(short)) == len(set(full)) else full
+    short = short_label_map(full, limit)
+    return [short[x] for x in full]
 
 
 def _wrap(text: str, width: int = 70) -> str:

@@ -24,6 +24,7 @@ from core.survey.significance import (
     check_claim,
     proportion_test,
 )
+from core.survey.wording import format_p_value, headline_sentence, plain_verdict
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice and
 # Google Sheets (=HYPERLINK(...) phones home, DDE runs commands), so the export prefixes it with a quote.
@@ -64,6 +65,8 @@ def summary_markdown(
         lines += [
             "## Hypothesis test",
             "",
+            f"**{headline_sentence(test)}.** {plain_verdict(test)}",
+            "",
             f"**Question:** {test.question}  ",
             f"**Positive answer:** {', '.join(test.positive)}  ",
             f"**Claim:** {test.claim:.0%} · **alpha:** {test.alpha:g}",
@@ -73,12 +76,12 @@ def summary_markdown(
             f"| observed | {test.observed_positive} | {test.observed_negative} | {test.n} |",
             f"| expected | {test.expected_positive:.1f} | {test.expected_negative:.1f} | {test.n} |",
             "",
-            f"- Chi-square goodness of fit: χ² = {test.chi2:.4f}, p = {test.p_value:.6g}",
-            f"- Exact binomial test: p = {test.binomial_p_value:.6g}",
+            f"- Chi-square goodness of fit: χ² = {test.chi2:.4f}, {format_p_value(test.p_value, test.alpha)}",
+            f"- Exact binomial test: {format_p_value(test.binomial_p_value, test.alpha)}",
             f"- Wilson {1 - test.alpha:.0%} CI: {test.ci_low:.1%} – {test.ci_high:.1%}",
             f"- Power at n = {test.n}: {test.power:.0%}",
             "",
-            f"**Verdict:** {test.verdict}",
+            f"**In statistical terms:** {test.verdict}",
             "",
         ]
     lines += ["## Answers per question", ""]

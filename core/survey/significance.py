@@ -94,8 +94,7 @@ def claim_test(
     ``question`` and ``positive`` (the answer labels counted as positive) only label the result and its
     verdict. Every number in the result is finite for any accepted input.
     """
-    from scipy.stats import binomtest, chisquare, ncx2
-    from scipy.stats import chi2 as chi2_dist
+    from scipy.stats import binomtest, chisquare
 
     claim = check_claim(claim)
     alpha = check_alpha(alpha)
@@ -114,10 +113,7 @@ def claim_test(
     binom = binomtest(k, n, claim, alternative="two-sided")
     ci = binom.proportion_ci(confidence_level=1 - alpha, method="wilson")
     share = k / n
-    # Cohen's w for the observed share; noncentral chi-square with lambda = n w^2 gives the power.
-    w2 = (share - claim) ** 2 / claim + ((1 - share) - (1 - claim)) ** 2 / (1 - claim)
-    critical = chi2_dist.ppf(1 - alpha, df=1)
-    power = float(ncx2.sf(critical, df=1, nc=n * w2)) if w2 > 0 else alpha
+    power = power_at(share, claim, n, alpha)
     result = ProportionTest(
         question=question,
         positive=list(positive),
@@ -140,6 +136,17 @@ def claim_test(
     )
     result.verdict = verdict_sentence(result)
     return result
+
+
+def power_at(share: float, claim: float, n: int, alpha: float = DEFAULT_ALPHA) -> float:
+    """Power of the chi-square goodness-of-fit test of ``claim`` with ``n`` answers when the true share is
+    ``share``: Cohen's w, and the noncentral chi-square with lambda = n w^2 (alpha when share == claim)."""
+    from scipy.stats import chi2 as chi2_dist
+    from scipy.stats import ncx2
+
+    w2 = (share - claim) ** 2 / claim + ((1 - share) - (1 - claim)) ** 2 / (1 - claim)
+    critical = chi2_dist.ppf(1 - alpha, df=1)
+    return float(ncx2.sf(critical, df=1, nc=n * w2)) if w2 > 0 else float(alpha)
 
 
 def default_positive(clean: CleanSurvey, question: str) -> str:
