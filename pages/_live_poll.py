@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from core import survey as sv
 from core import vote
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL
 
@@ -199,12 +200,19 @@ def live_panel(url: str, poll_id: int, settings: tuple) -> None:
     if t is None:
         st.info(live.test_error)
         return
-    m = st.columns(4)
-    m[0].metric("Observed share", f"{t.observed_share:.1%}", f"{t.observed_share - t.claim:+.1%} vs claim")
-    m[1].metric("χ² goodness of fit", f"{t.chi2:.4f}", f"p = {t.p_value:.4g}", delta_color="off")
-    m[2].metric("Exact binomial p", f"{t.binomial_p_value:.4g}")
-    m[3].metric(f"Wilson {1 - t.alpha:.0%} interval", f"{t.ci_low:.0%} – {t.ci_high:.0%}")
-    (st.success if t.reject_null else st.info)(t.verdict)
+    # The same words as the dashboard's CSV path: a headline, a plain verdict, the statistics folded away.
+    st.markdown(f"### {sv.headline_sentence(t)}")
+    kind = sv.verdict_kind(t)
+    show = {sv.VERDICT_SUPPORTED: st.success, sv.VERDICT_AGAINST: st.warning}.get(kind, st.info)
+    show(sv.plain_verdict(t))
+    with st.expander("Details: χ², exact binomial, Wilson interval"):
+        m = st.columns(4)
+        m[0].metric("Observed share", sv.format_percent(t.observed_share))
+        m[1].metric("χ² goodness of fit", f"{t.chi2:.2f}")
+        p_values = (sv.format_p_value(t.p_value, t.alpha), sv.format_p_value(t.binomial_p_value, t.alpha))
+        m[2].metric("p (χ²) · p (exact binomial)", " · ".join(p_values))
+        m[3].metric(f"Wilson {1 - t.alpha:.0%} interval", f"{t.ci_low:.0%} – {t.ci_high:.0%}")
+        st.caption(f"In statistical terms: {t.verdict}")
     if "test" in live.figures:
         st.plotly_chart(live.figures["test"], key="live_poll_test_fig")
 

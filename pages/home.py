@@ -54,8 +54,7 @@ def survey_headline(path: str, stamp: tuple[int, int] | None) -> dict | None:
         test = sv.proportion_test(clean, questions[0])
     except (sv.SurveyError, OSError):
         return None
-    return {"question": questions[0], "yes": test.observed_positive, "n": test.n,
-            "share": test.observed_share, "answer": " or ".join(test.positive)}
+    return {"question": questions[0], "sentence": sv.headline_sentence(test)}
 
 
 def clip_caption() -> str:
@@ -95,8 +94,7 @@ with survey_col:
     if headline is None:
         st.info("The bundled survey is missing or has no yes/no question.")
     else:
-        st.markdown(f"## {headline['yes']} of {headline['n']} viewers ({headline['share'] * 100:.0f} %) said "
-                    f"{headline['answer']}")
+        st.markdown(f"## {headline['sentence']}")
         st.markdown(f"*“{headline['question']}”*")
     st.page_link("pages/5_hypothesis_dashboard.py", label="See the survey: hypothesis dashboard", icon="📊")
 with steps_col:
