@@ -17,7 +17,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -172,6 +171,5 @@ def test_concurrent_writer_processes_on_postgres(db, pg_url):
     assert report["n_responses"] == 600
     reference = sv.build_report(vote.export_csv_bytes(db, poll.id))["test"]
     assert report["test"] == reference
-    started = time.perf_counter()
-    live = vote.live_results(db, poll.id)
-    assert live.n == 600 and live.test is not None and time.perf_counter() - started < 10
+    live = vote.live_results(db, poll.id)  # timed in bench/bench_vote.py, not here
+    assert live.n == 600 and live.test is not None
