@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/4_fomm_animator.py", title="FOMM animator", icon="🎬", url_path="animator"),
     st.Page("pages/5_hypothesis_dashboard.py", title="Hypothesis dashboard", icon="📊",
             url_path="dashboard"),
+    st.Page("pages/6_present.py", title="Present", icon="🎞️", url_path="present"),
 ]
 
 st.navigation(PAGES).run()

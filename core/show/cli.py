@@ -1,0 +1,153 @@
+"""``python -m core.show``: prepare a show headless (e.g. on a GPU box), export it, build the demo, list.
+
+    python -m core.show prepare SHOW_DIR [--json] [--force] [--scene ID ...]
+    python -m core.show export SHOW_DIR --html reel.html | --mp4 reel.mp4
+    python -m core.show demo --out DIR [--no-prepare] [--timelapse-run RUN_DIR]
+    python -m core.show list [--root DIR] [--json]
+    python -m core.show status SHOW_DIR [--json]      # what prepare would do, scene by scene
+    python -m core.show new SHOW_DIR --title TITLE
+    python -m core.show add SHOW_DIR --scene '{"kind": "face", "model": "...", "seed": 7}'
+    python -m core.show prune SHOW_DIR                # delete media no scene uses any more
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "python -m core.show"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Prepare, present and export shows.")
+    sub = p.add_subparsers(dest="command", required=True)
+    pr = sub.add_parser("prepare", help="render every scene's media (skips what is rendered; resumes)")
+    pr.add_argument("show_dir")
+    pr.add_argument("--json", action="store_true", help="print a JSON summary")
+    pr.add_argument("--force", action="store_true", help="render every scene again")
+    pr.add_argument("--scene", action="append", default=[], help="only this scene id (repeatable)")
+    ex = sub.add_parser("export", help="write the show as one HTML reel or one MP4")
+    ex.add_argument("show_dir")
+    group = ex.add_mutually_exclusive_group(required=True)
+    group.add_argument("--html", help="self-contained HTML file to write")
+    group.add_argument("--mp4", help="MP4 file to write")
+    de = sub.add_parser("demo", help="build the demo show from the bundled models")
+    de.add_argument("--out", required=True)
+    de.add_argument("--no-prepare", action="store_true", help="write show.json only")
+    de.add_argument("--timelapse-run", default=None, help="DCGAN run folder for the time-lapse scene")
+    li = sub.add_parser("list", help="list the shows")
+    li.add_argument("--root", default=None)
+    li.add_argument("--json", action="store_true")
+    stt = sub.add_parser("status", help="what prepare would do for each scene")
+    stt.add_argument("show_dir")
+    stt.add_argument("--json", action="store_true")
+    nw = sub.add_parser("new", help="create an empty show")
+    nw.add_argument("show_dir")
+    nw.add_argument("--title", required=True)
+    ad = sub.add_parser("add", help="append a scene given as JSON")
+    ad.add_argument("show_dir")
+    ad.add_argument("--scene", required=True, help="the scene as a JSON object (with its 'kind')")
+    pn = sub.add_parser("prune", help="delete media that no scene uses")
+    pn.add_argument("show_dir")
+    return p
+
+
+def _progress_printer(label: str):
+    def progress(done: int, total: int) -> None:
+        print(f"{label}: {done}/{total} scenes", file=sys.stderr)
+    return progress
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from core.show import store
+    from core.show.errors import ShowError
+
+    if args.command == "prepare":
+        from core.show.prepare import prepare_show
+
+        echo = (lambda line: print(line, file=sys.stderr)) if args.json else print
+        try:
+            summary = prepare_show(args.show_dir, force=args.force, only=args.scene or None, echo=echo)
+        except ShowError:
+            raise
+        if args.json:
+            print(json.dumps(summary.to_json()))
+        else:
+            print(f"prepared: {len(summary.rendered)} rendered, {len(summary.skipped)} already rendered, "
+                  f"{len(summary.kept)} kept from media, in {summary.seconds:.1f} s")
+        return 0
+    if args.command == "export":
+        from core.jobs import current_context
+
+        ctx = current_context()
+
+        def progress(done: int, total: int) -> None:
+            ctx.progress(done, total, f"scene {done}/{total}", unit="scenes")
+
+        if args.html:
+            from core.show.export_html import export_html
+
+            out = export_html(args.show_dir, args.html, progress)
+        else:
+            from core.show.export_mp4 import export_mp4
+
+            out = export_mp4(args.show_dir, args.mp4, progress)
+        ctx.set_result({"path": str(Path(out).resolve()), "bytes": Path(out).stat().st_size})
+        print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB)")
+        return 0
+    if args.command == "demo":
+        from core.show.demo import build_demo
+
+        summary = build_demo(args.out, prepare=not args.no_prepare, timelapse_run=args.timelapse_run,
+                             echo=print)
+        print(f"demo show in {args.out}" + (f" ({summary})" if summary else ""))
+        return 0
+    if args.command == "list":
+        shows = store.list_shows(args.root)
+        if args.json:
+            print(json.dumps([{"name": s.name, "path": str(s.path), "title": s.title, "scenes": s.scenes,
+                               "error": s.error} for s in shows]))
+        for s in shows if not args.json else []:
+            print(f"{s.name}\t{s.scenes} scenes\t{s.title}" + (f"\tINVALID: {s.error}" if s.error else ""))
+        if not shows and not args.json:
+            print(f"no shows in {args.root or store.shows_root()}")
+        return 0
+    if args.command == "status":
+        from core.show.prepare import plan
+
+        show = store.load_show(args.show_dir)
+        items = plan(args.show_dir, show)
+        if args.json:
+            print(json.dumps([{"scene": it.scene.id, "kind": it.scene.KIND, "title": it.scene.display_title(),
+                               "action": it.action, "reason": it.reason} for it in items]))
+        else:
+            for it in items:
+                print(f"{it.index + 1:>3}. {it.scene.KIND:<9} {it.action:<6} {it.scene.display_title()}"
+                      + (f"  ({it.reason})" if it.reason else ""))
+        return 0
+    if args.command == "new":
+        store.create_show(args.show_dir, args.title)
+        print(f"created {args.show_dir}")
+        return 0
+    if args.command == "add":
+        try:
+            data = json.loads(args.scene)
+        except ValueError as e:
+            raise ShowError(f"--scene is not valid JSON: {e}") from None
+        scene = store.add_scene(args.show_dir, data)
+        print(f"added {scene.KIND} scene {scene.id}")
+        return 0
+    if args.command == "prune":
+        from core.show.prepare import prepare_status
+
+        job = prepare_status(args.show_dir)
+        if job is not None and job.is_active:
+            raise ShowError("a prepare of this show is running; prune it when it has finished")
+        removed, freed = store.prune_media(args.show_dir)
+        print(f"removed {removed} file(s), {freed / 1e6:.1f} MB")
+        return 0
+    raise AssertionError(args.command)
