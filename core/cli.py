@@ -8,10 +8,13 @@ type, plus a pointer to ``CUSTOM_CAST_DEBUG=1`` which re-raises with the full tr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -32,6 +35,21 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UserError(f"{message} (see {self.prog} --help)")
 
 
+@contextlib.contextmanager
+def _argparse_errors_raise() -> Iterator[None]:
+    """While a command runs, a plain ``argparse.ArgumentParser``'s error raises like :class:`ArgumentParser`.
+
+    Parsers should be :class:`ArgumentParser`; this holds the one-line contract for any that is not (its
+    usage block would make a second stderr line). Subclasses that define their own ``error`` keep it.
+    """
+    original = argparse.ArgumentParser.error
+    argparse.ArgumentParser.error = ArgumentParser.error
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser.error = original
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -50,12 +68,39 @@ def describe_os_error(e: OSError) -> str:
     return f"cannot write or read{where}: {reason}"
 
 
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[TextIO]:
+    """Send file descriptor 2 to a scratch file while native code runs; yields the real stderr.
+
+    MediaPipe's C++ code (absl, TFLite) logs straight to fd 2 and no Python or environment setting turns
+    it off, so a CLI that runs it would print several lines where its contract is one. Wrap the run in
+    this and print to the yielded stream; :func:`run_cli`'s error line comes after it, on the real fd 2.
+    ``CUSTOM_CAST_DEBUG=1`` keeps the native logs.
+    """
+    if os.environ.get("CUSTOM_CAST_DEBUG") == "1":
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    real = os.fdopen(os.dup(saved), "w", buffering=1)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield real
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            real.close()
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
             prog: str = "custom-cast") -> int:
     """Run ``main(argv)`` and turn every failure into one stderr line and an exit code."""
     debug = os.environ.get("CUSTOM_CAST_DEBUG") == "1"
     try:
-        code = main(argv)
+        with _argparse_errors_raise():
+            code = main(argv)
         return int(code or 0)
     except SystemExit as e:  # argparse's own usage errors already printed their line
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USER_ERROR)

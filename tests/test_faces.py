@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -270,11 +271,43 @@ def test_shared_portraits_confusion(tmp_path: Path):
 
 
 def test_background_scan_job(bad_folder: Path, tmp_path: Path):
-    job = F.ScanJob(F.folder_sources(bad_folder), F.ScanConfig(size=32), cache_dir=tmp_path / "c")
-    assert job.wait(60) and job.error is None
-    assert job.done == job.total == 4
+    from core import jobs
+
+    run = tmp_path / "run"
+    job = F.start_scan_job(run, F.folder_sources(bad_folder), F.ScanConfig(size=32), cache_dir=tmp_path / "c")
+    assert job.wait(60) and job.exception is None
+    status = jobs.read_job(run)  # what a page rerun or another tab sees
+    assert status.state == jobs.DONE and status.kind == F.JOB_KIND and status.error is None
+    assert status.progress.done == status.progress.total == 4 and status.progress.unit == "images"
+    assert status.result["faces_kept"] == 1 and status.result["images"] == 4
+    assert jobs.get_thread_job(run) is job  # a rerun finds the handle, and with it the in-memory result
     assert job.result.summary()["faces_kept"] == 1
     assert job.result.kept_crops()[0][1].crop.shape == (32, 32, 3)
+    jobs.forget_thread_job(run)
+    assert jobs.get_thread_job(run) is None
+
+
+def test_background_scan_job_cancel(bad_folder: Path, tmp_path: Path):
+    from core import jobs
+
+    run = tmp_path / "run"
+    files = F.folder_sources(bad_folder)
+    gate = threading.Event()
+
+    def slow_first(read=files[0][1]):
+        gate.wait(30)  # holds the scan until the cancel request is in
+        return read()
+
+    job = F.start_scan_job(run, [(files[0][0], slow_first)] + files[1:], F.ScanConfig(size=32),
+                           cache_dir=tmp_path / "c")
+    with pytest.raises(jobs.JobBusyError):  # one job per run folder
+        F.start_scan_job(run, files, F.ScanConfig(size=32), cache_dir=tmp_path / "c")
+    jobs.request_cancel(run)
+    gate.set()
+    assert job.wait(60)
+    status = jobs.read_job(run)
+    assert status.state == jobs.CANCELLED and isinstance(job.exception, F.ScanCancelled)
+    assert status.progress.done < 4 and job.result is None
 
 
 def test_face_stats_values():
@@ -308,3 +341,24 @@ def test_modern_fast_keypoint_alignment_close_to_mesh():
     eye_dist = np.linalg.norm(a[1] - a[0])
     assert np.linalg.norm(a[:2] - b[:2], axis=1).max() < 0.35 * eye_dist
     assert np.linalg.norm(a[2:].mean(0) - b[2:].mean(0)) < 0.35 * eye_dist
+
+
+def test_preview_pictures(tmp_path: Path):
+    from core.faces import preview
+
+    crop = np.full((32, 32, 3), 90, np.uint8)
+    kept = F.ImageRecord(file="a.jpg", faces=[F.FaceRecord([4, 4, 20, 20], 1.0, [(8, 8), (16, 8), (12, 16)],
+                                                           None, 99.0, "0" * 16, kept=True, crop=crop)])
+    gone = F.ImageRecord(file="missing.jpg", faces=[F.FaceRecord([30, 30, 60, 60], 1.0, None, None, 1.0,
+                                                                 "0" * 16, reason=F.R_BLURRY)])
+    assert (preview.thumbnail(kept, tmp_path, 16) == 90).all()
+    assert (preview.thumbnail(gone, tmp_path, 16) == preview.PLACEHOLDER).all()  # file vanished: grey
+    result = F.ScanResult([kept, gone], 0.0, F.ScanConfig(size=32))
+    assert preview.kept_array(result).shape == (1, 32, 32, 3)
+    grid = preview.face_mosaic(np.repeat(crop[None], 14, 0), side=10, cols=12, limit=13)
+    assert grid.shape == (2 * 10 + 3 * 3, 12 * 10 + 13 * 3, 3)
+    drawn = preview.draw_detections(np.zeros((100, 100, 3), np.uint8), F.ImageRecord(
+        file="b.jpg", faces=kept.faces + gone.faces))
+    assert tuple(drawn[4, 12]) == preview.KEPT and tuple(drawn[30, 45]) == preview.REJECTED
+    assert tuple(drawn[8, 8]) == preview.POINTS
+    assert preview.jpeg_bytes(drawn)[:2] == b"\xff\xd8"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import time
 from pathlib import Path
@@ -44,14 +46,69 @@ def test_scan_folder_and_export(tmp_path: Path, monkeypatch):
     assert metrics["Images"] == "5"
     assert metrics["Faces kept"] == "3"
     assert metrics["Rejected"] == "2"
+    assert not at.get("plotly_chart"), "views that are not open must not run"
     at.selectbox(key="explorer_filter").set_value("rejected").run()
     assert not at.exception
     assert any("2 image(s)" in m.value for m in at.markdown)
+    at.button_group(key="explorer_view").set_value("Map").run()
     at.radio(key="explorer_map").set_value("t-SNE").run()
     assert not at.exception
+    at.button_group(key="explorer_view").set_value("Export").run()
     at.button(key="explorer_export").click().run()
     assert not at.exception
     assert at.success and "Exported to" in at.success[0].value
     assert len(list((tmp_path / "exports").rglob("*.png"))) == 3
     at.button(key="explorer_handoff").click().run()
     assert at.session_state["handoff_training_dir"].endswith("images")
+
+
+def _scan(at: AppTest, folder: Path) -> None:
+    at.run()
+    at.sidebar.radio(key="explorer_source").set_value("Folder path").run()
+    at.sidebar.text_input(key="explorer_folder").set_value(str(folder)).run()
+    at.button(key="explorer_scan").click().run()
+    deadline = time.time() + 50
+    while not at.metric and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception and at.metric
+
+
+def test_every_view_robust(tmp_path: Path, monkeypatch):
+    """Each view renders alone; a non-UTF-8 name, a photo deleted after the scan and a full disk on
+    export are shown as messages, never as exceptions."""
+    src = tmp_path / "photos"
+    src.mkdir()
+    demo = ASSETS_DIR / "demo_photos"
+    for name in ("profile_003.jpg", "profile_004.jpg", "metadata.csv"):
+        shutil.copy(demo / name, src / name)
+    odd = os.fsdecode(b"caf\xe9.jpg")  # a Latin-1 name on a UTF-8 file system: not decodable
+    shutil.copy(demo / "profile_005.jpg", src / odd)
+    monkeypatch.setattr("core.EXPORTS_DIR", tmp_path / "exports")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    _scan(at, src)
+    assert {m.label: m.value for m in at.metric}["Faces kept"] == "3"
+    at.selectbox(key="explorer_filter").set_value("all").run()
+    assert not at.exception
+    for view in ("Image", "Pixel intensities", "Eigenfaces", "Occupations", "Map", "Export", "Faces"):
+        at.button_group(key="explorer_view").set_value(view).run()
+        assert not at.exception, view
+    at.button_group(key="explorer_view").set_value("Image").run()
+    pick = at.selectbox(key="explorer_pick")
+    assert "caf\ufffd.jpg" in pick.options
+    at.selectbox(key="explorer_pick").set_value(pick.options.index("caf\ufffd.jpg")).run()
+    assert not at.exception
+    (src / "profile_004.jpg").unlink()  # the photo vanished after the scan
+    at.selectbox(key="explorer_pick").set_value(pick.options.index("profile_004.jpg")).run()
+    assert not at.exception
+    assert any("cannot be shown" in w.value for w in at.warning)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("core.faces.export_training_set", full_disk)
+    at.button_group(key="explorer_view").set_value("Export").run()
+    at.button(key="explorer_export").click().run()
+    assert not at.exception
+    assert at.error and "no space left" in at.error[0].value
+    assert not at.success

@@ -10,9 +10,10 @@ One topic per module:
 - :mod:`~core.faces.records` - scan configuration, per-image and per-face records, rejection reasons.
 - :mod:`~core.faces.cache` - the per-image result cache keyed by file content.
 - :mod:`~core.faces.scan` - the streaming scan loop and its result.
-- :mod:`~core.faces.job` - a scan in a background thread for the page.
+- :mod:`~core.faces.job` - a scan as a thread job of :mod:`core.jobs` (progress, ETA, cancel) for the page.
 - :mod:`~core.faces.export` - collision-free crop names, checked PNG writes, the training-set export.
 - :mod:`~core.faces.stats` - histograms, eigenfaces, PCA and t-SNE maps of the crops.
+- :mod:`~core.faces.preview` - thumbnails, the vetted-face mosaic, detections drawn (not re-exported).
 - :mod:`~core.faces.cli` / ``__main__`` - ``python -m core.faces scan DIR|ZIP --out OUTDIR``.
 
 The names below are re-exported so ``from core import faces as F; F.scan_folder(...)`` works.
@@ -40,7 +41,7 @@ from core.faces.detection import (
     get_detector,
 )
 from core.faces.export import CropNamer, display_name, export_training_set, safe_stem, write_png
-from core.faces.job import ScanCancelled, ScanJob
+from core.faces.job import JOB_KIND, ScanCancelled, start_scan_job
 from core.faces.loading import (
     DEFAULT_ZIP_MAX_BYTES,
     DEFAULT_ZIP_MAX_FILES,
@@ -78,13 +79,13 @@ from core.images import (
 
 __all__ = [
     "ALIGN_SIZES", "CACHE_VERSION", "DEFAULT_MAX_PIXELS", "DEFAULT_ZIP_MAX_BYTES", "DEFAULT_ZIP_MAX_FILES",
-    "DETECTORS", "DETECT_MAX_SIDE", "IMAGE_EXTENSIONS", "MAX_COMPRESSION_RATIO", "METADATA_COLUMNS",
-    "R_BLURRY", "R_CORRUPT", "R_DUPLICATE", "R_EMPTY", "R_EXTRA", "R_NOT_IMAGE", "R_NO_FACE", "R_SMALL",
-    "R_TOO_LARGE", "CropNamer", "DetectedFace", "DuplicateIndex", "FaceRecord", "HaarDetector",
-    "ImageRecord", "ImageRejected", "IngestRefused", "ModernDetector", "ProgressFn", "ScanCancelled",
-    "ScanConfig", "ScanJob", "ScanResult", "align_face", "blur_score", "box_quad", "crop_face", "dhash",
-    "display_name", "export_training_set", "extract_zip", "eye_mouth_points", "ffhq_quad",
+    "DETECTORS", "DETECT_MAX_SIDE", "IMAGE_EXTENSIONS", "JOB_KIND", "MAX_COMPRESSION_RATIO",
+    "METADATA_COLUMNS", "R_BLURRY", "R_CORRUPT", "R_DUPLICATE", "R_EMPTY", "R_EXTRA", "R_NOT_IMAGE",
+    "R_NO_FACE", "R_SMALL", "R_TOO_LARGE", "CropNamer", "DetectedFace", "DuplicateIndex", "FaceRecord",
+    "HaarDetector", "ImageRecord", "ImageRejected", "IngestRefused", "ModernDetector", "ProgressFn",
+    "ScanCancelled", "ScanConfig", "ScanResult", "align_face", "blur_score", "box_quad", "crop_face",
+    "dhash", "display_name", "export_training_set", "extract_zip", "eye_mouth_points", "ffhq_quad",
     "folder_sources", "get_detector", "hamming", "iter_scan", "list_image_files", "load_image", "main",
     "phash", "quad_affine", "read_metadata", "safe_stem", "save_uploads", "scan_files", "scan_folder",
-    "transform_points", "warp_quad", "write_png",
+    "start_scan_job", "transform_points", "warp_quad", "write_png",
 ]

@@ -1,6 +1,7 @@
 """``python -m core.faces scan DIR|ZIP --out OUTDIR``: detect, align and vet the faces of a photo folder.
 
-Run through :func:`core.cli.run_cli` (see ``__main__``): a user error is one stderr line and exit 2.
+Run through :func:`core.cli.run_cli` (see ``__main__``): a user error is one stderr line and exit 2, also
+with the MediaPipe detectors, whose native logs are kept off stderr (:func:`core.cli.quiet_native_stderr`).
 The JSON (``--json``) lists only crops that were written and checked; a failed write stops the scan.
 """
 
@@ -8,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.cli import UserError
+from core.cli import ArgumentParser, UserError, quiet_native_stderr
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
 from core.faces.export import display_name, prepare_output_dir
@@ -26,7 +26,7 @@ PROG = "python -m core.faces"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=PROG, description="Face pipeline")
+    ap = ArgumentParser(prog=PROG, description="Face pipeline")  # bad flags: one line, not a usage block
     sub = ap.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("scan", help="detect, align and filter the faces of every image in DIR")
     sp.add_argument("dir", type=Path, help="folder of photos, a zip of photos, or one photo")
@@ -94,13 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                      blur_threshold=args.blur, dup_threshold=args.dup_threshold, use_cache=not args.no_cache)
     cfg.validate()
     out = prepare_output_dir(args.out)  # before any work: a bad --out fails in a second, not after the scan
-    interactive = sys.stderr.isatty()  # progress lines only for a person watching, never in scripted runs
+    with quiet_native_stderr() as terminal, tempfile.TemporaryDirectory(prefix="faces-scan-") as work:
+        interactive = terminal.isatty()  # progress lines only for a person watching, never in scripted runs
 
-    def progress(i: int, n: int, rec: ImageRecord) -> None:
-        if interactive and not args.json and (i % 50 == 0 or i == n):
-            print(f"{i}/{n}", file=sys.stderr, flush=True)
+        def progress(i: int, n: int, rec: ImageRecord) -> None:
+            if interactive and not args.json and (i % 50 == 0 or i == n):
+                print(f"{i}/{n}", file=terminal, flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="faces-scan-") as work:
         files = _sources(args.dir, Path(work))
         result = scan_files(files, cfg, out_dir=out, progress=progress, keep_crops=False,
                             cache_dir=args.cache_dir)

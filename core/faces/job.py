@@ -1,68 +1,45 @@
-"""A face scan running in a background thread, so it survives the page's reruns.
+"""A face scan as a thread job of :mod:`core.jobs`, so it survives the page's reruns.
 
-Kept apart from the scan loop because background work is moving onto the shared job layer
-(:mod:`core.jobs`); until then this class is what the dataset explorer polls.
+The job layer owns the thread, the manifest (``RUN_DIR/job.json``: progress in images, ETA, state,
+one-line error, the summary as result) and cancellation; this module only adapts the scan loop to it.
+The in-memory :class:`~core.faces.scan.ScanResult` (with its crops) is handed back to the server
+process through the job handle: ``jobs.get_thread_job(run_dir).result``.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
 
+from core import jobs
+from core.faces.export import display_name
 from core.faces.records import ImageRecord, ScanConfig
 from core.faces.scan import ScanResult, Source, scan_files
 
-
-class ScanCancelled(Exception):
-    """Raised inside a background scan when the user cancels it."""
+JOB_KIND = "face-scan"
 
 
-class ScanJob:
-    """A scan running in a daemon thread, so it survives UI reruns while a registry holds the job.
+class ScanCancelled(jobs.JobCancelled):
+    """Raised inside a background scan when the user cancels it (recorded as "cancelled")."""
 
-    Poll ``done``/``total``/``finished``; read ``result`` or ``error`` when finished.
+
+def start_scan_job(run_dir: str | os.PathLike, files: list[Source], cfg: ScanConfig,
+                   cache_dir: str | os.PathLike | None = None,
+                   keep_crops: bool = True) -> jobs.ThreadJob[ScanResult]:
+    """Scan ``files`` in a thread job of ``run_dir``; the summary lands in the manifest's result.
+
+    Raises :class:`core.jobs.JobBusyError` if the folder's previous job is still running.
     """
+    cfg.validate()  # a bad configuration is the caller's error, not a failed job
+    total = len(files)
 
-    def __init__(self, files: list[Source], cfg: ScanConfig, cache_dir: str | os.PathLike | None = None,
-                 keep_crops: bool = True):
-        self.total = len(files)  # images to scan
-        self.done = 0            # images scanned so far
-        self.result: ScanResult | None = None
-        self.error: str | None = None
-        self.started = time.time()
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(files, cfg, cache_dir, keep_crops),
-                                        daemon=True, name="face-scan")
-        self._thread.start()
+    def work(ctx: jobs.JobContext) -> ScanResult:
+        ctx.progress(0, total, "starting", unit="images")
 
-    def _run(self, files, cfg, cache_dir, keep_crops) -> None:
-        try:
-            self.result = scan_files(files, cfg, progress=self._progress, keep_crops=keep_crops,
-                                     cache_dir=cache_dir)
-        except ScanCancelled:
-            self.error = "cancelled"
-        except Exception as e:  # noqa: BLE001 - reported to the UI instead of dying silently in the thread
-            self.error = f"{type(e).__name__}: {e}"
+        def on_progress(i: int, n: int, rec: ImageRecord) -> None:
+            ctx.progress(i, n, display_name(rec.file), unit="images")
+            if ctx.cancelled():
+                raise ScanCancelled("cancelled")
 
-    def _progress(self, i: int, n: int, rec: ImageRecord) -> None:
-        self.done = i
-        if self._cancel.is_set():
-            raise ScanCancelled
+        return scan_files(files, cfg, progress=on_progress, keep_crops=keep_crops, cache_dir=cache_dir)
 
-    @property
-    def finished(self) -> bool:
-        return not self._thread.is_alive()
-
-    def eta_seconds(self) -> float | None:
-        if not self.done:
-            return None
-        el = time.time() - self.started
-        return el / self.done * (self.total - self.done)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return self.finished
+    return jobs.start_thread_job(run_dir, work, kind=JOB_KIND, summarize=ScanResult.summary)

@@ -154,6 +154,15 @@ def test_full_out_fails_and_leaves_no_truncated_crop(full_dir: Path, tmp_path: P
             assert im.size == (256, 256)
 
 
+def test_modern_detector_refusal_is_one_line(full_dir: Path, tmp_path: Path):
+    """MediaPipe's native logs (absl/TFLite lines on fd 2) stay off stderr: the refusal is the only line."""
+    src = _faces_folder(tmp_path / "src", len(HAAR_FACES))
+    r = run_cli("core.faces", "scan", src, "--out", full_dir, "--detector", "modern", "--no-cache", "--json",
+                "--size", "256")
+    assert_refused(r, "no space left")
+    assert r.stdout == ""
+
+
 def test_export_to_full_folder_raises_oserror(full_dir: Path, tmp_path: Path):
     crops = [np.asarray(_photo(n).resize((256, 256))) for n in HAAR_FACES]
     recs = [F.ImageRecord(file=n, faces=[F.FaceRecord([0, 0, 9, 9], 1.0, None, None, 99.0, "0" * 16,
