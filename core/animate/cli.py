@@ -7,11 +7,6 @@ in :func:`core.cli.run_cli`, which turns that into one stderr line and exit code
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TextIO
 
 import numpy as np
@@ -20,10 +15,11 @@ from core.animate.driving import record_motion
 from core.animate.motions import Motion, bundled_motions, load_motion
 from core.animate.pipeline import ENGINES, AnimateOptions, animate
 from core.animate.progress import Progress
+from core.cli import ArgumentParser, quiet_native_stderr
 
 
 def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Animate a face with a driving video.")
+    p = ArgumentParser(prog=prog, description="Animate a face with a driving video.")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("animate", help="animate a source face with a driving video or motion file")
     a.add_argument("--source", required=True, help="source face image (png/jpg)")
@@ -51,31 +47,6 @@ def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
     return p
 
 
-@contextmanager
-def native_logs_silenced() -> Iterator[TextIO]:
-    """Send file descriptor 2 to a scratch file while MediaPipe/TFLite run; yields the real stderr.
-
-    MediaPipe's C++ code logs straight to fd 2 (absl and TFLite "INFO"/"W0000" lines, which no Python
-    or environment setting turns off), so a refused input would print several lines instead of one.
-    ``CUSTOM_CAST_DEBUG=1`` keeps them.
-    """
-    if os.environ.get("CUSTOM_CAST_DEBUG") == "1":
-        yield sys.stderr
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    real = os.fdopen(os.dup(saved), "w", buffering=1)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield real
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            real.close()
-
-
 class _ProgressLine:
     """One self-overwriting progress line on a terminal, erased before anything else is printed."""
 
@@ -96,7 +67,7 @@ class _ProgressLine:
 
 def main(argv: list[str] | None = None, prog: str = "python -m core.animate") -> int:
     args = parser(prog).parse_args(argv)
-    with native_logs_silenced() as terminal:
+    with quiet_native_stderr() as terminal:
         line = _ProgressLine(terminal) if terminal.isatty() else None
         try:
             if args.command == "record-motion":

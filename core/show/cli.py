@@ -18,11 +18,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.cli import ArgumentParser
+
 PROG = "python -m core.show"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Prepare, present and export shows.")
+    p = ArgumentParser(prog=PROG, description="Prepare, present and export shows.")
     sub = p.add_subparsers(dest="command", required=True)
     pr = sub.add_parser("prepare", help="render every scene's media (skips what is rendered; resumes)")
     pr.add_argument("show_dir")

@@ -9,23 +9,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from core.cli import run_cli
-from core.survey.errors import SurveyError
+from core.cli import ArgumentParser, run_cli
 from core.survey.report import build_report, format_report, report_json
 from core.survey.significance import ALPHA_RANGE, CLAIM_RANGE, DEFAULT_ALPHA, DEFAULT_CLAIM
 
 PROG = "python -m core.survey"
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse prints a usage block before a bad flag's message; the CLI contract is one line."""
-
-    def error(self, message: str):
-        raise SurveyError(f"{message} (see {self.prog} --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog=PROG, description="Survey analysis and hypothesis test.")
+    parser = ArgumentParser(prog=PROG, description="Survey analysis and hypothesis test.")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="answer counts, chi-square test of a claim, sentiment")
     rep.add_argument("csv", metavar="CSV")
