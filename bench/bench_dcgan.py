@@ -11,7 +11,7 @@ For each architecture at 64 px the same models (same init) are trained by
     targets, D frozen in the G step, logging/status writes included).
 Rounds alternate between the two so a busy machine hurts both alike; medians are printed.
 The polling figure runs the project loop while a second process reads the run folder the way the
-live page does (status, metrics, latest grid, every 2 s; also a harsher 0.25 s).
+live page does (status + job manifest, metrics, latest snapshot, every 2 s; also a harsher 0.25 s).
 """
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ def _poller(run_dir: str, period: float, stop) -> None:
         dcgan.run_state(run_dir)
         rows = dcgan.read_metrics(run_dir)
         _ = [r.get("d_loss") for r in rows]
-        latest = Path(run_dir) / dcgan.LATEST_GRID_NAME
-        if latest.exists():
-            latest.read_bytes()
+        latest = dcgan.latest_snapshot(run_dir)
+        if latest is not None:
+            latest[1].read_bytes()
         stop.wait(period)
 
 

@@ -1,7 +1,13 @@
-"""DCGAN trainer: pick face crops, train in the background, watch curves and samples, export results."""
+"""DCGAN trainer: pick face crops, train in the background, watch curves and samples, export results.
+
+After Start the live fixed-noise grid sits at the top, beside a recorded time-lapse of the bundled run,
+with the job layer's progress and time left; the run is a core.jobs job, so it survives reruns.
+"""
 
 from __future__ import annotations
 
+import base64
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +24,24 @@ from pages._common import (
     HANDOFF_TRAINING_DIR,
     page_header,
 )
+from pages._show import add_to_show
 
 DEMO_DATA = ASSETS_DIR / "demo_faces" / "faces64.npz"
 PRETRAINED = CHECKPOINTS_DIR / "dcgan_demo.pt"
+RECORDED_TIMELAPSE = CHECKPOINTS_DIR / "dcgan_demo_timelapse.mp4"
 RUN_ROOT = RUNS_DIR / "dcgan"
 POLL_SECONDS = 2.0
+CURVES_POLL_SECONDS = 5.0
+LIVE_WIDTH = 420  # px of each picture in the top row: both fit above the fold at 1600x1000
+# Start sits below the fold; after it, scroll whichever element scrolls the page back to the live grid.
+SCROLL_TO_TOP_JS = ("for (const el of [document.scrollingElement, ...document.querySelectorAll("
+                    "'[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]')]) "
+                    "{ if (el) el.scrollTo({top: 0}); }")
 ARCHS = ["tutorial", "study"]
 
 page_header("DCGAN trainer", "Train a DCGAN on face crops (the studies' and the PyTorch tutorial's "
             "architectures) in the background; watch losses, SWD and a fixed-noise grid evolve.")
+live_slot = st.container()  # filled once the run to show is known (after the Start form below)
 
 
 @st.cache_data(show_spinner="Reading the dataset...", max_entries=4)
@@ -34,6 +49,11 @@ def dataset_summary(path: str, mtime: float, size: int) -> tuple[int, list[str],
     data = dcgan.load_dataset(path, size)
     preview = data.images[:16].permute(0, 2, 3, 1).numpy()
     return len(data), data.skipped, make_grid(list(preview), cols=8)
+
+
+@st.cache_data(max_entries=2)
+def recorded_timelapse_b64(mtime: float) -> str:
+    return base64.b64encode(RECORDED_TIMELAPSE.read_bytes()).decode()
 
 
 @st.cache_resource(show_spinner="Loading the generator...", max_entries=4)
@@ -132,15 +152,16 @@ if submitted:
                        "Choose a new run name for a fresh run.")
         dcgan.start_training(data_path, run_dir, cfg, resume=resume)
         st.session_state.dcgan_run_dir = str(run_dir)
-        st.success(f"Training started in {run_dir}.")
+        st.session_state.dcgan_scroll_up = time.time()  # bring the live grid (top of the page) into view
+        st.success(f"Training started in {run_dir}; the live grid is at the top of the page.")
     except (ValueError, dcgan.RunBusyError, CheckpointError) as e:
         st.error(str(e))
 
 # -- monitor -------------------------------------------------------------------------------------
 
 st.subheader("3. Monitor")
-known_runs = sorted((d for d in RUN_ROOT.glob("*") if (d / dcgan.STATUS_NAME).exists()), key=_mtime,
-                    reverse=True)
+known_runs = sorted((d for d in RUN_ROOT.glob("*") if (d / dcgan.STATUS_NAME).exists()
+                     or (d / "job.json").exists()), key=_mtime, reverse=True)
 default_run = st.session_state.get("dcgan_run_dir") or (str(known_runs[0]) if known_runs else "")
 if "dcgan_monitor_dir" not in st.session_state or st.session_state.get("_dcgan_last_started") != default_run:
     st.session_state.dcgan_monitor_dir = default_run
@@ -170,14 +191,92 @@ def _curves(rows: list[dict]) -> list[go.Figure]:
 
 
 def _fmt_eta(seconds) -> str:
-    if not seconds:
+    if seconds is None:
         return "-"
-    m, s = divmod(int(seconds), 60)
+    m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
     return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
 
 
-def show_run(run_dir: Path) -> None:
+def _progress_text(state: dict) -> str:
+    step, total, kind = state.get("step") or 0, state.get("steps") or 0, state.get("state", "empty")
+    parts = [f"Step {step:,} of {total:,}" if total else f"Step {step:,}"]
+    if kind == "running":
+        eta = state.get("eta_s")
+        parts.append(f"about {_fmt_eta(eta)} left" if eta is not None else "estimating the time left")
+        if state.get("images_per_s"):
+            parts.append(f"{state['images_per_s']:.0f} images/s")
+    else:
+        parts.append(kind)
+    return " · ".join(parts)
+
+
+def _live_grid(run_dir: Path, state: dict) -> None:
+    latest = dcgan.latest_snapshot(run_dir)
+    if latest is None:
+        st.info("The first picture of this run arrives a few seconds after the process starts.")
+        return
+    snap_step, path = latest
+    grid = np.asarray(Image.open(path).convert("RGB"))
+    scale = max(1, LIVE_WIDTH // grid.shape[1])  # whole-pixel enlargement keeps the small faces sharp
+    if scale > 1:
+        grid = np.asarray(Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale),
+                                                       Image.Resampling.NEAREST))
+    live = "Live" if state.get("alive") else "Last picture"
+    st.image(grid, width=LIVE_WIDTH,
+             caption=f"{live}: the fixed-noise samples of {run_dir.name} at step {snap_step:,}")
+
+
+def _recorded_timelapse() -> None:
+    if not RECORDED_TIMELAPSE.exists():
+        st.caption("The recorded time-lapse (checkpoints/dcgan_demo_timelapse.mp4) is not in this checkout.")
+        return
+    info = dcgan.read_timelapse_info(RECORDED_TIMELAPSE)
+    # A plain <video>: st.video starts only elements with a key and plays once; this one must loop unasked.
+    st.html(f'<video autoplay muted loop playsinline width="{LIVE_WIDTH}" '
+            f'src="data:video/mp4;base64,{recorded_timelapse_b64(_mtime(RECORDED_TIMELAPSE))}"></video>')
+    if info is not None and info.minutes:
+        st.caption(f"Recorded: what {info.minutes:.0f} minutes of training gives (the bundled recipe, steps "
+                   f"0-{info.last_step:,}, on a shared 2-core CPU)")
+    else:
+        st.caption("Recorded: a run of the bundled recipe")
+
+
+def _controls(run_dir: Path, state: dict) -> None:
+    kind, alive = state.get("state", "empty"), state.get("alive")
+    b = st.columns(4)
+    if b[0].button("Pause", disabled=not alive or kind != "running", key="dcgan_pause"):
+        dcgan.set_control(run_dir, "pause")
+    if b[1].button("Resume", disabled=not alive or kind != "paused", key="dcgan_resume"):
+        dcgan.set_control(run_dir, "run")
+    if b[2].button("Stop", disabled=not alive, key="dcgan_stop", help="Checkpoint, then stop"):
+        dcgan.stop_training(run_dir)
+    can_continue = (not alive and state.get("has_checkpoint")
+                    and kind in ("stopped", "crashed", "nan", "paused", "failed"))
+    if b[3].button("Continue from checkpoint", disabled=not can_continue, key="dcgan_continue"):
+        try:
+            src = dcgan.training_data(run_dir) or str(DEMO_DATA)
+            cfg = dcgan.TrainConfig.from_dict(dcgan.read_json(run_dir / dcgan.CONFIG_NAME) or {})
+            dcgan.start_training(src, run_dir, cfg, resume=True)
+            st.rerun(scope="app")
+        except (ValueError, dcgan.RunBusyError) as e:
+            st.error(str(e))
+
+
+def show_live(run_dir: Path) -> None:
+    """The top left of the page: this run's latest grid, its progress and time left, the controls."""
+    state = dcgan.run_state(run_dir)
+    kind = state.get("state", "empty")
+    _live_grid(run_dir, state)
+    total = state.get("steps") or 0
+    fraction = min(1.0, (state.get("step") or 0) / total) if total else 0.0
+    st.progress(fraction, text=_progress_text(state))
+    if state.get("message") and kind != "running":
+        (st.error if kind in ("nan", "failed", "crashed") else st.caption)(state["message"])
+    _controls(run_dir, state)
+
+
+def show_monitor(run_dir: Path) -> None:
     state = dcgan.run_state(run_dir)
     kind = state.get("state", "empty")
     step, total = state.get("step") or 0, state.get("steps") or 0
@@ -185,48 +284,23 @@ def show_run(run_dir: Path) -> None:
     cols[0].metric("State", kind)
     cols[1].metric("Step", f"{step} / {total}" if total else str(step))
     cols[2].metric("Images/s", f"{state.get('images_per_s') or 0:.1f}")
-    cols[3].metric("ETA", _fmt_eta(state.get("eta_s")) if kind == "running" else "-")
-    if total:
-        st.progress(min(1.0, step / total))
-    if state.get("message"):
-        (st.error if kind in ("nan", "failed", "crashed") else st.caption)(state["message"])
-    b = st.columns(4)
-    alive = state.get("alive")
-    if b[0].button("Pause", disabled=not alive or kind != "running", key="dcgan_pause"):
-        dcgan.set_control(run_dir, "pause")
-    if b[1].button("Resume", disabled=not alive or kind != "paused", key="dcgan_resume"):
-        dcgan.set_control(run_dir, "run")
-    if b[2].button("Stop", disabled=not alive, key="dcgan_stop"):
-        dcgan.set_control(run_dir, "stop")
-    can_continue = (not alive and state.get("has_checkpoint")
-                    and kind in ("stopped", "crashed", "nan", "paused"))
-    if b[3].button("Continue from checkpoint", disabled=not can_continue, key="dcgan_continue"):
-        cfg_path = run_dir / "config.json"
-        try:
-            data = dcgan.read_json(run_dir / "job.json") or {}
-            data_arg = data.get("args", [])
-            src = data_arg[data_arg.index("--data") + 1] if "--data" in data_arg else str(DEMO_DATA)
-            cfg = dcgan.TrainConfig.from_dict(dcgan.read_json(cfg_path) or {})
-            dcgan.start_training(src, run_dir, cfg, resume=True)
-            st.rerun()
-        except (ValueError, dcgan.RunBusyError) as e:
-            st.error(str(e))
+    cols[3].metric("Time left", _fmt_eta(state.get("eta_s")) if kind == "running" else "-")
     rows = dcgan.read_metrics(run_dir)
-    left, right = st.columns([3, 2])
-    with left:
-        if rows:
-            for fig in _curves(rows):
-                st.plotly_chart(fig, width="stretch")
-        else:
-            st.caption("Curves appear after the first logged steps.")
-    with right:
-        latest = run_dir / dcgan.LATEST_GRID_NAME
-        if latest.exists():
-            st.image(latest.read_bytes(), caption=f"Fixed-noise samples (step {step})", width="stretch")
+    if rows:
+        for col, fig in zip(st.columns(3), _curves(rows)):
+            col.plotly_chart(fig, width="stretch")
+    else:
+        st.caption("Curves appear after the first logged steps.")
 
 
 if monitor_dir is None:
     st.info("No run yet: start one above, or enter a run folder.")
+    with live_slot:
+        left, right = st.columns(2)
+        left.info("Press **Start training** (section 2) and the live fixed-noise grid of your run appears "
+                  "here, beside the recorded one.")
+        with right:
+            _recorded_timelapse()
 elif not monitor_dir.is_dir():
     st.warning(f"No run folder at {monitor_dir}.")
 else:
@@ -234,11 +308,25 @@ else:
 
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def live_panel() -> None:
-        show_run(monitor_dir)
+        show_live(monitor_dir)
         if live and not dcgan.run_state(monitor_dir).get("alive"):
             st.rerun(scope="app")  # finished: stop polling
 
-    live_panel()
+    @st.fragment(run_every=CURVES_POLL_SECONDS if live else None)
+    def monitor_panel() -> None:
+        show_monitor(monitor_dir)
+
+    monitor_panel()
+    with live_slot:
+        left, right = st.columns(2)
+        with right:
+            _recorded_timelapse()  # outside the fragment: sent once, not every poll
+        with left:
+            live_panel()
+        scroll = st.session_state.pop("dcgan_scroll_up", None)
+        if scroll is not None:  # Start was pressed far down the page: show the top, where the grid is
+            st.html(f'<script data-started="{scroll}">{SCROLL_TO_TOP_JS}</script>',
+                    unsafe_allow_javascript=True)
 
     # -- outputs of this run -----------------------------------------------------------------
     st.subheader("4. Time-lapse, latent walk, checkpoint")
@@ -249,15 +337,16 @@ else:
         fps = st.slider("Time-lapse fps", 2, 30, 8, key="dcgan_fps")
         if st.button("Make time-lapse (GIF + MP4)", disabled=len(snaps) < 2, key="dcgan_timelapse"):
             with st.spinner("Encoding..."):
-                frames = [np.asarray(Image.open(s).convert("RGB")) for s in snaps]
-                video.write_gif(frames, monitor_dir / "timelapse.gif", fps=fps)
-                video.write_mp4(frames, monitor_dir / "timelapse.mp4", fps=fps)
+                dcgan.write_timelapse(monitor_dir, monitor_dir / "timelapse.gif", fps=fps)
+                dcgan.write_timelapse(monitor_dir, monitor_dir / "timelapse.mp4", fps=fps)
         if (monitor_dir / "timelapse.mp4").exists():
             st.video((monitor_dir / "timelapse.mp4").read_bytes())
             st.download_button("Download time-lapse GIF", (monitor_dir / "timelapse.gif").read_bytes(),
                                "dcgan_timelapse.gif", "image/gif", key="dcgan_gif_dl")
             st.download_button("Download time-lapse MP4", (monitor_dir / "timelapse.mp4").read_bytes(),
                                "dcgan_timelapse.mp4", "video/mp4", key="dcgan_mp4_dl")
+        if len(snaps) >= 2:
+            add_to_show({"kind": "timelapse", "run": str(monitor_dir), "fps": float(fps)})
     with c2:
         ckpt_path = monitor_dir / dcgan.CHECKPOINT_NAME
         if ckpt_path.exists():

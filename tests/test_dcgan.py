@@ -86,6 +86,46 @@ def test_seeded_sample_values():
     np.testing.assert_array_equal(walk[0], dcgan.sample(g, 1, 1)[0])
 
 
+def test_snapshot_grids_use_the_batch_statistics_without_side_effects():
+    torch.manual_seed(0)
+    g = dcgan.build_generator(dcgan.ModelConfig(arch="tutorial", size=32, latent_dim=8, g_width=4))
+    z = dcgan.latent_noise(4, 8, 7)
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    # Fresh running statistics make eval-mode grids flat grey; the batch's own statistics do not.
+    assert float(dcgan.generate(g, z).std()) < 1e-4
+    grid = dcgan.generate(g, z, batch_stats=True)
+    assert float(grid.std()) == pytest.approx(0.05350, abs=1e-4)
+    np.testing.assert_allclose(grid[1, :, 5, 7].numpy(), [0.017558, -0.039377, -0.047109], atol=1e-5)
+    assert g.training  # mode restored
+    assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())  # running stats untouched
+    g.eval()
+    torch.testing.assert_close(dcgan.generate(g, z, batch_stats=True), grid, rtol=0, atol=0)
+    assert not g.training
+    study = dcgan.build_generator(dcgan.ModelConfig(arch="study", size=32, latent_dim=8, g_width=4))
+    assert dcgan.generate(study, z[:1], batch_stats=True).shape == (1, 3, 32, 32)  # one sample: eval mode
+
+
+def test_snapshot_schedule_is_dense_early():
+    due = lambda every, steps: [s for s in range(1, steps + 1)
+                                if dcgan.TrainConfig(steps=steps, snapshot_every=every).snapshot_due(s)]
+    assert due(200, 1000) == [1, 10, 25, 50, 200, 400, 600, 800, 1000]
+    assert due(50, 200) == [1, 10, 50, 100, 150, 200]
+    assert due(20, 70) == [1, 20, 40, 60, 70]
+    assert due(3, 6) == [3, 6]  # intervals this short need no early frames
+    assert due(0, 100) == []
+
+
+def test_import_is_light():
+    code = ("import sys, core.dcgan as d; from core.dcgan import snapshot_paths, latest_snapshot, RunLock; "
+            "print('torch' in sys.modules, 'Trainer' in dir(d), sorted(set(d.__all__) - set(dir(d))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.split() == ["False", "True", "[]"], out.stderr
+    assert dcgan.Trainer is dcgan.trainer.Trainer and "sample" in dcgan.__all__
+    with pytest.raises(AttributeError):
+        dcgan.no_such_name  # noqa: B018
+
+
 def test_diffaugment_shapes_and_determinism():
     x = torch.rand(3, 3, 16, 16) * 2 - 1
     torch.manual_seed(1)
@@ -244,12 +284,41 @@ def test_resume_refuses_other_architecture(tmp_path):
         dcgan.Trainer(tiny_config("tutorial"), tiny_data(), tmp_path, resume=True)
 
 
-def test_pause_and_stop_via_control_file(tmp_path):
+def test_stop_via_the_job_layers_cancel(tmp_path):
+    # A stale stop from an earlier run is dropped when a run starts outside a job; one sent since stops it.
+    jobs.request_cancel(tmp_path)
     t = dcgan.Trainer(tiny_config(steps=50, swd_every=0, snapshot_every=0), tiny_data(), tmp_path)
-    dcgan.set_control(tmp_path, "stop")
+    assert not jobs.cancel_requested(tmp_path)
+    dcgan.stop_training(tmp_path)
     assert t.run() == "stopped" and t.step == 0
     assert json.loads((tmp_path / dcgan.STATUS_NAME).read_text())["state"] == "stopped"
     t.close()
+    with pytest.raises(ValueError, match="control command"):
+        dcgan.set_control(tmp_path, "stop")  # stopping is the layer's cancel, pausing the control file
+
+
+def test_timelapse_of_a_run(tmp_path):
+    run = tmp_path / "run"
+    trainer = dcgan.Trainer(tiny_config("tutorial", steps=4, snapshot_every=1, swd_every=0), tiny_data(), run)
+    trainer.run()
+    trainer.close()
+    step, path = dcgan.latest_snapshot(run)
+    assert step == 4 and path.name == "step_0000004.png" and dcgan.snapshot_step(path) == 4
+    out = tmp_path / "tl.mp4"
+    assert dcgan.main(["timelapse", "--run", str(run), "--out", str(out), "--fps", "4", "--scale", "2"]) == 0
+    info = dcgan.read_timelapse_info(out)
+    assert (info.frames, info.first_step, info.last_step, info.minutes) == (5, 0, 4, None)
+    assert info.config["steps"] == 4
+    from core.video import count_frames, probe_video
+
+    assert count_frames(out) == 5
+    assert probe_video(out).size == (140, 140 + 22)  # 4 samples of 32 px, 2x, over the label strip
+    frames, steps, minutes = dcgan.timelapse_frames(run, max_frames=3, minutes=True)
+    assert steps == [0, 2, 4] and frames[0].shape == (70 + 22, 70, 3) and minutes < 5
+    (run / "snapshots" / "step_0000001.png").rename(tmp_path / "moved.png")
+    for snap in dcgan.snapshot_paths(run)[1:]:
+        snap.unlink()
+    assert dcgan.main(["timelapse", "--run", str(run), "--out", str(out)]) == 2  # one snapshot: one line
 
 
 def test_cli_train_sample_export(tmp_path):
@@ -288,6 +357,12 @@ def test_background_job_stop_and_resume(tmp_path):
         time.sleep(0.2)
     state = dcgan.run_state(run)
     assert state["state"] == "running" and state["alive"], (state, jobs.log_tail(run))
+    job = jobs.read_job(run)
+    assert job.kind == dcgan.JOB_KIND and job.pid == pid and job.state == jobs.RUNNING
+    assert job.progress.unit == "steps" and job.progress.total == 100000 and job.progress.done >= 1
+    while time.time() < deadline and dcgan.run_state(run)["eta_s"] is None:
+        time.sleep(0.2)  # the layer estimates after ~1 s of steps
+    assert dcgan.run_state(run)["eta_s"] > 0
     with pytest.raises(dcgan.RunBusyError):
         dcgan.start_training(data, run, cfg)
     dcgan.set_control(run, "pause")
@@ -296,13 +371,23 @@ def test_background_job_stop_and_resume(tmp_path):
     paused_at = dcgan.run_state(run)["step"]
     time.sleep(0.5)
     assert dcgan.run_state(run)["step"] == paused_at
-    dcgan.set_control(run, "stop")
-    assert jobs.wait_job(run, 30)
+    dcgan.stop_training(run)
+    assert jobs.wait(run, 30)
     state = dcgan.run_state(run)
     assert state["state"] == "stopped" and state["has_checkpoint"] and not state["alive"]
     assert not jobs.pid_alive(pid)
+    assert jobs.read_job(run).state == jobs.CANCELLED  # the layer saw the trainer obey its cancel
     assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == paused_at
-    # Resuming is the same CLI with --resume (covered in-process by test_cli_train_sample_export).
+    assert dcgan.training_data(run) == str(data)
+    # Continuing is the same CLI with --resume; a process killed without a word reads as crashed.
+    pid = dcgan.start_training(data, run, cfg, resume=True)
+    assert dcgan.run_state(run)["state"] in ("starting", "running")
+    while time.time() < deadline + 30 and dcgan.run_state(run)["state"] != "running":
+        time.sleep(0.2)
+    os.kill(pid, 9)
+    assert jobs.wait(run, 30)
+    state = dcgan.run_state(run)
+    assert state["state"] == "crashed" and not state["alive"] and state["job"].interrupted, state
 
 
 # -- DDP on gloo -----------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
-"""AppTest for the DCGAN trainer page: initial view, bad folder, monitoring a finished run, pretrained."""
+"""AppTest for the DCGAN trainer page: initial view, bad folder, monitoring a finished run, starting a run
+(live grid at the top), pretrained."""
 
 from __future__ import annotations
+
+import shutil
+import time
+import uuid
 
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core import ASSETS_DIR, CHECKPOINTS_DIR, dcgan
+from core import ASSETS_DIR, CHECKPOINTS_DIR, RUNS_DIR, dcgan, jobs
 from pages._common import HANDOFF_ANIMATOR_SOURCE
 
 PAGE = "pages/2_dcgan_trainer.py"
@@ -50,11 +55,50 @@ def test_monitor_finished_run_and_timelapse(tmp_path):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["State"] == "finished" and metrics["Step"] == "4 / 4"
     assert len(at.get("plotly_chart")) == 3
+    _assert_live_grid_on_top(at, "run", 4)
+    assert at.get("progress")[0].proto.text == "Step 4 of 4 · finished"
     at.button(key="dcgan_timelapse").click().run()
     assert not at.exception
     assert (run / "timelapse.gif").exists() and (run / "timelapse.mp4").exists()
     at.button(key="dcgan_walk_run").click().run()
     assert (run / "latent_walk.gif").exists()
+
+
+def _assert_live_grid_on_top(at, run_name: str, step: int) -> None:
+    """The run's grid is the page's first picture (above section 1), captioned with its own step."""
+    top = at.get("image")[0].proto.imgs[0]
+    assert f"of {run_name} at step {step}" in top.caption, top.caption
+    order = [el.type for el in at.main if el.type in ("image", "subheader")]
+    assert order[0] == "image", order
+
+
+def test_start_puts_the_live_grid_and_progress_on_top():
+    if not (ASSETS_DIR / "demo_faces" / "faces64.npz").exists():
+        pytest.skip("bundled demo faces not present")
+    name = f"pytest_{uuid.uuid4().hex[:8]}"
+    run = RUNS_DIR / "dcgan" / name
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    try:
+        by_label = lambda widgets, label: next(w for w in widgets if w.label == label)
+        by_label(at.number_input, "Steps").set_value(3)
+        by_label(at.text_input, "Run name (one run per folder)").set_value(name)
+        by_label(at.button, "Start training").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert at.session_state["dcgan_run_dir"] == str(run)
+        assert any("live grid is at the top" in s.value for s in at.success)
+        deadline = time.time() + 120
+        while time.time() < deadline and dcgan.run_state(run)["alive"]:
+            time.sleep(0.5)
+        state = dcgan.run_state(run)
+        assert state["state"] == "finished" and state["job"].kind == dcgan.JOB_KIND, state
+        at.run()
+        _assert_live_grid_on_top(at, name, 3)
+        assert at.get("progress")[0].proto.text == "Step 3 of 3 · finished"
+    finally:
+        dcgan.stop_training(run)
+        jobs.wait(run, 30)
+        shutil.rmtree(run, ignore_errors=True)
 
 
 def test_pretrained_send_to_animator():

@@ -17,10 +17,11 @@ One topic per module:
 ``rng``                   RNG state as plain tensors for exact resume
 ``sampling``              seeded sampling and latent walks (uint8 N x H x W x 3)
 ``loading``               opening checkpoints safely (kind, config bounds, weight shapes), export
-``run_dir``               the run folder: lock, control, status, metrics, snapshots
-``trainer``               the training loop (DDP under torchrun)
-``background``            training as a background job for the page (through core.jobs)
-``commands``/``__main__``  ``python -m core.dcgan train|sample|export``
+``run_dir``               the run folder: lock, pause control, status, metrics, snapshots
+``trainer``               the training loop (DDP under torchrun; progress and cancel via core.jobs)
+``background``            training as a ``core.jobs`` process job for the page: start, stop, state
+``timelapse``             a run's snapshots as a labelled video
+``commands``/``__main__``  ``python -m core.dcgan train|sample|export|timelapse``
 ========================  ===========================================================================
 
 Command line::
@@ -29,87 +30,148 @@ Command line::
         [--resume | --overwrite]
     python -m core.dcgan sample --checkpoint RUN_DIR/checkpoint.pt --n 16 --out grid.png
     python -m core.dcgan export --checkpoint RUN_DIR/checkpoint.pt --out generator.pt
+    python -m core.dcgan timelapse --run RUN_DIR --out timelapse.mp4
+
+Names are imported from their modules on first use (module ``__getattr__``), so ``import core.dcgan``
+and light helpers such as ``snapshot_paths`` do not load torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.cli import run_cli
-from core.dcgan import commands
-from core.dcgan.augment import AUGMENTS, augment_policy, diff_augment
-from core.dcgan.background import run_state, start_training
-from core.dcgan.config import (
-    MODEL_BOUNDS,
-    PRESETS,
-    STUDY_SIZES,
-    TRAIN_BOUNDS,
-    TUTORIAL_SIZES,
-    ConfigError,
-    ModelConfig,
-    TrainConfig,
-    model_config_from_dict,
-    preset_config,
-    resolve_device,
-)
-from core.dcgan.data import (
-    DatasetError,
-    EpochSampler,
-    ImageSet,
-    fit_batch_size,
-    load_dataset,
-    load_npz_images,
-)
-from core.dcgan.loading import CHECKPOINT_VERSION, export_generator, load_generator, read_checkpoint
-from core.dcgan.models import (
-    StudyDiscriminator,
-    StudyGenerator,
-    TutorialDiscriminator,
-    TutorialGenerator,
-    build_generator,
-    build_models,
-)
-from core.dcgan.quality import SWDEvaluator, laplacian_pyramid, sliced_wasserstein
-from core.dcgan.rng import capture_rng_state, restore_rng_state
-from core.dcgan.run_dir import (
-    CHECKPOINT_NAME,
-    CONFIG_NAME,
-    CONTROL_NAME,
-    LATEST_GRID_NAME,
-    LOCK_NAME,
-    METRICS_NAME,
-    SNAPSHOT_DIR,
-    STATUS_NAME,
-    RunBusyError,
-    RunExistsError,
-    RunLock,
-    read_json,
-    read_metrics,
-    remove_partial_writes,
-    run_is_busy,
-    set_control,
-    snapshot_paths,
-    write_json_atomic,
-)
-from core.dcgan.sampling import generate, latent_noise, latent_walk, sample
-from core.dcgan.trainer import Trainer
+
+# public name -> the module of this package that defines it
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("AUGMENTS", "augment_policy", "diff_augment"), "augment"),
+    **dict.fromkeys(("JOB_KIND", "run_state", "start_training", "stop_training", "training_data"),
+                    "background"),
+    **dict.fromkeys(("EARLY_SNAPSHOTS", "MODEL_BOUNDS", "PRESETS", "STUDY_SIZES", "TRAIN_BOUNDS",
+                     "TUTORIAL_SIZES", "ConfigError", "ModelConfig", "TrainConfig", "model_config_from_dict",
+                     "preset_config", "resolve_device"), "config"),
+    **dict.fromkeys(("DatasetError", "EpochSampler", "ImageSet", "fit_batch_size", "load_dataset",
+                     "load_npz_images"), "data"),
+    **dict.fromkeys(("CHECKPOINT_VERSION", "export_generator", "load_generator", "read_checkpoint"),
+                    "loading"),
+    **dict.fromkeys(("StudyDiscriminator", "StudyGenerator", "TutorialDiscriminator", "TutorialGenerator",
+                     "build_generator", "build_models"), "models"),
+    **dict.fromkeys(("SWDEvaluator", "laplacian_pyramid", "sliced_wasserstein"), "quality"),
+    **dict.fromkeys(("capture_rng_state", "restore_rng_state"), "rng"),
+    **dict.fromkeys(("CHECKPOINT_NAME", "CONFIG_NAME", "CONTROL_NAME", "LATEST_GRID_NAME", "LOCK_NAME",
+                     "METRICS_NAME", "SNAPSHOT_DIR", "STATUS_NAME", "RunBusyError", "RunExistsError",
+                     "RunLock", "latest_snapshot", "read_json", "read_metrics", "remove_partial_writes",
+                     "run_is_busy", "set_control", "snapshot_paths", "snapshot_step", "write_json_atomic"),
+                    "run_dir"),
+    **dict.fromkeys(("generate", "latent_noise", "latent_walk", "sample"), "sampling"),
+    **dict.fromkeys(("TimelapseInfo", "read_timelapse_info", "timelapse_frames", "write_timelapse"),
+                    "timelapse"),
+    "Trainer": "trainer",
+}
+_SUBMODULES = ("augment", "background", "commands", "config", "data", "loading", "models", "quality", "rng",
+               "run_dir", "sampling", "timelapse", "trainer")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command exactly as ``python -m core.dcgan`` does and return its exit code (errors: one line)."""
+    from core.dcgan import commands
+
     return run_cli(commands.main, argv, prog=commands.PROG)
 
 
-__all__ = [
-    "AUGMENTS", "CHECKPOINT_NAME", "CHECKPOINT_VERSION", "CONFIG_NAME", "CONTROL_NAME", "ConfigError",
-    "DatasetError", "EpochSampler", "ImageSet", "LATEST_GRID_NAME", "LOCK_NAME", "METRICS_NAME",
-    "MODEL_BOUNDS", "ModelConfig", "PRESETS", "RunBusyError", "RunExistsError", "RunLock",
-    "SNAPSHOT_DIR", "STATUS_NAME", "STUDY_SIZES", "SWDEvaluator", "StudyDiscriminator", "StudyGenerator",
-    "TRAIN_BOUNDS", "TUTORIAL_SIZES", "TrainConfig", "Trainer", "TutorialDiscriminator",
-    "TutorialGenerator", "augment_policy", "build_generator", "build_models", "capture_rng_state",
-    "diff_augment", "export_generator", "fit_batch_size", "generate", "laplacian_pyramid",
-    "latent_noise", "latent_walk", "load_dataset", "load_generator", "load_npz_images", "main",
-    "model_config_from_dict", "preset_config", "read_checkpoint", "read_json", "read_metrics",
-    "remove_partial_writes", "resolve_device", "restore_rng_state", "run_is_busy", "run_state", "sample",
-    "set_control", "sliced_wasserstein", "snapshot_paths", "start_training", "write_json_atomic",
-]
+__all__ = sorted([*_EXPORTS, "main"])
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time the names load lazily
+    from core.dcgan.augment import AUGMENTS, augment_policy, diff_augment  # noqa: F401
+    from core.dcgan.background import (  # noqa: F401
+        JOB_KIND,
+        run_state,
+        start_training,
+        stop_training,
+        training_data,
+    )
+    from core.dcgan.config import (  # noqa: F401
+        EARLY_SNAPSHOTS,
+        MODEL_BOUNDS,
+        PRESETS,
+        STUDY_SIZES,
+        TRAIN_BOUNDS,
+        TUTORIAL_SIZES,
+        ConfigError,
+        ModelConfig,
+        TrainConfig,
+        model_config_from_dict,
+        preset_config,
+        resolve_device,
+    )
+    from core.dcgan.data import (  # noqa: F401
+        DatasetError,
+        EpochSampler,
+        ImageSet,
+        fit_batch_size,
+        load_dataset,
+        load_npz_images,
+    )
+    from core.dcgan.loading import (  # noqa: F401
+        CHECKPOINT_VERSION,
+        export_generator,
+        load_generator,
+        read_checkpoint,
+    )
+    from core.dcgan.models import (  # noqa: F401
+        StudyDiscriminator,
+        StudyGenerator,
+        TutorialDiscriminator,
+        TutorialGenerator,
+        build_generator,
+        build_models,
+    )
+    from core.dcgan.quality import SWDEvaluator, laplacian_pyramid, sliced_wasserstein  # noqa: F401
+    from core.dcgan.rng import capture_rng_state, restore_rng_state  # noqa: F401
+    from core.dcgan.run_dir import (  # noqa: F401
+        CHECKPOINT_NAME,
+        CONFIG_NAME,
+        CONTROL_NAME,
+        LATEST_GRID_NAME,
+        LOCK_NAME,
+        METRICS_NAME,
+        SNAPSHOT_DIR,
+        STATUS_NAME,
+        RunBusyError,
+        RunExistsError,
+        RunLock,
+        latest_snapshot,
+        read_json,
+        read_metrics,
+        remove_partial_writes,
+        run_is_busy,
+        set_control,
+        snapshot_paths,
+        snapshot_step,
+        write_json_atomic,
+    )
+    from core.dcgan.sampling import generate, latent_noise, latent_walk, sample  # noqa: F401
+    from core.dcgan.timelapse import (  # noqa: F401
+        TimelapseInfo,
+        read_timelapse_info,
+        timelapse_frames,
+        write_timelapse,
+    )
+    from core.dcgan.trainer import Trainer  # noqa: F401

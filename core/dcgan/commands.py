@@ -1,4 +1,4 @@
-"""The ``python -m core.dcgan`` commands: train (or resume), sample, export.
+"""The ``python -m core.dcgan`` commands: train (or resume), sample, export, timelapse.
 
 User errors (bad flags, files, folders, a full disk) raise ValueError or OSError; core.cli.run_cli turns
 them into one line on stderr and exit code 2.
@@ -201,9 +201,28 @@ def export_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def timelapse_main(args: argparse.Namespace) -> int:
+    from core.dcgan.timelapse import write_timelapse
+
+    if not 0.5 <= args.fps <= 60:
+        raise UserError(f"--fps must be between 0.5 and 60, not {args.fps}.")
+    if not 2 <= args.max_frames <= 10_000:
+        raise UserError(f"--max-frames must be between 2 and 10000, not {args.max_frames}.")
+    if not 1 <= args.scale <= 8:
+        raise UserError(f"--scale must be between 1 and 8, not {args.scale}.")
+    if not 1 <= args.quality <= 10:
+        raise UserError(f"--quality must be between 1 and 10, not {args.quality}.")
+    info = write_timelapse(args.run, args.out, fps=args.fps, max_frames=args.max_frames, minutes=args.minutes,
+                           scale=args.scale, quality=args.quality)
+    took = f", {info.minutes:g} min of training" if info.minutes is not None else ""
+    _say(f"wrote {info.frames} frames (steps {info.first_step}-{info.last_step}{took}) to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse and run one command; user errors raise (run through core.cli.run_cli for one-line errors)."""
-    parser = ArgumentParser(prog=PROG, description="DCGAN training on face crops: train, sample, export.")
+    parser = ArgumentParser(prog=PROG, description="DCGAN training on face crops: train, sample, export, "
+                                                   "timelapse.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train_args(sub.add_parser("train", help="train (or --resume) a DCGAN in a run folder"))
     s = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
@@ -214,6 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("export", help="write a small generator-only checkpoint")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)
+    t = sub.add_parser("timelapse", help="write a run's fixed-noise snapshots as a labelled video")
+    t.add_argument("--run", required=True, help="run folder (its snapshots/ are the frames)")
+    t.add_argument("--out", required=True, help="video file: .mp4 (H.264) or .gif; a .json goes beside it")
+    t.add_argument("--fps", type=float, default=8.0)
+    t.add_argument("--max-frames", type=int, default=200, help="evenly thinned to at most this many")
+    t.add_argument("--scale", type=int, default=1, help="enlarge the frames (nearest neighbour)")
+    t.add_argument("--quality", type=int, default=6, help="MP4 quality 1-10 (6: x264 crf 20)")
+    t.add_argument("--minutes", action="store_true",
+                   help="label frames with training time (snapshot file times; a run recorded in one go)")
     args = parser.parse_args(argv)
-    return {"train": train_main, "sample": sample_main, "export": export_main}[args.command](args)
+    commands = {"train": train_main, "sample": sample_main, "export": export_main,
+                "timelapse": timelapse_main}
+    return commands[args.command](args)
 

@@ -32,6 +32,9 @@ TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
 _EXCLUSIVE_LOW = {"lr_g", "lr_d"}
 _EXCLUSIVE_HIGH = {"d_dropout", "beta1", "beta2", "label_smoothing"}
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+# Extra snapshots early in a run, where the regular interval would leave the page without a new picture
+# for minutes; only those at most a quarter of ``snapshot_every`` are taken (50 -> 1, 10; 200 -> 1-50).
+EARLY_SNAPSHOTS = (1, 10, 25, 50, 100, 250, 500, 1000)
 
 
 class ConfigError(ValueError):
@@ -90,7 +93,8 @@ class TrainConfig:
     diffaugment: str = ""        # comma list of "color", "translation", "cutout" ("" = off)
     seed: int = 0                # weights, data order, noise and augmentation all derive from it
     checkpoint_every: int = 200  # steps between checkpoints (also on pause/stop/finish)
-    snapshot_every: int = 50     # steps between fixed-noise grid snapshots (time-lapse frames; 0 = off)
+    snapshot_every: int = 50     # steps between fixed-noise grid snapshots (time-lapse frames; 0 = off),
+    #                              plus the dense early ones of EARLY_SNAPSHOTS (see snapshot_due)
     swd_every: int = 500         # steps between SWD evaluations (0 = off)
     swd_images: int = 256        # fixed real/fake sample size for SWD
     log_every: int = 10          # steps between metrics.jsonl lines
@@ -113,6 +117,15 @@ class TrainConfig:
             raise ConfigError(f"Unknown DiffAugment ops {sorted(unknown)}; use {sorted(AUGMENTS)}.")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {self.device!r:.40}.")
+
+    def snapshot_due(self, step: int) -> bool:
+        """Whether the trainer writes a fixed-noise snapshot after ``step``: every ``snapshot_every``
+        steps, at the last step, and early at those EARLY_SNAPSHOTS steps that are at most a quarter of
+        the interval (so the first picture of a run comes after one step, not after a whole interval)."""
+        every = self.snapshot_every
+        if not every:
+            return False
+        return step % every == 0 or step == self.steps or (step in EARLY_SNAPSHOTS and 4 * step <= every)
 
     @staticmethod
     def from_dict(d: dict) -> TrainConfig:
@@ -156,9 +169,10 @@ def model_config_from_dict(d: Any, source: str) -> ModelConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Visible progress within minutes on 2 CPU cores: 32 px, small widths and batch, frequent frames.
+    # Visible progress within minutes on 2 CPU cores: 32 px, small widths and batch, a new picture every
+    # 10 steps (a snapshot costs about a twentieth of a step).
     "live demo": dict(model=dict(arch="tutorial", size=32, latent_dim=64, g_width=32, d_width=32),
-                      steps=3000, batch_size=32, snapshot_every=20, swd_every=200, swd_images=128,
+                      steps=3000, batch_size=32, snapshot_every=10, swd_every=200, swd_images=128,
                       log_every=5, checkpoint_every=250, diffaugment="translation"),
     # The tutorial's full widths; worth a GPU.
     "quality": dict(model=dict(arch="tutorial", size=64, latent_dim=100, g_width=64, d_width=64),

@@ -1,9 +1,13 @@
-"""The run folder: one training run per folder, its lock, control file, status, metrics and snapshots.
+"""The run folder: one training run per folder, its lock, pause control, status, metrics and snapshots.
 
 Layout: ``checkpoint.pt`` (everything to resume exactly), ``config.json``, ``metrics.jsonl`` (one JSON
-line per logged step), ``status.json`` (what the page shows), ``control.json`` (run/pause/stop, written
-by the page), ``latest.png`` and ``snapshots/step_NNNNNNN.png`` (the fixed-noise grid over time), and
-``run.lock`` (held by the live training process). Every file but the metrics is written atomically.
+line per logged step), ``status.json`` (the trainer's own account: state, step, images/s, notices),
+``control.json`` (run/pause, written by the page: pausing is the one control the job layer lacks),
+``latest.png`` and ``snapshots/step_NNNNNNN.png`` (the fixed-noise grid over time), and ``run.lock``
+(held by the live training process, also when it was started from a terminal or by torchrun). A run
+started by the page is a ``core.jobs`` job of the same folder: ``job.json`` (process, progress, ETA,
+how it ended), ``job.log``, and the ``cancel`` file that stops it. Every file but the metrics and the
+log is written atomically.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ CONTROL_NAME = "control.json"
 LOCK_NAME = "run.lock"
 LATEST_GRID_NAME = "latest.png"
 SNAPSHOT_DIR = "snapshots"
-CONTROL_COMMANDS = ("run", "pause", "stop")
+CONTROL_COMMANDS = ("run", "pause")  # stopping is the job layer's cancel
 
 
 class RunBusyError(ValueError):
@@ -134,10 +138,31 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict]:
 
 
 def set_control(run_dir: str | os.PathLike, command: str) -> None:
-    """Ask the run's training process to ``run``, ``pause`` or ``stop`` (it checks every step)."""
-    assert command in CONTROL_COMMANDS, command
+    """Ask the run's training process to ``pause`` or to ``run`` on (it checks every step).
+
+    Stopping is :func:`core.dcgan.background.stop_training` (the job layer's cancel).
+    """
+    if command not in CONTROL_COMMANDS:
+        raise ValueError(f"control command must be one of {CONTROL_COMMANDS}, not {command!r}")
     write_json_atomic(Path(run_dir) / CONTROL_NAME, {"command": command, "time": time.time()})
 
 
+def snapshot_name(step: int) -> str:
+    return f"step_{step:07d}.png"
+
+
 def snapshot_paths(run_dir: str | os.PathLike) -> list[Path]:
+    """The run's fixed-noise snapshots, oldest first (names sort by step)."""
     return sorted((Path(run_dir) / SNAPSHOT_DIR).glob("step_*.png"))
+
+
+def snapshot_step(path: str | os.PathLike) -> int:
+    """The training step a snapshot shows, from its name (``step_0000420.png`` -> 420)."""
+    return int(Path(path).stem.split("_")[1])
+
+
+def latest_snapshot(run_dir: str | os.PathLike) -> tuple[int, Path] | None:
+    """(step, path) of the newest snapshot, or None. Pages show this, not ``latest.png``, so that the
+    caption's step is the picture's own even while the trainer writes the next one."""
+    paths = snapshot_paths(run_dir)
+    return (snapshot_step(paths[-1]), paths[-1]) if paths else None

@@ -12,16 +12,34 @@ MAX_SAMPLES = 1024
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor, batch: int = 64) -> torch.Tensor:
-    """Generator outputs in [-1, 1] (NCHW float) in eval mode; the module's mode is restored."""
+def generate(generator: nn.Module, z: torch.Tensor, batch: int = 64,
+             batch_stats: bool = False) -> torch.Tensor:
+    """Generator outputs in [-1, 1] (NCHW float); the module's mode is restored.
+
+    Eval mode by default (batch norm with its running statistics, as every sample of a trained model).
+    ``batch_stats``: normalise with the statistics of the batch itself, as in training and as the PyTorch
+    DCGAN tutorial's fixed-noise grids do, without touching the running statistics (the training
+    snapshots use it: the running statistics trail the weights by ~50 steps, so early eval-mode grids
+    are flat grey).
+    """
     assert z.ndim == 2, f"expected N x latent_dim, got {tuple(z.shape)}"
+    if batch_stats:
+        batch_stats = len(z) > 1  # one sample has no batch statistics (BatchNorm1d refuses it)
+        batch = max(len(z), 1)    # the statistics of the whole grid, not of chunks of it
     was_training = generator.training
-    generator.eval()
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    tracking = [m.track_running_stats for m in norms]
+    generator.train(batch_stats)
+    if batch_stats:
+        for m in norms:
+            m.track_running_stats = False  # train-mode batch norm then neither reads nor updates them
     try:
         device = next(generator.parameters()).device
         chunks = [generator(z[i:i + batch].to(device)).float().cpu() for i in range(0, len(z), batch)]
         return torch.cat(chunks)
     finally:
+        for m, flag in zip(norms, tracking):
+            m.track_running_stats = flag
         generator.train(was_training)
 
 

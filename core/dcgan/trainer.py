@@ -1,6 +1,9 @@
 """The DCGAN training loop: resumable bit for bit, controllable from the page, data-parallel under torchrun.
 
-Everything the page shows is written into one run folder (see :mod:`core.dcgan.run_dir`).
+Everything the page shows is written into one run folder (see :mod:`core.dcgan.run_dir`). Inside a
+``core.jobs`` process job (how the page starts it) the loop reports its progress in steps to the job
+layer, which estimates the time left; the layer's cancel (the folder's ``cancel`` file, also honoured
+when the run was started from a terminal) checkpoints and stops it; pausing is ``control.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ from core.dcgan.rng import capture_rng_state, restore_rng_state
 from core.dcgan.run_dir import (
     CHECKPOINT_NAME,
     CONFIG_NAME,
-    CONTROL_COMMANDS,
     CONTROL_NAME,
     LATEST_GRID_NAME,
     METRICS_NAME,
@@ -49,13 +51,18 @@ from core.dcgan.run_dir import (
     read_metrics,
     remove_partial_writes,
     set_control,
+    snapshot_name,
     snapshot_paths,
+    snapshot_step,
     write_json_atomic,
 )
 from core.dcgan.sampling import generate, latent_noise
 from core.imaging import make_grid, png_bytes, to_uint8
+from core.jobs import CANCEL_FILE, cancel_requested, current_context
 
-_CONTROL_CODES = {name: code for code, name in enumerate(CONTROL_COMMANDS)}
+# What the loop does next, agreed across ranks as the largest code: stop beats pause beats run.
+_COMMANDS = ("run", "pause", "stop")
+_COMMAND_CODES = {name: code for code, name in enumerate(_COMMANDS)}
 
 
 class Trainer:
@@ -91,6 +98,9 @@ class Trainer:
                                f"batch size.")
         self._threads_before = torch.get_num_threads()
         self.lock = None
+        # The job this process runs as (a no-op context outside one): progress, ETA and cancel.
+        self.job = current_context()
+        self._in_job = self.job.run_dir is not None and self.job.run_dir.resolve() == self.run_dir.resolve()
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         self.device = resolve_device(cfg.device)
@@ -115,6 +125,10 @@ class Trainer:
             refuse_previous_run(self.run_dir)
         if self.is_main and self.lock is not None:
             remove_partial_writes(self.run_dir)  # left by a process killed mid-write; we hold the lock
+            if not self._in_job:
+                # A stop meant for an earlier run (a job's own cancel file is cleared when it starts, and
+                # one written since is meant for this run).
+                (self.run_dir / CANCEL_FILE).unlink(missing_ok=True)
         # Every rank builds identical initial weights (DDP also broadcasts them); noise and
         # augmentation then differ per rank.
         torch.manual_seed(cfg.seed)
@@ -145,7 +159,7 @@ class Trainer:
             self._truncate_metrics_after(self.step)
             saved = asdict(cfg) | ({"notices": self.notices} if self.notices else {})
             write_json_atomic(self.run_dir / CONFIG_NAME, saved)
-            set_control(self.run_dir, "run")  # a stale "stop" from an earlier session must not end this one
+            set_control(self.run_dir, "run")  # a stale "pause" from an earlier session must not hold this one
         self.g_train = self.G
         self.d_train = self.D
         if self.distributed:
@@ -171,7 +185,7 @@ class Trainer:
             rows = [r for r in read_metrics(self.run_dir) if r.get("step", 0) <= step]
             atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode())
         for snap in snapshot_paths(self.run_dir):
-            if int(snap.stem.split("_")[1]) > step:
+            if snapshot_step(snap) > step:
                 snap.unlink()
 
     # -- checkpoints -----------------------------------------------------------------------------
@@ -275,7 +289,13 @@ class Trainer:
 
     # -- control and files -----------------------------------------------------------------------
 
+    def _stop_requested(self) -> bool:
+        # Inside its job, ask the job's context (so the layer records the end as "cancelled").
+        return self.job.cancelled() if self._in_job else cancel_requested(self.run_dir)
+
     def _read_control(self) -> str:
+        if self._stop_requested():
+            return "stop"
         path = self.run_dir / CONTROL_NAME
         try:
             mtime = path.stat().st_mtime
@@ -284,7 +304,7 @@ class Trainer:
         if mtime != self._control_mtime:
             self._control_mtime = mtime
             data = read_json(path) or {}
-            self._control = data.get("command", "run") if data.get("command") in _CONTROL_CODES else "run"
+            self._control = "pause" if data.get("command") == "pause" else "run"
         return self._control
 
     def _agree(self, nonfinite: bool) -> tuple[str, bool]:
@@ -292,12 +312,12 @@ class Trainer:
         command = self._read_control() if self.is_main else "run"
         if not self.distributed:
             return command, nonfinite
-        flags = torch.tensor([_CONTROL_CODES[command], int(nonfinite)], dtype=torch.int64)
+        flags = torch.tensor([_COMMAND_CODES[command], int(nonfinite)], dtype=torch.int64)
         if self.device.type == "cuda":
             flags = flags.to(self.device)
         dist.all_reduce(flags, op=dist.ReduceOp.MAX)
         code, bad = flags.tolist()
-        return CONTROL_COMMANDS[code], bool(bad)
+        return _COMMANDS[code], bool(bad)
 
     def images_per_second(self) -> float:
         w = self._ips_window
@@ -312,11 +332,10 @@ class Trainer:
         if not force and now - self._last_status_write < 1.0:
             return
         self._last_status_write = now
-        ips = self.images_per_second()
-        remaining = max(0, self.cfg.steps - self.step)
-        eta = remaining * self.cfg.batch_size / ips if ips > 0 else None
+        # The time left is the job layer's estimate (job.json), from the progress reported each step.
         write_json_atomic(self.run_dir / STATUS_NAME, {
-            "state": state, "step": self.step, "steps": self.cfg.steps, "images_per_s": ips, "eta_s": eta,
+            "state": state, "step": self.step, "steps": self.cfg.steps,
+            "images_per_s": self.images_per_second(),
             "pid": os.getpid(), "world_size": self.world, "device": str(self.device),
             "message": message or " ".join(self.notices), "notices": self.notices,
             "time": now, "checkpoint_step": self._checkpoint_step()})
@@ -329,13 +348,24 @@ class Trainer:
         self._saved_step = self.step
 
     def snapshot(self) -> np.ndarray:
-        """Fixed-noise grid (uint8) at the current step, written to the run folder."""
-        grid = make_grid(list(to_uint8(generate(self.G, self.fixed_noise))))
+        """Fixed-noise grid (uint8) at the current step, written to the run folder.
+
+        Drawn with the grid's own batch-norm statistics (see ``sampling.generate``): eval-mode grids stay
+        flat grey for the first few dozen steps, while the running statistics catch up.
+        """
+        grid = make_grid(list(to_uint8(generate(self.G, self.fixed_noise, batch_stats=True))))
         if self.is_main:
             data = png_bytes(grid)
-            atomic_write_bytes(self.run_dir / SNAPSHOT_DIR / f"step_{self.step:07d}.png", data)
+            atomic_write_bytes(self.run_dir / SNAPSHOT_DIR / snapshot_name(self.step), data)
             atomic_write_bytes(self.run_dir / LATEST_GRID_NAME, data)
         return grid
+
+    def report_progress(self) -> None:
+        """Steps done and images/s to the job layer (a no-op outside a job; cheap: it writes <= 4/s)."""
+        if self.is_main:
+            ips = self.images_per_second()
+            self.job.progress(self.step, self.cfg.steps, f"{ips:.0f} images/s" if ips else "",
+                              unit="steps")
 
     def evaluate_swd(self) -> dict[str, float]:
         cfg = self.cfg
@@ -362,6 +392,7 @@ class Trainer:
             self.snapshot()
         self._ips_window = [(time.perf_counter(), self.step)]
         self.write_status("running")
+        self.report_progress()
         paused_saved = False
         while self.step < until:
             command, _ = self._agree(False)
@@ -402,12 +433,12 @@ class Trainer:
                 row.update(self.evaluate_swd())
             if row is not None:
                 self._log(row)
-            if self.is_main and cfg.snapshot_every and (self.step % cfg.snapshot_every == 0
-                                                        or self.step == cfg.steps):
+            if self.is_main and cfg.snapshot_due(self.step):
                 self.snapshot()
             if self.step % cfg.checkpoint_every == 0:
                 self._save()
             self.write_status("running", force=False)
+            self.report_progress()
         self._save()
         done = self.step >= cfg.steps
         self.write_status("finished" if done else "stopped",

@@ -1,11 +1,23 @@
 """Bad DCGAN inputs (issue 10): runs never lost, small folders train, 16-bit greys, bounded configs, and
-one-line errors for every broken checkpoint, flag and output folder. Every corpus file is written here."""
+one-line errors for every broken checkpoint, flag and output folder. Every corpus file is written here.
+
+Every case runs the real command line, ``python -m core.dcgan ...``. Importing torch costs ~1.7 s a
+process, so most cases share one long-lived Python process (:class:`CliWorker`) that runs each
+invocation as the interpreter would (``runpy`` of ``core.dcgan.__main__``, with its own argv, exit code
+and stdout/stderr captured at the file-descriptor level, so even C-level output counts). The corpus
+run and the smallest refusal still go through a fresh ``python -m core.dcgan`` process of their own.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import selectors
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,13 +28,100 @@ from PIL import Image
 
 from core import dcgan
 from core.checkpoint import safe_torch_load
-from tests.bad_inputs.conftest import assert_refused, run_cli
+from tests.bad_inputs.conftest import ROOT, CliResult, assert_refused, run_cli
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = ["--arch", "tutorial", "--size", "32", "--latent-dim", "8", "--g-width", "4", "--d-width", "4",
         "--batch-size", "4", "--swd-every", "0", "--snapshot-every", "0", "--log-every", "1",
         "--threads", "1"]
+
+
+# Runs requests from stdin, one JSON line each: ``python -m MODULE ARGS`` as the interpreter would, with
+# fds 1 and 2 redirected to files for the call; answers one JSON line on the original stdout.
+_WORKER = r"""
+import json, os, runpy, sys, tempfile, traceback
+answer = os.fdopen(os.dup(1), "w")
+for line in sys.stdin:
+    module, args = json.loads(line)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush(); sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+        sys.argv = [module, *args]
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if e.code is not None and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os.dup2(saved[0], 1); os.dup2(saved[1], 2); os.close(saved[0]); os.close(saved[1])
+        out.seek(0); err.seek(0)
+        texts = [f.read().decode("utf-8", "replace") for f in (out, err)]
+    answer.write(json.dumps([code, *texts]) + "\n"); answer.flush()
+"""
+
+
+class CliWorker:
+    """One Python process that runs ``python -m MODULE ARGS`` invocations one after another (see above).
+
+    Same environment as ``conftest.run_cli``. If the process dies (a segfault), that call reports the
+    signal as its exit code, as a fresh process would, and the next call starts a new worker.
+    """
+
+    def __init__(self, module: str):
+        self.module = module
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()  # the worker's own stderr, outside every call
+
+    def _start(self) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+        env.pop("CUSTOM_CAST_DEBUG", None)
+        return subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+
+    def __call__(self, *args: str | os.PathLike, timeout: float = 300) -> CliResult:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        self.proc.stdin.write(json.dumps([self.module, [str(a) for a in args]]) + "\n")
+        self.proc.stdin.flush()
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout):
+                self._kill()
+                command = " ".join(map(str, args))
+                raise TimeoutError(f"python -m {self.module} {command} took over {timeout} s")
+        line = self.proc.stdout.readline()
+        if not line:  # the process died inside the call
+            code = self.proc.wait()
+            self.proc = None
+            return CliResult(code, "", f"worker process died (exit {code})")
+        code, stdout, stderr = json.loads(line)
+        return CliResult(code, stdout, stderr)
+
+    def _kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def close(self) -> None:
+        self._kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def cli():
+    """``cli(ARGS...)``: ``python -m core.dcgan ARGS...`` in the shared worker process."""
+    worker = CliWorker("core.dcgan")
+    yield worker
+    worker.close()
 
 
 def _faces(folder: Path, n: int, size: int = 32) -> Path:
@@ -34,8 +133,13 @@ def _faces(folder: Path, n: int, size: int = 32) -> Path:
     return folder
 
 
-def _train(data: Path, out: Path, *extra: str, steps: int = 2):
-    return run_cli("core.dcgan", "train", "--data", data, "--out", out, *TINY, "--steps", str(steps), *extra)
+def _train(cli, data: Path, out: Path, *extra: str, steps: int = 2):
+    return cli("train", "--data", data, "--out", out, *TINY, "--steps", str(steps), *extra)
+
+
+def _fresh_process(*args):
+    """``python -m core.dcgan ARGS`` in a process of its own (the entry point itself, end to end)."""
+    return run_cli("core.dcgan", *args)
 
 
 def _assert_ok(result) -> None:
@@ -49,7 +153,7 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("dcgan_corpus")
     data = _faces(root / "faces", 8)
     run = root / "run"
-    _assert_ok(_train(data, run))
+    _assert_ok(_train(_fresh_process, data, run))
     return {"root": root, "data": data, "run": run, "ckpt": run / dcgan.CHECKPOINT_NAME}
 
 
@@ -62,26 +166,26 @@ def _copy_run(corpus, tmp_path) -> Path:
 # -- data loss and wrong results -------------------------------------------------------------------------
 
 
-def test_fresh_train_refuses_to_replace_an_existing_run(corpus, tmp_path):
+def test_fresh_train_refuses_to_replace_an_existing_run(cli, corpus, tmp_path):
     run = _copy_run(corpus, tmp_path)
     before = (run / dcgan.METRICS_NAME).read_bytes()
-    line = assert_refused(_train(corpus["data"], run, steps=1), "already holds a run", "--resume",
+    line = assert_refused(_train(cli, corpus["data"], run, steps=1), "already holds a run", "--resume",
                           "--overwrite")
     assert str(run) in line
     assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 2  # nothing was deleted
     assert (run / dcgan.METRICS_NAME).read_bytes() == before
     assert json.loads((run / dcgan.STATUS_NAME).read_text())["state"] == "finished"  # status kept too
-    result = _train(corpus["data"], run, "--overwrite", steps=1)
+    result = _train(cli, corpus["data"], run, "--overwrite", steps=1)
     _assert_ok(result)
     assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 1
     assert [r["step"] for r in dcgan.read_metrics(run)] == [1]
 
 
-def test_small_folder_trains_with_a_reduced_batch(tmp_path):
+def test_small_folder_trains_with_a_reduced_batch(cli, tmp_path):
     data = _faces(tmp_path / "faces", 56)
     tiny = list(TINY)
     tiny[tiny.index("--batch-size") + 1] = "64"  # the default batch: one more than the folder holds
-    result = run_cli("core.dcgan", "train", "--data", data, "--out", tmp_path / "run", *tiny, "--steps", "1")
+    result = cli("train", "--data", data, "--out", tmp_path / "run", *tiny, "--steps", "1")
     _assert_ok(result)
     assert "batch size reduced from 64 to 56" in result.stdout.lower()
     config = json.loads((tmp_path / "run" / dcgan.CONFIG_NAME).read_text())
@@ -93,7 +197,7 @@ def test_small_folder_trains_with_a_reduced_batch(tmp_path):
 
 def test_too_few_images_is_one_clear_line(tmp_path):
     data = _faces(tmp_path / "faces", 1)
-    assert_refused(_train(data, tmp_path / "run"), "only 1 usable image", "add images")
+    assert_refused(_train(_fresh_process, data, tmp_path / "run"), "only 1 usable image", "add images")
 
 
 def test_16_bit_greyscale_png_is_grey_not_white(tmp_path):
@@ -119,28 +223,28 @@ def _with_config(corpus, tmp_path, name: str, **model_over) -> Path:
 
 @pytest.mark.parametrize("field,value", [("latent_dim", 10**6), ("g_width", 2**20), ("d_width", -4),
                                          ("size", 2**20), ("g_width", "64")])
-def test_checkpoint_config_is_bounded_before_any_network_is_built(corpus, tmp_path, field, value):
+def test_checkpoint_config_is_bounded_before_any_network_is_built(cli, corpus, tmp_path, field, value):
     path = _with_config(corpus, tmp_path, "evil.pt", **{field: value})
     started = time.monotonic()
-    line = assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", path, "--out", tmp_path / "g.png"))
+    line = assert_refused(cli("sample", "--checkpoint", path, "--out", tmp_path / "g.png"))
     assert field in line, line
     assert time.monotonic() - started < 120  # no multi-gigabyte allocation on the way
     assert not (tmp_path / "g.png").exists()
 
 
-def test_checkpoint_weights_must_fit_the_config(corpus, tmp_path):
+def test_checkpoint_weights_must_fit_the_config(cli, corpus, tmp_path):
     path = _with_config(corpus, tmp_path, "wider.pt", g_width=8)  # config and weights disagree
-    line = assert_refused(run_cli("core.dcgan", "export", "--checkpoint", path, "--out", tmp_path / "g.pt"),
+    line = assert_refused(cli("export", "--checkpoint", path, "--out", tmp_path / "g.pt"),
                           "do not fit")
     assert "with another shape" in line and not (tmp_path / "g.pt").exists()
 
 
-def test_resume_validates_the_checkpoint_config(corpus, tmp_path):
+def test_resume_validates_the_checkpoint_config(cli, corpus, tmp_path):
     run = _copy_run(corpus, tmp_path)
     ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
     ckpt["config"]["model"]["latent_dim"] = 10**6
     torch.save(ckpt, run / dcgan.CHECKPOINT_NAME)
-    assert_refused(_train(corpus["data"], run, "--resume", steps=4), "latent_dim")
+    assert_refused(_train(cli, corpus["data"], run, "--resume", steps=4), "latent_dim")
 
 
 # -- tracebacks that must become one line ----------------------------------------------------------------
@@ -164,72 +268,73 @@ def _bad_checkpoints(corpus, tmp_path) -> dict[str, Path]:
     return files
 
 
-def test_bad_or_missing_checkpoint_is_one_line(corpus, tmp_path):
+def test_bad_or_missing_checkpoint_is_one_line(cli, corpus, tmp_path):
     for kind, path in _bad_checkpoints(corpus, tmp_path).items():
         # export went through no check at all; sample shares the same reader (three kinds suffice).
         for command in ("export", "sample") if kind in ("missing", "truncated", "fomm") else ("export",):
             out = tmp_path / f"{kind}.{command}.out"
-            line = assert_refused(run_cli("core.dcgan", command, "--checkpoint", path, "--out", out))
+            line = assert_refused(cli(command, "--checkpoint", path, "--out", out))
             assert not out.exists(), kind
             if kind == "fomm":
                 assert "first order motion" in line.lower()
 
 
 @pytest.mark.parametrize("n", ["0", "-3"])
-def test_sample_count_out_of_range(corpus, tmp_path, n):
-    assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", corpus["ckpt"], "--n", n,
+def test_sample_count_out_of_range(cli, corpus, tmp_path, n):
+    assert_refused(cli("sample", "--checkpoint", corpus["ckpt"], "--n", n,
                            "--out", tmp_path / "g.png"), "--n")
     assert not (tmp_path / "g.png").exists()
 
 
-def test_sample_and_export_to_read_only_folder(corpus, readonly_dir):
-    assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", corpus["ckpt"], "--out",
+def test_sample_and_export_to_read_only_folder(cli, corpus, readonly_dir):
+    assert_refused(cli("sample", "--checkpoint", corpus["ckpt"], "--out",
                            readonly_dir / "g.png"), "read-only")
-    assert_refused(run_cli("core.dcgan", "export", "--checkpoint", corpus["ckpt"], "--out",
+    assert_refused(cli("export", "--checkpoint", corpus["ckpt"], "--out",
                            readonly_dir / "sub" / "g.pt"), "read-only")
 
 
-def test_sample_and_export_report_only_what_they_wrote(corpus, tmp_path):
-    result = run_cli("core.dcgan", "sample", "--checkpoint", corpus["ckpt"], "--n", "4", "--out",
+def test_sample_and_export_report_only_what_they_wrote(cli, corpus, tmp_path):
+    result = cli("sample", "--checkpoint", corpus["ckpt"], "--n", "4", "--out",
                      tmp_path / "g.png")
     _assert_ok(result)
     assert str(tmp_path / "g.png") in result.stdout and Image.open(tmp_path / "g.png").size == (70, 70)
-    result = run_cli("core.dcgan", "export", "--checkpoint", corpus["ckpt"], "--out", tmp_path / "g.pt")
+    result = cli("export", "--checkpoint", corpus["ckpt"], "--out", tmp_path / "g.pt")
     _assert_ok(result)
     assert set(safe_torch_load(tmp_path / "g.pt")) == {"model", "config", "step", "fixed_noise", "version"}
 
 
-def test_resume_on_a_fomm_checkpoint(corpus, tmp_path):
+def test_resume_on_a_fomm_checkpoint(cli, corpus, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     torch.save({"generator": {"w": torch.zeros(2)}, "kp_detector": {"w": torch.zeros(2)},
                 "optimizer_generator": {}}, run / dcgan.CHECKPOINT_NAME)
-    assert_refused(_train(corpus["data"], run, "--resume"), "first order motion model", "not a resumable")
+    assert_refused(_train(cli, corpus["data"], run, "--resume"), "first order motion model",
+                   "not a resumable")
 
 
 @pytest.mark.parametrize("flag", ["--checkpoint-every", "--log-every", "--swd-images", "--n-fixed"])
-def test_zero_flags_are_refused(corpus, tmp_path, flag):
-    line = assert_refused(_train(corpus["data"], tmp_path / "run", flag, "0"))
+def test_zero_flags_are_refused(cli, corpus, tmp_path, flag):
+    line = assert_refused(_train(cli, corpus["data"], tmp_path / "run", flag, "0"))
     assert flag[2:].replace("-", "_") in line, line
     assert not (tmp_path / "run" / dcgan.CHECKPOINT_NAME).exists()
 
 
-def test_missing_and_broken_config_file(corpus, tmp_path):
-    assert_refused(_train(corpus["data"], tmp_path / "run", "--config", tmp_path / "nope.json"),
+def test_missing_and_broken_config_file(cli, corpus, tmp_path):
+    assert_refused(_train(cli, corpus["data"], tmp_path / "run", "--config", tmp_path / "nope.json"),
                    "--config", "no such file")
     (tmp_path / "bad.json").write_text("{not json")
-    assert_refused(_train(corpus["data"], tmp_path / "run", "--config", tmp_path / "bad.json"),
+    assert_refused(_train(cli, corpus["data"], tmp_path / "run", "--config", tmp_path / "bad.json"),
                    "not valid JSON")
 
 
-def test_train_into_read_only_folder(corpus, readonly_dir):
-    assert_refused(_train(corpus["data"], readonly_dir / "run"), "read-only")
+def test_train_into_read_only_folder(cli, corpus, readonly_dir):
+    assert_refused(_train(cli, corpus["data"], readonly_dir / "run"), "read-only")
 
 
-def test_disk_filling_mid_run_keeps_the_last_checkpoint_whole(corpus, full_dir):
+def test_disk_filling_mid_run_keeps_the_last_checkpoint_whole(cli, corpus, full_dir):
     # A tiny checkpoint is ~145 KB: the first fits in 256 KiB, the second cannot be written beside it.
     run = full_dir / "run"
-    result = _train(corpus["data"], run, "--checkpoint-every", "1", steps=50)
+    result = _train(cli, corpus["data"], run, "--checkpoint-every", "1", steps=50)
     line = assert_refused(result, "no space left")
     assert "checkpoint" in line
     ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)  # loads: whole, not truncated
@@ -242,59 +347,67 @@ def test_disk_filling_mid_run_keeps_the_last_checkpoint_whole(corpus, full_dir):
 # -- unclear messages ------------------------------------------------------------------------------------
 
 
-def test_sample_on_a_stylegan2_checkpoint_names_it(tmp_path):
+def test_sample_on_a_stylegan2_checkpoint_names_it(cli, tmp_path):
     path = tmp_path / "stylegan2_demo.pt"
     torch.save({"kind": "stylegan2", "model": {"mapping.fc0.weight": torch.zeros(4, 4)},
                 "config": {"z_dim": 4}, "step": 10, "version": 1}, path)
-    line = assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", path, "--out", tmp_path / "g.png"),
+    line = assert_refused(cli("sample", "--checkpoint", path, "--out", tmp_path / "g.png"),
                           "StyleGAN2")
     assert "state_dict" not in line
 
 
-def test_sample_on_a_pickle_never_advises_unsafe_loading(tmp_path):
+def test_sample_on_a_pickle_never_advises_unsafe_loading(cli, tmp_path):
     import datetime
 
     path = tmp_path / "network.pkl"
     path.write_bytes(pickle.dumps({"G_ema": datetime.date(2020, 1, 1)}, protocol=2))
-    line = assert_refused(run_cli("core.dcgan", "sample", "--checkpoint", path, "--out", tmp_path / "x"),
+    line = assert_refused(cli("sample", "--checkpoint", path, "--out", tmp_path / "x"),
                           "pickle")
     assert "weights_only" not in line and "trusted" not in line
 
 
-def test_resume_keeps_the_runs_config_and_says_so(corpus, tmp_path):
+def test_resume_keeps_the_runs_config_and_says_so(cli, corpus, tmp_path):
     run = _copy_run(corpus, tmp_path)
-    result = _train(corpus["data"], run, "--resume", "--lr-g", "0.01", "--g-width", "8", steps=3)
+    result = _train(cli, corpus["data"], run, "--resume", "--lr-g", "0.01", "--g-width", "8", steps=3)
     _assert_ok(result)
     assert "ignoring" in result.stdout and "lr_g=0.01" in result.stdout and "g_width=8" in result.stdout
     ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
     assert ckpt["step"] == 3 and ckpt["config"]["lr_g"] == 2e-4 and ckpt["config"]["model"]["g_width"] == 4
 
 
-def test_resume_refuses_a_checkpoint_with_a_partial_config(corpus, tmp_path):
+def test_resume_refuses_a_checkpoint_with_a_partial_config(cli, corpus, tmp_path):
     run = _copy_run(corpus, tmp_path)
     ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
     ckpt["config"] = {"model": ckpt["config"]["model"], "steps": 2}  # defaults would silently fill the rest
     torch.save(ckpt, run / dcgan.CHECKPOINT_NAME)
-    assert_refused(_train(corpus["data"], run, "--resume", steps=3), "lacks")
+    assert_refused(_train(cli, corpus["data"], run, "--resume", steps=3), "lacks")
 
 
-def test_empty_and_non_image_folders(tmp_path):
+def test_empty_and_non_image_folders(cli, tmp_path):
     (tmp_path / "empty").mkdir()
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "readme.txt").write_text("no faces here")
     (notes / "broken.jpg").write_bytes(b"not a jpeg")
-    assert_refused(_train(tmp_path / "empty", tmp_path / "run_empty"), "no images found", "face crops")
-    line = assert_refused(_train(notes, tmp_path / "run_notes"), "no images found", "face crops")
+    assert_refused(_train(cli, tmp_path / "empty", tmp_path / "run_empty"), "no images found", "face crops")
+    line = assert_refused(_train(cli, notes, tmp_path / "run_notes"), "no images found", "face crops")
     assert "1 image file(s) could not be decoded" in line
 
 
-def test_partial_checkpoint_writes_are_cleaned_up_on_the_next_start(corpus, tmp_path):
+def test_partial_checkpoint_writes_are_cleaned_up_on_the_next_start(cli, corpus, tmp_path):
     run = _copy_run(corpus, tmp_path)
     partial = run / ".checkpoint.pt.k3j9x2.tmp"  # what a kill -9 during the atomic write leaves
     partial.write_bytes(b"PK\x03\x04half a checkpoint")
     (run / dcgan.SNAPSHOT_DIR).mkdir(exist_ok=True)
     (run / dcgan.SNAPSHOT_DIR / ".step_0000003.png.x1.tmp").write_bytes(b"\x89PNG")
-    _assert_ok(_train(corpus["data"], run, "--resume", steps=3))
+    _assert_ok(_train(cli, corpus["data"], run, "--resume", steps=3))
     assert not partial.exists() and not list((run / dcgan.SNAPSHOT_DIR).glob(".*.tmp"))
     assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 3
+
+
+def test_timelapse_refuses_bad_runs_and_flags_in_one_line(cli, corpus, tmp_path):
+    out = tmp_path / "t.mp4"
+    assert_refused(cli("timelapse", "--run", tmp_path / "missing", "--out", out), "0 snapshot(s)")
+    assert_refused(cli("timelapse", "--run", corpus["run"], "--out", out, "--fps", "0"), "--fps")
+    assert_refused(cli("timelapse", "--run", corpus["run"], "--out", tmp_path / "t.txt"), ".mp4 or .gif")
+    assert not out.exists() and not (tmp_path / "t.txt").exists()
