@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -147,10 +148,10 @@ def describe_bytes(head: bytes) -> str:
 
 
 def _unsupported_global(message: str) -> str:
-    for line in message.splitlines():
-        if "Unsupported global" in line or "GLOBAL" in line:
-            return line.strip()
-    return ""
+    """The object torch refused, e.g. ``it refers to builtins.eval``; never torch's advice around it (to
+    allowlist the global "if you trust" it, which would run the file's code)."""
+    match = re.search(r"GLOBAL\s+([\w.]+)", message)
+    return f"it refers to {match.group(1)}" if match else ""
 
 
 def require_keys(ckpt: Any, keys: list[str], kind: str, name: str = "checkpoint") -> dict:

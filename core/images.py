@@ -28,6 +28,9 @@ R_EMPTY = "empty file"
 R_NOT_IMAGE = "not an image"
 R_CORRUPT = "corrupt or truncated"
 R_TOO_LARGE = "too large (decompression bomb guard)"
+# Files that start like an image but that Pillow cannot identify are damaged images, not "not an image".
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00",
+                     b"MM\x00*")
 
 
 class ImageRejected(Exception):
@@ -61,6 +64,8 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        if data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+            raise ImageRejected(R_CORRUPT, "the header of an image file is damaged") from None
         raise ImageRejected(R_NOT_IMAGE, "unrecognised format") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageRejected(R_TOO_LARGE, str(e)) from None

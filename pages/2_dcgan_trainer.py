@@ -17,6 +17,7 @@ from PIL import Image
 
 from core import ASSETS_DIR, CHECKPOINTS_DIR, RUNS_DIR, dcgan, video
 from core.checkpoint import CheckpointError
+from core.images import ImageRejected, read_rgb
 from core.imaging import make_grid, png_bytes
 from pages._common import (
     HANDOFF_ANIMATOR_SOURCE,
@@ -217,7 +218,11 @@ def _live_grid(run_dir: Path, state: dict) -> None:
         st.info("The first picture of this run arrives a few seconds after the process starts.")
         return
     snap_step, path = latest
-    grid = np.asarray(Image.open(path).convert("RGB"))
+    try:
+        grid = read_rgb(path)
+    except ImageRejected as e:  # a snapshot being replaced as we read it: the next poll shows it
+        st.caption(f"Snapshot of step {snap_step} is not readable yet ({e.reason}).")
+        return
     scale = max(1, LIVE_WIDTH // grid.shape[1])  # whole-pixel enlargement keeps the small faces sharp
     if scale > 1:
         grid = np.asarray(Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale),

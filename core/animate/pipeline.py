@@ -35,6 +35,7 @@ from core.animate.framing import OUTPUT_SIZE
 from core.animate.motions import Motion
 from core.animate.progress import Clock, ProgressFn
 from core.animate.source import prepare_source, static_landmarker
+from core.checkpoint import publish_file
 from core.cli import describe_os_error
 
 T = TypeVar("T")
@@ -249,11 +250,11 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         has_audio = mux_audio(silent, driving, final)
     else:
         has_audio = False
-        os.replace(silent, final)
+        publish_file(silent, final)
     written = video.count_frames(final)
     if written != total:
         raise AnimationError(f"The written video has {written} frames, but {total} were rendered.")
-    os.replace(final, out_path)
+    publish_file(final, out_path)
     clock.finish(total)
     return AnimationResult(out_path, written, fps, start, has_audio, stats["lost"],
                            time.perf_counter() - t0, crop, notes)

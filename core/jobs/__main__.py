@@ -7,13 +7,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from core.cli import UserError, run_cli
+from core.cli import ArgumentParser, UserError, run_cli
 from core.jobs.control import kill_job, log_tail, read_job, request_cancel
 
 
@@ -25,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from core.jobs.process import launch
 
         return launch(argv[1], argv[3:])
-    parser = argparse.ArgumentParser(prog="python -m core.jobs", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python -m core.jobs", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("status", help="print the job's manifest (as checked against reality) as JSON")
     s.add_argument("run_dir")

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from core.checkpoint import atomic_write_bytes
+from core.images import read_rgb
 from core.show import store
 from core.show.view import SceneView, scene_views
 
@@ -89,8 +90,7 @@ def compose(size: tuple[int, int], picture: np.ndarray | Image.Image | None, tit
 
 
 def _open(path: Path) -> Image.Image:
-    with Image.open(path) as im:
-        return im.convert("RGB")
+    return Image.fromarray(read_rgb(path))
 
 
 def _hold(frame: np.ndarray, seconds: float) -> Iterator[np.ndarray]:

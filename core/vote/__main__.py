@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.cli import UserError, run_cli
+from core.cli import ArgumentParser, UserError, run_cli
 from core.vote.serve import DEFAULT_VOTER_PORT, serve_command
 
 
@@ -43,7 +43,8 @@ def _format_report(r: dict) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from core.vote.db import DB_ENV
 
-    parser = argparse.ArgumentParser(prog="python -m core.vote", description="Live audience vote.")
+    # core.cli's parser: a bad flag is one stderr line (run_cli's), not argparse's usage block
+    parser = ArgumentParser(prog="python -m core.vote", description="Live audience vote.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=None, metavar="URL",
                         help=f"sqlite:///FILE, a file path or postgresql://... (default: ${DB_ENV} or "
@@ -103,7 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.questions_from and args.questions_json:
             raise UserError("Use either --questions-from or --questions-json, not both.")
         if args.questions_json:
-            questions = vote.questions_from_json(Path(args.questions_json).read_text(encoding="utf-8"))
+            try:
+                text = Path(args.questions_json).read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                raise UserError(f"--questions-json {args.questions_json} is not a JSON text file "
+                                "(it is not UTF-8)") from None
+            questions = vote.questions_from_json(text)
         elif args.questions_from:
             questions = vote.questions_from_csv(Path(args.questions_from))
         else:
