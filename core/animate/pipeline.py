@@ -187,7 +187,9 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         crop_source = not isinstance(source, np.ndarray)
     src = prepare_source(source, OUTPUT_SIZE, crop_face=crop_source, notes=notes)
 
-    animator = src_kp = None
+    animator = src_kp = engine = None
+    if opts.engine == "fomm":  # a bad checkpoint is refused before any driving frame is tracked
+        engine = fomm_animator(opts)
     if opts.engine == "landmarks":
         animator = mt.LandmarkAnimator(static_landmarker())
         try:
@@ -229,7 +231,7 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
     elif opts.engine == "landmarks":
         rendered = _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start, opts, is_motion)
     else:
-        rendered = _render_fomm(src, driving, crop, start, opts)
+        rendered = _render_fomm(src, driving, crop, start, opts, engine)
     try:
         with video.Mp4Writer(silent, fps, preset="veryfast") as writer:
             for i, frame in enumerate(rendered):
@@ -350,8 +352,8 @@ def _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start: int, 
             views.close()
 
 
-def _render_fomm(src, driving, crop, start: int, opts: AnimateOptions) -> Iterator[np.ndarray]:
-    engine = fomm_animator(opts)
+def _render_fomm(src, driving, crop, start: int, opts: AnimateOptions, engine=None) -> Iterator[np.ndarray]:
+    engine = engine or fomm_animator(opts)
     engine.set_source(src)
     initial = None
     for i, frame in enumerate(iter_cropped(driving, crop, OUTPUT_SIZE, opts.max_frames)):

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.cli import ArgumentParser
+from core.cli import ArgumentParser, quiet_native_stderr
 
 PROG = "python -m core.show"
 
@@ -71,11 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "prepare":
         from core.show.prepare import prepare_show
 
-        echo = (lambda line: print(line, file=sys.stderr)) if args.json else print
-        try:
+        # Rendering an animation runs MediaPipe, whose C++ logs would break the one-error-line contract.
+        with quiet_native_stderr() as terminal:
+            echo = (lambda line: print(line, file=terminal)) if args.json else print
             summary = prepare_show(args.show_dir, force=args.force, only=args.scene or None, echo=echo)
-        except ShowError:
-            raise
         if args.json:
             print(json.dumps(summary.to_json()))
         else:

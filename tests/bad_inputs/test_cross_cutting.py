@@ -164,9 +164,7 @@ def test_malicious_pickles_never_run_in_any_loader(tmp_path, inputs):
     assert show.stdout.count("failed: ") == n_scenes, show.stdout[-2000:]
     own = [line for line in show.error_lines if line.startswith("python -m core.show")]
     assert len(own) == 1 and f"{n_scenes} of {n_scenes} scene(s) could not be rendered" in own[0], own
-    if len(show.error_lines) > 1:  # core/show/cli.py does not yet silence MediaPipe's native logs
-        pytest.xfail(f"core.show prepare printed {len(show.error_lines) - 1} native log lines besides its "
-                     f"error (it should run inside core.cli.quiet_native_stderr)")
+    assert len(show.error_lines) == 1, show.error_lines[:5]  # MediaPipe's native logs stay silenced
 
 
 def _object_npz(path: Path, payload) -> Path:
