@@ -8,7 +8,8 @@ B = last 450). The first row, teacher half B against half A, is the reference a 
 Columns:
 - BlazeFace >= 0.9 / mean score: MediaPipe's in-wheel short-range BlazeFace detector on each sample
   resized to 160 px (bicubic) and pasted in the middle of a 320 px grey canvas, as in a profile photo;
-  the best detection's score, 0 when none.
+  the best detection's score, 0 when none (``core.landmarks.SmallFaceScorer``, the scorer the StyleGAN2
+  teacher stream filters with).
 - SWD x1e3 vs half A: ProGAN's sliced Wasserstein distance over Laplacian-pyramid levels (64/32/16 px)
   of 7x7 patch descriptors, the DCGAN trainer's ``SWDEvaluator`` (same seeds, so rows compare).
 - sharpness: mean variance of the Laplacian of the 64 px grey image (OpenCV ``CV_64F``).
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -58,32 +58,6 @@ def _import(name: str, modules: tuple[str, ...]):
 # Metrics
 
 
-class FaceScorer:
-    """MediaPipe short-range BlazeFace score of a 64 px face shown small on a grey canvas."""
-
-    def __init__(self) -> None:
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        import mediapipe as mp  # the wheel bundles the detector model: nothing is downloaded
-
-        self._detector = mp.solutions.face_detection.FaceDetection(model_selection=0,
-                                                                   min_detection_confidence=0.05)
-
-    def close(self) -> None:
-        self._detector.close()
-
-    def score(self, face: np.ndarray) -> float:
-        assert face.dtype == np.uint8 and face.ndim == 3 and face.shape[2] == 3, (face.dtype, face.shape)
-        canvas = np.full((CANVAS, CANVAS, 3), 128, np.uint8)
-        off = (CANVAS - FACE_PX) // 2
-        canvas[off:off + FACE_PX, off:off + FACE_PX] = cv2.resize(face, (FACE_PX, FACE_PX),
-                                                                   interpolation=cv2.INTER_CUBIC)
-        res = self._detector.process(canvas)
-        return max((float(d.score[0]) for d in res.detections or []), default=0.0)
-
-    def scores(self, faces: np.ndarray) -> np.ndarray:
-        return np.array([self.score(f) for f in faces], dtype=np.float64)
-
-
 def sharpness(faces: np.ndarray) -> float:
     """Mean variance of the Laplacian of the grey 64 px images (higher = more fine detail or noise)."""
     return float(np.mean([cv2.Laplacian(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
@@ -94,7 +68,7 @@ def nchw_uint8(faces: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).contiguous()
 
 
-def quality_row(name: str, faces: np.ndarray, scorer: FaceScorer, swd: Callable) -> dict:
+def quality_row(name: str, faces: np.ndarray, scorer, swd: Callable) -> dict:
     s = scorer.scores(faces)
     fake = nchw_uint8(faces).float() / 127.5 - 1
     return {"name": name, "n": len(faces), "face_rate": float((s >= 0.9).mean()),
@@ -191,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     swd = swd_cls(nchw_uint8(half_a))
     checkpoints = args.checkpoints or [ROOT / "checkpoints" / "stylegan2_demo.pt",
                                        ROOT / "checkpoints" / "dcgan_demo.pt"]
-    scorer = FaceScorer()
+    scorer = _import("SmallFaceScorer", ("core.landmarks",))(CANVAS, FACE_PX)
     rows = []
     t0 = time.perf_counter()
     try:

@@ -5,6 +5,11 @@ path-length step, each as a ratio to a plain step measured in the same run (the 
 figures compare across machines.
 
     .venv/bin/python bench/bench_stylegan2_train.py [--steps 6] [--threads 1]
+    .venv/bin/python bench/bench_stylegan2_train.py --teacher [--steps 2] [--rounds 3]
+
+``--teacher``: kimg/hour of the teacher-stream recipe (core.stylegan2.training.distill, bf16 autocast,
+the G step's fakes reused by D) against a straightforward fp32 loop of the same networks (fresh fakes
+synthesised for the D step, no autocast), phase-B steps (regression + GAN, lazy R1), rounds interleaved.
 """
 
 from __future__ import annotations
@@ -40,12 +45,77 @@ def time_steps(trainer: Trainer, n: int) -> list[float]:
     return out
 
 
+def bench_teacher(steps: int, rounds: int) -> None:
+    """Recipe vs straightforward loop, same networks and teacher, medians over interleaved rounds."""
+    from core.stylegan2.training import DistillConfig, Distiller, multiscale_l1
+    from core.stylegan2.training.loss import discriminator_loss, generator_loss, r1_penalty
+
+    try:
+        from core.stylegan2.training import load_teacher
+
+        teacher, which = load_teacher(), "gan-face-generate"
+    except ValueError:  # not installed: the same architecture (the tutorial DCGAN, width 64), random init
+        from core.dcgan.config import ModelConfig
+        from core.dcgan.models import TutorialGenerator
+
+        teacher = TutorialGenerator(ModelConfig(arch="tutorial", size=64, latent_dim=100, g_width=64)).main
+        teacher, which = teacher.eval().requires_grad_(False), "stand-in (tutorial DCGAN width 64)"
+    cfg = dict(phase_a_kimg=0.0, real_min_score=0.0)
+    recipe = Distiller(DistillConfig(amp_bf16=True, **cfg), teacher)
+    plain = Distiller(DistillConfig(amp_bf16=False, **cfg), teacher)
+
+    def plain_step() -> None:  # the loop as usually written: fp32, a fresh synthesis for the D step
+        c, G, D = plain.cfg, plain.G, plain.D
+        z, real = plain.stream.pairs(c.batch_size)
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        plain.opt_G.zero_grad()
+        img = G(z, None)
+        loss = c.rec_weight * multiscale_l1(img, real, c.rec_levels()) + c.adv_weight * generator_loss(D(img))
+        loss.backward()
+        plain.opt_G.step()
+        G.requires_grad_(False)
+        D.requires_grad_(True)
+        plain.opt_D.zero_grad()
+        with torch.no_grad():
+            fake = G(plain.stream.pairs(c.batch_size)[0], None)
+        discriminator_loss(D(fake), D(real)).backward()
+        if plain.d_steps % c.r1_interval == 0:
+            (r1_penalty(D, real).mean() * (c.r1_gamma / 2) * c.r1_interval).backward()
+        plain.opt_D.step()
+        plain.d_steps += 1
+        plain._update_ema()
+        plain.cur_nimg += c.batch_size
+
+    recipe.train_step()
+    plain_step()  # warm-up (and both pay their step-0 R1 outside the window)
+    t_recipe, t_plain = [], []
+    for _ in range(rounds):
+        for fn, out in ((recipe.train_step, t_recipe), (plain_step, t_plain)):
+            for _ in range(steps):
+                t = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - t)
+    bs = recipe.cfg.batch_size
+    n_g = sum(p.numel() for p in recipe.G.parameters()) / 1e6
+    a, b = statistics.median(t_recipe), statistics.median(t_plain)
+    print(f"teacher {which}; 64 px, G {n_g:.2f} M, batch {bs}, threads {torch.get_num_threads()}, "
+          f"{rounds} interleaved rounds x {steps} steps (medians; R1 every {recipe.cfg.r1_interval} D steps)")
+    print(f"straightforward fp32 loop: {b:.2f} s/step  {3.6 * bs / b:.1f} kimg/h   [baseline]")
+    print(f"teacher-stream recipe    : {a:.2f} s/step  {3.6 * bs / a:.1f} kimg/h   x{b / a:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--teacher", action="store_true", help="the teacher-stream recipe vs a plain fp32 loop")
+    ap.add_argument("--rounds", type=int, default=3, help="--teacher: interleaved rounds")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.teacher:
+        bench_teacher(args.steps, args.rounds)
+        return
     images = np.random.default_rng(0).integers(0, 256, (64, 64, 64, 3), dtype=np.uint8)
 
     # baseline: plain steps (regularisers pushed out of the measured window)

@@ -140,3 +140,48 @@ class FaceLandmarker:
                     f.landmarks = lm
                     break
         return faces
+
+
+class SmallFaceScorer:
+    """MediaPipe's short-range BlazeFace score of a small face shown as in a profile photo.
+
+    Each face (uint8 HxWx3, any side) is resized to ``face_px`` (bicubic) and pasted in the middle of a
+    ``canvas_px`` grey canvas; the score is the best detection's, 0 when none. The one face-likeness
+    measure of generated samples: ``bench/bench_quality.py`` reports it and the StyleGAN2 teacher
+    stream filters D's real images by it, so both agree by construction.
+    """
+
+    def __init__(self, canvas_px: int = 320, face_px: int = 160, min_confidence: float = 0.05):
+        import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
+
+        assert 0 < face_px <= canvas_px, (face_px, canvas_px)
+        self.canvas_px, self.face_px = canvas_px, face_px
+        self._lock = threading.Lock()
+        self._detector = mp.solutions.face_detection.FaceDetection(  # model 0 = short range (<2 m)
+            model_selection=0, min_detection_confidence=min_confidence)
+
+    def close(self) -> None:
+        self._detector.close()
+
+    def __enter__(self) -> SmallFaceScorer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def score(self, face: np.ndarray) -> float:
+        import cv2
+
+        face = _as_rgb(face)
+        canvas = np.full((self.canvas_px, self.canvas_px, 3), 128, np.uint8)
+        off = (self.canvas_px - self.face_px) // 2
+        canvas[off:off + self.face_px, off:off + self.face_px] = cv2.resize(
+            face, (self.face_px, self.face_px), interpolation=cv2.INTER_CUBIC)
+        with self._lock:
+            res = self._detector.process(canvas)
+        return max((float(d.score[0]) for d in res.detections or []), default=0.0)
+
+    def scores(self, faces: np.ndarray) -> np.ndarray:
+        """float64 [N] scores of uint8 [N, H, W, 3] faces."""
+        assert faces.ndim == 4, faces.shape
+        return np.array([self.score(f) for f in faces], dtype=np.float64)

@@ -364,3 +364,225 @@ def test_config_bounds_are_checked_before_building():
                       (dict(g_channel_base=8), "leaves no channels")):
         with pytest.raises(ValueError, match=word):
             tiny_config(**bad).validate()
+
+
+# ---- teacher-stream recipe (core/stylegan2/training/{teacher,distill,distill_run}.py) ------------------
+# A tiny DCGAN-shaped module stands in for gan-face-generate: no test needs the real teacher.
+
+from core.cli import UserError  # noqa: E402
+from core.stylegan2.training import (  # noqa: E402
+    DistillConfig,
+    Distiller,
+    TeacherStream,
+    convert_checkpoint,
+    multiscale_l1,
+    write_resume_file,
+)
+from core.stylegan2.training import teacher as teacher_mod  # noqa: E402
+from core.stylegan2.training.distill import SCRATCH_KIND  # noqa: E402
+
+
+def tiny_teacher(z_dim: int = 8) -> torch.nn.Module:
+    """DCGAN generator layout (transposed convs 1 -> 4 -> 8 -> 16 px, tanh), seeded, frozen; weights
+    drawn wide so that images vary clearly with z."""
+    torch.manual_seed(11)
+    net = torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(z_dim, 16, 4, 1, 0), torch.nn.ReLU(),
+        torch.nn.ConvTranspose2d(16, 8, 4, 2, 1), torch.nn.ReLU(),
+        torch.nn.ConvTranspose2d(8, 3, 4, 2, 1), torch.nn.Tanh())
+    for layer in net[::2]:
+        torch.nn.init.normal_(layer.weight, 0, 0.3)
+    return net.eval().requires_grad_(False)
+
+
+def brightness_score(faces: np.ndarray) -> np.ndarray:
+    """Stand-in for SmallFaceScorer (uint8 NHWC -> [N]): the mean brightness."""
+    return faces.reshape(len(faces), -1).mean(1) / 255.0
+
+
+def tiny_distill(**kw) -> DistillConfig:
+    base = dict(resolution=16, z_dim=8, w_dim=16, mapping_layers=2, g_channel_base=128, g_channel_max=16,
+                d_channel_base=128, d_channel_max=16, batch_size=4, seed=3, rec_scales=(16, 8, 4),
+                phase_a_kimg=0.008, r1_interval=2, real_min_score=0.49, ema_kimg=0.01, kimg=1.0,
+                log_every=1)
+    base.update(kw)
+    return DistillConfig(**base)
+
+
+def weights_equal(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(x, y, atol=0, rtol=0, msg=k)
+
+
+def test_multiscale_l1_values():
+    ones, zeros = torch.ones(2, 3, 16, 16), torch.zeros(2, 3, 16, 16)
+    assert multiscale_l1(zeros, ones, (16, 8, 4)).item() == 1.0
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None]) % 2 * 2.0 - 1  # +-1, averages to 0
+    target = checker.expand(2, 3, 16, 16)
+    assert multiscale_l1(zeros, target, (16,)).item() == 1.0
+    assert multiscale_l1(zeros, target, (16, 8)).item() == 0.5  # the 8 px level sees a flat grey
+
+
+def test_teacher_stream_is_seeded_filtered_and_resumes():
+    a = TeacherStream(tiny_teacher(), 8, seed=3, min_score=0.49, scorer=brightness_score)
+    b = TeacherStream(tiny_teacher(), 8, seed=3, min_score=0.49, scorer=brightness_score)
+    za, xa = a.pairs(4)
+    zb, xb = b.pairs(4)
+    assert za.shape == (4, 8) and xa.shape == (4, 3, 16, 16) and xa.abs().max() <= 1
+    torch.testing.assert_close(xa, xb, atol=0, rtol=0)
+    reals = a.filtered_reals(5)
+    assert reals.shape == (5, 3, 16, 16)
+    assert (brightness_score(teacher_mod.to_uint8_nhwc(reals)) >= 0.49).all()
+    assert a.scored >= 16 and 5 <= a.kept < a.scored  # the filter rejected some samples
+    state = a.state_dict()
+    c = TeacherStream(tiny_teacher(), 8, seed=99, min_score=0.49, scorer=brightness_score)
+    c.load_state_dict(state)
+    torch.testing.assert_close(a.filtered_reals(3), c.filtered_reals(3), atol=0, rtol=0)
+    torch.testing.assert_close(a.pairs(2)[1], c.pairs(2)[1], atol=0, rtol=0)
+    picky = TeacherStream(tiny_teacher(), 8, seed=3, min_score=0.9, scorer=brightness_score)
+    with pytest.raises(RuntimeError, match="no teacher sample scored >= 0.9"):
+        picky.filtered_reals(1)  # a filter nothing passes fails loudly instead of spinning forever
+
+
+def test_teacher_not_installed_is_one_line_user_error(monkeypatch):
+    monkeypatch.setattr(teacher_mod.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UserError, match="gan-face-generate is not installed: pip install") as e:
+        teacher_mod.load_teacher("gan-face-generate")
+    assert "\n" not in str(e.value)
+    with pytest.raises(UserError, match="unknown teacher"):
+        teacher_mod.load_teacher("nope")
+
+
+def test_distiller_phases_regression_then_gan_with_lazy_r1():
+    tr = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
+    assert tr.G.z_dim == 8 and tr.phase == "A"
+    d0 = [p.clone() for p in tr.D.parameters()]
+    s1, s2 = tr.train_step(), tr.train_step()  # 8 images: phase A
+    assert set(s1) == {"rec"} and math.isfinite(s2["rec"])
+    assert all(torch.equal(a, b) for a, b in zip(d0, tr.D.parameters()))  # D untouched in phase A
+    assert tr.phase == "B" and tr.opt_G.param_groups[0]["betas"] == (0.9, 0.99)
+    s3, s4 = tr.train_step(), tr.train_step()
+    assert {"rec", "adv_g", "loss_d", "real_logit", "fake_logit", "r1"} <= set(s3)  # R1 at D step 0
+    assert "r1" not in s4 and tr.d_steps == 2 and tr.cur_nimg == 16
+    assert tr.opt_G.param_groups[0]["betas"] == (0.0, 0.99)
+    assert not all(torch.equal(a, b) for a, b in zip(d0, tr.D.parameters()))
+    assert all(math.isfinite(v) for v in {**s3, **s4}.values())
+    # lazy R1 correction of D's Adam (interval 2: lr x 2/3, betas ** 2/3)
+    assert tr.opt_D.param_groups[0]["lr"] == pytest.approx(0.002 * 2 / 3)
+
+
+def test_regression_warm_start_learns_the_teacher():
+    tr = Distiller(tiny_distill(phase_a_kimg=10.0, g_lr=0.01, amp_bf16=False), tiny_teacher(),
+                   scorer=brightness_score)
+    first = [tr.train_step()["rec"] for _ in range(3)]
+    for _ in range(40):
+        last = tr.train_step()["rec"]
+    assert last < 0.7 * np.mean(first), (first, last)
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_distiller_resume_is_exact_across_both_phases(tmp_path, bf16):
+    cfg = tiny_distill(amp_bf16=bf16)
+    straight = Distiller(cfg, tiny_teacher(), scorer=brightness_score)
+    for _ in range(5):
+        straight.train_step()
+    first = Distiller(cfg, tiny_teacher(), scorer=brightness_score)
+    for _ in range(3):  # into phase B, with a partly used filtered pool carried in the state
+        first.train_step()
+    torch.save(first.state_dict(), tmp_path / "ck.pt")
+    resumed = Distiller(cfg, tiny_teacher(), scorer=brightness_score)
+    assert resumed.load_state_dict(safe_torch_load(tmp_path / "ck.pt")) is True
+    for _ in range(2):
+        resumed.train_step()
+    assert resumed.step == straight.step == 5 and resumed.d_steps == straight.d_steps == 3
+    for a, b in ((straight.G, resumed.G), (straight.G_ema, resumed.G_ema), (straight.D, resumed.D)):
+        weights_equal(a, b)
+
+
+def scratch_layout(state: dict) -> dict:
+    """The first run's scratch-script layout: hand-written Adam state, extra config keys, its kind."""
+    def hand_adam(opt_state: dict) -> dict:
+        per = opt_state["state"]
+        ids = opt_state["param_groups"][0]["params"]
+        g = opt_state["param_groups"][0]
+        return {"t": int(per[ids[0]]["step"]), "lr": g["lr"], "betas": list(g["betas"]), "eps": 1e-8,
+                "exp_avg": [per[i]["exp_avg"] for i in ids],
+                "exp_avg_sq": [per[i]["exp_avg_sq"] for i in ids]}
+
+    return {**state, "kind": SCRATCH_KIND, "config": {**state["config"], "threads": 1},
+            "opt_G": hand_adam(state["opt_G"]), "opt_D": hand_adam(state["opt_D"])}
+
+
+def test_scratch_checkpoint_converts_and_resumes_exactly(tmp_path):
+    cfg = tiny_distill()
+    straight = Distiller(cfg, tiny_teacher(), scorer=brightness_score)
+    for _ in range(5):
+        straight.train_step()
+    first = Distiller(cfg, tiny_teacher(), scorer=brightness_score)
+    for _ in range(3):
+        first.train_step()
+    old = scratch_layout(first.state_dict())
+    torch.save(old, tmp_path / "old.pt")
+    converted = convert_checkpoint(safe_torch_load(tmp_path / "old.pt"))
+    assert converted["kind"] == "stylegan2-distill" and "threads" not in converted["config"]
+    resumed = Distiller(cfg, tiny_teacher(), scorer=brightness_score)
+    assert resumed.load_state_dict(converted) is True
+    resumed.train_step()
+    resumed.train_step()
+    weights_equal(straight.G_ema, resumed.G_ema)
+    weights_equal(straight.D, resumed.D)
+    with pytest.raises(CheckpointError, match="not a teacher-stream run"):
+        convert_checkpoint({**old, "kind": "stylegan2-train"})
+
+
+def test_resume_file_is_compact_warm_restart_without_moments(tmp_path):
+    tr = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
+    for _ in range(3):
+        tr.train_step()
+    full = tr.state_dict()
+    info = write_resume_file(full, tmp_path / "exact.pt")
+    assert info["exact"] is True and "opt_G" in safe_torch_load(tmp_path / "exact.pt")
+    info = write_resume_file(full, tmp_path / "warm.pt", max_bytes=info["bytes"] - 1)
+    warm = safe_torch_load(tmp_path / "warm.pt")
+    assert info["exact"] is False and "opt_G" not in warm and warm["resume"].startswith("warm restart")
+    assert info["bytes"] < (tmp_path / "exact.pt").stat().st_size
+    back = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
+    assert back.load_state_dict(warm) is False  # weights, counters, streams exact; Adam afresh
+    weights_equal(tr.G_ema, back.G_ema)
+    assert (back.step, back.cur_nimg, back.d_steps) == (3, 12, 1)
+    assert math.isfinite(back.train_step()["rec"])
+    with pytest.raises(CheckpointError, match="even without Adam moments"):
+        write_resume_file(full, tmp_path / "x.pt", max_bytes=1000)
+
+
+def test_cli_teacher_run_export_resume_file_and_continue(tmp_path, monkeypatch, capsys):
+    import core.stylegan2.train as train_cli
+    from core.stylegan2.training import distill as distill_mod
+
+    monkeypatch.setattr(train_cli, "load_teacher", lambda name: tiny_teacher())
+    real_init = distill_mod.Distiller.__init__
+    monkeypatch.setattr(distill_mod.Distiller, "__init__",  # the brightness scorer instead of MediaPipe
+                        lambda self, cfg, teacher, scorer=None, device="cpu":
+                        real_init(self, cfg, teacher, brightness_score, device))
+    arch = ["--teacher", "gan-face-generate", "--res", "16", "--z-dim", "8", "--w-dim", "16", "--map-layers",
+            "2", "--channel-base", "128", "--channel-max", "16", "--batch", "4", "--phase-a-kimg", "0.004",
+            "--real-min-score", "0.49", "--r1-interval", "2", "--log-every", "1", "--seed", "3"]
+    run = tmp_path / "run"
+    assert main(arch + ["--kimg", "0.012", "--out", str(run), "--export", str(tmp_path / "g.pt")]) == 0
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in log] == ["A", "B", "B"] and log[-1]["kimg"] == 0.012
+    G = stylegan2.load_generator(tmp_path / "g.pt")
+    assert (G.z_dim, G.img_resolution) == (8, 16)
+    # a stored run keeps its architecture: changing it on resume is refused
+    with pytest.raises(UserError, match="cannot change w_dim"):
+        main(["--teacher", "gan-face-generate", "--out", str(run), "--resume", "--w-dim", "32"])
+    capsys.readouterr()
+    assert main(["--teacher", "gan-face-generate", "--out", str(run), "--write-resume",
+                 str(tmp_path / "resume.pt")]) == 0
+    assert "exact (with Adam moments)" in capsys.readouterr().out
+    assert main(["--teacher", "gan-face-generate", "--out", str(tmp_path / "run2"), "--resume-from",
+                 str(tmp_path / "resume.pt"), "--kimg", "0.02"]) == 0
+    ck = safe_torch_load(tmp_path / "run2" / "checkpoint.pt")
+    assert ck["cur_nimg"] == 20 and ck["config"]["w_dim"] == 16 and ck["config"]["kimg"] == 0.02
+    assert run_cli(main, ["--teacher", "gan-face-generate", "--out", str(tmp_path / "run2"), "--resume-from",
+                          str(tmp_path / "resume.pt")], prog="x") == 2  # folder already holds a run

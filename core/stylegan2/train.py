@@ -4,20 +4,32 @@
     torchrun --standalone --nproc_per_node 2 -m core.stylegan2.train ...     # gloo on CPU
     python -m core.stylegan2.train --out runs/sg2 --export-only --export checkpoints/model.pt
 
+Teacher stream (fresh samples of a teacher generator instead of a dataset; see checkpoints/README.md)::
+
+    python -m core.stylegan2.train --teacher gan-face-generate --res 64 --out runs/sg2_teacher [--resume]
+    python -m core.stylegan2.train --teacher gan-face-generate --out runs/sg2_teacher \
+        --write-resume checkpoints/training/sg2_teacher_resume.pt        # compact, committable resume file
+    python -m core.stylegan2.train --teacher gan-face-generate --out runs/sg2_teacher_2 \
+        --resume-from checkpoints/training/sg2_teacher_resume.pt          # continue it in a new folder
+
 The old spelling ``python -m core.stylegan2_train`` forwards here.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from core.cli import ArgumentParser, UserError, run_cli
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
+from core.stylegan2.training.distill_run import TEACHER_NOTE, load_run_state, train_distill, write_resume_file
 from core.stylegan2.training.distributed import init_distributed, world
+from core.stylegan2.training.teacher import TEACHER_NAMES, load_teacher
 
 PROG = "python -m core.stylegan2.train"
 
@@ -50,7 +62,64 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--export", default=None, help="also write the EMA generator here (project format)")
     ap.add_argument("--export-only", action="store_true",
                     help="no training: export OUT/checkpoint.pt to --export (+ a sample grid PNG)")
+    t = ap.add_argument_group("teacher stream (--teacher; the flags above keep their meaning, with the "
+                              "recipe's defaults: DistillConfig)")
+    t.add_argument("--teacher", choices=TEACHER_NAMES, help="train on fresh samples of this teacher")
+    t.add_argument("--resume-from", help="start OUT from this resume file (or teacher-run checkpoint)")
+    t.add_argument("--write-resume", help="no training: write OUT/checkpoint.pt as a compact resume file")
+    t.add_argument("--phase-a-kimg", type=float, help="regression-only warm start until this kimg")
+    t.add_argument("--rec-weight", type=float, help="phase B weight of the multi-scale L1")
+    t.add_argument("--adv-weight", type=float, help="phase B weight of the GAN loss")
+    t.add_argument("--r1-interval", type=int, help="lazy R1 every N D steps")
+    t.add_argument("--real-min-score", type=float, help="D's reals: teacher samples scoring >= this (0: off)")
+    t.add_argument("--bf16", type=int, choices=(0, 1), help="bf16 autocast of G and D passes (default 1)")
+    t.add_argument("--checkpoint-minutes", type=float)
+    t.add_argument("--snapshot-minutes", type=float)
+    t.add_argument("--log-every", type=int)
+    t.add_argument("--device", default="cpu", help="cpu or cuda")
+    t.add_argument("--max-steps", type=int, help="stop after this many steps of this session")
     return ap
+
+
+# flag -> DistillConfig fields it sets (teacher runs)
+TEACHER_FLAGS = {"res": ("resolution",), "kimg": ("kimg",), "batch": ("batch_size",), "z_dim": ("z_dim",),
+                 "w_dim": ("w_dim",), "map_layers": ("mapping_layers",),
+                 "channel_base": ("g_channel_base", "d_channel_base"),
+                 "channel_max": ("g_channel_max", "d_channel_max"), "gamma": ("r1_gamma",),
+                 "ema_kimg": ("ema_kimg",), "lr": ("g_lr", "d_lr"), "seed": ("seed",),
+                 "phase_a_kimg": ("phase_a_kimg",), "rec_weight": ("rec_weight",),
+                 "adv_weight": ("adv_weight",), "r1_interval": ("r1_interval",),
+                 "real_min_score": ("real_min_score",), "bf16": ("amp_bf16",),
+                 "checkpoint_minutes": ("checkpoint_minutes",), "snapshot_minutes": ("snapshot_minutes",),
+                 "log_every": ("log_every",)}
+
+
+def explicit_args(argv: Sequence[str] | None) -> dict[str, Any]:
+    """Only the flags given on the command line (a stored run's config keeps everything else)."""
+    ap = build_parser()
+    for action in ap._actions:
+        action.default = argparse.SUPPRESS
+    return vars(ap.parse_args(argv))
+
+
+def main_teacher(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    """``--teacher``: the teacher-stream recipe (core.stylegan2.training.distill)."""
+    if args.write_resume:
+        info = write_resume_file(load_run_state(f"{args.out}/checkpoint.pt"), args.write_resume)
+        kind = "exact (with Adam moments)" if info["exact"] else "warm restart (no Adam moments)"
+        print(f"wrote {args.write_resume} ({info['bytes'] / 2 ** 20:.1f} MB, {kind})")
+        return 0
+    given = explicit_args(argv)
+    cfg: dict[str, Any] = {}
+    for flag, names in TEACHER_FLAGS.items():
+        if flag in given:
+            cfg.update({name: (bool(given[flag]) if flag == "bf16" else given[flag]) for name in names})
+    trainer = train_distill(cfg, load_teacher(args.teacher), args.out, resume=args.resume,
+                            resume_from=args.resume_from, device=args.device, max_steps=args.max_steps)
+    if args.export:
+        export_generator(trainer.state_dict(optimizers=False), args.export, notes={"teacher": TEACHER_NOTE})
+        print(f"exported generator to {args.export}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] = ()) -> int:
@@ -63,6 +132,10 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] =
         out = export_run(args.out, args.export)
         print(f"exported {out['kimg']:.2f} kimg (step {out['step']}) to {args.export}")
         return 0
+    if args.teacher:
+        return main_teacher(args, argv)
+    if args.write_resume or args.resume_from:
+        raise UserError("--write-resume and --resume-from belong to teacher runs: add --teacher NAME")
     if not args.data:
         raise UserError("--data is required for training")
     ema_kimg = args.ema_kimg if args.ema_kimg is not None else args.batch * 10 / 32

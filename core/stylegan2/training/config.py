@@ -124,3 +124,109 @@ class TrainConfig:
         if self.max_images is not None:
             check_int(self.max_images, "max_images", 1, 10 ** 8, error)
         return self
+
+
+TEACHER_Z_DIM = 100  # gan-face-generate's DCGAN takes z of shape (N, 100, 1, 1)
+
+
+@dataclass
+class DistillConfig:
+    """Hyper-parameters of a teacher-stream run (:mod:`core.stylegan2.training.distill`).
+
+    Defaults are the recipe of the bundled teacher student: a 64 px G of 4.5 M parameters (channels
+    256-256-256-128-64) taking the teacher's own z, a 1.5 M-parameter D. Fields in
+    :data:`DISTILL_SCHEDULE_FIELDS` may change when a run is resumed; the others define the networks.
+    """
+
+    resolution: int = 64  # output side in pixels (the teacher's)
+    z_dim: int = TEACHER_Z_DIM  # must equal the teacher's z size: seed s gives both the same z
+    w_dim: int = 256
+    mapping_layers: int = 4
+    g_channel_base: int = 4096  # G channels at resolution r: min(base // r, max) -> 256-256-256-128-64
+    g_channel_max: int = 256
+    d_channel_base: int = 4096  # D channels, same rule -> 64 at 64 px, 128 below
+    d_channel_max: int = 128
+    mbstd_group: int = 4
+    batch_size: int = 8
+    seed: int = 0
+    # phase A (warm start): multi-scale L1 regression of G(z) onto teacher(z)
+    g_lr: float = 0.002
+    g_betas_rec: tuple[float, float] = (0.9, 0.99)  # momentum helps plain regression converge
+    rec_scales: tuple[int, ...] = ()  # resolutions of the multi-scale L1; () = res, res/2, res/4, res/8
+    phase_a_kimg: float = 17.0  # regression only until this many kimg, then phase B
+    # phase B: rec_weight * regression + adv_weight * non-saturating GAN loss, lazy R1 on D
+    g_betas_gan: tuple[float, float] = (0.0, 0.99)  # StyleGAN2's betas once D is in the loop
+    d_lr: float = 0.002
+    rec_weight: float = 0.5
+    adv_weight: float = 1.0
+    r1_gamma: float = 0.1
+    r1_interval: int = 16
+    # > 0: D's reals are fresh teacher samples whose SmallFaceScorer score is at least this (D then also
+    # rejects the teacher's broken faces); 0: the teacher images of the batch's own z.
+    real_min_score: float = 0.8
+    ema_kimg: float = 2.0  # half-life of the exported G EMA
+    ema_rampup: float = 0.05
+    w_avg_beta: float = 0.995
+    amp_bf16: bool = True  # G and D passes under bf16 autocast (losses, R1 and Adam stay fp32)
+    kimg: float = 10_000.0  # stop after this many kimg
+    checkpoint_minutes: float = 4.0
+    snapshot_minutes: float = 20.0  # exported G_ema snapshots for bench/bench_quality.py
+    log_every: int = 50  # steps
+
+    def rec_levels(self) -> tuple[int, ...]:
+        """The multi-scale L1's resolutions (64/32/16/8 at 64 px by default)."""
+        return tuple(self.rec_scales) or tuple(self.resolution >> k for k in range(4) if self.resolution >> k)
+
+    def generator_kwargs(self) -> dict[str, Any]:
+        """Constructor kwargs of :class:`core.stylegan2.Generator` (the official argument names)."""
+        return TrainConfig.generator_kwargs(self)  # type: ignore[arg-type]  # same field names
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DistillConfig:
+        """A config from a checkpoint's ``config`` (the scratch script's extra keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
+
+    def validate(self, error: type[ValueError] = UserError) -> DistillConfig:
+        """Raise ``error`` naming the first field outside its bounds; return self when all are sane."""
+        res = check_int(self.resolution, "resolution", MIN_TRAIN_RESOLUTION, MAX_RESOLUTION, error)
+        if not is_power_of_two(res):
+            raise error(f"'resolution' = {res} is not a power of two")
+        check_int(self.z_dim, "z_dim", 1, MAX_LATENT, error)
+        check_int(self.w_dim, "w_dim", 1, MAX_LATENT, error)
+        check_int(self.mapping_layers, "mapping_layers", 1, MAX_MAPPING_LAYERS, error)
+        for side in ("g", "d"):
+            if check_int(getattr(self, f"{side}_channel_base"), f"{side}_channel_base", 1,
+                         MAX_CHANNEL_BASE, error) < res:
+                raise error(f"'{side}_channel_base' must be at least the resolution ({res})")
+            check_int(getattr(self, f"{side}_channel_max"), f"{side}_channel_max", 1, MAX_CHANNELS, error)
+        check_int(self.mbstd_group, "mbstd_group", 1, 4096, error)
+        check_int(self.batch_size, "batch_size", 1, 4096, error)
+        check_int(self.seed, "seed", 0, 2 ** 20, error)
+        for name in ("g_lr", "d_lr"):
+            check_float(getattr(self, name), name, 0, 10, error, open_low=True)
+        for name in ("g_betas_rec", "g_betas_gan"):
+            betas = getattr(self, name)
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(
+                    isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+                raise error(f"'{name}' must be two numbers in [0, 1), not {betas!r}"[:120])
+        if any(not isinstance(s, int) or s < 1 or res % s for s in self.rec_levels()):
+            raise error(f"'rec_scales' must be divisors of {res}, not {self.rec_scales!r}"[:120])
+        for name in ("phase_a_kimg", "rec_weight", "adv_weight", "r1_gamma", "ema_kimg", "ema_rampup"):
+            check_float(getattr(self, name), name, 0, 1e6, error)
+        check_int(self.r1_interval, "r1_interval", 1, MAX_INTERVAL, error)
+        check_float(self.real_min_score, "real_min_score", 0, 0.99, error)
+        check_float(self.w_avg_beta, "w_avg_beta", 0, 1, error)
+        check_bool(self.amp_bf16, "amp_bf16", error)
+        check_float(self.kimg, "kimg", 0, 1e6, error, open_low=True)
+        check_float(self.checkpoint_minutes, "checkpoint_minutes", 0, 1e6, error, open_low=True)
+        check_float(self.snapshot_minutes, "snapshot_minutes", 0, 1e6, error, open_low=True)
+        check_int(self.log_every, "log_every", 1, MAX_INTERVAL, error)
+        return self
+
+
+# May change when a teacher-stream run is resumed (the rest define the networks and the streams).
+DISTILL_SCHEDULE_FIELDS = ("g_lr", "g_betas_rec", "g_betas_gan", "d_lr", "rec_scales", "phase_a_kimg",
+                           "rec_weight", "adv_weight", "r1_gamma", "r1_interval", "real_min_score",
+                           "ema_kimg", "ema_rampup", "amp_bf16", "kimg", "checkpoint_minutes",
+                           "snapshot_minutes", "log_every")
