@@ -198,7 +198,7 @@ def test_live_source_shows_n_verdict_and_charts_and_controls_the_poll(db):
     assert headings(at)[:2] == ["# 10 votes",
                                 "### 90% answered Yes: consistent with the 70% claim (p = 0.168)."]
     report = vote.poll_report(db, poll.id)
-    assert at.metric[1].value == f"{report['test']['chi2']:.4f}"  # the same test as the CSV path
+    assert at.metric[1].value == f"{report['test']['chi2']:.2f}"  # the same test as the CSV path
     assert len(at.get("plotly_chart")) == 3  # counts, sunburst, test
     vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "No"})
     at.run()
