@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from core.checkpoint import CheckpointError
 from core.fomm import (
@@ -20,6 +21,9 @@ from core.fomm import (
     normalize_kp,
     parse_yaml,
 )
+from core.fomm.blocks import UpBlock2d
+from core.fomm.fused import FastPhaseConv, FastResBlock, FastUp, space_to_phases
+from core.fomm.winograd import Winograd3x3
 from tests.conftest import shared_path
 
 # The model section of the official config/vox-256.yaml, written out here with the YAML features
@@ -193,6 +197,63 @@ def test_animator_uint8_streaming(tiny):
     sized = FommAnimator(kp_detector, generator, "cpu", size=64)
     sized.set_source(np.repeat(np.repeat(source, 2, axis=0), 2, axis=1))
     assert sized.animate(frames[:1]).shape == (1, 64, 64, 3)
+
+
+def test_winograd_conv_equals_conv2d():
+    g = torch.Generator().manual_seed(3)
+    c_in, c_out = 12, 20
+    weight = torch.randn(c_out, c_in, 3, 3, generator=g) / 6
+    bias = torch.randn(c_out, generator=g)
+    scale, shift = torch.rand(c_in, generator=g) + 0.5, torch.randn(c_in, generator=g)
+    x = torch.randn(2, c_in, 10, 13, generator=g)  # not whole 4x4 tiles: the border is cropped
+    residual = torch.randn(2, c_out, 10, 13, generator=g)
+    conv = Winograd3x3(weight, bias)
+    cl = torch.channels_last
+    out = conv(x.contiguous(memory_format=cl), pre=(scale, shift),
+               residual=residual.contiguous(memory_format=cl), relu=True)
+    pre = torch.relu(x.double() * scale.double().view(-1, 1, 1) + shift.double().view(-1, 1, 1))
+    ref = torch.relu(F.conv2d(pre, weight.double(), bias.double(), padding=1) + residual.double())
+    assert out.shape == ref.shape == (2, c_out, 10, 13)
+    assert (out.double() - ref).abs().max() < 1e-5 * ref.abs().max()
+    plain, ref_plain = conv(x.contiguous(memory_format=cl)), F.conv2d(x, weight, bias, padding=1)
+    assert (plain - ref_plain).abs().max() < 1e-5 * ref_plain.abs().max()  # float32 rounding only
+
+
+def test_upsampling_and_output_conv_on_phases_equal_plain_layers():
+    torch.manual_seed(4)
+    up = UpBlock2d(6, 5).eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics, so the folding is exercised
+        up.norm.running_mean.uniform_(-1, 1)
+        up.norm.running_var.uniform_(0.5, 2)
+    final = torch.nn.Conv2d(5, 3, kernel_size=7, padding=3)
+    fast_up, fast_final = FastUp(up), FastPhaseConv(final)
+    for size in (3, 12):  # the per-phase path (small maps) and the stacked one
+        x = torch.randn(2, 6, size, size)
+        with torch.no_grad():
+            ref_up = up(x)
+            ref = final(ref_up)
+        assert (fast_up(x) - ref_up).abs().max() < 1e-5
+        phases = fast_up(x, phase_channels=True)
+        assert torch.equal(phases, space_to_phases(fast_up(x)))
+        out = torch.nn.functional.pixel_shuffle(fast_final(phases), 2)
+        assert out.shape == ref.shape == (2, 3, 2 * size, 2 * size)
+        assert (out - ref).abs().max() < 1e-5
+
+
+def test_animator_with_winograd_bottleneck_equals_reference(tiny, monkeypatch):
+    kp_detector, generator, e, _ = tiny
+    monkeypatch.setattr(FastResBlock, "winograd_min_channels", 1)  # the tiny bottleneck is 32 wide
+    animator = FommAnimator(kp_detector, generator, "cpu", batch_size=4)
+    assert all(block.winograd is not None for block in animator._bottleneck)
+    animator.set_source_tensor(e["source"])
+    fast = animator.animate_tensor(e["driving"])
+    with torch.no_grad():
+        kp_source = kp_detector(e["source"])
+        initial = kp_detector(e["driving"][:1])
+        ref = torch.cat([generator(e["source"], kp_source=kp_source, kp_driving=normalize_kp(
+            kp_source, kp_detector(e["driving"][i:i + 1]), initial, True, True, True))["prediction"]
+            for i in range(e["driving"].shape[0])])
+    assert (fast - ref).abs().max() < 1e-5
 
 
 def test_seeded_tiny_config_shapes_and_values():

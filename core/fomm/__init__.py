@@ -11,7 +11,8 @@ those of the official ``first-order-model`` code, so the released ``vox-cpk.pth.
 * :mod:`~core.fomm.blocks` -- the shared layers (the official ``modules/util.py``);
 * :mod:`~core.fomm.normalize` -- the official demo's relative keypoint normalisation;
 * :mod:`~core.fomm.config` / :mod:`~core.fomm.loading` -- typed configs (PyYAML) and safe loading;
-* :mod:`~core.fomm.animator` + :mod:`~core.fomm.fused` -- the batched inference path.
+* :mod:`~core.fomm.animator` + :mod:`~core.fomm.fused` + :mod:`~core.fomm.winograd` -- the batched
+  inference path (folded BatchNorm, low-resolution upsampling, Winograd residual convolutions).
 
 This package holds the model only; the video pipeline is :mod:`core.animate`, which imports it
 lazily. ``python -m core.fomm animate ...`` (:mod:`core.fomm.__main__`) runs that pipeline.

@@ -10,7 +10,15 @@ import torch.nn.functional as F
 
 from core.fomm.blocks import kp2gaussian, make_coordinate_grid
 from core.fomm.dense_motion import sparse_motions
-from core.fomm.fused import FastConvBN, FastHourglass, FastResBlock, FastUp, fast_antialias
+from core.fomm.fused import (
+    FastConvBN,
+    FastHourglass,
+    FastPhaseConv,
+    FastResBlock,
+    FastUp,
+    PackedConv,
+    fast_antialias,
+)
 from core.fomm.generator import OcclusionAwareGenerator
 from core.fomm.keypoint_detector import KPDetector
 from core.fomm.normalize import normalize_kp
@@ -23,17 +31,21 @@ class FommAnimator:
     Gives the same frames as the official per-frame loop (``kp_detector`` + full ``generator`` per
     frame), within float rounding, but reuses the source's features, keypoints, downsampled image and
     gaussians, batches frames, runs under ``torch.inference_mode``, folds eval-mode BatchNorm into
-    convolutions and evaluates nearest-upsample convolutions at low resolution. The networks are
-    only read, never modified (safe to share through a cache).
+    convolutions (packed once for oneDNN on CPU), evaluates nearest-upsample convolutions at low
+    resolution, the residual bottleneck with Winograd F(4x4, 3x3) convolutions and the output
+    convolution on the last upsampling's 2x2 phases, and decodes full-resolution frames a few at a
+    time so they stay in the CPU caches. The networks are only read, never modified (safe to share
+    through a cache).
     """
 
     def __init__(self, kp_detector: KPDetector, generator: OcclusionAwareGenerator,
                  device: torch.device | str = "cpu", size: int | None = None, batch_size: int = 4,
-                 channels_last: bool = True):
+                 channels_last: bool = True, decode_frames: int = 2):
         self.device = torch.device(device)
         self.kp_detector = kp_detector
         self.generator = generator
         self.batch_size = batch_size  # driving frames per forward pass (bounds memory)
+        self.decode_frames = decode_frames  # frames per full-resolution decoder pass (CPU cache sized)
         dm = generator.dense_motion_network
         assert dm is not None, "FommAnimator needs a generator with a dense motion network"
         self.dense_motion = dm
@@ -46,19 +58,16 @@ class FommAnimator:
             self._down = [FastConvBN(b, pool=True) for b in generator.down_blocks]
             self._bottleneck = [FastResBlock(b) for b in generator.bottleneck]
             self._up = [FastUp(b) for b in generator.up_blocks]
+            final = generator.final
+            self._final = (FastPhaseConv(final) if self._up and final.kernel_size[0] % 2 == 1
+                           and final.padding == (final.kernel_size[0] // 2,) * 2 else None)
+        # The mask and occlusion heads read the same features: one convolution computes both.
+        heads = [dm.mask] + ([dm.occlusion] if dm.occlusion is not None else [])
+        assert all(h.padding == dm.mask.padding and h.kernel_size == dm.mask.kernel_size for h in heads)
         # NHWC activations let oneDNN skip a layout reorder around every convolution on CPU.
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        if channels_last:
-            fast = [*self._kp_hourglass.down, *self._kp_hourglass.up, *self._dm_hourglass.down,
-                    *self._dm_hourglass.up, self._first, *self._down, *self._bottleneck, *self._up]
-            for block in fast:
-                if isinstance(block, FastUp):
-                    block.memory_format = torch.channels_last
-                for name, value in list(vars(block).items()):
-                    if torch.is_tensor(value) and value.ndim == 4:
-                        setattr(block, name, value.contiguous(memory_format=torch.channels_last))
-                    elif isinstance(value, list):
-                        setattr(block, name, [v.contiguous(memory_format=torch.channels_last) for v in value])
+        self._heads = PackedConv(torch.cat([h.weight.detach() for h in heads]),
+                                 torch.cat([h.bias.detach() for h in heads]), padding=dm.mask.padding)
         self._source: dict[str, Any] | None = None
         self._initial: dict[str, torch.Tensor] | None = None
         self._initial_cache: tuple[int, dict[str, torch.Tensor]] | None = None
@@ -185,7 +194,8 @@ class FommAnimator:
         heat = torch.cat([heat.new_zeros(n, 1, h, w), heat], dim=1).unsqueeze(2)
         prediction = self._dm_hourglass(torch.cat([heat, deformed], dim=2).view(n, -1, h, w)
                                         .contiguous(memory_format=self.memory_format))
-        mask = F.softmax(dm.mask(prediction), dim=1)
+        heads = self._heads(prediction)
+        mask = F.softmax(heads[:, :k + 1], dim=1)
         deformation = (motions * mask.unsqueeze(-1)).sum(dim=1)  # (N, h, w, 2)
 
         feats = src["features"]
@@ -196,14 +206,26 @@ class FommAnimator:
         out = F.grid_sample(feats, deformation.reshape(1, n * fh, fw, 2), align_corners=False)
         out = out.view(fc, n, fh, fw).permute(1, 0, 2, 3)
         if dm.occlusion is not None:
-            occlusion = torch.sigmoid(dm.occlusion(prediction))
+            occlusion = torch.sigmoid(heads[:, k + 1:])
             if occlusion.shape[2:] != (fh, fw):
                 occlusion = F.interpolate(occlusion, size=(fh, fw), mode="bilinear", align_corners=False)
             out = out * occlusion
+        # The full-resolution decoder runs a few frames at a time: its activations then stay in the
+        # CPU caches, which beats batching all of them (batching still pays at the low-resolution
+        # steps above), while each operation still has enough work to amortise its thread hand-off.
+        step = self.decode_frames
+        return torch.cat([self._decode_frames(out[i:i + step]) for i in range(0, n, step)])
+
+    def _decode_frames(self, out: torch.Tensor) -> torch.Tensor:
         out = out.contiguous(memory_format=self.memory_format)
         for block in self._bottleneck:
             out = block(out)
-        for block in self._up:
+        if self._final is None:
+            for block in self._up:
+                out = block(out)
+            return torch.sigmoid(self.generator.final(out))
+        for block in self._up[:-1]:
             out = block(out)
-        return torch.sigmoid(self.generator.final(out))
+        # The last upsampling hands its output over as 2x2 phases, which the output convolution reads.
+        return F.pixel_shuffle(torch.sigmoid(self._final(self._up[-1](out, phase_channels=True))), 2)
 
