@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import types
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from PIL import Image
 
 from core import stylegan2 as sg
 from core.stylegan2.training import TrainConfig, Trainer
-from tests.bad_inputs.conftest import CliResult, assert_refused, run_cli
+from tests.bad_inputs.conftest import CliResult, assert_refused, run_cli, run_cli_batch
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # ~110 CLI runs
 
@@ -185,9 +184,9 @@ LOADERS = ("info", "train-resume", "export-only")
 
 
 def _run_all(arg_lists: list[list]) -> list[CliResult]:
-    """Run several commands at once (three at a time: most of each run is importing torch)."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        return list(pool.map(lambda args: run_cli(*args), arg_lists))
+    """Run several refused commands in one interpreter: most of a separate run would be importing torch
+    (the batch runs each command's real ``__main__`` with its own argv and file descriptors)."""
+    return run_cli_batch(arg_lists)
 
 
 def _claimed_paths(result: CliResult) -> list[Path]:
