@@ -1,38 +1,51 @@
-"""StyleGAN2 sampler: seeds, truncation, a live A<->B morph, interpolation videos, style mixing,
-SeFa semantic sliders, batch export and the hand-off to the animator. All model work is in core.stylegan2.
+"""StyleGAN2 sampler: the face of a seed, large, with ONE A -> B morph slider under it (scrubbed in the
+browser while dragging, rendered exactly on release), then interpolation videos, style mixing, SeFa
+semantic sliders, batch export and the hand-off to the animator. All model work is in core.stylegan2.
+
+Speed where the room waits: the face is rendered first; the drag frames of the morph are prepared in
+the background afterwards (a loader fragment hands them over when the browser asks, only while they are
+missing); the face and its controls are one fragment, so a seed change reruns only that.
 """
 
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import io
-import json
+import threading
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import streamlit as st
-import streamlit.components.v1 as components
 import torch
 
 import core
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
 from core.imaging import png_bytes
+from core.showcase import Showcase, fallback, load_showcase
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
+from pages._morph_view import ScrubJobs, deliver_frames, morph_view, released_value
+from pages._show import add_to_show
 
 BUNDLED = core.CHECKPOINTS_DIR / "stylegan2_demo.pt"
 RANDOM_LABEL = "Untrained demo generator (random weights, 64 px)"
 UPLOAD_LABEL = "Upload a file…"
-DISPLAY = 256            # on-screen size of the main images
-DRAG_BUDGET_MS = 250     # target cost of one preview render while the morph slider moves
-SCRUB_FRAMES = 33        # frames pre-rendered for the in-browser morph slider (t step 1/32)
+DISPLAY = 256            # on-screen size of the tab images
+ENCODE_PX = 256          # faces smaller than this are sent upscaled (Lanczos: sharper than the browser's)
+MAX_ENCODE_PX = 512      # and larger ones downscaled: the view is ~500 px wide
+DRAG_BUDGET_MS = 250     # target cost of one drag frame for big models (they scrub at a lower resolution)
+SCRUB_FRAMES = 33        # frames pre-rendered for the in-browser morph scrub (t step 1/32)
+SCRUB_POLL_MS = 600      # while frames are being rendered, the browser asks again this often
 
 page_header("StyleGAN2 sampler",
-            "Generate faces of nobody from seeds, morph between them while you drag, mix their styles and "
-            "find semantic directions without labels. Official StyleGAN2-ADA pickles load unchanged.")
+            "Faces of nobody from seeds: drag the slider under the face to morph it into another one. "
+            "Official StyleGAN2-ADA pickles load unchanged.")
 
 
 # --- models (cached, never mutated) -------------------------------------------------------------------
@@ -53,6 +66,29 @@ def _preview_res(G: sg.Generator) -> int:
     if G.img_resolution <= 128:
         return G.img_resolution
     return max(16, sg.preview_resolution(G, DRAG_BUDGET_MS))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _showcase(path: str | None, mtime: float) -> Showcase:
+    if path is None:
+        return fallback("random", 12, "The untrained generator has no showcase list.")
+    return load_showcase(path)
+
+
+@st.cache_resource(max_entries=8)
+def _freeze_gc(model_key: str) -> None:
+    # Streamlit runs gc.collect(2) after every script run, fragment reruns included
+    # (runner.postScriptGC); with torch loaded that walks ~230k objects, ~130 ms of CPU per seed change
+    # and more than half the server's time with five sessions. What is alive now (modules, the
+    # generator) lives as long as the process: take it out of the collector's sight, once per model.
+    gc.collect()
+    gc.freeze()
+
+
+def _render_threads(G: sg.Generator) -> int:
+    # Per script thread (OpenMP): small generators gain nothing from intra-op threads, and two spinning
+    # threads per session thrash when several sessions render on a 2-core box at once.
+    return 1 if G.img_resolution <= 256 else 2
 
 
 @st.cache_resource(show_spinner="Factorising the modulation weights (SeFa)…", max_entries=8)
@@ -104,6 +140,16 @@ with st.sidebar:
                                   type=["pkl", "pt", "pth", "tar"], key="sg_upload")
     st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024` "
                "(files land in checkpoints/downloads and appear here).")
+    st.subheader("Sampling")
+    psi = st.slider("Truncation ψ", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
+                    help="Pulls w towards the average face: lower = more typical, higher = more varied.")
+    noise_mode = st.radio("Noise", ["const", "random", "none"], horizontal=True, key="sg_noise",
+                          help="Per-pixel noise: fixed per layer (const), drawn from the seed (random), "
+                               "or off.")
+    st.toggle("Drag preview (frames prepared in the background)", value=True, key="sg_scrub",
+              help=f"After the face is shown, {SCRUB_FRAMES} blends of the current A → B pair are rendered "
+                   "in the background; the slider then shows them while you drag. Without them the face "
+                   "updates when you let go.")
 
 if not BUNDLED.is_file():
     st.info("The bundled StyleGAN2 checkpoint (checkpoints/stylegan2_demo.pt) is not present in this "
@@ -113,6 +159,7 @@ if not BUNDLED.is_file():
 model_key = "random"
 bundle = None
 load_error = None
+path: Path | None = None
 try:
     if choice == UPLOAD_LABEL:
         if upload is not None:
@@ -134,37 +181,85 @@ if bundle is None:
     bundle = _random_model()
     model_key = "random"
 G, ws_cache, preview_res = bundle
+_freeze_gc(model_key)
 untrained = model_key == "random"
+model_file = None if untrained else str(path)  # what a show scene names (None: no file to name)
+showcase = _showcase(model_file, Path(model_file).stat().st_mtime if model_file else 0.0)
+torch.set_num_threads(_render_threads(G))
 kind = G.source_info.get("kind", "?")
 st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} style "
            f"layers · source: {kind}" + (" · **untrained (random weights)**" if untrained else "")
            + (f" · step {G.source_info['step']}" if G.source_info.get("step") else "")
-           + (f" · {float(G.source_info['kimg']):.1f} kimg" if G.source_info.get("kimg") else ""))
+           + (f" · {float(G.source_info['kimg']):.1f} kimg" if G.source_info.get("kimg") else "")
+           + ("" if showcase.curated else f" · {showcase.note}"))
 
 
-# --- controls ---------------------------------------------------------------------------------------
+# --- seeds: A is the face on screen, B the face the slider morphs it into ------------------------------
+
+def _partner(seed: int, rng: np.random.Generator, avoid: int | None = None, use_pairs: bool = True) -> int:
+    """A seed B that looks clearly different from ``seed``: its showcase pair, else one of the three
+    farthest in W among the showcase seeds (or among random seeds when there is no curated list)."""
+    if showcase.curated and use_pairs:
+        for a, b in showcase.pairs:
+            other = b if a == seed else a if b == seed else None
+            if other is not None and other != avoid:
+                return other
+    pool = showcase.seeds if showcase.curated else [int(s) for s in rng.integers(0, 100_000, 24)]
+    far = [s for s in sg.farthest_seeds(ws_cache, seed, pool, psi) if s != avoid]
+    return int(rng.choice(far[:3])) if far else seed + 1
+
+
+st.session_state.setdefault("sg_seed", showcase.pairs[0][0] if showcase.pairs else showcase.seeds[0])
+st.session_state.setdefault("sg_seed_b", showcase.pairs[0][1] if showcase.pairs else showcase.seeds[1])
+st.session_state.setdefault("sg_morph_t", 0.0)
+
 
 def _randomise() -> None:
-    st.session_state["sg_seed"] = int(np.random.default_rng().integers(0, 100_000))
+    rng = np.random.default_rng()
+    current = int(st.session_state["sg_seed"])
+    if showcase.curated:
+        seed = int(rng.choice([s for s in showcase.seeds if s != current]))
+    else:
+        seed = int(rng.integers(0, 100_000))
+    st.session_state["sg_seed"] = seed
+    st.session_state["sg_seed_b"] = _partner(seed, rng)
+    st.session_state["sg_morph_t"] = 0.0
 
 
-st.session_state.setdefault("sg_seed", 42)
-c1, c2, c3, c4 = st.columns([2, 1, 3, 2])
-seed = int(c1.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="sg_seed"))
-c2.write("")
-c2.button("🎲 Random", on_click=_randomise, help="Pick a random seed")
-psi = c3.slider("Truncation ψ", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
-                help="Pulls w towards the average face: lower = more typical, higher = more varied.")
-noise_mode = c4.radio("Noise", ["const", "random", "none"], horizontal=True, key="sg_noise",
-                      help="Per-pixel noise: fixed per layer (const), drawn from the seed (random), or off.")
+def _new_b() -> None:
+    seed = int(st.session_state["sg_seed"])
+    st.session_state["sg_seed_b"] = _partner(seed, np.random.default_rng(),
+                                             avoid=st.session_state["sg_seed_b"], use_pairs=False)
+    st.session_state["sg_morph_t"] = 0.0
 
 
-def _render(ws: torch.Tensor, max_res: int | None = None) -> tuple[np.ndarray, float]:
-    t0 = time.perf_counter()
-    # Native resolution: the browser scales it to the display width, which is cheaper than resizing
-    # and re-encoding a bigger PNG here.
-    img = sg.synthesize(G, ws, noise_mode, noise_seed=seed, max_resolution=max_res)[0]
-    return img, (time.perf_counter() - t0) * 1000
+def _seed_changed() -> None:
+    st.session_state["sg_morph_t"] = 0.0  # the new face A is what the room should see
+    if st.session_state["sg_seed_b"] == st.session_state["sg_seed"]:
+        st.session_state["sg_seed_b"] = _partner(int(st.session_state["sg_seed"]), np.random.default_rng())
+
+
+def _released() -> None:
+    value = released_value("sg_morph")
+    if value is not None:
+        st.session_state["sg_morph_t"] = value
+
+
+def _encode_px() -> int:
+    return min(max(ENCODE_PX, G.img_resolution), MAX_ENCODE_PX)
+
+
+def _data_url(img: np.ndarray, fmt: str = "png") -> str:
+    """A data URL of ``img`` at the view's encode size (PNG for the exact face, JPEG for drag frames)."""
+    size = _encode_px()
+    if img.shape[0] != size:
+        interp = cv2.INTER_LANCZOS4 if size > img.shape[0] else cv2.INTER_AREA
+        img = np.clip(cv2.resize(img, (size, size), interpolation=interp), 0, 255)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if fmt == "png" else [cv2.IMWRITE_JPEG_QUALITY, 88]
+    ok, buf = cv2.imencode(f".{fmt}", np.ascontiguousarray(img[..., ::-1]), params)
+    assert ok, fmt
+    mime = "image/png" if fmt == "png" else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(buf.tobytes()).decode('ascii')}"
 
 
 def _send_to_animator(image: np.ndarray, label: str) -> None:
@@ -173,104 +268,136 @@ def _send_to_animator(image: np.ndarray, label: str) -> None:
     st.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] = label
 
 
-main_col, morph_col = st.columns(2)
-with main_col:
-    st.subheader("Sample")
-    t0 = time.perf_counter()
-    ws_main = ws_cache.get(seed, psi)
-    full_main = sg.synthesize(G, ws_main, noise_mode, noise_seed=seed)[0]
-    main_ms = (time.perf_counter() - t0) * 1000
-    st.image(full_main, caption=f"seed {seed}, ψ {psi:.2f}", width=DISPLAY)
-    st.caption(f"⏱ {main_ms:.0f} ms (mapping + synthesis at {G.img_resolution} px)")
-    b1, b2 = st.columns(2)
-    b1.download_button("Download PNG", png_bytes(full_main), file_name=f"seed{seed:05d}.png",
-                       mime="image/png")
-    if b2.button("Send to animator ➜", key="sg_send_main"):
-        _send_to_animator(full_main, f"StyleGAN2 seed {seed}, psi {psi:.2f}")
-        st.success("Sent to the FOMM animator; open **4 · Animate**.")
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _scrub_frames(model_key: str, seed_a: int, seed_b: int, psi: float, noise: str, res: int,
-                  _G: sg.Generator, _cache: sg.WsCache) -> list[str]:
-    """Base64 PNGs of the A->B morph at SCRUB_FRAMES evenly spaced t, at ``res`` px."""
-    wa, wb = _cache.get(seed_a, psi), _cache.get(seed_b, psi)
-    frames = []
-    for i in range(SCRUB_FRAMES):
-        img = sg.synthesize(_G, sg.lerp(wa, wb, i / (SCRUB_FRAMES - 1)), noise, noise_seed=seed_a,
-                            max_resolution=res)[0]
-        frames.append(base64.b64encode(png_bytes(img)).decode("ascii"))
-    return frames
-
-
-def _scrub_html(frames: list[str], size: int) -> str:
-    # The slider's `input` event fires continuously while dragging, so swapping pre-rendered frames in
-    # the browser updates the face with no server round trip (st.slider only reports on release).
-    mid = len(frames) // 2
-    return f"""
-<div style="font-family: sans-serif">
-  <img id="face" src="data:image/png;base64,{frames[mid]}"
-       style="width:{size}px;height:{size}px;border-radius:0.5rem;display:block"/>
-  <input id="t" type="range" min="0" max="{len(frames) - 1}" value="{mid}" step="1"
-         style="width:{size}px;accent-color:#ff4b4b" aria-label="Blend A to B while dragging"/>
-  <div id="label" style="font-size:13px;color:#808495">t = 0.50 (drag: updates live in the browser)</div>
-</div>
-<script>
-  const frames = {json.dumps(frames)};
-  const slider = document.getElementById("t"), face = document.getElementById("face");
-  const label = document.getElementById("label");
-  slider.addEventListener("input", () => {{
-    face.src = "data:image/png;base64," + frames[slider.value];
-    label.textContent = "t = " + (slider.value / (frames.length - 1)).toFixed(2);
-  }});
-</script>"""
+def _pair_key(seed_a: int, seed_b: int) -> str:
+    return f"{model_key}|{seed_a}|{seed_b}|{psi:.4f}|{noise_mode}|{preview_res}|{_encode_px()}"
 
 
 @st.fragment
-def morph_panel() -> None:
-    st.subheader("A ↔ B morph")
-    a_col, b_col = st.columns(2)
-    seed_a = int(a_col.number_input("Seed A", 0, 2**32 - 1, value=seed, key="sg_seed_a"))
-    seed_b = int(b_col.number_input("Seed B", 0, 2**32 - 1, value=seed + 1, key="sg_seed_b"))
-    # Pre-rendering costs SCRUB_FRAMES renders per seed pair: instant for small models, seconds for
-    # official-size ones, so it starts on only where it does not slow the page down.
-    if st.toggle("Live scrub (updates while you drag)", value=G.img_resolution <= 128, key="sg_scrub",
-                 help=f"Pre-renders {SCRUB_FRAMES} blends once per seed pair; the slider below then "
-                      "swaps them in the browser as you drag."):
+def hero() -> None:
+    """The face and its controls: a seed change or a slider release reruns only this."""
+    torch.set_num_threads(_render_threads(G))
+    face_col, ctl_col = st.columns([3, 2], gap="large")
+    with ctl_col:
+        a_col, a_btn = st.columns([3, 2], vertical_alignment="bottom")
+        a_col.number_input("Seed (face A)", min_value=0, max_value=2**32 - 1, step=1, key="sg_seed",
+                           on_change=_seed_changed)
+        a_btn.button("🎲 Random", key="sg_random", on_click=_randomise, width="stretch",
+                     help="Another showcase face (and a clearly different face B to morph into)")
+        b_col, b_btn = st.columns([3, 2], vertical_alignment="bottom")
+        b_col.number_input("Morph into seed B", min_value=0, max_value=2**32 - 1, step=1, key="sg_seed_b",
+                           on_change=lambda: st.session_state.update(sg_morph_t=0.0))
+        b_btn.button("🎲 New B", key="sg_random_b", on_click=_new_b, width="stretch",
+                     help="A face B that looks clearly different from A (far away in W)")
+    seed, seed_b = int(st.session_state["sg_seed"]), int(st.session_state["sg_seed_b"])
+    t = float(st.session_state["sg_morph_t"])
+
+    t0 = time.perf_counter()
+    ws = ws_cache.get(seed, psi)
+    if t:
+        ws = sg.lerp(ws, ws_cache.get(seed_b, psi), t)
+    image = sg.synthesize(G, ws, noise_mode, noise_seed=seed)[0]
+    src = _data_url(image)
+    ms = (time.perf_counter() - t0) * 1000
+
+    pair = _pair_key(seed, seed_b)
+    st.session_state["sg_scrub_want"] = (pair, seed, seed_b)
+    with face_col:
+        morph_view(key="sg_morph", src=src, t=t, pair=pair, seed_a=seed, on_release=_released,
+                   scrub=bool(st.session_state.get("sg_scrub", True)),
+                   caption=f"A = seed {seed} · B = seed {seed_b} · t = {t:.2f} · ψ {psi:.2f}")
+    with ctl_col:
+        st.caption(f"⏱ {'slider' if t else 'seed'} → image {ms:.0f} ms (mapping + synthesis at "
+                   f"{G.img_resolution} px + encoding)")
+        label = f"StyleGAN2 seed {seed}" + (f" → {seed_b} t={t:.2f}" if t else "") + f", psi {psi:.2f}"
+        d_col, s_col = st.columns(2)
+        name = f"seed{seed:05d}" + (f"_to{seed_b:05d}_t{t:.2f}" if t else "") + ".png"
+        d_col.download_button("Download PNG", png_bytes(image), file_name=name, mime="image/png",
+                              key="sg_download", on_click="ignore", width="stretch")
+        if s_col.button("Send to animator ➜", key="sg_send_main", width="stretch"):
+            _send_to_animator(image, label)
+            st.success("Sent to the FOMM animator; open **4 · Animate**.")
+        if HANDOFF_ANIMATOR_SOURCE in st.session_state:
+            st.caption(f"Animator hand-off ready: "
+                       f"{st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, 'a face')}.")
+        f_col, m_col = st.columns(2)
+        with f_col:
+            add_to_show({"kind": "face", "model": model_file, "seed": seed, "psi": psi, "noise": noise_mode},
+                        label="🎬 Add face to show")
+        with m_col:
+            add_to_show({"kind": "morph", "model": model_file, "seeds": [seed, seed_b], "psi": psi,
+                         "noise": noise_mode}, label="🎬 Add morph to show")
+
+
+# --- drag frames: rendered in the background after the face is on screen --------------------------------
+
+@st.cache_resource
+def _scrub_jobs() -> ScrubJobs:
+    return ScrubJobs()
+
+
+def _scrub_work(seed_a: int, seed_b: int) -> Callable[[threading.Event], tuple[list[str], float] | None]:
+    G_, cache_, psi_, noise_, res_ = G, ws_cache, psi, noise_mode, preview_res
+
+    def work(cancel: threading.Event) -> tuple[list[str], float] | None:
+        torch.set_num_threads(1)  # background work: never more than one core
         t0 = time.perf_counter()
-        frames = _scrub_frames(model_key, seed_a, seed_b, float(psi), noise_mode, preview_res, G, ws_cache)
-        components.html(_scrub_html(frames, DISPLAY), height=DISPLAY + 60)
-        st.caption(f"⏱ {SCRUB_FRAMES} frames at {preview_res} px ready in "
-                   f"{(time.perf_counter() - t0) * 1000:.0f} ms (cached per seed pair)")
-    t = st.slider("Blend A → B (linear in W)", 0.0, 1.0, 0.5, 0.01, key="sg_morph_t")
-    # Mapping outputs are cached per seed, so a slider change costs one synthesis only.
-    ws = sg.lerp(ws_cache.get(seed_a, psi), ws_cache.get(seed_b, psi), t)
-    slot = st.empty()
-    info = st.empty()
-    if preview_res < G.img_resolution:
-        # Show a cheap early-exit render first; the full image replaces it unless the slider moved again.
-        img, ms = _render(ws, preview_res)
-        slot.image(img, caption=f"preview {preview_res} px", width=DISPLAY)
-        info.caption(f"⏱ preview {ms:.0f} ms at {preview_res} px, rendering full resolution…")
-        full, full_ms = _render(ws)
-        slot.image(full, caption=f"t = {t:.2f}", width=DISPLAY)
-        info.caption(f"⏱ slider → image: preview {ms:.0f} ms ({preview_res} px) · full {full_ms:.0f} ms "
-                     f"({G.img_resolution} px)")
-    else:
-        full, full_ms = _render(ws)
-        slot.image(full, caption=f"A {seed_a} → B {seed_b}, t = {t:.2f}", width=DISPLAY)
-        info.caption(f"⏱ slider → image: {full_ms:.0f} ms")
-    if st.button("Send this blend to animator ➜", key="sg_send_morph"):
-        _send_to_animator(sg.synthesize(G, ws, noise_mode, noise_seed=seed)[0],
-                          f"StyleGAN2 morph {seed_a}→{seed_b} t={t:.2f}, psi {psi:.2f}")
-        st.success("Sent to the FOMM animator; open **4 · Animate**.")
+        wa, wb = cache_.get(seed_a, psi_), cache_.get(seed_b, psi_)
+        frames = []
+        for img in sg.morph_frames(G_, wa, wb, SCRUB_FRAMES, noise_, noise_seed=seed_a, max_resolution=res_):
+            if cancel.is_set():
+                return None
+            frames.append(_data_url(img, "jpg"))
+        return frames, (time.perf_counter() - t0) * 1000
+
+    return work
 
 
-with morph_col:
-    morph_panel()
+@st.fragment
+def scrub_loader() -> None:
+    """Starts the drag-frame job of the pair on screen and hands its frames over. Runs with the page and
+    then when the browser asks (only while the frames of the pair on screen are missing)."""
+    want = st.session_state.get("sg_scrub_want")
+    if want is None or not st.session_state.get("sg_scrub", True):
+        deliver_frames(key="sg_scrub_frames", pair=None)
+        return
+    pair, seed_a, seed_b = want
+    nonce = st.session_state["sg_scrub_polls"] = st.session_state.get("sg_scrub_polls", 0) + 1
+    jobs = _scrub_jobs()
+    previous = st.session_state.get("sg_scrub_job")
+    if previous and previous != pair:
+        jobs.drop(previous)
+    st.session_state["sg_scrub_job"] = pair
+    future = jobs.get(pair, _scrub_work(seed_a, seed_b))
+    if not future.done() or future.cancelled():  # cancelled: evicted by other pairs; asked again later
+        deliver_frames(key="sg_scrub_frames", pair=pair, poll_ms=SCRUB_POLL_MS, nonce=nonce)
+        st.caption("Preparing the drag preview in the background…")
+        return
+    try:
+        result = future.result()
+    except Exception as e:  # the face is on screen; only the preview is missing
+        deliver_frames(key="sg_scrub_frames", pair=pair)
+        st.caption(f"Drag preview unavailable ({type(e).__name__}); the face renders on release.")
+        return
+    if result is None:  # stopped for a newer pair of this session
+        deliver_frames(key="sg_scrub_frames", pair=pair, poll_ms=SCRUB_POLL_MS, nonce=nonce)
+        return
+    frames, ms = result
+    deliver_frames(key="sg_scrub_frames", pair=pair, frames=frames, nonce=nonce)
+    st.caption(f"⏱ {SCRUB_FRAMES} frames at {preview_res} px ready in {ms:.0f} ms (rendered in the "
+               "background after the face; dragging shows them, letting go renders the exact blend)")
 
-if HANDOFF_ANIMATOR_SOURCE in st.session_state:
-    st.caption(f"Animator hand-off ready: {st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, 'a face')}.")
+
+hero()
+scrub_loader()
+
+seed = int(st.session_state["sg_seed"])
+ws_main = ws_cache.get(seed, psi)
+
+
+def _render(ws: torch.Tensor, noise_seed: int, max_res: int | None = None) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    img = sg.synthesize(G, ws, noise_mode, noise_seed=noise_seed, max_resolution=max_res)[0]
+    return img, (time.perf_counter() - t0) * 1000
 
 
 # --- tabs -------------------------------------------------------------------------------------------
@@ -317,6 +444,10 @@ with tab_video:
         write_gif(gif_frames, out_dir / f"{stem}.gif", fps=fps)
         bar.empty()
         st.session_state["sg_video"] = (str(out_dir / f"{stem}.mp4"), str(out_dir / f"{stem}.gif"))
+    if keys is not None and len(keys) >= 2:
+        add_to_show({"kind": "morph", "model": model_file, "seeds": keys, "psi": psi, "noise": noise_mode,
+                     "space": "w" if space.startswith("W") else "z", "loop": loop, "fps": float(fps)},
+                    key="add_to_show_keyframes")
     if "sg_video" in st.session_state:
         mp4, gif = st.session_state["sg_video"]
         if Path(mp4).is_file() and Path(gif).is_file():
@@ -347,6 +478,9 @@ with tab_mix:
             st.session_state["sg_mix_label"] = f"{group} from columns; rows {rows}, columns {cols}"
     if "sg_mix_grid" in st.session_state:
         st.image(st.session_state["sg_mix_grid"], caption=st.session_state["sg_mix_label"])
+    if rows and cols:
+        add_to_show({"kind": "mixing", "model": model_file, "row_seeds": rows, "col_seeds": cols,
+                     "group": group, "psi": psi, "noise": noise_mode})
 
 
 with tab_sefa:
@@ -366,6 +500,8 @@ with tab_sefa:
 
     @st.fragment
     def sefa_panel() -> None:
+        # The face on screen now (the seed may have changed in the fragment above since this tab ran).
+        seed_now = int(st.session_state["sg_seed"])
         amounts = []
         left, right = st.columns([3, 2])
         with left:
@@ -375,17 +511,22 @@ with tab_sefa:
                                         key=f"sg_dir_name_{k}")
                 amounts.append(a_col.slider(name or f"direction {k + 1}", -3.0, 3.0, 0.0, 0.25,
                                             key=f"sg_dir_amt_{k}_{model_key}"))
-        edited = sg.apply_directions(ws_main, sem, amounts)
-        img, ms = _render(edited)
+        edited = sg.apply_directions(ws_cache.get(seed_now, psi), sem, amounts)
+        img, ms = _render(edited, seed_now)
         with right:
-            st.image(img, caption=f"seed {seed} edited", width=DISPLAY)
+            st.image(img, caption=f"seed {seed_now} edited", width=DISPLAY)
             st.caption(f"⏱ {ms:.0f} ms")
             if st.button("Send edited face to animator ➜", key="sg_send_sefa"):
                 named = ", ".join(f"{st.session_state.get(f'sg_dir_name_{k}')} {a:+.2f}σ"
                                   for k, a in enumerate(amounts) if a)
-                _send_to_animator(sg.synthesize(G, edited, noise_mode, noise_seed=seed)[0],
-                                  f"StyleGAN2 seed {seed}, psi {psi:.2f}, {named or 'unedited'}")
+                _send_to_animator(sg.synthesize(G, edited, noise_mode, noise_seed=seed_now)[0],
+                                  f"StyleGAN2 seed {seed_now}, psi {psi:.2f}, {named or 'unedited'}")
                 st.success("Sent to the FOMM animator.")
+            k = max(range(num_dirs), key=lambda i: abs(amounts[i]))  # the direction moved most (or the first)
+            add_to_show({"kind": "edit", "model": model_file, "seed": seed_now, "psi": psi,
+                         "noise": noise_mode, "layers": sefa_group, "direction": k, "amount_min": -3.0,
+                         "amount_max": 3.0,
+                         "name": st.session_state.get(f"sg_dir_name_{k}", "")})
 
     sefa_panel()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -17,11 +18,18 @@ PAGE = "pages/3_stylegan2_sampler.py"
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-
 @pytest.fixture
 def empty_downloads(tmp_path, monkeypatch):
     monkeypatch.setattr(core, "DOWNLOADS_DIR", tmp_path)
     return tmp_path
+
+
+def _rerun_until(at: AppTest, done, timeout: float = 60.0) -> None:
+    """Rerun (as the page's polling fragment would) until ``done(at)`` or the timeout."""
+    deadline = time.monotonic() + timeout
+    while not done(at) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
 
 
 def test_sampler_renders_and_reacts(empty_downloads):
@@ -29,7 +37,9 @@ def test_sampler_renders_and_reacts(empty_downloads):
     at.run()
     assert not at.exception
     assert any("style layers" in c.value for c in at.caption)
-    assert len(at.slider) >= 2 and at.slider(key="sg_morph_t").value == 0.5
+    # One morph control: A (the main seed) is on screen, so the morph starts at t = 0.
+    assert len(at.slider) >= 2 and at.session_state["sg_morph_t"] == 0.0
+    assert at.session_state["sg_seed_b"] != at.session_state["sg_seed"]
     if not core.CHECKPOINTS_DIR.joinpath("stylegan2_demo.pt").is_file():
         assert any("untrained" in i.value for i in at.info)
 
@@ -37,12 +47,15 @@ def test_sampler_renders_and_reacts(empty_downloads):
     assert not at.exception
     assert at.number_input(key="sg_seed").value == 7
 
-    assert at.toggle(key="sg_scrub").value  # in-browser live scrub is on by default
+    assert at.toggle(key="sg_scrub").value  # the drag preview is on by default, prepared in the background
+    _rerun_until(at, lambda a: any(c.value.startswith("⏱ 33 frames at") for c in a.caption))
     assert any(c.value.startswith("⏱ 33 frames at") for c in at.caption)
     at.toggle(key="sg_scrub").set_value(False).run()
     assert not any("33 frames" in c.value for c in at.caption)
 
-    at.slider(key="sg_morph_t").set_value(0.25).run()
+    # What the slider's release trigger does (the browser side is covered by the real-browser test).
+    at.session_state["sg_morph_t"] = 0.25
+    at.run()
     assert not at.exception
     assert any("slider → image" in c.value and "ms" in c.value for c in at.caption)  # latency readout
 
@@ -111,3 +124,29 @@ def test_video_mixing_and_batch_exports(empty_downloads, tmp_path, monkeypatch):
 
     at.text_input(key="sg_batch_seeds").set_value("9-1").run()
     assert any("runs backwards" in e.value for e in at.error)
+
+
+def test_morph_helpers_behind_the_page():
+    """The drag frames are the exact renders of the lerp path; B partners are ordered farthest first; the
+    cheap size bound that lets small generators skip the meta-device pass never undercounts."""
+    import torch
+
+    from core import stylegan2 as sg
+    from core.stylegan2.config import validate_generator_kwargs
+    from core.stylegan2.loading import values_upper_bound
+
+    G = sg.random_generator(16, z_dim=8, w_dim=8, channel_max=8, seed=0)
+    cache = sg.WsCache(G)
+    wa, wb = cache.get(1, 0.7), cache.get(2, 0.7)
+    frames = list(sg.morph_frames(G, wa, wb, 5, batch_size=2))
+    assert len(frames) == 5 and frames[0].shape == (16, 16, 3)
+    for i, frame in enumerate(frames):
+        assert (frame == sg.synthesize(G, sg.lerp(wa, wb, i / 4))[0]).all()
+    far = sg.farthest_seeds(cache, 1, [1, 2, 3, 4, 5], 0.7)
+    dist = [float((cache.get(s, 0.7) - wa).norm()) for s in far]
+    assert sorted(far) == [2, 3, 4, 5] and dist == sorted(dist, reverse=True)
+
+    kwargs = validate_generator_kwargs(G.init_kwargs)
+    with torch.device("meta"):
+        exact = sum(t.numel() for t in sg.Generator(**kwargs).state_dict().values())
+    assert values_upper_bound(kwargs) >= exact

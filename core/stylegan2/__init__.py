@@ -26,6 +26,7 @@ from core.stylegan2.config import GeneratorConfig, validate_generator_kwargs
 from core.stylegan2.latents import (
     STYLE_GROUPS,
     WsCache,
+    farthest_seeds,
     keyframe_ws,
     lerp,
     mix_styles,
@@ -65,6 +66,7 @@ from core.stylegan2.networks import (
 )
 from core.stylegan2.sampling import (
     generate_images,
+    morph_frames,
     preview_resolution,
     render_frames,
     style_mixing_grid,
@@ -82,10 +84,11 @@ __all__ = [
     "CHECKPOINT_VERSION", "STYLE_GROUPS", "Generator", "GeneratorConfig", "MappingNetwork",
     "PersistentObject", "RestrictedUnpickler", "SemanticDirections", "SynthesisBlock", "SynthesisLayer",
     "SynthesisNetwork", "ToRGBLayer", "UnsafePickleError", "WsCache", "apply_directions",
-    "build_generator", "direction_strip", "generate_images", "generator_from_checkpoint",
+    "build_generator", "direction_strip", "farthest_seeds", "generate_images", "generator_from_checkpoint",
     "generator_from_config", "generator_from_network_pickle", "keyframe_ws", "lerp", "load_generator",
-    "load_network_pickle", "main", "mix_styles", "modulation_layers", "official_size_generator",
-    "parse_seeds", "persistent_state_dict", "preview_resolution", "random_generator", "render_frames",
+    "load_network_pickle", "main", "mix_styles", "modulation_layers", "morph_frames",
+    "official_size_generator", "parse_seeds", "persistent_state_dict", "preview_resolution",
+    "random_generator", "render_frames",
     "save_generator_checkpoint", "seeds_to_ws", "sefa_directions", "slerp", "style_layers",
     "style_mixing_grid", "synthesize", "truncate", "validate_generator_kwargs", "z_from_seed",
     "zs_from_seeds",

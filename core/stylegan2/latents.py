@@ -103,6 +103,16 @@ class WsCache:
         return truncate(G, ws, truncation_psi, truncation_cutoff)
 
 
+def farthest_seeds(cache: WsCache, seed: int, candidates: Sequence[int],
+                   truncation_psi: float = 1.0) -> list[int]:
+    """``candidates`` (without ``seed``) ordered by the distance of their truncated w from ``seed``'s,
+    farthest first: a morph partner far away in W looks like another person, a near one like a twin."""
+    ref = cache.get(seed, truncation_psi)[0, 0]
+    others = list(dict.fromkeys(int(c) for c in candidates if int(c) != int(seed)))
+    dist = {c: float((cache.get(c, truncation_psi)[0, 0] - ref).norm()) for c in others}
+    return sorted(others, key=lambda c: -dist[c])
+
+
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     """Linear interpolation ``a + (b - a) * t`` (the path used in W)."""
     return a + (b - a) * t

@@ -6,9 +6,13 @@ of :mod:`core.stylegan2.legacy`, and project checkpoints are ``torch.load(weight
     {'model': G.state_dict(), 'config': G.init_kwargs, 'step': n, 'version': CHECKPOINT_VERSION, ...}
 
 Before a generator is built its config is checked against sane bounds
-(:func:`~core.stylegan2.config.validate_generator_kwargs`), then the network is laid out on the meta
-device (no memory) and the file's tensor names and shapes are compared with it; only then is memory
-allocated and filled, through :func:`core.checkpoint.load_state_strict`.
+(:func:`~core.stylegan2.config.validate_generator_kwargs`). A config whose generator could exceed
+:data:`MAX_GENERATOR_VALUES` is then laid out on the meta device (no memory) and counted exactly, and the
+file's tensor names and shapes are compared with it before any memory is allocated; a config that stays
+within the limit even at its largest (:func:`values_upper_bound`) is built on the CPU directly, because
+the first meta-device operation of a process imports torch's Python meta kernels (seconds), which the
+sampler's first picture would wait for. Either way the weights go in through
+:func:`core.checkpoint.load_state_strict`.
 """
 
 from __future__ import annotations
@@ -44,6 +48,27 @@ CHECKPOINT_VERSION = 1
 MAX_GENERATOR_VALUES = 250_000_000
 
 
+def values_upper_bound(kwargs: dict) -> int:
+    """An upper bound on the parameter and buffer values of the generator that validated ``kwargs``
+    describe: every block counted with the widest channel count, two conv layers and a toRGB each."""
+    syn, mapping = kwargs["synthesis_kwargs"], kwargs["mapping_kwargs"]
+    w_dim, img_channels = int(kwargs["w_dim"]), int(kwargs["img_channels"])
+    channels = min(int(syn.get("channel_max", 512)), int(syn.get("channel_base", 32768)) // 4)
+    k = int(syn.get("kernel_size", 3))
+    taps = max(4, len(syn.get("resample_filter", (1, 3, 3, 1))))  # conv1 keeps the default 4 taps
+    total, res = channels * 4 * 4, 4  # the constant input
+    while res <= int(kwargs["img_resolution"]):
+        conv = (w_dim + 1) * channels + channels * channels * k * k + channels + res * res + 1 + taps * taps
+        torgb = (w_dim + 1) * channels + channels * img_channels + img_channels
+        total += 2 * conv + torgb + taps * taps
+        res *= 2
+    c_dim = int(kwargs.get("c_dim", 0))
+    embed = int(mapping.get("embed_features") or w_dim) if c_dim else 0
+    width = max(int(kwargs["z_dim"]) + embed, int(mapping.get("layer_features") or w_dim), w_dim)
+    layers = int(mapping.get("num_layers", 8))
+    return total + (c_dim + 1) * embed + layers * (width + 1) * width + w_dim
+
+
 def generator_from_config(config: dict | GeneratorConfig, source: str = "config") -> Generator:
     """A randomly initialised generator from a (validated) config."""
     return Generator(**validate_generator_kwargs(config, source))
@@ -52,13 +77,24 @@ def generator_from_config(config: dict | GeneratorConfig, source: str = "config"
 def build_generator(config: Any, state_dict: Any, source: str) -> Generator:
     """Validate ``config``, check ``state_dict`` against the layout it implies, then build and load.
 
-    Raises :class:`CheckpointError` before any weight memory is allocated when the config is out of
-    bounds or the tensors do not fit it.
+    Raises :class:`CheckpointError` when the config is out of bounds or the tensors do not fit it;
+    memory is only ever allocated for a generator within :data:`MAX_GENERATOR_VALUES`.
     """
     if isinstance(state_dict, dict) and any(str(k).startswith("synthesis.input.") for k in state_dict):
         raise CheckpointError(f"{source} is a StyleGAN3 (alias-free) generator; only StyleGAN2 / "
                               "StyleGAN2-ADA generators are supported.")
     kwargs = validate_generator_kwargs(config, source)
+    hint = (f"Its config says {kwargs['img_resolution']} px, z_dim {kwargs['z_dim']}, w_dim "
+            f"{kwargs['w_dim']}; the weights were saved from another architecture.")
+    if values_upper_bound(kwargs) <= MAX_GENERATOR_VALUES:
+        try:
+            with torch.random.fork_rng(devices=[]):  # the random init must not move the caller's seed
+                G = Generator(**kwargs)
+        except (TypeError, ValueError, AssertionError) as e:
+            raise CheckpointError(f"{source}: cannot build a StyleGAN2 generator from its config "
+                                  f"({e}).") from None
+        load_state_strict(G, state_dict, source, "model", hint)
+        return G.eval().requires_grad_(False)
     try:
         with torch.device("meta"):
             G = Generator(**kwargs)
@@ -69,8 +105,6 @@ def build_generator(config: Any, state_dict: Any, source: str) -> Generator:
     if values > MAX_GENERATOR_VALUES:
         raise CheckpointError(f"{source}: its config describes a generator of {values / 1e6:.0f}M values, "
                               f"more than the {MAX_GENERATOR_VALUES / 1e6:.0f}M supported.")
-    hint = (f"Its config says {kwargs['img_resolution']} px, z_dim {kwargs['z_dim']}, w_dim "
-            f"{kwargs['w_dim']}; the weights were saved from another architecture.")
     with warnings.catch_warnings():  # loading into meta tensors only compares names and shapes
         warnings.simplefilter("ignore", UserWarning)
         load_state_strict(G, state_dict, source, "model", hint)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from core.imaging import make_grid, to_uint8
-from core.stylegan2.latents import mix_styles, seeds_to_ws
+from core.stylegan2.latents import lerp, mix_styles, seeds_to_ws
 from core.stylegan2.networks import Generator
 
 
@@ -66,6 +66,23 @@ def render_frames(G: Generator, ws: torch.Tensor, noise_mode: str = "const", bat
     """Yield uint8 HxWx3 frames for a latent path (for core.video.write_mp4 / write_gif)."""
     for i in range(0, len(ws), batch_size):
         yield from synthesize(G, ws[i:i + batch_size], noise_mode, out_size=out_size)
+
+
+def morph_frames(G: Generator, ws_a: torch.Tensor, ws_b: torch.Tensor, count: int, noise_mode: str = "const",
+                 noise_seed: int = 0, max_resolution: int | None = None,
+                 batch_size: int = 4) -> Iterator[np.ndarray]:
+    """Yield ``count`` uint8 HxWx3 frames of the linear W path from ``ws_a`` (t = 0) to ``ws_b`` (t = 1),
+    evenly spaced in t; frame i is what :func:`synthesize` gives for ``lerp(ws_a, ws_b, i / (count - 1))``.
+
+    A generator, so a caller working in the background can stop between batches.
+    """
+    assert ws_a.shape == ws_b.shape and ws_a.ndim == 3 and ws_a.shape[0] == 1, (ws_a.shape, ws_b.shape)
+    assert count >= 2, count
+    ts = [i / (count - 1) for i in range(count)]
+    per_image_noise = noise_mode == "random"  # one noise draw per frame, as a single render would make
+    for i in range(0, count, 1 if per_image_noise else batch_size):
+        ws = torch.cat([lerp(ws_a, ws_b, t) for t in ts[i:i + (1 if per_image_noise else batch_size)]])
+        yield from synthesize(G, ws, noise_mode, noise_seed=noise_seed, max_resolution=max_resolution)
 
 
 @torch.no_grad()

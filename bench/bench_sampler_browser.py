@@ -1,0 +1,319 @@
+"""Benchmark: the StyleGAN2 sampler in a real browser (headless Chromium driven by Selenium).
+
+Starts ``streamlit run streamlit_app.py`` on a free loopback port and measures, in the page's own clock
+(``performance.now()``, so driver overhead is not counted):
+
+1. first image on first visit: a click on the sampler's link in the home page's sidebar (as a presenter
+   opens it) until the face ``img#sg-face`` has a picture; once on a fresh server (model not loaded
+   yet) and once more in a new session. Target <= 2 s.
+2. seed change -> new image: Enter in the "Seed (face A)" box until the face's ``src`` changes, in one
+   session (target <= 300 ms) and with five sessions changing seeds at once (target p95 <= 1 s).
+
+``--baseline`` runs the same against the page as committed (``git show HEAD:pages/3_stylegan2_sampler.py``,
+served by a one-page app in a temporary folder) and prints the ratio. The machine's load inflates every
+figure; the load average is printed with each table.
+
+Usage: python bench/bench_sampler_browser.py [--changes 12] [--sessions 5] [--baseline] [--shot FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+SEED_LABEL = "Seed (face A)"
+FACE = "img#sg-face"                                  # the page now
+BASELINE_FACE = '[data-testid="stImage"] img'         # the committed page: its first image is the sample
+
+# Page-side probe (installed before any page script runs): time of the first face picture, and of every
+# later change of its src after an Enter key press.
+PROBE = """
+(() => {
+  const sel = %r;
+  window.__bench = { first: null, t0: null, t1: null, src: null };
+  document.addEventListener("keydown", e => {
+    if (e.key === "Enter") { window.__bench.t0 = performance.now(); window.__bench.t1 = null; }
+  }, true);
+  const look = () => {
+    const img = document.querySelector(sel);
+    const src = img && img.getAttribute("src");
+    if (!src || src === window.__bench.src) return;
+    window.__bench.src = src;
+    const now = performance.now();
+    if (window.__bench.first === null) window.__bench.first = now;
+    else if (window.__bench.t0 !== null && window.__bench.t1 === null) window.__bench.t1 = now;
+  };
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true,
+                                                  attributeFilter: ["src"] });
+})();
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"
+
+
+@contextmanager
+def streamlit_server(script: Path, cwd: Path):
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+         "--global.developmentMode", "false"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True).start()
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("streamlit exited early:\n" + "".join(log)) from None
+            time.sleep(0.3)
+    try:
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def new_browser(face_selector: str, size: tuple[int, int] = (1600, 1000)):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 f"--window-size={size[0]},{size[1]}", "--disable-dev-shm-usage",
+                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]:
+        opts.add_argument(flag)
+    opts.page_load_strategy = "none"  # the page-side probe says when the face is there; a loaded box is slow
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE % face_selector})
+    return driver
+
+
+def _wait(driver, condition: str, timeout: float = 120, what: str = ""):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = driver.execute_script(f"return ({condition});")
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what or condition}")
+
+
+def _idle(driver, timeout: float = 120) -> None:
+    _wait(driver, 'document.querySelector(\'[data-testid="stApp"]\')?.getAttribute('
+                  '"data-test-script-state") === "notRunning"', timeout, "the script run to end")
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def first_visit(driver, base: str, path: str) -> float:
+    """Seconds from a click on the page's link in the sidebar of the home page (as a presenter opens
+    it) to the first face picture, in the page clock."""
+    driver.get(base + "/")
+    link = f'[data-testid="stSidebarNav"] a[href$="/{path}"]'
+    _wait(driver, f"document.querySelector({link!r}) !== null", 300, "the home page's sidebar")
+    t0 = driver.execute_script(f"""window.__bench.first = null; window.__bench.src = null;
+        const t0 = performance.now(); document.querySelector({link!r}).click(); return t0;""")
+    first = _wait(driver, "window.__bench.first", 300, "the first face")
+    _settle(driver)
+    return (first - t0) / 1000
+
+
+def _settle(driver) -> None:
+    """Wait until the page takes a new seed: the committed page when its script run has ended; the page
+    now (whose frame loader polls, so the app is often "running") once its seed box is drawn."""
+    if driver.execute_script(f"return document.querySelector({FACE!r}) !== null;"):
+        _wait(driver, f"document.querySelector('input[aria-label=\"{SEED_LABEL}\"]') !== null", 300,
+              "the seed box")
+    else:
+        _idle(driver, 300)
+
+
+def _seed_box(driver):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{SEED_LABEL}"]') \
+        if driver.find_elements(By.CSS_SELECTOR, f'input[aria-label="{SEED_LABEL}"]') \
+        else driver.find_element(By.CSS_SELECTOR, '[data-testid="stNumberInput"] input')
+
+
+def change_seed(driver, seed: int, timeout: float = 60) -> float:
+    """Type ``seed`` into the seed box, press Enter; seconds until the face's src changed."""
+    from selenium.webdriver.common.keys import Keys
+
+    box = _seed_box(driver)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(str(seed))
+    driver.execute_script("window.__bench.t0 = null; window.__bench.t1 = null;")
+    box.send_keys(Keys.ENTER)
+    done = _wait(driver, "window.__bench.t1 !== null && window.__bench.t0 !== null "
+                         "&& [window.__bench.t0, window.__bench.t1]", timeout, f"seed {seed}'s face")
+    return (done[1] - done[0]) / 1000
+
+
+def seed_changes(base: str, path: str, face: str, sessions: int, changes: int,
+                 rng: np.random.Generator) -> list[float]:
+    drivers = [new_browser(face) for _ in range(sessions)]
+    try:
+        for d in drivers:
+            first_visit(d, base, path)
+        seeds = rng.integers(1000, 100_000, size=(sessions, changes))
+        results: list[list[float]] = [[] for _ in range(sessions)]
+        errors: list[BaseException] = []
+        start = threading.Barrier(sessions)
+
+        def drive(i: int) -> None:
+            try:
+                start.wait()
+                r = np.random.default_rng(i)
+                for s in seeds[i]:
+                    results[i].append(change_seed(drivers[i], int(s)))
+                    _settle(drivers[i])
+                    time.sleep(float(r.uniform(0.3, 0.8)))  # a person looks at the face before the next
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=drive, args=(i,)) for i in range(sessions)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return [x for r in results for x in r]
+    finally:
+        for d in drivers:
+            d.quit()
+
+
+def measure(name: str, base: str, path: str, face: str, args, rng) -> dict:
+    row: dict = {"page": name}
+    d = new_browser(face)
+    try:
+        row["first_cold"] = first_visit(d, base, path)
+        if args.shot and name == "now":
+            time.sleep(2)  # the drag frames arrive; the screenshot shows the page as it settles
+            d.save_screenshot(args.shot)
+    finally:
+        d.quit()
+    d = new_browser(face)
+    try:
+        row["first_warm"] = first_visit(d, base, path)
+    finally:
+        d.quit()
+    row["load_first"] = _load()
+    _say(f"[{name}] first visit: {row['first_cold']:.2f} s on a fresh server, {row['first_warm']:.2f} s "
+         f"in a new session ({row['load_first']})")
+    one = seed_changes(base, path, face, 1, args.changes, rng)
+    row["one"] = one
+    row["load_one"] = _load()
+    _say(f"[{name}] seed -> image, 1 session: p50 {_pct(one, 50):.0f} ms, p95 {_pct(one, 95):.0f} ms "
+         f"({row['load_one']})")
+    many = seed_changes(base, path, face, args.sessions, args.changes, rng)
+    row["many"] = many
+    row["load_many"] = _load()
+    _say(f"[{name}] seed -> image, {args.sessions} sessions: p50 {_pct(many, 50):.0f} ms, "
+         f"p95 {_pct(many, 95):.0f} ms ({row['load_many']})")
+    return row
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, q))
+
+
+def report(rows: list[dict], sessions: int) -> None:
+    print(f"\n{'page':<10} {'first visit (cold / warm)':>26} {'seed→image 1 session p50/p95':>30} "
+          f"{f'{sessions} sessions p50/p95':>22}")
+    for r in rows:
+        print(f"{r['page']:<10} {r['first_cold']:>12.2f} s / {r['first_warm']:.2f} s "
+              f"{_pct(r['one'], 50):>17.0f} / {_pct(r['one'], 95):.0f} ms "
+              f"{_pct(r['many'], 50):>13.0f} / {_pct(r['many'], 95):.0f} ms")
+        print(f"{'':<10} ({r['load_first']} | {r['load_one']} | {r['load_many']})")
+    if len(rows) == 2:
+        now, base = rows
+        print(f"\nbaseline / now: first visit ×{base['first_cold'] / now['first_cold']:.1f} (cold), "
+              f"×{base['first_warm'] / now['first_warm']:.1f} (warm); seed → image p50 "
+              f"×{_pct(base['one'], 50) / _pct(now['one'], 50):.1f} (1 session), "
+              f"p95 ×{_pct(base['many'], 95) / _pct(now['many'], 95):.1f} ({sessions} sessions)")
+    now = rows[0]
+    print(f"targets: first image <= 2 s: {'met' if now['first_warm'] <= 2 else 'MISSED'} (warm), "
+          f"{'met' if now['first_cold'] <= 2 else 'MISSED'} (cold server); 1 session <= 300 ms (p50): "
+          f"{'met' if _pct(now['one'], 50) <= 300 else 'MISSED'}; {sessions} sessions p95 <= 1 s: "
+          f"{'met' if _pct(now['many'], 95) <= 1000 else 'MISSED'}")
+
+
+BASELINE_APP = """
+import streamlit as st
+
+st.set_page_config(page_title="Custom Cast (baseline)", layout="wide")
+st.navigation([st.Page("home.py", title="Home", default=True),
+               st.Page("sampler_head.py", title="StyleGAN2 sampler", url_path="stylegan2")]).run()
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--changes", type=int, default=12, help="seed changes per session")
+    ap.add_argument("--sessions", type=int, default=5)
+    ap.add_argument("--baseline", action="store_true", help="also measure the committed page (HEAD)")
+    ap.add_argument("--shot", help="save a 1600x1000 screenshot of the page to this PNG file")
+    args = ap.parse_args()
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        sys.exit(f"needs {CHROMIUM} and {CHROMEDRIVER} (Debian chromium, chromium-driver)")
+    print(f"StyleGAN2 sampler in headless Chromium; {_load()}")
+    rng = np.random.default_rng(0)
+    rows = []
+    with streamlit_server(ROOT / "streamlit_app.py", ROOT) as (base, log):
+        rows.append(measure("now", base, "stylegan2", FACE, args, rng))
+        warnings = [line for line in log if "deprecat" in line.lower()]
+        print(f"server log: {len(log)} lines, {len(warnings)} deprecation warnings")
+    if args.baseline:
+        with tempfile.TemporaryDirectory() as tmp:
+            head = subprocess.run(["git", "show", "HEAD:pages/3_stylegan2_sampler.py"], cwd=ROOT,
+                                  capture_output=True, text=True, check=True).stdout
+            Path(tmp, "sampler_head.py").write_text(head)
+            Path(tmp, "home.py").write_text("import streamlit as st\nst.title('Custom Cast baseline')\n")
+            Path(tmp, "app.py").write_text(BASELINE_APP)
+            with streamlit_server(Path(tmp, "app.py"), ROOT) as (base, log):
+                rows.append(measure("baseline", base, "stylegan2", BASELINE_FACE, args, rng))
+                warnings = [line for line in log if "deprecat" in line.lower()]
+                print(f"baseline server log: {len(warnings)} deprecation warnings")
+    report(rows, args.sessions)
+
+
+if __name__ == "__main__":
+    main()
