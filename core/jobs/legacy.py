@@ -1,7 +1,8 @@
 """The original ``core.jobs`` functions, kept with their behaviour while callers move to the layer.
 
-``core/dcgan.py`` and ``tests/test_dcgan.py`` use them today; they are thin wrappers now, and the
-manifest they read keeps the old keys (``pid``, ``args``, ``started``).
+No project code calls them any more (scans, training, animations and show prepare use the layer); they
+stay as thin wrappers for scripts written against the old names, and the manifest keeps the old keys
+(``pid``, ``args``, ``started``).
 """
 
 from __future__ import annotations
