@@ -349,7 +349,8 @@ def test_sampler_first_image_seed_change_and_morph_drag(warm_app, browser):
 
     # The morph: the picture changes while the thumb is held (frames swapped in the browser, no server
     # round trip); the exact blend on release is checked by the last test of the module.
-    _wait(browser, "document.querySelector('input#sg-morph').dataset.scrub === 'ready'", 120, "drag frames")
+    _wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
+          120, "drag frames")
     scrub = browser.find_element(By.CSS_SELECTOR, "input#sg-morph")
     _drag(browser, scrub, 0.0, 0.6, release=False)
     dragging_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
@@ -571,6 +572,8 @@ def test_live_vote_moves_the_dashboard_count(warm_app, browser, vote_db):
         # The presenter: the dashboard on the live poll.
         browser.get(f"{warm_app}/dashboard")
         _wait_rendered(browser, "Hypothesis dashboard")
+        _wait(browser, "[...document.querySelectorAll('[data-testid=\"stRadio\"] label')]"
+                       ".some(l => l.textContent.includes('Live poll'))", 60, "the survey source radio")
         browser.find_element(By.XPATH, '//*[@data-testid="stRadio"]//label[contains(., "Live poll")]').click()
         _wait(browser, f"[...document.querySelectorAll('h1')].some(h => /{VOTES_H1}/.test(h.textContent))",
               120, "the live count")
@@ -623,13 +626,14 @@ def test_sampler_release_renders_the_exact_blend(warm_app, browser):
     _new_tab(browser)
     browser.get(f"{warm_app}/stylegan2")
     _wait_rendered(browser, "StyleGAN2 sampler")
-    _wait(browser, "document.querySelector('input#sg-morph').dataset.scrub === 'ready'", 120, "drag frames")
+    _wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
+          120, "drag frames")
     face = browser.find_element(By.CSS_SELECTOR, "img#sg-face")
     assert face.get_attribute("data-t") == "0", face.get_attribute("data-t")
     t0 = time.perf_counter()
     _drag(browser, browser.find_element(By.CSS_SELECTOR, "input#sg-morph"), 0.0, 0.6)
-    t = float(_wait(browser, "Number(document.querySelector('img#sg-face').dataset.t) > 0 && "
-                             "document.querySelector('img#sg-face').dataset.t", 60,
+    t = float(_wait(browser, "(f => f && Number(f.dataset.t) > 0 && f.dataset.t)"
+                             "(document.querySelector('img#sg-face'))", 60,
                     "the exact blend after the slider was let go (data-t of img#sg-face)"))
     TIMINGS["sampler: morph release -> exact blend (s)"] = time.perf_counter() - t0
     assert 0.3 < t < 0.9, t
