@@ -529,6 +529,8 @@ def test_dcgan_start_shows_live_grid_at_top(warm_app, browser, dcgan_run):
 
     browser.get(f"{warm_app}/dcgan")
     _wait_rendered(browser, "DCGAN trainer")
+    _wait(browser, "document.querySelector('input[aria-label=\"Run name (one run per folder)\"]')", 60,
+          "the run name input")
     name = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Run name (one run per folder)"]')
     name.send_keys(Keys.CONTROL, "a")
     name.send_keys(RUN_NAME)
