@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import copy
 import http.server
-import importlib
 import io
-import os
 import pickle
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import types
@@ -27,7 +24,14 @@ from PIL import Image
 
 from core import stylegan2 as sg
 from core.stylegan2.training import TrainConfig, Trainer
-from tests.bad_inputs.conftest import CliResult, assert_refused, run_cli, run_cli_batch
+from tests.bad_inputs.conftest import (
+    CliResult,
+    assert_refused,
+    malicious_bytes,
+    malicious_payload,
+    run_cli,
+    run_cli_batch,
+)
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # ~110 CLI runs
 
@@ -124,40 +128,10 @@ def _image_bytes(fmt: str) -> bytes:
     return buf.getvalue()
 
 
-class _Reduce:
-    """Pickles as ``func(*args)``; callable itself, so it can be the function of an outer payload."""
-
-    def __init__(self, func, args):
-        self.func, self.args = func, args
-
-    def __reduce__(self):
-        return (self.func, self.args)
-
-    def __call__(self, *args):  # pragma: no cover - only its pickled form is used
-        raise AssertionError
-
-
-def _payload(kind: str, marker: Path):
-    """An object whose unpickling would create ``marker``."""
-    write = f"open({str(marker)!r}, 'w').close()"
-    if kind == "os.system":
-        return _Reduce(os.system, (f"touch {marker}",))
-    if kind == "eval":
-        return _Reduce(eval, (write,))
-    if kind == "exec":
-        return _Reduce(exec, (write,))
-    if kind == "subprocess.Popen":
-        return _Reduce(subprocess.Popen, (["touch", str(marker)],))
-    assert kind == "importlib"  # importlib.import_module("os").system("touch marker")
-    os_system = _Reduce(getattr, (_Reduce(importlib.import_module, ("os",)), "system"))
-    return _Reduce(os_system, (f"touch {marker}",))
-
-
 def _malicious_bytes(kind: str, container: str, marker: Path) -> bytes:
-    obj = {"G_ema": _payload(kind, marker), "model": {}, "config": {}, "G": {}}
-    if container == "pickle":
-        return pickle.dumps(obj, protocol=2)
-    return _torch_bytes(obj, legacy=container == "legacy-torch-save")
+    # The shared builders (conftest); a bare "pickle" here is the checkpoint-like dict, as an official
+    # network pickle is a dict of networks.
+    return malicious_bytes(kind, "pickle-in-dict" if container == "pickle" else container, marker)
 
 
 # -- running the loaders -----------------------------------------------------------------------------------
@@ -240,7 +214,7 @@ def test_malicious_training_images_never_run(tmp_path):
     for kind in PAYLOADS:
         data = tmp_path / f"{kind}.npz"
         arr = np.empty(1, dtype=object)
-        arr[0] = _payload(kind, marker)
+        arr[0] = malicious_payload(kind, marker)
         np.savez(data, images=arr)
         args.append([TRAIN, "--data", data, "--out", tmp_path / f"run_{kind}", *TINY_TRAIN])
     for result in _run_all(args):
