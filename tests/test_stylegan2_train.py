@@ -369,6 +369,7 @@ def test_config_bounds_are_checked_before_building():
 # ---- teacher-stream recipe (core/stylegan2/training/{teacher,distill,distill_run}.py) ------------------
 # A tiny DCGAN-shaped module stands in for gan-face-generate: no test needs the real teacher.
 
+from core import teacher as teacher_mod  # noqa: E402
 from core.cli import UserError  # noqa: E402
 from core.stylegan2.training import (  # noqa: E402
     DistillConfig,
@@ -378,7 +379,6 @@ from core.stylegan2.training import (  # noqa: E402
     multiscale_l1,
     write_resume_file,
 )
-from core.stylegan2.training import teacher as teacher_mod  # noqa: E402
 from core.stylegan2.training.distill import SCRATCH_KIND  # noqa: E402
 
 
@@ -503,7 +503,7 @@ def scratch_layout(state: dict) -> dict:
     """The first run's scratch-script layout: hand-written Adam state, extra config keys, its kind."""
     def hand_adam(opt_state: dict) -> dict:
         per = opt_state["state"]
-        ids = opt_state["param_groups"][0]["params"]
+        ids = [i for group in opt_state["param_groups"] for i in group["params"]]  # one flat list then
         g = opt_state["param_groups"][0]
         return {"t": int(per[ids[0]]["step"]), "lr": g["lr"], "betas": list(g["betas"]), "eps": 1e-8,
                 "exp_avg": [per[i]["exp_avg"] for i in ids],

@@ -31,14 +31,16 @@ from core.dcgan.loading import (
 )
 from core.dcgan.run_dir import CHECKPOINT_NAME, STATUS_NAME, RunBusyError, RunExistsError, write_json_atomic
 from core.dcgan.sampling import MAX_SAMPLES, sample
+from core.dcgan.teacher_trainer import TeacherTrainer
 from core.dcgan.trainer import Trainer, refuse_previous_run
 from core.imaging import make_grid, png_bytes
+from core.teacher import TEACHER_NAMES
 
 PROG = "python -m core.dcgan"
 _MODEL_FLAGS = ("arch", "size", "latent_dim", "g_width", "d_width", "d_dropout")
 _NUMERIC_FLAGS = ("batch_size", "lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "seed",
                   "checkpoint_every", "snapshot_every", "swd_every", "swd_images", "log_every", "threads",
-                  "n_fixed")
+                  "n_fixed", "rec_steps", "rec_weight", "real_min_score")
 
 
 def _say(text: str) -> None:
@@ -67,6 +69,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diffaugment", help='e.g. "color,translation,cutout" ("" = off)')
     p.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     p.add_argument("--no-channels-last", action="store_true")
+    p.add_argument("--teacher", choices=TEACHER_NAMES,
+                   help="D's reals are fresh samples of this teacher (--data is then only the SWD reference)")
+    p.add_argument("--bf16", type=int, choices=(0, 1), help="teacher runs: bf16 autocast of G and D passes")
 
 
 def _read_config_file(path: str) -> dict:
@@ -92,8 +97,10 @@ def explicit_settings(args: argparse.Namespace) -> dict[str, Any]:
         train_fields = {f.name for f in fields(TrainConfig)} - {"model"}
         given.update({k: v for k, v in data.items() if k in train_fields})
     given.update({f"model.{n}": getattr(args, n) for n in _MODEL_FLAGS if getattr(args, n, None) is not None})
-    given.update({n: getattr(args, n) for n in ("steps", *_NUMERIC_FLAGS, "diffaugment", "device")
+    given.update({n: getattr(args, n) for n in ("steps", *_NUMERIC_FLAGS, "diffaugment", "device", "teacher")
                   if getattr(args, n, None) is not None})
+    if getattr(args, "bf16", None) is not None:
+        given["amp_bf16"] = bool(args.bf16)
     if getattr(args, "no_channels_last", False):
         given["channels_last"] = False
     return given
@@ -159,7 +166,9 @@ def train_main(args: argparse.Namespace) -> int:
             cfg.batch_size = fitted
         for line in notices:
             _say(f"notice: {line}")
-        trainer = Trainer(cfg, data, run_dir, resume=args.resume, overwrite=args.overwrite, notices=notices)
+        trainer_cls = TeacherTrainer if cfg.teacher else Trainer
+        trainer = trainer_cls(cfg, data, run_dir, resume=args.resume, overwrite=args.overwrite,
+                              notices=notices)
         _say(f"{len(data)} images from {data.source} (skipped {len(data.skipped)}), {cfg.model.arch} "
              f"{cfg.model.size}px, batch {cfg.batch_size}, step {trainer.step}/{cfg.steps}, "
              f"device {trainer.device}, world {trainer.world}")

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from core.dcgan.augment import AUGMENTS, augment_policy
+from core.teacher import TEACHER_NAMES, TEACHER_Z_DIM
 
 STUDY_SIZES = (32, 64, 96, 128)
 TUTORIAL_SIZES = (32, 64)
@@ -28,7 +29,8 @@ TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
     "steps": (1, 10**9), "batch_size": (2, 4096), "lr_g": (0.0, 1.0), "lr_d": (0.0, 1.0),
     "beta1": (0.0, 1.0), "beta2": (0.0, 1.0), "label_smoothing": (0.0, 0.5), "seed": (0, 2**62),
     "checkpoint_every": (1, 10**9), "snapshot_every": (0, 10**9), "swd_every": (0, 10**9),
-    "swd_images": (2, 10_000), "log_every": (1, 10**9), "n_fixed": (1, 256), "threads": (0, 1024)}
+    "swd_images": (2, 10_000), "log_every": (1, 10**9), "n_fixed": (1, 256), "threads": (0, 1024),
+    "rec_steps": (0, 10**9), "rec_weight": (0.0, 1000.0), "real_min_score": (0.0, 0.99)}
 _EXCLUSIVE_LOW = {"lr_g", "lr_d"}
 _EXCLUSIVE_HIGH = {"d_dropout", "beta1", "beta2", "label_smoothing"}
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
@@ -102,13 +104,21 @@ class TrainConfig:
     threads: int = 0             # torch intra-op threads (0 = leave as is)
     channels_last: bool = True   # NHWC memory format: faster convs on CPU (oneDNN)
     device: str = "auto"         # "auto" (CUDA when present), "cpu", "cuda"
+    # Teacher runs (core.dcgan.teacher_trainer): D's reals are fresh samples of a teacher generator instead
+    # of the data set, which then only serves as the SWD reference. Older configs lack these fields; they
+    # default to a plain data-set run.
+    teacher: str = ""            # "" = train on the data set; "gan-face-generate" = the teacher stream
+    rec_steps: int = 0           # teacher runs: regression-only warm start (G(z) onto teacher(z)), in steps
+    rec_weight: float = 0.0      # teacher runs, after the warm start: weight of that regression in G's loss
+    real_min_score: float = 0.0  # teacher runs: D's reals score >= this on the face detector (0 = all)
+    amp_bf16: bool = False       # teacher runs: G and D passes under bf16 autocast (losses and Adam in fp32)
 
     def validate(self) -> None:
         if not isinstance(self.model, ModelConfig):
             raise ConfigError(f"model must be a ModelConfig, not {type(self.model).__name__}.")
         self.model.validate()
         for f in fields(self):
-            if f.name not in ("model", "diffaugment", "device"):
+            if f.name not in ("model", "diffaugment", "device", "teacher"):
                 _check_field("config", f.name, getattr(self, f.name), str(f.type))
         if not isinstance(self.diffaugment, str):
             raise ConfigError(f"diffaugment must be a string, not {self.diffaugment!r:.40}.")
@@ -117,6 +127,12 @@ class TrainConfig:
             raise ConfigError(f"Unknown DiffAugment ops {sorted(unknown)}; use {sorted(AUGMENTS)}.")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {self.device!r:.40}.")
+        if self.teacher not in ("", *TEACHER_NAMES):
+            raise ConfigError(f"teacher must be one of {list(TEACHER_NAMES)} or empty, "
+                              f"not {self.teacher!r:.40}.")
+        if self.teacher and (self.model.latent_dim != TEACHER_Z_DIM or self.model.size != 64):
+            raise ConfigError(f"A teacher run needs latent_dim {TEACHER_Z_DIM} and size 64 (the teacher's "
+                              "own z and resolution: seed s then means the same face for both).")
 
     def snapshot_due(self, step: int) -> bool:
         """Whether the trainer writes a fixed-noise snapshot after ``step``: every ``snapshot_every``
@@ -140,6 +156,7 @@ class TrainConfig:
     def from_saved(d: Any, source: str) -> TrainConfig:
         """Strict: every field must be present and valid (a checkpoint's or a run's saved config)."""
         model = model_config_from_dict(d.get("model") if isinstance(d, dict) else None, source)
+        d = {**TEACHER_DEFAULTS, **d} if isinstance(d, dict) else d  # runs saved before teacher runs existed
         missing = [f.name for f in fields(TrainConfig) if f.name not in d]
         if missing:
             raise ConfigError(f"{source}: the saved config lacks {missing}; it was not written by this "
@@ -150,6 +167,10 @@ class TrainConfig:
         except ConfigError as e:
             raise ConfigError(f"{source}: invalid saved config: {e}") from None
         return cfg
+
+
+TEACHER_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)
+                    if f.name in ("teacher", "rec_steps", "rec_weight", "real_min_score", "amp_bf16")}
 
 
 def model_config_from_dict(d: Any, source: str) -> ModelConfig:

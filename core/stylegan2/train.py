@@ -29,7 +29,7 @@ from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
 from core.stylegan2.training.distill_run import TEACHER_NOTE, load_run_state, train_distill, write_resume_file
 from core.stylegan2.training.distributed import init_distributed, world
-from core.stylegan2.training.teacher import TEACHER_NAMES, load_teacher
+from core.teacher import TEACHER_NAMES, load_teacher
 
 PROG = "python -m core.stylegan2.train"
 
@@ -68,6 +68,7 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--resume-from", help="start OUT from this resume file (or teacher-run checkpoint)")
     t.add_argument("--write-resume", help="no training: write OUT/checkpoint.pt as a compact resume file")
     t.add_argument("--phase-a-kimg", type=float, help="regression-only warm start until this kimg")
+    t.add_argument("--mapping-lr-scale", type=float, help="mapping MLP learning rate x this (default 100)")
     t.add_argument("--rec-weight", type=float, help="phase B weight of the multi-scale L1")
     t.add_argument("--adv-weight", type=float, help="phase B weight of the GAN loss")
     t.add_argument("--r1-interval", type=int, help="lazy R1 every N D steps")
@@ -87,7 +88,8 @@ TEACHER_FLAGS = {"res": ("resolution",), "kimg": ("kimg",), "batch": ("batch_siz
                  "channel_base": ("g_channel_base", "d_channel_base"),
                  "channel_max": ("g_channel_max", "d_channel_max"), "gamma": ("r1_gamma",),
                  "ema_kimg": ("ema_kimg",), "lr": ("g_lr", "d_lr"), "seed": ("seed",),
-                 "phase_a_kimg": ("phase_a_kimg",), "rec_weight": ("rec_weight",),
+                 "phase_a_kimg": ("phase_a_kimg",), "mapping_lr_scale": ("mapping_lr_scale",),
+                 "rec_weight": ("rec_weight",),
                  "adv_weight": ("adv_weight",), "r1_interval": ("r1_interval",),
                  "real_min_score": ("real_min_score",), "bf16": ("amp_bf16",),
                  "checkpoint_minutes": ("checkpoint_minutes",), "snapshot_minutes": ("snapshot_minutes",),

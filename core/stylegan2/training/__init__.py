@@ -4,21 +4,21 @@
 ``config`` (TrainConfig), ``dataset`` (images via core.images), ``augment`` (AugmentPipe), ``loss``,
 ``distributed`` (gloo helpers), ``trainer`` (Trainer: one step, state, snapshots), ``loop`` (train(): the
 run folder), ``export`` (the EMA generator in the format load_generator opens). The teacher-stream recipe
-(fresh samples of a teacher generator, warm-start regression then GAN): ``teacher`` (load_teacher,
-TeacherStream), ``distill`` (Distiller: one step, state), ``distill_run`` (train_distill(): the run
-folder; convert_checkpoint, write_resume_file). The command line is
+(fresh samples of a teacher generator, warm-start regression then GAN): ``core.teacher`` (load_teacher,
+TeacherStream, multiscale_l1; shared with the DCGAN), ``distill`` (Distiller: one step, state),
+``distill_run`` (train_distill(): the run folder; convert_checkpoint, write_resume_file). The command line is
 ``python -m core.stylegan2.train`` (:mod:`core.stylegan2.train`).
 """
 
 from core.stylegan2.training.augment import AugmentPipe
 from core.stylegan2.training.config import DistillConfig, TrainConfig
 from core.stylegan2.training.dataset import DatasetError, load_training_images
-from core.stylegan2.training.distill import Distiller, multiscale_l1
+from core.stylegan2.training.distill import Distiller
 from core.stylegan2.training.distill_run import convert_checkpoint, train_distill, write_resume_file
 from core.stylegan2.training.export import export_generator, export_run
 from core.stylegan2.training.loop import SNAPSHOT_SEEDS, TrainCallback, train
-from core.stylegan2.training.teacher import TeacherStream, load_teacher
 from core.stylegan2.training.trainer import StepStats, Trainer
+from core.teacher import TeacherStream, load_teacher, multiscale_l1
 
 __all__ = ["SNAPSHOT_SEEDS", "AugmentPipe", "DatasetError", "DistillConfig", "Distiller", "StepStats",
            "TeacherStream", "TrainCallback", "TrainConfig", "Trainer", "convert_checkpoint",

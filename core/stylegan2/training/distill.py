@@ -1,6 +1,6 @@
 """Teacher-stream training of the project's StyleGAN2 (:class:`Distiller`): one step, state, resume.
 
-Two phases over :class:`~core.stylegan2.training.teacher.TeacherStream` (fresh teacher samples):
+Two phases over :class:`~core.teacher.TeacherStream` (fresh teacher samples):
 
 A. warm start: regress G(z) onto teacher(z) for the same z (multi-scale L1 at 64/32/16/8 px) - fast to
    reach the teacher's layout, but blurry (L1 averages detail away);
@@ -22,7 +22,6 @@ from dataclasses import asdict
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from core.checkpoint import CheckpointError, load_state_strict, require_keys
@@ -30,23 +29,12 @@ from core.stylegan2.discriminator import Discriminator
 from core.stylegan2.networks import Generator
 from core.stylegan2.training.config import DistillConfig
 from core.stylegan2.training.loss import discriminator_loss, generator_loss, r1_penalty
-from core.stylegan2.training.teacher import TeacherStream
 from core.stylegan2.training.trainer import adam_state, lazy_adam
+from core.teacher import TeacherStream, multiscale_l1
 
 DISTILL_KIND = "stylegan2-distill"
 SCRATCH_KIND = "stylegan2-teacher-distill"  # the first run's scratch script (same layout otherwise)
 DISTILL_VERSION = 1
-
-
-def multiscale_l1(img: torch.Tensor, target: torch.Tensor, scales: tuple[int, ...]) -> torch.Tensor:
-    """Mean over ``scales`` of the L1 distance after area down-sampling to that resolution."""
-    assert img.shape == target.shape and img.ndim == 4, (tuple(img.shape), tuple(target.shape))
-    total = img.new_zeros(())
-    for s in scales:
-        k = img.shape[-1] // s
-        a, b = (img, target) if k == 1 else (F.avg_pool2d(img, k), F.avg_pool2d(target, k))
-        total = total + (a - b).abs().mean()
-    return total / len(scales)
 
 
 class Distiller:
@@ -65,7 +53,8 @@ class Distiller:
                                cfg.mbstd_group).train().to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         # G has no lazy regulariser; its betas follow the phase (set every step). D: lazy R1 correction.
-        self.opt_G = lazy_adam(self.G.parameters(), cfg.g_lr, cfg.g_betas_rec, 0)
+        self.opt_G = lazy_adam(self.G.synthesis.parameters(), cfg.g_lr, cfg.g_betas_rec, 0)
+        self.opt_G.add_param_group({"params": list(self.G.mapping.parameters())})  # lr set every step
         self.opt_D = lazy_adam(self.D.parameters(), cfg.d_lr, cfg.g_betas_gan, cfg.r1_interval)
         self.stream = TeacherStream(teacher.to(self.device), cfg.z_dim, cfg.seed, cfg.real_min_score, scorer,
                                     self.device)
@@ -103,8 +92,8 @@ class Distiller:
         self.G.requires_grad_(True)
         self.D.requires_grad_(False)
         self.opt_G.zero_grad(set_to_none=False)
-        for group in self.opt_G.param_groups:  # schedule fields may change on resume
-            group["lr"] = cfg.g_lr
+        for group, scale in zip(self.opt_G.param_groups, (1.0, cfg.mapping_lr_scale)):
+            group["lr"] = cfg.g_lr * scale  # schedule fields may change on resume
             group["betas"] = tuple(cfg.g_betas_rec if phase == "A" else cfg.g_betas_gan)
         with self._autocast():
             img = self.G.synthesis(self.mapping(z), noise_mode="random").float()

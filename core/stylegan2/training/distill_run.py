@@ -82,17 +82,20 @@ def write_resume_file(ckpt: dict[str, Any], path: str | os.PathLike,
                       max_bytes: int = RESUME_MAX_BYTES) -> dict[str, Any]:
     """Write the compact resume file; returns ``{'bytes', 'exact'}`` (exact = Adam moments included)."""
     ckpt = convert_checkpoint(ckpt)
+    # Sizes are those of the objects written, "resume" label included.
     compact = {k: v for k, v in ckpt.items() if k not in ("opt_G", "opt_D")}
     compact["notes"] = {"teacher": TEACHER_NOTE,
                         "written": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    compact["resume"] = "warm restart (no Adam moments)"
     exact = False
-    if "opt_G" in ckpt and "opt_D" in ckpt and _size(ckpt) <= max_bytes:
-        compact, exact = ckpt, True
+    if "opt_G" in ckpt and "opt_D" in ckpt:
+        full = {**ckpt, "resume": "exact"}
+        if _size(full) <= max_bytes:
+            compact, exact = full, True
     size = _size(compact)
     if size > max_bytes:
         raise CheckpointError(f"the resume file would be {size / 2 ** 20:.1f} MB, above "
                               f"{max_bytes / 2 ** 20:.0f} MB even without Adam moments")
-    compact["resume"] = "exact" if exact else "warm restart (no Adam moments)"
     atomic_torch_save(compact, path)
     return {"bytes": Path(path).stat().st_size, "exact": exact}
 

@@ -61,15 +61,28 @@ def lazy_adam(params: Sequence[nn.Parameter], lr: float, betas: Sequence[float],
 
 
 def adam_state(opt: torch.optim.Adam, saved: Any, name: str) -> dict:
-    """``saved`` in ``torch.optim.Adam``'s layout; converts the layout of the project's earlier
-    hand-written Adam (``{'t', 'exp_avg': [...], 'exp_avg_sq': [...]}``) so older runs resume."""
+    """``saved`` in ``opt``'s layout. Converts the project's earlier hand-written Adam
+    (``{'t', 'exp_avg': [...], 'exp_avg_sq': [...]}``) and a ``torch.optim.Adam`` state whose parameters
+    were split into other groups (e.g. one group before the mapping got its own learning rate): the
+    moments follow the parameters' order, the group settings come from ``opt``."""
     if not isinstance(saved, dict):
         raise CheckpointError(f"{name} is not an optimizer state (it holds a {type(saved).__name__}).")
-    if "state" in saved and "param_groups" in saved:
-        return saved
-    require_keys(saved, ["t", "exp_avg", "exp_avg_sq"], "Adam optimizer", name)
     own = opt.state_dict()
-    ids = own["param_groups"][0]["params"]
+    ids = [i for group in own["param_groups"] for i in group["params"]]
+    if "state" in saved and "param_groups" in saved:
+        try:
+            saved_ids = [i for group in saved["param_groups"] for i in group["params"]]
+        except (TypeError, KeyError):
+            return saved  # let load_state_dict name the damage
+        sizes = [len(g["params"]) for g in own["param_groups"]]
+        if [len(g["params"]) for g in saved["param_groups"]] == sizes:
+            return saved
+        if len(saved_ids) != len(ids):
+            raise CheckpointError(f"{name} holds moments for {len(saved_ids)} parameters, this model has "
+                                  f"{len(ids)}.")
+        state = {new: saved["state"][old] for old, new in zip(saved_ids, ids) if old in saved["state"]}
+        return {"state": state, "param_groups": own["param_groups"]}
+    require_keys(saved, ["t", "exp_avg", "exp_avg_sq"], "Adam optimizer", name)
     if len(saved["exp_avg"]) != len(ids) or len(saved["exp_avg_sq"]) != len(ids):
         raise CheckpointError(f"{name} holds {len(saved['exp_avg'])} moment tensors for {len(ids)} "
                               "parameters.")

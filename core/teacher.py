@@ -1,4 +1,4 @@
-"""The teacher of a teacher-stream run and its unlimited stream of fresh samples.
+"""The teacher of a teacher-stream run and its unlimited stream of fresh samples (StyleGAN2 and DCGAN).
 
 The teacher is gan-face-generate's DigiFace DCGAN (MIT licence, 64 px, z ~ N(0, I) of size 100). It is a
 build-time tool, never an app dependency: it is imported only when a teacher run is built, e.g. after
@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from core.cli import UserError
-from core.stylegan2.training.config import TEACHER_Z_DIM
 
 TEACHER_NAMES = ("gan-face-generate",)
+TEACHER_Z_DIM = 100  # gan-face-generate's DCGAN takes z of shape (N, 100, 1, 1)
 TEACHER_INSTALL = ("pip install --no-deps --target /tmp/gfg gan_face_generate==1.1.1 "
                    "and put /tmp/gfg on PYTHONPATH")
 FILTER_CHUNK = 16  # teacher samples scored per refill of the filtered pool
@@ -56,6 +57,17 @@ def teacher_images(teacher: nn.Module, z: torch.Tensor) -> torch.Tensor:
 def to_uint8_nhwc(img: torch.Tensor) -> np.ndarray:
     """[-1, 1] NCHW -> uint8 NHWC (the scorer's input)."""
     return ((img.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def multiscale_l1(img: torch.Tensor, target: torch.Tensor, scales: tuple[int, ...]) -> torch.Tensor:
+    """Mean over ``scales`` of the L1 distance after area down-sampling to that resolution."""
+    assert img.shape == target.shape and img.ndim == 4, (tuple(img.shape), tuple(target.shape))
+    total = img.new_zeros(())
+    for s in scales:
+        k = img.shape[-1] // s
+        a, b = (img, target) if k == 1 else (F.avg_pool2d(img, k), F.avg_pool2d(target, k))
+        total = total + (a - b).abs().mean()
+    return total / len(scales)
 
 
 class TeacherStream:
