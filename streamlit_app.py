@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from core.warmup import warm_imports
+
 st.set_page_config(page_title="Custom Cast", page_icon="🎭", layout="wide")
 
 PAGES = [
@@ -16,3 +18,4 @@ PAGES = [
 ]
 
 st.navigation(PAGES).run()
+warm_imports()  # after the first page is on screen: later pages find torch already imported
