@@ -16,6 +16,11 @@ It is written by ``python -m core.showcase`` (rerun it after retraining a bundle
 Distances are taken between the pictures (RGB at 32 px, L2 over [0, 1] pixels): "visibly different"
 is a statement about pixels, and the morph blends what is seen.
 
+The same file lists the animator's bundled faces (``--demo-faces``): the demo face set's
+(``assets/demo_faces/faces64.npz``) most face-like samples with natural colours - a green or blue cast in
+the middle of the face (CIELAB a* < 4 or b* < 0; skin is reddish-yellow) rules a sample out - picked for
+variety the same way.
+
 Each model's entry stores the sha256 of the checkpoint it was made from; :func:`load_showcase` falls
 back to seeds ``0..n-1`` when the file is missing, damaged or made from other weights.
 """
@@ -43,6 +48,8 @@ PSI = 0.7                    # the sampler's default truncation
 NOISE_MODE = "const"
 CANVAS_PX, FACE_PX = 320, 160  # detector framing shared with bench/bench_quality.py
 DISTANCE_PX = 32             # pictures are compared at this size (removes pixel noise, keeps the face)
+DEMO_FACES_FILE = ASSETS_DIR / "demo_faces" / "faces64.npz"
+MIN_SKIN_A, MIN_SKIN_B = 4.0, 0.0  # CIELAB a*, b* of the face's middle: below them a green / blue cast
 
 
 @dataclass
@@ -213,6 +220,56 @@ def make_entry(checkpoint: str | os.PathLike, candidates: int = 512, count: int 
             "distance": f"L2 over RGB pixels in [0, 1] at {DISTANCE_PX} px", **entry}
 
 
+def colour_cast(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean CIELAB (a*, b*) of the middle half of each uint8 [N, H, W, 3] face (0 = neutral grey)."""
+    import cv2
+
+    n, h, w, _ = faces.shape
+    middle = np.ascontiguousarray(faces[:, h // 4:h - h // 4, w // 4:w - w // 4])
+    lab = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2LAB) for f in middle]).reshape(n, -1, 3).mean(1) - 128
+    return lab[:, 1], lab[:, 2]
+
+
+def pick_demo_faces(faces: np.ndarray, scores: np.ndarray, count: int = 24, pool: int = 96) -> list[int]:
+    """Indices of ``count`` natural-coloured, face-like and mutually different faces, best first."""
+    a, b = colour_cast(faces)
+    natural = np.flatnonzero((a >= MIN_SKIN_A) & (b >= MIN_SKIN_B))
+    if len(natural) == 0:
+        return []
+    best = natural[np.argsort(-scores[natural], kind="stable")[:max(pool, count)]]
+    order = max_min_order(picture_features(faces[best]), 0, count, scores[best] ** 2)
+    return [int(best[i]) for i in order]
+
+
+def make_demo_faces_entry(npz: str | os.PathLike = DEMO_FACES_FILE, count: int = 24) -> dict:
+    """Score the demo face set and pick the animator's bundled faces (the JSON entry)."""
+    npz = Path(npz)
+    with np.load(npz, allow_pickle=False) as data:
+        faces = np.asarray(data["images"])
+    scores = face_scores(faces)
+    picked = pick_demo_faces(faces, scores, count)
+    try:
+        shown = str(npz.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        shown = str(npz)
+    return {"source": shown, "sha256": file_sha256(npz), "faces": len(faces),
+            "rule": f"natural colour (CIELAB a* >= {MIN_SKIN_A:g}, b* >= {MIN_SKIN_B:g} in the middle of the "
+                    "face), then the best detector scores, picked for variety",
+            "picks": [{"index": i, "score": round(float(scores[i]), 4)} for i in picked]}
+
+
+def load_demo_face_indices(npz: str | os.PathLike = DEMO_FACES_FILE,
+                           path: str | os.PathLike = SHOWCASE_FILE) -> list[int] | None:
+    """The curated indices into ``npz``; None when the list is missing, damaged or made for another file."""
+    try:
+        entry = read_showcase_file(path).get("demo_faces")
+        if not isinstance(entry, dict) or entry.get("sha256") != file_sha256(npz):
+            return None
+        return [int(p["index"]) for p in entry["picks"]] or None
+    except (ValueError, OSError, KeyError, TypeError):
+        return None
+
+
 def read_showcase_file(path: str | os.PathLike = SHOWCASE_FILE) -> dict:
     """The parsed showcase file ({"format", "version", "models": {name: entry}}); ValueError if damaged."""
     try:
@@ -225,12 +282,16 @@ def read_showcase_file(path: str | os.PathLike = SHOWCASE_FILE) -> dict:
     return doc
 
 
+def _read_or_new(path: str | os.PathLike) -> dict:
+    try:
+        return read_showcase_file(path)
+    except ValueError:
+        return {"format": SHOWCASE_FORMAT, "version": 1, "made_by": "python -m core.showcase", "models": {}}
+
+
 def write_showcase_entry(name: str, entry: dict, path: str | os.PathLike = SHOWCASE_FILE) -> None:
     """Add or replace one model's entry, keeping the others."""
-    try:
-        doc = read_showcase_file(path)
-    except ValueError:
-        doc = {"format": SHOWCASE_FORMAT, "version": 1, "made_by": "python -m core.showcase", "models": {}}
+    doc = _read_or_new(path)
     doc["models"][name] = entry
     atomic_write_bytes(path, (json.dumps(doc, indent=1) + "\n").encode())
 
@@ -281,7 +342,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--pool", type=int, default=48, help="best-scoring seeds the diverse pick draws from")
     p.add_argument("--pairs", type=int, default=6, help="morph pairs kept per model")
     p.add_argument("--psi", type=float, default=PSI, help="truncation (the sampler's default)")
+    p.add_argument("--demo-faces", action="store_true",
+                   help="instead: pick the animator's bundled faces from assets/demo_faces/faces64.npz")
     args = p.parse_args(argv)
+    if args.demo_faces:
+        entry = make_demo_faces_entry()
+        doc = _read_or_new(args.out)
+        doc["demo_faces"] = entry
+        atomic_write_bytes(args.out, (json.dumps(doc, indent=1) + "\n").encode())
+        print("demo faces: " + ", ".join(f"{q['index']} ({q['score']:.3f})" for q in entry["picks"]))
+        print(f"wrote {args.out}")
+        return 0
     if not 1 <= args.count <= args.pool <= args.candidates <= 100_000:
         p.error("need 1 <= --count <= --pool <= --candidates <= 100000")
     for ckpt in args.checkpoints:

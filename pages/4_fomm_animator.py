@@ -18,6 +18,7 @@ import streamlit as st
 
 from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR, jobs
 from core import animate as an
+from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
 from pages._show import add_to_show
 
@@ -26,10 +27,14 @@ FACES_NPZ = ASSETS_DIR / "demo_faces" / "faces64.npz"
 
 
 @st.cache_resource
-def bundled_faces() -> np.ndarray | None:
+def bundled_faces() -> tuple[np.ndarray, list[int]] | None:
+    """The curated demo faces (natural colours, best detector scores: assets/showcase.json) and their
+    indices in faces64.npz (what a show scene records); the first 24 when the list is missing."""
     if not FACES_NPZ.exists():
         return None
-    return np.load(FACES_NPZ)["images"][:24]
+    images = np.load(FACES_NPZ, allow_pickle=False)["images"]
+    indices = load_demo_face_indices(FACES_NPZ) or list(range(min(24, len(images))))
+    return images[indices], indices
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding and aligning the face...")
@@ -65,12 +70,14 @@ if source_kind == "Sent from a generator":
     source = np.asarray(handoff, dtype=np.uint8)
     st.caption(st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, "hand-off"))
 elif source_kind == "Bundled face":
-    faces = bundled_faces()
-    if faces is None:
+    bundled_set = bundled_faces()
+    if bundled_set is None:
         st.warning("The bundled faces (assets/demo_faces/faces64.npz) are missing: upload a photo instead.")
     else:
-        idx = st.slider("Bundled face", 0, len(faces) - 1, 0)
-        source = cv2.resize(faces[idx], (256, 256), interpolation=cv2.INTER_CUBIC)
+        faces, face_indices = bundled_set
+        pick = st.slider("Bundled face", 1, len(faces), 1) - 1
+        idx = face_indices[pick]
+        source = cv2.resize(faces[pick], (256, 256), interpolation=cv2.INTER_LANCZOS4)
         st.caption("Synthetic 64 px face (no real person), upscaled to 256 px.")
 else:
     photo = st.file_uploader("Face photo", type=["png", "jpg", "jpeg", "webp"])
@@ -81,7 +88,7 @@ else:
             st.error(str(e))
         crop_source = False  # prepare_source already cropped around the face
 if source is not None:
-    st.image(source, width=160)
+    st.image(source, width=256)  # its own size: no second resampling in the browser
 
 # ---------------------------------------------------------------------------- driving input
 st.subheader("2. Driving motion")

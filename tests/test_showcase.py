@@ -89,3 +89,29 @@ def test_bundled_showcase_matches_the_bundled_checkpoint():
     assert len(bundled.seeds) == len(set(bundled.seeds)) >= 6
     assert all(0 < s <= 1 for s in bundled.scores)
     assert all(a != b for a, b in bundled.pairs) and len(bundled.pairs) >= 3
+
+
+def test_pick_demo_faces_drops_colour_casts_then_prefers_scores():
+    rng = np.random.default_rng(0)
+    skin = np.array([200, 150, 120], np.uint8)  # reddish-yellow: a* > 0, b* > 0
+    faces = np.clip(skin + rng.integers(-8, 9, (6, 16, 16, 3)), 0, 255).astype(np.uint8)
+    faces[1, ..., 1] = 230  # green cast
+    faces[2, ..., 2] = 250  # blue cast
+    a, b = showcase.colour_cast(faces)
+    assert a[0] >= showcase.MIN_SKIN_A and b[0] >= showcase.MIN_SKIN_B
+    assert a[1] < showcase.MIN_SKIN_A and b[2] < showcase.MIN_SKIN_B
+    scores = np.array([0.5, 0.99, 0.99, 0.9, 0.8, 0.7])
+    picked = showcase.pick_demo_faces(faces, scores, count=3, pool=3)
+    assert picked[0] == 3 and set(picked) == {3, 4, 5}  # casts out; the best natural faces, best first
+
+
+def test_bundled_demo_faces_are_curated_natural_and_current(tmp_path):
+    indices = showcase.load_demo_face_indices()
+    assert indices is not None and len(indices) == 24 and len(set(indices)) == 24
+    with np.load(showcase.DEMO_FACES_FILE) as data:
+        faces = data["images"][indices]
+    a, b = showcase.colour_cast(faces)
+    assert (a >= showcase.MIN_SKIN_A).all() and (b >= showcase.MIN_SKIN_B).all()
+    other = tmp_path / "other.npz"
+    np.savez(other, images=faces[:2])
+    assert showcase.load_demo_face_indices(other) is None  # made for another file

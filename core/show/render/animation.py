@@ -35,7 +35,7 @@ def bundled_face(index: int) -> np.ndarray:
         face = np.asarray(faces[index], dtype=np.uint8)
     if face.ndim == 2:
         face = np.repeat(face[..., None], 3, axis=2)
-    return cv2.resize(face[..., :3], (SOURCE_SIZE, SOURCE_SIZE), interpolation=cv2.INTER_CUBIC)
+    return cv2.resize(face[..., :3], (SOURCE_SIZE, SOURCE_SIZE), interpolation=cv2.INTER_LANCZOS4)
 
 
 def _scene_face(scene: AnimationScene, ctx: RenderContext) -> np.ndarray:
