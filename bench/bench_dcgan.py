@@ -8,7 +8,9 @@ For each architecture at 64 px the same models (same init) are trained by
     label tensors built every step, contiguous (NCHW) tensors, D's weight gradients computed in the
     G step too;
   * project: core.dcgan.Trainer.run (preloaded uint8 batch gather, channels_last, preallocated
-    targets, D frozen in the G step, logging/status writes included).
+    targets, D frozen in the G step, logging/status writes included), in fp32 and with
+    ``amp_bf16`` (G and D passes under bf16 autocast: it pays for StyleGAN2 on this CPU, so it is
+    measured here too; off by default).
 Rounds alternate between the two so a busy machine hurts both alike; medians are printed.
 The polling figure runs the project loop while a second process reads the run folder the way the
 live page does (status + job manifest, metrics, latest snapshot, every 2 s; also a harsher 0.25 s).
@@ -121,12 +123,17 @@ def main() -> None:
                                 checkpoint_every=10**9,
                                 snapshot_every=0, swd_every=0, threads=args.threads)
         trainer = dcgan.Trainer(cfg, dcgan.ImageSet(data, "bench"), tmp / arch)
-        ref, proj = [], []
+        cfg16 = dcgan.TrainConfig(**{**cfg.__dict__, "amp_bf16": True})
+        trainer16 = dcgan.Trainer(cfg16, dcgan.ImageSet(data, "bench"), tmp / f"{arch}_bf16")
+        ref, proj, proj16 = [], [], []
         for _ in range(args.rounds):
             ref.append(reference_loop(cfg, data, args.steps))
             proj.append(project_loop(trainer, args.steps))
-        r, p = statistics.median(ref), statistics.median(proj)
-        print(f"  {arch:8s}  reference {r:7.1f} img/s   project {p:7.1f} img/s   speed-up x{p / r:.2f}")
+            proj16.append(project_loop(trainer16, args.steps))
+        trainer16.close()
+        r, p, p16 = statistics.median(ref), statistics.median(proj), statistics.median(proj16)
+        print(f"  {arch:8s}  reference {r:7.1f} img/s   project {p:7.1f} img/s   speed-up x{p / r:.2f}   "
+              f"project --bf16 1 {p16:7.1f} img/s   speed-up x{p16 / r:.2f}")
         if arch == "tutorial":
             for period in (2.0, 0.25):
                 base, polled = [], []

@@ -118,3 +118,20 @@ def test_cli_teacher_run_without_the_teacher_installed_is_one_line(tmp_path, mon
     with pytest.raises(Exception, match="not installed"):
         main(["train", "--teacher", "gan-face-generate", "--data", str(npz), "--out", str(tmp_path / "r"),
               "--arch", "tutorial", "--size", "64", "--latent-dim", "100", "--steps", "1"])
+
+
+def test_resume_may_switch_bf16_but_not_the_networks(tmp_path, capsys):
+    from core.dcgan.commands import main
+
+    npz = tmp_path / "data.npz"
+    np.savez(npz, images=np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
+    common = ["train", "--data", str(npz), "--out", str(tmp_path / "run"), "--arch", "tutorial", "--size", "32",
+              "--latent-dim", "8", "--g-width", "4", "--d-width", "4", "--batch-size", "4", "--threads", "1",
+              "--swd-every", "0"]
+    assert main(common + ["--steps", "2"]) == 0
+    assert main(common + ["--resume", "--steps", "4", "--bf16", "1", "--g-width", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "ignoring g_width=8 (the run uses 4)" in out
+    saved = safe_torch_load(tmp_path / "run" / dcgan.CHECKPOINT_NAME)
+    assert saved["step"] == 4 and saved["config"]["amp_bf16"] is True
+    assert saved["config"]["model"]["g_width"] == 4

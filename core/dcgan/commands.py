@@ -71,7 +71,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--teacher", choices=TEACHER_NAMES,
                    help="D's reals are fresh samples of this teacher (--data is then only the SWD reference)")
-    p.add_argument("--bf16", type=int, choices=(0, 1), help="teacher runs: bf16 autocast of G and D passes")
+    p.add_argument("--bf16", type=int, choices=(0, 1), help="bf16 autocast of G and D passes (default 0)")
 
 
 def _read_config_file(path: str) -> dict:
@@ -125,18 +125,25 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return cfg
 
 
+# What a resumed run may change; everything else is the run's saved config (it defines the networks,
+# the data order and the streams). bf16 autocast only changes the arithmetic of the passes.
+CHANGEABLE_ON_RESUME = ("steps", "amp_bf16")
+
+
 def _resume_config(args: argparse.Namespace, cfg: TrainConfig, path: Path) -> tuple[TrainConfig, list[str]]:
-    """The run's own saved config (the flags cannot change a run midway), ``--steps`` excepted."""
+    """The run's own saved config (the flags cannot change a run midway), CHANGEABLE_ON_RESUME excepted."""
     saved = saved_train_config(read_checkpoint(path, RESUME_KEYS, "resumable DCGAN"), path.name)
     flat = {**{f"model.{k}": v for k, v in asdict(saved.model).items()}, **asdict(saved)}
+    given = explicit_settings(args)
     ignored = [f"{name.replace('model.', '')}={value!r} (the run uses {flat[name]!r})"
-               for name, value in explicit_settings(args).items()
-               if name != "steps" and name in flat and flat[name] != value]
+               for name, value in given.items()
+               if name not in CHANGEABLE_ON_RESUME and name in flat and flat[name] != value]
     notices = []
     if ignored:
         notices.append(f"Resuming with the run's saved config; ignoring {', '.join(ignored)}.")
-    if "steps" in explicit_settings(args):
-        saved.steps = cfg.steps  # extending (or shortening) a run is allowed
+    for name in CHANGEABLE_ON_RESUME:
+        if name in given:
+            setattr(saved, name, getattr(cfg, name))  # extending (or shortening) a run is allowed
     return saved, notices
 
 

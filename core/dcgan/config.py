@@ -111,7 +111,7 @@ class TrainConfig:
     rec_steps: int = 0           # teacher runs: regression-only warm start (G(z) onto teacher(z)), in steps
     rec_weight: float = 0.0      # teacher runs, after the warm start: weight of that regression in G's loss
     real_min_score: float = 0.0  # teacher runs: D's reals score >= this on the face detector (0 = all)
-    amp_bf16: bool = False       # teacher runs: G and D passes under bf16 autocast (losses and Adam in fp32)
+    amp_bf16: bool = False       # G and D passes under bf16 autocast (losses and Adam in fp32)
 
     def validate(self) -> None:
         if not isinstance(self.model, ModelConfig):

@@ -15,7 +15,6 @@ with the same faces as any other run. Single process: the stream is one seeded s
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import torch
@@ -59,11 +58,6 @@ class TeacherTrainer(Trainer):
     @property
     def phase(self) -> str:
         return "A" if self.step < self.cfg.rec_steps else "B"
-
-    def _autocast(self):
-        if not self.cfg.amp_bf16:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     def _as_input(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=self.memory_format)

@@ -8,6 +8,7 @@ when the run was started from a terminal) checkpoints and stops it; pausing is `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -252,19 +253,29 @@ class Trainer:
         x = self.data[idx].to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
         return x.contiguous(memory_format=self.memory_format)
 
+    def _autocast(self):
+        """bf16 autocast of the G and D passes when ``cfg.amp_bf16`` (losses and Adam stay fp32)."""
+        if not self.cfg.amp_bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
     def train_step(self) -> dict[str, float]:
         """One discriminator and one generator update; returns this rank's losses and D outputs."""
         cfg = self.cfg
         real = self._real_batch()
         z = torch.randn(real.shape[0], cfg.model.latent_dim, device=self.device)
-        fake = self.g_train(z)
+        with self._autocast():
+            fake = self.g_train(z)
+        fake = fake.float()
         aug = cfg.diffaugment
 
         self.opt_d.zero_grad(set_to_none=True)
-        out_real = self.d_train(diff_augment(real, aug) if aug else real)
+        with self._autocast():
+            out_real = self.d_train(diff_augment(real, aug) if aug else real).float()
         loss_real = F.binary_cross_entropy_with_logits(out_real, self.real_target)
         loss_real.backward()
-        out_fake = self.d_train(diff_augment(fake.detach(), aug) if aug else fake.detach())
+        with self._autocast():
+            out_fake = self.d_train(diff_augment(fake.detach(), aug) if aug else fake.detach()).float()
         loss_fake = F.binary_cross_entropy_with_logits(out_fake, self.fake_target)
         loss_fake.backward()
         self.opt_d.step()
@@ -275,7 +286,8 @@ class Trainer:
         freeze = not self.distributed
         if freeze:
             self.D.requires_grad_(False)
-        out_gen = self.d_train(diff_augment(fake, aug) if aug else fake)
+        with self._autocast():
+            out_gen = self.d_train(diff_augment(fake, aug) if aug else fake).float()
         loss_g = F.binary_cross_entropy_with_logits(out_gen, self.gen_target)
         loss_g.backward()
         if freeze:
