@@ -357,6 +357,22 @@ def test_existing_run_is_not_overwritten_without_resume(tmp_path):
     train(cfg, images, tmp_path / "r", log=lambda *_: None, overwrite=True)
 
 
+def test_cli_resume_names_the_flags_it_ignores(tmp_path, capsys):
+    from core.stylegan2.train import main as train_main
+
+    np.savez(tmp_path / "d.npz", images=tiny_images())
+    flags = ["--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "r"), "--res", "16", "--z-dim", "16",
+             "--w-dim", "16", "--map-layers", "2", "--channel-base", "128", "--channel-max", "16",
+             "--batch", "4", "--snap-kimg", "0.004"]
+    assert train_main(flags + ["--kimg", "0.004"]) == 0
+    assert train_main(flags + ["--kimg", "0.008", "--resume", "--lr", "0.01", "--no-augment"]) == 0
+    out = capsys.readouterr().out
+    notice = next(line for line in out.splitlines() if "ignoring" in line)
+    assert "--lr 0.01 (the run uses g_lr = 0.0025)" in notice
+    assert "--no-augment (the run uses augment = True)" in notice
+    assert "--kimg" not in notice  # kimg may change on resume: not ignored
+
+
 def test_config_bounds_are_checked_before_building():
     for bad, word in ((dict(resolution=48), "power of two"), (dict(resolution=2 ** 20), "resolution"),
                       (dict(z_dim=10 ** 6), "z_dim"), (dict(batch_size=0), "batch_size"),

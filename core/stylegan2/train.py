@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from core.checkpoint import safe_torch_load
 from core.cli import ArgumentParser, UserError, run_cli
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
@@ -96,6 +98,29 @@ TEACHER_FLAGS = {"res": ("resolution",), "kimg": ("kimg",), "batch": ("batch_siz
                  "log_every": ("log_every",)}
 
 
+# flag -> TrainConfig fields it sets (dataset runs); --kimg and --snap-kimg may change on --resume
+DATASET_FLAGS = {"res": ("resolution",), "z_dim": ("z_dim",), "w_dim": ("w_dim",),
+                 "map_layers": ("mapping_layers",), "channel_base": ("g_channel_base", "d_channel_base"),
+                 "channel_max": ("g_channel_max", "d_channel_max"), "batch": ("batch_size",),
+                 "gamma": ("r1_gamma",), "pl_weight": ("pl_weight",), "no_augment": ("augment",),
+                 "ada_kimg": ("ada_kimg",), "ema_kimg": ("ema_kimg",), "lr": ("g_lr", "d_lr"),
+                 "seed": ("seed",), "max_images": ("max_images",)}
+
+
+def ignored_on_resume(given: dict[str, Any], saved: dict[str, Any]) -> list[str]:
+    """The flags of a ``--resume`` that differ from the run's saved config (which wins), as ``--flag V``."""
+    out = []
+    for flag, names in DATASET_FLAGS.items():
+        if flag not in given:
+            continue
+        value = (not given[flag]) if flag == "no_augment" else given[flag]
+        stored = saved.get(names[0])
+        if stored is not None and stored != value:
+            shown = "" if flag == "no_augment" else f" {given[flag]}"
+            out.append(f"--{flag.replace('_', '-')}{shown} (the run uses {names[0]} = {stored})")
+    return out
+
+
 def explicit_args(argv: Sequence[str] | None) -> dict[str, Any]:
     """Only the flags given on the command line (a stored run's config keeps everything else)."""
     ap = build_parser()
@@ -148,6 +173,12 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] =
                       augment=not args.no_augment, ada_kimg=args.ada_kimg, ema_kimg=ema_kimg,
                       seed=args.seed, kimg=args.kimg, snapshot_kimg=args.snap_kimg,
                       max_images=args.max_images).validate()
+    ckpt_path = Path(args.out) / "checkpoint.pt"
+    if args.resume and ckpt_path.is_file() and world()[0] == 0:
+        saved = safe_torch_load(ckpt_path).get("config")
+        ignored = ignored_on_resume(explicit_args(argv), saved if isinstance(saved, dict) else {})
+        if ignored:
+            print(f"notice: resuming with the run's saved config; ignoring {', '.join(ignored)}")
     distributed = init_distributed()
     try:
         trainer = train(cfg, args.data, args.out, resume=args.resume, overwrite=args.overwrite,
