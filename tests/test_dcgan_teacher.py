@@ -126,8 +126,8 @@ def test_resume_may_switch_bf16_but_not_the_networks(tmp_path, capsys):
     npz = tmp_path / "data.npz"
     np.savez(npz, images=np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
     common = ["train", "--data", str(npz), "--out", str(tmp_path / "run"), "--arch", "tutorial",
-              "--size", "32", "--latent-dim", "8", "--g-width", "4", "--d-width", "4", "--batch-size", "4", "--threads", "1",
-              "--swd-every", "0"]
+              "--size", "32", "--latent-dim", "8", "--g-width", "4", "--d-width", "4", "--batch-size", "4",
+              "--threads", "1", "--swd-every", "0"]
     assert main(common + ["--steps", "2"]) == 0
     assert main(common + ["--resume", "--steps", "4", "--bf16", "1", "--g-width", "8"]) == 0
     out = capsys.readouterr().out
