@@ -125,9 +125,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return cfg
 
 
-# What a resumed run may change; everything else is the run's saved config (it defines the networks,
-# the data order and the streams). bf16 autocast only changes the arithmetic of the passes.
-CHANGEABLE_ON_RESUME = ("steps", "amp_bf16")
+# What a resumed run may change: its length, the arithmetic of the passes, loss weights and learning
+# rates. Everything else is the run's saved config (it defines the networks, the data order, the streams).
+CHANGEABLE_ON_RESUME = ("steps", "amp_bf16", "lr_g", "lr_d", "rec_weight", "real_min_score")
 
 
 def _resume_config(args: argparse.Namespace, cfg: TrainConfig, path: Path) -> tuple[TrainConfig, list[str]]:
@@ -143,7 +143,7 @@ def _resume_config(args: argparse.Namespace, cfg: TrainConfig, path: Path) -> tu
         notices.append(f"Resuming with the run's saved config; ignoring {', '.join(ignored)}.")
     for name in CHANGEABLE_ON_RESUME:
         if name in given:
-            setattr(saved, name, getattr(cfg, name))  # extending (or shortening) a run is allowed
+            setattr(saved, name, getattr(cfg, name))
     return saved, notices
 
 

@@ -4,7 +4,8 @@ The run folder, snapshots, SWD, pause/stop, job progress and exact resume are :c
 the step differs. Two phases over :class:`core.teacher.TeacherStream`:
 
 A. warm start (``rec_steps``): regress G(z) onto teacher(z) for the same z (multi-scale L1 at
-   64/32/16/8 px). It reaches the teacher's layout fast, but blurry: L1 averages detail away.
+   64/32/16/8 px). It reaches the teacher's layout fast, but blurry: L1 averages detail away. D already
+   trains (teacher samples vs the student's), so it is ready when phase B needs it.
 B. the tutorial's GAN step, with D's reals drawn from the stream (those scoring at least
    ``real_min_score`` on the face detector, so D also rejects the teacher's broken faces) and G's loss
    plus ``rec_weight`` x the regression for the batch's own z, which keeps seed s the teacher's face.
@@ -64,17 +65,9 @@ class TeacherTrainer(Trainer):
 
     def train_step(self) -> dict[str, float]:
         cfg = self.cfg
+        phase_a = self.phase == "A"
         z, target = self.stream.pairs(cfg.batch_size)
         levels = (64, 32, 16, 8)
-        if self.phase == "A":
-            self.opt_g.zero_grad(set_to_none=True)
-            with self._autocast():
-                fake = self.G(z).float()
-            rec = multiscale_l1(fake, target, levels)
-            rec.backward()
-            self.opt_g.step()
-            return {"rec": rec.item()}
-
         real = self.stream.filtered_reals(cfg.batch_size) if cfg.real_min_score > 0 else target
         real = self._as_input(real)
         aug = cfg.diffaugment
@@ -82,6 +75,9 @@ class TeacherTrainer(Trainer):
             fake = self.G(z)
         fake = self._as_input(fake.float())
 
+        # D learns teacher vs student in both phases: when the GAN loss joins in phase B it meets a D
+        # that already knows what the regression gets wrong, not a random one (whose gradients tore the
+        # warm-started faces into noise in the first recipe).
         self.opt_d.zero_grad(set_to_none=True)
         with self._autocast():
             out_real = self.D(diff_augment(real, aug) if aug else real).float()
@@ -92,19 +88,26 @@ class TeacherTrainer(Trainer):
         self.opt_d.step()
 
         self.opt_g.zero_grad(set_to_none=True)
-        self.D.requires_grad_(False)  # D's weight gradients are not needed for the G update
-        with self._autocast():
-            out_gen = self.D(diff_augment(fake, aug) if aug else fake).float()
-        loss_adv = F.binary_cross_entropy_with_logits(out_gen, self.gen_target)
         rec = multiscale_l1(fake, target, levels)
-        (loss_adv + cfg.rec_weight * rec).backward()
-        self.D.requires_grad_(True)
+        if phase_a:
+            rec.backward()
+            loss_adv = torch.zeros(())
+        else:
+            self.D.requires_grad_(False)  # D's weight gradients are not needed for the G update
+            with self._autocast():
+                out_gen = self.D(diff_augment(fake, aug) if aug else fake).float()
+            loss_adv = F.binary_cross_entropy_with_logits(out_gen, self.gen_target)
+            (loss_adv + cfg.rec_weight * rec).backward()
+            self.D.requires_grad_(True)
         self.opt_g.step()
 
         with torch.no_grad():
-            vals = torch.stack([loss_real + loss_fake, loss_adv, torch.sigmoid(out_real).mean(),
-                                torch.sigmoid(out_fake).mean(), torch.sigmoid(out_gen).mean(), rec]).tolist()
-        return dict(zip(("d_loss", "g_loss", "d_x", "d_gz", "d_gz_g", "rec"), vals))
+            vals = torch.stack([loss_real + loss_fake, torch.sigmoid(out_real).mean(),
+                                torch.sigmoid(out_fake).mean(), rec]).tolist()
+        stats = dict(zip(("d_loss", "d_x", "d_gz", "rec"), vals))
+        if not phase_a:
+            stats["g_loss"] = loss_adv.item()
+        return stats
 
     def checkpoint_dict(self) -> dict:
         return {**super().checkpoint_dict(), STREAM_KEY: self.stream.state_dict()}

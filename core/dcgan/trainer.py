@@ -223,6 +223,9 @@ class Trainer:
         try:
             self.opt_g.load_state_dict(ckpt["opt_g"])
             self.opt_d.load_state_dict(ckpt["opt_d"])
+            for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+                for group in opt.param_groups:  # a resumed run may change its learning rates
+                    group["lr"] = lr
             self.step = int(ckpt["step"])
             fixed = ckpt["fixed_noise"].cpu() if "fixed_noise" in ckpt else self.fixed_noise
             assert fixed.ndim == 2 and fixed.shape[1] == self.cfg.model.latent_dim, tuple(fixed.shape)
