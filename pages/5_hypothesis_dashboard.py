@@ -5,8 +5,6 @@ All analysis lives in core.survey; this page reads widgets, calls it through st.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +13,7 @@ from core import survey as sv
 from pages._common import page_header
 from pages._live_poll import SOURCE_LIVE, live_poll_source
 from pages._show import add_to_show
+from pages._verdict import show_headline
 
 DEMO_PATH = ASSETS_DIR / "demo_survey.csv"
 # Session key holding (file name, bytes) of the last upload; set by the uploader's callback.
@@ -56,11 +55,6 @@ def _labels(options, limit: int):
 
 def _full_text(*texts: str) -> str:
     return "Full text: " + " → ".join(f"“{t}”" for t in texts)
-
-
-def _md(text: str) -> str:
-    """Survey text shown through Markdown, its Markdown characters escaped."""
-    return "".join("\\" + c if c in "\\`*_[]|$~" else c for c in str(text))
 
 
 def _remember_upload() -> None:
@@ -340,74 +334,11 @@ def hypothesis_panel() -> sv.ProportionTest | None:
     return test
 
 
-def show_headline(test: sv.ProportionTest | None) -> None:
-    """The room's first ten seconds: the count in large type, one plain verdict, the statistics folded."""
-    with headline_box:
-        if test is None:
-            st.info("Pick a question and the answer(s) to count under **Hypothesis test** for the headline.")
-            return
-        st.markdown(f"*“{_md(test.question)}”*")
-        st.markdown(
-            f'<p style="font-size:3rem;font-weight:700;line-height:1.15;margin:0 0 0.4rem">'
-            f"{html.escape(sv.headline_sentence(test))}</p>",
-            unsafe_allow_html=True,
-        )
-        kind = sv.verdict_kind(test)
-        alert = {sv.VERDICT_SUPPORTED: st.success, sv.VERDICT_AGAINST: st.warning}.get(kind, st.info)
-        alert(f"#### {_md(sv.plain_verdict(test))}")
-        with st.expander("Details: χ² test, exact binomial test, confidence interval, power"):
-            show_details(test)
-
-
-def _p(p_value: float, alpha: float) -> str:
-    return sv.format_p_value(p_value, alpha).removeprefix("p = ")
-
-
-def show_details(test: sv.ProportionTest) -> None:
-    conf = sv.format_percent(1 - test.alpha)
-    m = st.columns(5)
-    m[0].metric("χ² goodness of fit", f"{test.chi2:.2f}", help="Pearson's χ², 1 degree of freedom")
-    m[1].metric("p-value (χ²)", _p(test.p_value, test.alpha))
-    m[2].metric("p-value (exact binomial)", _p(test.binomial_p_value, test.alpha))
-    m[3].metric(
-        f"{conf} confidence interval",
-        f"{sv.format_percent(test.ci_low)} – {sv.format_percent(test.ci_high)}",
-        help="Wilson score interval for the share of viewers who answer yes.",
-    )
-    m[4].metric(
-        f"Power at n = {test.n}",
-        sv.format_percent(test.power),
-        help=f"Chance the test finds a difference if the true share is exactly the observed "
-        f"{sv.format_percent(test.observed_share)} (the sentence below asks about a 10-point difference).",
-    )
-    st.markdown(sv.power_sentence(test))
-    st.markdown(f"In statistical terms: {_md(test.verdict)}")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "": ["observed", f"expected if the claim ({test.claim:.0%}) is exact"],
-                "counted as yes": [test.observed_positive, round(test.expected_positive, 1)],
-                "other answers": [test.observed_negative, round(test.expected_negative, 1)],
-            }
-        ),
-        hide_index=True,
-    )
-    if min(test.expected_positive, test.expected_negative) < 5:
-        st.warning(
-            "Fewer than 5 answers are expected in a cell, so the χ² approximation is rough; the exact "
-            f"binomial test ({sv.format_p_value(test.binomial_p_value, test.alpha)}) is the safer figure."
-        )
-    st.caption(
-        "χ² goodness of fit of observed vs claimed counts (the original study's test, two-sided), with the "
-        "exact binomial test, the Wilson confidence interval and the power at this sample size."
-    )
-
-
 with test_tab:
     st.caption(
         "The headline and verdict above follow these settings; the statistics are under *Details* there."
     )
-    show_headline(hypothesis_panel())
+    show_headline(hypothesis_panel(), headline_box)
 
 # ------------------------------------------------------------------------------ sentiment
 
