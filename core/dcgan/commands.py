@@ -127,7 +127,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 # What a resumed run may change: its length, the arithmetic of the passes, loss weights and learning
 # rates. Everything else is the run's saved config (it defines the networks, the data order, the streams).
-CHANGEABLE_ON_RESUME = ("steps", "amp_bf16", "lr_g", "lr_d", "rec_steps", "rec_weight", "real_min_score")
+CHANGEABLE_ON_RESUME = ("steps", "threads", "amp_bf16", "lr_g", "lr_d", "rec_steps", "rec_weight",
+                        "real_min_score")
 
 
 def _resume_config(args: argparse.Namespace, cfg: TrainConfig, path: Path) -> tuple[TrainConfig, list[str]]:
