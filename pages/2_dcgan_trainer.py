@@ -381,8 +381,10 @@ else:
     try:
         gen, info = cached_generator(str(PRETRAINED), _mtime(PRETRAINED))
         cfg_info = dcgan.TrainConfig.from_dict(info["config"])
+        source = (f"fresh samples of the {cfg_info.teacher} teacher" if cfg_info.teacher
+                  else "the demo faces")
         st.caption(f"Bundled: {cfg_info.model.arch} architecture, {cfg_info.model.size} px, trained "
-                   f"{info['step']} steps on the demo faces (details in checkpoints/README.md).")
+                   f"{info['step']:,} steps on {source} (details in checkpoints/README.md).")
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="dcgan_seed")
         faces = dcgan.sample(gen, 16, int(seed))
         st.image(make_grid([np.asarray(Image.fromarray(f).resize((96, 96), Image.Resampling.LANCZOS))
