@@ -59,7 +59,7 @@ def test_warm_start_regresses_then_gan_phase_and_exact_resume(tmp_path):
     assert full.run() == "finished"
     full.close()
     rows = dcgan.read_metrics(tmp_path / "full")
-    assert all({"rec", "d_loss"} <= set(r) and "g_loss" not in r for r in rows[:3])  # A: G regresses, D learns
+    assert all({"rec", "d_loss"} <= set(r) and "g_loss" not in r for r in rows[:3])  # A: regression, D learns
     assert all({"d_loss", "g_loss", "rec"} <= set(r) for r in rows[3:])  # phase B: GAN + regression
     assert rows[0]["rec"] > 0 and all(np.isfinite(r["rec"]) for r in rows)
     assert full.stream.scored > 0 and 0 < full.stream.kept <= full.stream.scored  # D's reals were filtered
