@@ -355,7 +355,7 @@ else:
     with c2:
         ckpt_path = monitor_dir / dcgan.CHECKPOINT_NAME
         if ckpt_path.exists():
-            st.download_button("Download checkpoint", ckpt_path.read_bytes(), f"dcgan_{monitor_dir.name}.pt",
+            st.download_button("Download checkpoint", ckpt_path.read_bytes, f"dcgan_{monitor_dir.name}.pt",
                                key="dcgan_ckpt_dl")
             if st.button("Latent walk of the current generator", key="dcgan_walk_run"):
                 try:
@@ -396,7 +396,8 @@ else:
             st.session_state[HANDOFF_ANIMATOR_SOURCE] = face
             st.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] = f"DCGAN demo, seed {seed}, face {pick}"
             st.success("Sent: open the FOMM animator page.")
-        c2.download_button("Download bundled checkpoint", PRETRAINED.read_bytes(), "dcgan_demo.pt",
+        # A callable: the 14 MB file is read when the button is pressed, not on every rerun of the page.
+        c2.download_button("Download bundled checkpoint", PRETRAINED.read_bytes, "dcgan_demo.pt",
                            key="dcgan_pre_dl")
         c2.download_button("Download this grid (PNG)", png_bytes(make_grid(list(faces), cols=8)),
                            f"dcgan_seed{seed}.png", "image/png", key="dcgan_grid_dl")

@@ -368,11 +368,14 @@ def test_sample_on_a_pickle_never_advises_unsafe_loading(cli, tmp_path):
 
 def test_resume_keeps_the_runs_config_and_says_so(cli, corpus, tmp_path):
     run = _copy_run(corpus, tmp_path)
-    result = _train(cli, corpus["data"], run, "--resume", "--lr-g", "0.01", "--g-width", "8", steps=3)
+    result = _train(cli, corpus["data"], run, "--resume", "--beta1", "0.9", "--g-width", "8",
+                    "--lr-g", "0.01", steps=3)
     _assert_ok(result)
-    assert "ignoring" in result.stdout and "lr_g=0.01" in result.stdout and "g_width=8" in result.stdout
+    notice = next(line for line in result.stdout.splitlines() if "ignoring" in line)
+    assert "beta1=0.9" in notice and "g_width=8" in notice and "lr_g" not in notice  # lr may change
     ckpt = safe_torch_load(run / dcgan.CHECKPOINT_NAME)
-    assert ckpt["step"] == 3 and ckpt["config"]["lr_g"] == 2e-4 and ckpt["config"]["model"]["g_width"] == 4
+    cfg = ckpt["config"]
+    assert ckpt["step"] == 3 and cfg["beta1"] == 0.5 and cfg["model"]["g_width"] == 4 and cfg["lr_g"] == 0.01
 
 
 def test_resume_refuses_a_checkpoint_with_a_partial_config(cli, corpus, tmp_path):
