@@ -17,8 +17,11 @@ def test_warm_imports_runs_once_and_survives_a_missing_module(monkeypatch):
     assert warmup.warm_imports(("colorsys",)) is None  # once per process
 
 
-def test_router_warms_after_routing():
-    source = (warmup.__file__.rsplit("/core/", 1)[0] + "/streamlit_app.py")
-    lines = [line.strip() for line in open(source).read().splitlines()]
-    assert lines.index("st.navigation(PAGES).run()") < next(
-        i for i, line in enumerate(lines) if line.startswith("warm_imports()"))
+def test_router_starts_the_warm_up_once_the_page_has_run(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    started = []
+    monkeypatch.setattr(warmup, "warm_imports", lambda *a: started.append(a))
+    at = AppTest.from_file("streamlit_app.py", default_timeout=120).run()
+    assert not at.exception and at.title  # the home page rendered first
+    assert started == [()]  # then the router asked for the default warm-up, once per run

@@ -16,8 +16,6 @@ with the same faces as any other run. Single process: the stream is one seeded s
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -27,7 +25,6 @@ from core.checkpoint import CheckpointError
 from core.dcgan.augment import diff_augment
 from core.dcgan.config import TrainConfig
 from core.dcgan.data import ImageSet
-from core.dcgan.loading import read_checkpoint
 from core.dcgan.trainer import Trainer
 from core.teacher import TeacherStream, load_teacher, multiscale_l1
 
@@ -112,11 +109,12 @@ class TeacherTrainer(Trainer):
     def checkpoint_dict(self) -> dict:
         return {**super().checkpoint_dict(), STREAM_KEY: self.stream.state_dict()}
 
-    def load_checkpoint(self, path) -> None:
-        super().load_checkpoint(path)
-        ckpt: dict[str, Any] = read_checkpoint(path, [STREAM_KEY], "teacher-run DCGAN", map_location="cpu")
+    def load_extra_state(self, ckpt: dict, name: str) -> None:
+        if STREAM_KEY not in ckpt:
+            raise CheckpointError(f"{name} is not a teacher run's checkpoint (no '{STREAM_KEY}'): resume it "
+                                  "without --teacher.")
         try:
             self.stream.load_state_dict(ckpt[STREAM_KEY])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise CheckpointError(f"{path.name}: the teacher stream's state is damaged "
+            raise CheckpointError(f"{name}: the teacher stream's state is damaged "
                                   f"({type(e).__name__}).") from None

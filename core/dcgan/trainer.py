@@ -246,6 +246,10 @@ class Trainer:
             # Images were added or removed since the checkpoint: keep training, in a fresh data order.
             self.notices.append(f"The data order restarts ({e}); the run is no longer bit-identical to an "
                                 f"uninterrupted one.")
+        self.load_extra_state(ckpt, name)
+
+    def load_extra_state(self, ckpt: dict, name: str) -> None:
+        """Restore what a subclass adds to :meth:`checkpoint_dict` (nothing here)."""
 
     # -- one step --------------------------------------------------------------------------------
 

@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from core.checkpoint import safe_torch_load
 from core.cli import ArgumentParser, UserError, run_cli
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
@@ -107,17 +105,14 @@ DATASET_FLAGS = {"res": ("resolution",), "z_dim": ("z_dim",), "w_dim": ("w_dim",
                  "seed": ("seed",), "max_images": ("max_images",)}
 
 
-def ignored_on_resume(given: dict[str, Any], saved: dict[str, Any]) -> list[str]:
-    """The flags of a ``--resume`` that differ from the run's saved config (which wins), as ``--flag V``."""
-    out = []
+def requested_settings(given: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """TrainConfig field -> (the flag as typed, its value) for the dataset-run flags given explicitly."""
+    out = {}
     for flag, names in DATASET_FLAGS.items():
-        if flag not in given:
-            continue
-        value = (not given[flag]) if flag == "no_augment" else given[flag]
-        stored = saved.get(names[0])
-        if stored is not None and stored != value:
-            shown = "" if flag == "no_augment" else f" {given[flag]}"
-            out.append(f"--{flag.replace('_', '-')}{shown} (the run uses {names[0]} = {stored})")
+        if flag in given:
+            shown = "--no-augment" if flag == "no_augment" else f"--{flag.replace('_', '-')} {given[flag]}"
+            value = (not given[flag]) if flag == "no_augment" else given[flag]
+            out.update({name: (shown, value) for name in names[:1]})
     return out
 
 
@@ -173,16 +168,11 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] =
                       augment=not args.no_augment, ada_kimg=args.ada_kimg, ema_kimg=ema_kimg,
                       seed=args.seed, kimg=args.kimg, snapshot_kimg=args.snap_kimg,
                       max_images=args.max_images).validate()
-    ckpt_path = Path(args.out) / "checkpoint.pt"
-    if args.resume and ckpt_path.is_file() and world()[0] == 0:
-        saved = safe_torch_load(ckpt_path).get("config")
-        ignored = ignored_on_resume(explicit_args(argv), saved if isinstance(saved, dict) else {})
-        if ignored:
-            print(f"notice: resuming with the run's saved config; ignoring {', '.join(ignored)}")
     distributed = init_distributed()
     try:
         trainer = train(cfg, args.data, args.out, resume=args.resume, overwrite=args.overwrite,
-                        log=print if world()[0] == 0 else (lambda *_: None), callbacks=callbacks)
+                        log=print if world()[0] == 0 else (lambda *_: None), callbacks=callbacks,
+                        requested=requested_settings(explicit_args(argv)))
         if args.export and trainer.rank == 0:
             export_generator(trainer, args.export)
             print(f"exported generator to {args.export}")

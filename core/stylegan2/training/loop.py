@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,12 +46,15 @@ def remove_stale_temp_files(run_dir: Path) -> int:
 
 def train(cfg: TrainConfig, data: str | os.PathLike | np.ndarray, run_dir: str | os.PathLike,
           resume: bool = False, log: Callable[[str], None] = print, overwrite: bool = False,
-          callbacks: Sequence[TrainCallback] = ()) -> Trainer:
+          callbacks: Sequence[TrainCallback] = (),
+          requested: dict[str, tuple[str, Any]] | None = None) -> Trainer:
     """Train until ``cfg.kimg``; checkpoint to ``run_dir/checkpoint.pt`` every ``snapshot_kimg``.
 
     With ``resume`` the run continues from ``run_dir/checkpoint.pt`` (its saved config wins, except
-    ``kimg`` and ``snapshot_kimg``, which may change). Without it, a folder that already holds a
-    checkpoint is refused unless ``overwrite``: a finished run is never replaced silently.
+    ``kimg`` and ``snapshot_kimg``, which may change); ``requested`` (field -> (flag as typed, value))
+    names the settings the user asked for, and those the saved config overrides are logged. Without
+    ``resume``, a folder that already holds a checkpoint is refused unless ``overwrite``: a finished run
+    is never replaced silently.
     """
     run_dir = Path(run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
@@ -66,6 +70,11 @@ def train(cfg: TrainConfig, data: str | os.PathLike | np.ndarray, run_dir: str |
             saved = TrainConfig.from_dict(ckpt["config"])
         except TypeError as e:
             raise CheckpointError(f"{ckpt_path.name}: unreadable training config ({e}).") from None
+        ignored = [f"{flag} (the run uses {field} = {getattr(saved, field)})"
+                   for field, (flag, value) in (requested or {}).items()
+                   if hasattr(saved, field) and getattr(saved, field) != value]
+        if ignored:
+            log(f"notice: resuming with the run's saved config; ignoring {', '.join(ignored)}")
         saved.kimg, saved.snapshot_kimg = cfg.kimg, cfg.snapshot_kimg
         cfg = saved.validate(CheckpointError)
     elif ckpt_path.exists() and not overwrite:
