@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -470,7 +471,7 @@ def test_teacher_not_installed_is_one_line_user_error(monkeypatch):
 
 
 def test_distiller_phases_regression_then_gan_with_lazy_r1():
-    tr = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
+    tr = Distiller(tiny_distill(d_start_kimg=0.008), tiny_teacher(), scorer=brightness_score)
     assert tr.G.z_dim == 8 and tr.phase == "A"
     d0 = [p.clone() for p in tr.D.parameters()]
     s1, s2 = tr.train_step(), tr.train_step()  # 8 images: phase A
@@ -485,6 +486,18 @@ def test_distiller_phases_regression_then_gan_with_lazy_r1():
     assert all(math.isfinite(v) for v in {**s3, **s4}.values())
     # lazy R1 correction of D's Adam (interval 2: lr x 2/3, betas ** 2/3)
     assert tr.opt_D.param_groups[0]["lr"] == pytest.approx(0.002 * 2 / 3)
+
+
+def test_d_learns_during_the_warm_start_by_default_and_old_configs_keep_their_schedule():
+    tr = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
+    d0 = [p.clone() for p in tr.D.parameters()]
+    g_betas = tr.opt_G.param_groups[0]["betas"]
+    stats = tr.train_step()
+    assert tr.phase == "A" and g_betas == (0.9, 0.99) and "adv_g" not in stats  # G: regression only
+    assert {"rec", "loss_d", "r1"} <= set(stats) and tr.d_steps == 1
+    assert not all(torch.equal(a, b) for a, b in zip(d0, tr.D.parameters()))
+    old = {k: v for k, v in asdict(tiny_distill(phase_a_kimg=3.0)).items() if k != "d_start_kimg"}
+    assert DistillConfig.from_dict(old).d_start_kimg == 3.0  # stored before the field: D from phase B
 
 
 def test_regression_warm_start_learns_the_teacher():
@@ -510,7 +523,7 @@ def test_distiller_resume_is_exact_across_both_phases(tmp_path, bf16):
     assert resumed.load_state_dict(safe_torch_load(tmp_path / "ck.pt")) is True
     for _ in range(2):
         resumed.train_step()
-    assert resumed.step == straight.step == 5 and resumed.d_steps == straight.d_steps == 3
+    assert resumed.step == straight.step == 5 and resumed.d_steps == straight.d_steps == 5
     for a, b in ((straight.G, resumed.G), (straight.G_ema, resumed.G_ema), (straight.D, resumed.D)):
         weights_equal(a, b)
 
@@ -565,7 +578,7 @@ def test_resume_file_is_compact_warm_restart_without_moments(tmp_path):
     back = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
     assert back.load_state_dict(warm) is False  # weights, counters, streams exact; Adam afresh
     weights_equal(tr.G_ema, back.G_ema)
-    assert (back.step, back.cur_nimg, back.d_steps) == (3, 12, 1)
+    assert (back.step, back.cur_nimg, back.d_steps) == (3, 12, 3)
     assert math.isfinite(back.train_step()["rec"])
     with pytest.raises(CheckpointError, match="even without Adam moments"):
         write_resume_file(full, tmp_path / "x.pt", max_bytes=1000)

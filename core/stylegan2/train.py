@@ -68,6 +68,7 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--resume-from", help="start OUT from this resume file (or teacher-run checkpoint)")
     t.add_argument("--write-resume", help="no training: write OUT/checkpoint.pt as a compact resume file")
     t.add_argument("--phase-a-kimg", type=float, help="regression-only warm start until this kimg")
+    t.add_argument("--d-start-kimg", type=float, help="D learns from this kimg on (0: in phase A too)")
     t.add_argument("--mapping-lr-scale", type=float, help="mapping MLP learning rate x this (default 100)")
     t.add_argument("--rec-weight", type=float, help="phase B weight of the multi-scale L1")
     t.add_argument("--adv-weight", type=float, help="phase B weight of the GAN loss")
@@ -89,7 +90,7 @@ TEACHER_FLAGS = {"res": ("resolution",), "kimg": ("kimg",), "batch": ("batch_siz
                  "channel_max": ("g_channel_max", "d_channel_max"), "gamma": ("r1_gamma",),
                  "ema_kimg": ("ema_kimg",), "lr": ("g_lr", "d_lr"), "seed": ("seed",),
                  "phase_a_kimg": ("phase_a_kimg",), "mapping_lr_scale": ("mapping_lr_scale",),
-                 "rec_weight": ("rec_weight",),
+                 "d_start_kimg": ("d_start_kimg",), "rec_weight": ("rec_weight",),
                  "adv_weight": ("adv_weight",), "r1_interval": ("r1_interval",),
                  "real_min_score": ("real_min_score",), "bf16": ("amp_bf16",),
                  "checkpoint_minutes": ("checkpoint_minutes",), "snapshot_minutes": ("snapshot_minutes",),

@@ -158,6 +158,10 @@ class DistillConfig:
     g_betas_rec: tuple[float, float] = (0.9, 0.99)  # momentum helps plain regression converge
     rec_scales: tuple[int, ...] = ()  # resolutions of the multi-scale L1; () = res, res/2, res/4, res/8
     phase_a_kimg: float = 17.0  # regression only until this many kimg, then phase B
+    # D learns (teacher vs student, lazy R1) from this kimg on, also during phase A: the GAN loss of phase B
+    # then meets a D that already knows what the regression gets wrong (a D started cold at phase B tore
+    # the warm-started faces into noise in the first run, as it did for the DCGAN).
+    d_start_kimg: float = 0.0
     # phase B: rec_weight * regression + adv_weight * non-saturating GAN loss, lazy R1 on D
     g_betas_gan: tuple[float, float] = (0.0, 0.99)  # StyleGAN2's betas once D is in the loop
     d_lr: float = 0.002
@@ -189,7 +193,8 @@ class DistillConfig:
     def from_dict(cls, d: dict[str, Any]) -> DistillConfig:
         """A config from a checkpoint's ``config`` (the scratch script's extra keys are ignored)."""
         known = {f.name for f in fields(cls)}
-        d = {"mapping_lr_scale": 1.0, **d}  # runs stored before the field existed trained at the paper's rate
+        # runs stored before these fields existed trained at the paper's mapping rate, with D from phase B
+        d = {"mapping_lr_scale": 1.0, "d_start_kimg": d.get("phase_a_kimg", cls.phase_a_kimg), **d}
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
 
     def validate(self, error: type[ValueError] = UserError) -> DistillConfig:
@@ -218,7 +223,8 @@ class DistillConfig:
         if any(not isinstance(s, int) or s < 1 or res % s for s in self.rec_levels()):
             raise error(f"'rec_scales' must be divisors of {res}, not {self.rec_scales!r}"[:120])
         check_float(self.mapping_lr_scale, "mapping_lr_scale", 0, 1e4, error, open_low=True)
-        for name in ("phase_a_kimg", "rec_weight", "adv_weight", "r1_gamma", "ema_kimg", "ema_rampup"):
+        for name in ("phase_a_kimg", "d_start_kimg", "rec_weight", "adv_weight", "r1_gamma", "ema_kimg",
+                     "ema_rampup"):
             check_float(getattr(self, name), name, 0, 1e6, error)
         check_int(self.r1_interval, "r1_interval", 1, MAX_INTERVAL, error)
         check_float(self.real_min_score, "real_min_score", 0, 0.99, error)
@@ -233,6 +239,6 @@ class DistillConfig:
 
 # May change when a teacher-stream run is resumed (the rest define the networks and the streams).
 DISTILL_SCHEDULE_FIELDS = ("g_lr", "mapping_lr_scale", "g_betas_rec", "g_betas_gan", "d_lr", "rec_scales",
-                           "phase_a_kimg", "rec_weight", "adv_weight", "r1_gamma", "r1_interval",
-                           "real_min_score", "ema_kimg", "ema_rampup", "amp_bf16", "kimg",
+                           "phase_a_kimg", "d_start_kimg", "rec_weight", "adv_weight", "r1_gamma",
+                           "r1_interval", "real_min_score", "ema_kimg", "ema_rampup", "amp_bf16", "kimg",
                            "checkpoint_minutes", "snapshot_minutes", "log_every")

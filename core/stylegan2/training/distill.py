@@ -5,7 +5,10 @@ Two phases over :class:`~core.teacher.TeacherStream` (fresh teacher samples):
 A. warm start: regress G(z) onto teacher(z) for the same z (multi-scale L1 at 64/32/16/8 px) - fast to
    reach the teacher's layout, but blurry (L1 averages detail away);
 B. from ``phase_a_kimg`` on: ``rec_weight`` x the regression + ``adv_weight`` x the non-saturating GAN
-   loss against teacher samples, lazy R1 on D, to win sharpness back.
+   loss against teacher samples, to win sharpness back.
+
+D (non-saturating loss, lazy R1) learns from ``d_start_kimg`` on, by default from the start, so that the
+GAN loss of phase B meets a D that already tells teacher faces from the regression's blur.
 
 G_ema is what gets exported. With ``amp_bf16`` the G and D passes run under bf16 autocast (losses,
 R1 and Adam in fp32): 1.6-1.9x faster per step on an AVX512-BF16 CPU, same regression loss. The full
@@ -81,7 +84,7 @@ class Distiller:
         return ws
 
     def train_step(self) -> dict[str, float]:
-        """One G update (+ one D update in phase B); returns the step's losses."""
+        """One G update (+ one D update from ``d_start_kimg`` on); returns the step's losses."""
         cfg = self.cfg
         t0 = time.monotonic()
         phase = self.phase
@@ -110,7 +113,7 @@ class Distiller:
         self._sanitize(self.G)
         self.opt_G.step()
 
-        if phase == "B":  # D: the G step's images (pre-update) as fakes, lazy R1 on reals
+        if self.cur_nimg >= cfg.d_start_kimg * 1000:  # D: the G step's images (pre-update) as fakes
             if cfg.real_min_score > 0:
                 real = self.stream.filtered_reals(cfg.batch_size)
             self.G.requires_grad_(False)
