@@ -31,7 +31,7 @@ ctx.set_result({"steps": limit})
 """
 
 
-LEGACY_CODE = "import sys; print('hello from the job'); sys.exit(0)"
+PLAIN_CODE = "import sys; print('hello from the job'); sys.exit(0)"
 FAILING_CODE = ("from core.jobs import current_context\ncurrent_context().set_result({'partial': 2})\n"
                 "raise SystemExit('dcgan: error: dataset not found')")
 
@@ -44,8 +44,8 @@ def spawned(tmp_path_factory):
     started = {
         "cancel": (root / "train", jobs.start_process_job(root / "train", ["-c", COUNTER], kind="train")),
         "killed": (root / "killed", jobs.start_process_job(root / "killed", ["-c", COUNTER], kind="train")),
-        "legacy": (root / "legacy", jobs.start_job(["-c", LEGACY_CODE], root / "legacy",
-                                                   env={"CUSTOM_CAST_TEST": "1"})),
+        "plain": (root / "plain", jobs.start_process_job(root / "plain", ["-c", PLAIN_CODE], kind="process",
+                                                         env={"CUSTOM_CAST_TEST": "1"})),
         "failing": (root / "failing",
                     jobs.start_process_job(root / "failing", ["-c", FAILING_CODE], kind="train")),
     }
@@ -253,16 +253,14 @@ def test_readers_never_see_a_torn_manifest(tmp_path):
     assert i > 20 and n > 20 and bad == 0 and not errors
 
 
-def test_legacy_functions_keep_working(spawned, tmp_path):
-    run, pid = spawned["legacy"]
-    info = jobs.job_info(run)
-    assert info["pid"] == pid and info["args"] == ["-c", LEGACY_CODE] and info["started"] <= time.time()
-    assert jobs.wait_job(run, 30) and not jobs.job_alive(run) and not jobs.pid_alive(pid)
+def test_plain_process_job_and_old_manifests(spawned, tmp_path):
+    run, pid = spawned["plain"]
+    assert jobs.wait(run, 30) and not jobs.pid_alive(pid)
+    st = jobs.read_job(run)
+    assert st.state == jobs.DONE and not st.is_active and st.error is None
     assert "hello from the job" in jobs.log_tail(run)
-    assert jobs.read_job(run).state == jobs.DONE
     assert not jobs.pid_alive(None) and jobs.pid_alive(os.getpid())
-    assert jobs.job_info(tmp_path / "none") is None and not jobs.job_alive(tmp_path / "none")
-    assert jobs.log_tail(tmp_path / "none") == ""
+    assert jobs.read_job(tmp_path / "none") is None and jobs.log_tail(tmp_path / "none") == ""
     # A manifest written by the old layer (pid/args/started only) still reads.
     manifest_mod.write_manifest(tmp_path / "old", {"pid": pid, "args": ["-m", "x"], "started": 1.0})
     st = jobs.read_job(tmp_path / "old")

@@ -11,7 +11,7 @@ Work side:    ``JobContext`` (``progress``, ``cancelled``, ``raise_if_cancelled`
 Control side: ``start_thread_job``, ``start_process_job``, ``read_job`` -> ``JobStatus``,
               ``request_cancel``, ``kill_job``, ``wait``, ``log_tail``.
 Files: manifest (format), liveness (pids, threads), eta, context (work side), control (read/cancel/wait),
-threads, process (+ the launcher in ``__main__``), legacy (the original function names).
+threads, process (+ the launcher in ``__main__``).
 """
 
 from core.jobs.context import CancelFlag, JobCancelled, JobContext, current_context
@@ -25,7 +25,6 @@ from core.jobs.control import (
     wait,
 )
 from core.jobs.eta import EtaEstimator
-from core.jobs.legacy import job_alive, job_info, start_job, wait_job
 from core.jobs.liveness import pid_alive
 from core.jobs.manifest import (
     CANCEL_FILE,
@@ -45,7 +44,7 @@ from core.jobs.threads import ThreadJob, forget_thread_job, get_thread_job, star
 __all__ = [
     "CANCEL_FILE", "CANCELLED", "DONE", "FAILED", "JOB_FILE", "LOG_FILE", "QUEUED", "RUNNING",
     "CancelFlag", "EtaEstimator", "JobBusyError", "JobCancelled", "JobContext", "JobStatus", "Progress",
-    "ThreadJob", "cancel_requested", "current_context", "forget_thread_job", "get_thread_job", "job_alive",
-    "job_info", "kill_job", "log_tail", "pid_alive", "read_job", "request_cancel", "start_job",
-    "start_process_job", "start_thread_job", "wait", "wait_job",
+    "ThreadJob", "cancel_requested", "current_context", "forget_thread_job", "get_thread_job",
+    "kill_job", "log_tail", "pid_alive", "read_job", "request_cancel",
+    "start_process_job", "start_thread_job", "wait",
 ]
