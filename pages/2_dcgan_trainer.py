@@ -19,12 +19,7 @@ from core import ASSETS_DIR, CHECKPOINTS_DIR, RUNS_DIR, dcgan, video
 from core.checkpoint import CheckpointError
 from core.images import ImageRejected, read_rgb
 from core.imaging import make_grid, png_bytes
-from pages._common import (
-    HANDOFF_ANIMATOR_SOURCE,
-    HANDOFF_ANIMATOR_SOURCE_LABEL,
-    HANDOFF_TRAINING_DIR,
-    page_header,
-)
+from pages._common import HANDOFF_TRAINING_DIR, page_header, send_to_animator
 from pages._show import add_to_show
 
 DEMO_DATA = ASSETS_DIR / "demo_faces" / "faces64.npz"
@@ -393,8 +388,7 @@ else:
         pick = c1.number_input("Face to send (0-15)", 0, 15, 0, key="dcgan_pick")
         if c1.button("Send to animator", key="dcgan_send"):
             face = np.asarray(Image.fromarray(faces[int(pick)]).resize((256, 256), Image.Resampling.LANCZOS))
-            st.session_state[HANDOFF_ANIMATOR_SOURCE] = face
-            st.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] = f"DCGAN demo, seed {seed}, face {pick}"
+            send_to_animator(face, f"DCGAN demo, seed {seed}, face {pick}")
             st.success("Sent: open the FOMM animator page.")
         # A callable: the 14 MB file is read when the button is pressed, not on every rerun of the page.
         c2.download_button("Download bundled checkpoint", PRETRAINED.read_bytes, "dcgan_demo.pt",

@@ -1,6 +1,7 @@
 """StyleGAN2 sampler: the face of a seed, large, with ONE A -> B morph slider under it (scrubbed in the
-browser while dragging, rendered exactly on release), then interpolation videos, style mixing, SeFa
-semantic sliders, batch export and the hand-off to the animator. All model work is in core.stylegan2.
+browser while dragging, rendered exactly on release) and the hand-off to the animator; under it the tool
+tabs (interpolation videos, style mixing, SeFa, batch export: pages/_sampler_tools.py). All model work is
+in core.stylegan2.
 
 Speed where the room waits: the face is rendered first; the drag frames of the morph are prepared in
 the background afterwards (a loader fragment hands them over when the browser asks, only while they are
@@ -12,10 +13,8 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
-import io
 import threading
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,14 +28,19 @@ from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
 from core.imaging import png_bytes
 from core.showcase import Showcase, fallback, load_showcase
-from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
+from pages._common import (
+    HANDOFF_ANIMATOR_SOURCE,
+    HANDOFF_ANIMATOR_SOURCE_LABEL,
+    page_header,
+    send_to_animator,
+)
 from pages._morph_view import ScrubJobs, deliver_frames, morph_view, released_value
+from pages._sampler_tools import SamplerModel, sampler_tools
 from pages._show import add_to_show
 
 BUNDLED = core.CHECKPOINTS_DIR / "stylegan2_demo.pt"
 RANDOM_LABEL = "Untrained demo generator (random weights, 64 px)"
 UPLOAD_LABEL = "Upload a file…"
-DISPLAY = 256            # on-screen size of the tab images
 ENCODE_PX = 256          # faces smaller than this are sent upscaled (Lanczos: sharper than the browser's)
 MAX_ENCODE_PX = 512      # and larger ones downscaled: the view is ~500 px wide
 DRAG_BUDGET_MS = 250     # target cost of one drag frame for big models (they scrub at a lower resolution)
@@ -89,20 +93,6 @@ def _render_threads(G: sg.Generator) -> int:
     # Per script thread (OpenMP): small generators gain nothing from intra-op threads, and two spinning
     # threads per session thrash when several sessions render on a 2-core box at once.
     return 1 if G.img_resolution <= 256 else 2
-
-
-@st.cache_resource(show_spinner="Factorising the modulation weights (SeFa)…", max_entries=8)
-def _sefa(model_key: str, _G: sg.Generator, group: str, num: int) -> sg.SemanticDirections:
-    layers = None if group == "all" else sg.style_layers(_G, group)
-    return sg.sefa_directions(_G, layers=layers, num=num)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _strips(model_key: str, _G: sg.Generator, _sem: sg.SemanticDirections, group: str, num: int, seed: int,
-            psi: float, noise_mode: str, max_res: int, _ws: torch.Tensor) -> list[np.ndarray]:
-    # Keyed on everything that determines the pixels; the tensors themselves are not hashed.
-    return [sg.direction_strip(_G, _ws, _sem, k, noise_mode=noise_mode, max_resolution=max_res, out_size=80)
-            for k in range(num)]
 
 
 def _model_files() -> list[Path]:
@@ -262,12 +252,6 @@ def _data_url(img: np.ndarray, fmt: str = "png") -> str:
     return f"data:{mime};base64,{base64.b64encode(buf.tobytes()).decode('ascii')}"
 
 
-def _send_to_animator(image: np.ndarray, label: str) -> None:
-    # Hand the animator a full-resolution image, not the display-sized one.
-    st.session_state[HANDOFF_ANIMATOR_SOURCE] = np.ascontiguousarray(image, dtype=np.uint8)
-    st.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] = label
-
-
 def _pair_key(seed_a: int, seed_b: int) -> str:
     return f"{model_key}|{seed_a}|{seed_b}|{psi:.4f}|{noise_mode}|{preview_res}|{_encode_px()}"
 
@@ -314,7 +298,7 @@ def hero() -> None:
         d_col.download_button("Download PNG", png_bytes(image), file_name=name, mime="image/png",
                               key="sg_download", on_click="ignore", width="stretch")
         if s_col.button("Send to animator ➜", key="sg_send_main", width="stretch"):
-            _send_to_animator(image, label)
+            send_to_animator(image, label)
             st.success("Sent to the FOMM animator; open **4 · Animate**.")
         if HANDOFF_ANIMATOR_SOURCE in st.session_state:
             st.caption(f"Animator hand-off ready: "
@@ -390,166 +374,4 @@ def scrub_loader() -> None:
 hero()
 scrub_loader()
 
-seed = int(st.session_state["sg_seed"])
-ws_main = ws_cache.get(seed, psi)
-
-
-def _render(ws: torch.Tensor, noise_seed: int, max_res: int | None = None) -> tuple[np.ndarray, float]:
-    t0 = time.perf_counter()
-    img = sg.synthesize(G, ws, noise_mode, noise_seed=noise_seed, max_resolution=max_res)[0]
-    return img, (time.perf_counter() - t0) * 1000
-
-
-# --- tabs -------------------------------------------------------------------------------------------
-
-tab_video, tab_mix, tab_sefa, tab_batch = st.tabs(
-    ["🎞 Interpolation video", "🧩 Style mixing", "🎚 Semantic sliders (SeFa)", "📦 Batch"])
-
-
-def _seeds_or_error(text: str, label: str, limit: int = 10_000) -> list[int] | None:
-    try:
-        return sg.parse_seeds(text, limit=limit)
-    except ValueError as e:
-        st.error(f"{label}: {e}. Use numbers and ranges, e.g. `1, 5, 10-12`.")
-        return None
-
-
-with tab_video:
-    st.caption("Keyframe seeds joined by interpolation: linear in W (smooth, what the study used) or "
-               "spherical in Z. Exported as MP4 (H.264) and GIF.")
-    v1, v2, v3, v4 = st.columns([3, 2, 2, 1])
-    key_text = v1.text_input("Keyframe seeds", "1, 2, 3, 4", key="sg_keys")
-    space = v2.radio("Interpolate", ["W (lerp)", "Z (slerp)"], horizontal=True, key="sg_space")
-    steps = v3.slider("Frames per transition", 4, 60, 12, key="sg_steps")
-    loop = v4.checkbox("Loop", True, key="sg_loop")
-    fps = st.slider("Frames per second", 4, 30, 12, key="sg_fps")
-    keys = _seeds_or_error(key_text, "Keyframe seeds", limit=64)
-    if keys is not None and len(keys) < 2:
-        st.warning("Give at least two keyframe seeds.")
-    elif keys is not None and st.button("Render MP4 + GIF", key="sg_render_video"):
-        from core.video import write_gif, write_mp4
-
-        ws_path = sg.keyframe_ws(G, keys, steps, "w" if space.startswith("W") else "z", psi, loop=loop)
-        out_dir = Path(core.EXPORTS_DIR) / "stylegan2"
-        stem = f"morph_{'-'.join(map(str, keys[:6]))}_{int(time.time())}"
-        bar = st.progress(0.0, text="Rendering frames…")
-        frames, t0 = [], time.perf_counter()
-        for i, fr in enumerate(sg.render_frames(G, ws_path, noise_mode, out_size=min(G.img_resolution, 512))):
-            frames.append(fr)
-            done = (i + 1) / len(ws_path)
-            eta = (time.perf_counter() - t0) / done * (1 - done)
-            bar.progress(done, text=f"Frame {i + 1}/{len(ws_path)} · ETA {eta:.0f} s")
-        write_mp4(frames, out_dir / f"{stem}.mp4", fps=fps)
-        gif_frames = [f[::2, ::2] if f.shape[0] > 256 else f for f in frames]
-        write_gif(gif_frames, out_dir / f"{stem}.gif", fps=fps)
-        bar.empty()
-        st.session_state["sg_video"] = (str(out_dir / f"{stem}.mp4"), str(out_dir / f"{stem}.gif"))
-    if keys is not None and len(keys) >= 2:
-        add_to_show({"kind": "morph", "model": model_file, "seeds": keys, "psi": psi, "noise": noise_mode,
-                     "space": "w" if space.startswith("W") else "z", "loop": loop, "fps": float(fps)},
-                    key="add_to_show_keyframes")
-    if "sg_video" in st.session_state:
-        mp4, gif = st.session_state["sg_video"]
-        if Path(mp4).is_file() and Path(gif).is_file():
-            m1, m2 = st.columns(2)
-            m1.video(Path(mp4).read_bytes())
-            m2.image(Path(gif).read_bytes(), caption="GIF")
-            d1, d2 = st.columns(2)
-            d1.download_button("Download MP4", Path(mp4).read_bytes(), Path(mp4).name, "video/mp4")
-            d2.download_button("Download GIF", Path(gif).read_bytes(), Path(gif).name, "image/gif")
-
-
-with tab_mix:
-    st.caption("Each cell takes the row seed's face and replaces one group of style layers with the "
-               "column seed's: coarse = pose and face shape, middle = features and hair, fine = colours "
-               "and texture.")
-    x1, x2, x3 = st.columns([2, 2, 2])
-    rows_text = x1.text_input("Row seeds (destination)", "85, 100, 75", key="sg_rows")
-    cols_text = x2.text_input("Column seeds (style source)", "55, 821, 1789, 293", key="sg_cols")
-    group = x3.radio("Layers taken from the column", list(sg.STYLE_GROUPS), horizontal=True, key="sg_group")
-    layers = sg.style_layers(G, group)
-    st.caption(f"{group}: style layers {layers[0]}–{layers[-1]} of {G.num_ws}" if layers else "no layers")
-    rows = _seeds_or_error(rows_text, "Row seeds", limit=8)
-    cols = _seeds_or_error(cols_text, "Column seeds", limit=8)
-    if rows and cols and st.button("Mix styles", key="sg_mix"):
-        with st.spinner("Rendering the grid…"):
-            st.session_state["sg_mix_grid"] = sg.style_mixing_grid(
-                G, rows, cols, layers, psi, noise_mode, out_size=min(G.img_resolution, 128))
-            st.session_state["sg_mix_label"] = f"{group} from columns; rows {rows}, columns {cols}"
-    if "sg_mix_grid" in st.session_state:
-        st.image(st.session_state["sg_mix_grid"], caption=st.session_state["sg_mix_label"])
-    if rows and cols:
-        add_to_show({"kind": "mixing", "model": model_file, "row_seeds": rows, "col_seeds": cols,
-                     "group": group, "psi": psi, "noise": noise_mode})
-
-
-with tab_sefa:
-    st.caption("Closed-form factorisation (SeFa, Shen & Zhou 2021): the eigenvectors of the style-"
-               "modulation weights are the directions in W that change the image most. No labels: "
-               "look at the strips and name them yourself.")
-    s1, s2 = st.columns(2)
-    sefa_group = s1.radio("Factorise layers", ["all", *sg.STYLE_GROUPS], horizontal=True, key="sg_sefa_group")
-    num_dirs = s2.slider("Directions", 1, 8, 5, key="sg_sefa_num")
-    sem = _sefa(model_key, G, sefa_group, num_dirs)
-    strip_res = min(G.img_resolution, max(preview_res, 32))
-    if st.checkbox("Show preview strips (−3σ … +3σ)", value=G.img_resolution <= 64, key="sg_sefa_strips"):
-        strips = _strips(model_key, G, sem, sefa_group, num_dirs, seed, psi, noise_mode, strip_res, ws_main)
-        for k, strip in enumerate(strips):
-            st.image(strip, caption=f"{st.session_state.get(f'sg_dir_name_{k}', f'direction {k + 1}')} "
-                             f"(eigenvalue {float(sem.eigenvalues[k]):.2f})")
-
-    @st.fragment
-    def sefa_panel() -> None:
-        # The face on screen now (the seed may have changed in the fragment above since this tab ran).
-        seed_now = int(st.session_state["sg_seed"])
-        amounts = []
-        left, right = st.columns([3, 2])
-        with left:
-            for k in range(num_dirs):
-                n_col, a_col = st.columns([2, 3])
-                name = n_col.text_input(f"Name of direction {k + 1}", f"direction {k + 1}",
-                                        key=f"sg_dir_name_{k}")
-                amounts.append(a_col.slider(name or f"direction {k + 1}", -3.0, 3.0, 0.0, 0.25,
-                                            key=f"sg_dir_amt_{k}_{model_key}"))
-        edited = sg.apply_directions(ws_cache.get(seed_now, psi), sem, amounts)
-        img, ms = _render(edited, seed_now)
-        with right:
-            st.image(img, caption=f"seed {seed_now} edited", width=DISPLAY)
-            st.caption(f"⏱ {ms:.0f} ms")
-            if st.button("Send edited face to animator ➜", key="sg_send_sefa"):
-                named = ", ".join(f"{st.session_state.get(f'sg_dir_name_{k}')} {a:+.2f}σ"
-                                  for k, a in enumerate(amounts) if a)
-                _send_to_animator(sg.synthesize(G, edited, noise_mode, noise_seed=seed_now)[0],
-                                  f"StyleGAN2 seed {seed_now}, psi {psi:.2f}, {named or 'unedited'}")
-                st.success("Sent to the FOMM animator.")
-            k = max(range(num_dirs), key=lambda i: abs(amounts[i]))  # the direction moved most (or the first)
-            add_to_show({"kind": "edit", "model": model_file, "seed": seed_now, "psi": psi,
-                         "noise": noise_mode, "layers": sefa_group, "direction": k, "amount_min": -3.0,
-                         "amount_max": 3.0,
-                         "name": st.session_state.get(f"sg_dir_name_{k}", "")})
-
-    sefa_panel()
-
-
-with tab_batch:
-    st.caption("The study generated 300 faces; render any seed list to a zip of PNGs (seed in each name).")
-    batch_text = st.text_input("Seeds", "0-299", key="sg_batch_seeds")
-    seeds = _seeds_or_error(batch_text, "Seeds", limit=2000)
-    if seeds:
-        st.caption(f"{len(seeds)} images at {G.img_resolution} px, ψ {psi:.2f}, noise {noise_mode}.")
-    if seeds and st.button("Generate zip", key="sg_batch_go"):
-        buf = io.BytesIO()
-        bar = st.progress(0.0, text="Generating…")
-        t0 = time.perf_counter()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-            for i, (s, img) in enumerate(sg.generate_images(G, seeds, psi, noise_mode=noise_mode)):
-                zf.writestr(f"seed{s:05d}.png", png_bytes(img))
-                done = (i + 1) / len(seeds)
-                eta = (time.perf_counter() - t0) / done * (1 - done)
-                bar.progress(done, text=f"{i + 1}/{len(seeds)} · ETA {eta:.0f} s")
-        bar.empty()
-        st.session_state["sg_batch_zip"] = (buf.getvalue(), len(seeds), time.perf_counter() - t0)
-    if "sg_batch_zip" in st.session_state:
-        data, n, secs = st.session_state["sg_batch_zip"]
-        st.success(f"{n} images in {secs:.1f} s ({secs / max(n, 1) * 1000:.0f} ms each).")
-        st.download_button("Download zip", data, "stylegan2_batch.zip", "application/zip", key="sg_zip_dl")
+sampler_tools(SamplerModel(G, ws_cache, model_key, model_file, preview_res), psi, noise_mode)

@@ -5,6 +5,7 @@ Session-state keys used to hand work from one page to the next live here so page
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 # Explorer -> DCGAN trainer: str path of an exported training-set folder.
@@ -13,6 +14,12 @@ HANDOFF_TRAINING_DIR = "handoff_training_dir"
 HANDOFF_ANIMATOR_SOURCE = "handoff_animator_source"
 # Free-text note describing where the hand-off came from (e.g. "StyleGAN2 seed 42, psi 0.7").
 HANDOFF_ANIMATOR_SOURCE_LABEL = "handoff_animator_source_label"
+
+
+def send_to_animator(image: np.ndarray, label: str) -> None:
+    """Hand the animator this face (a full-resolution uint8 RGB copy, not a display-sized one)."""
+    st.session_state[HANDOFF_ANIMATOR_SOURCE] = np.ascontiguousarray(image, dtype=np.uint8)
+    st.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] = label
 
 
 def page_header(title: str, caption: str) -> None:

@@ -66,6 +66,23 @@ def test_sampler_renders_and_reacts(empty_downloads):
     assert any("Sent to the FOMM animator" in s.value for s in at.success)
 
 
+def test_semantic_slider_edits_the_face_and_sends_it(empty_downloads):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    seed = at.session_state["sg_seed"]
+    amount = next(s for s in at.slider if s.key.startswith("sg_dir_amt_0_"))
+    at.text_input(key="sg_dir_name_0").set_value("smile")
+    amount.set_value(2.0).run()
+    assert not at.exception
+    at.button(key="sg_send_sefa").click().run()
+    edited = at.session_state[HANDOFF_ANIMATOR_SOURCE]
+    assert at.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] == f"StyleGAN2 seed {seed}, psi 0.70, smile +2.00σ"
+    at.button(key="sg_send_main").click().run()  # the unedited face of the same seed
+    plain = at.session_state[HANDOFF_ANIMATOR_SOURCE]
+    assert edited.shape == plain.shape and edited.dtype == plain.dtype
+    assert abs(edited.astype(int) - plain.astype(int)).mean() > 1.0  # the direction changed it
+
+
 class _Evil:
     def __init__(self, marker):
         self.marker = marker
