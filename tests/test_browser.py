@@ -16,8 +16,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +23,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_support import (
+    ARTIFACTS,
+    CHROMEDRIVER,
+    CHROMIUM,
+    ROOT,
+    assert_clean,
+    click_button,
+    drag,
+    free_port,
+    idle,
+    new_browser,
+    new_tab,
+    release,
+    shot,
+    sidebar_link,
+    start_server,
+    stop_server,
+    streamlit_command,
+    wait,
+    wait_rendered,
+)
 from tests.conftest import skip_or_fail
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-WINDOW = (1600, 1000)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--disable-dev-shm-usage", f"--window-size={WINDOW[0]},{WINDOW[1]}"]
 # url path -> (screenshot name, a text the page must show once it has rendered)
 PAGES = {
     "": ("home", "Custom Cast"),
@@ -51,79 +61,9 @@ RUN_NAME = f"browser_test_{os.getpid()}"  # the DCGAN run this module starts (an
 STAGE = 'iframe[srcdoc*="cc-stage"]'
 MORPH_SCENE = 4  # shows/demo: "Step 3: from one person to another"
 VOTES_H1 = r"^\s*([\d,]+) votes?\s*$"
-# Installed in every page before its scripts run: when the sampler's face first got a picture, when its
-# drag frames arrived, and the first change of its picture after a click or an Enter (page clock).
-PROBE = """
-(() => {
-  const p = window.__cc = { first: null, src: null, t0: null, t1: null, scrubReady: null };
-  const arm = () => { p.t0 = performance.now(); p.t1 = null; };
-  document.addEventListener("keydown", e => { if (e.key === "Enter") arm(); }, true);
-  document.addEventListener("click", arm, true);
-  const look = () => {
-    const img = document.querySelector("img#sg-face"), src = img && img.getAttribute("src");
-    if (src && src !== p.src) {
-      p.src = src;
-      const now = performance.now();
-      if (p.first === null) p.first = now;
-      else if (p.t0 !== null && p.t1 === null) p.t1 = now;
-    }
-    const range = document.querySelector("input#sg-morph");
-    if (p.scrubReady === null && range && range.dataset.scrub === "ready") p.scrubReady = performance.now();
-  };
-  new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true,
-                                                 attributeFilter: ["src", "data-scrub"] });
-})();
-"""
 
 pytestmark = pytest.mark.browser
 TIMINGS: dict[str, float | str] = {}
-
-
-# ------------------------------------------------------------------------------------------- servers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(cmd: list[str], port: int, log_name: str, env: dict | None = None) -> subprocess.Popen:
-    """Start a server in its own process group (its log in tests/artifacts/), wait for its port."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed with the server
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-                                                **(env or {})},
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    proc.log = log
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"{cmd[:4]} exited early:\n{(ARTIFACTS / log_name).read_text()[-3000:]}")
-            time.sleep(0.3)
-    _stop(proc)
-    pytest.fail(f"{cmd[:4]} did not open port {port} in 120 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.log.close()
-
-
-def _streamlit(script: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-            "--global.developmentMode", "false"]
 
 
 @pytest.fixture(scope="module")
@@ -139,29 +79,16 @@ def vote_db(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def app_url(chromium, vote_db):
-    port = _free_port()
-    proc = _start(_streamlit("streamlit_app.py", port), port, "studio.log", {"CUSTOM_CAST_DB": vote_db})
+    port = free_port()
+    proc = start_server(streamlit_command("streamlit_app.py", port), port, "studio.log",
+                        {"CUSTOM_CAST_DB": vote_db})
     yield f"http://127.0.0.1:{port}"
-    _stop(proc)
-
-
-def _new_browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in FLAGS:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(120)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE})
-    return driver
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")
 def browser(chromium):
-    driver = _new_browser()
+    driver = new_browser()
     yield driver
     driver.quit()
 
@@ -172,7 +99,7 @@ def warm_app(app_url, browser):
     # very first request of a fresh server shows a spurious "Page not found" dialog. A presenter opens
     # the home page first, and so does this fixture.
     browser.get(app_url)
-    TIMINGS["home, first visit of a fresh server (s)"] = _wait_rendered(browser, "Custom Cast")
+    TIMINGS["home, first visit of a fresh server (s)"] = wait_rendered(browser, "Custom Cast")
     return app_url
 
 
@@ -196,111 +123,6 @@ def timings_report(pytestconfig):
             reporter.write_line(f"  {what}: {shown}")
 
 
-# ------------------------------------------------------------------------------------------- helpers
-
-
-def _wait(driver, condition: str, timeout: float = 60, what: str = ""):
-    """Poll a JavaScript expression until it is truthy; return its value."""
-    deadline = time.time() + timeout
-    while True:
-        value = driver.execute_script(f"return ({condition});")
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or condition}")
-        time.sleep(0.05)
-
-
-def _wait_rendered(driver, expected: str, timeout: float = 120) -> float:
-    """Wait until the script run has ended with ``expected`` on the page; seconds since navigation."""
-    _wait(driver, f"""(() => {{
-        const app = document.querySelector('[data-testid="stApp"]');
-        return app && app.getAttribute("data-test-script-state") === "notRunning"
-            && document.body.innerText.toLowerCase().includes({expected.lower()!r});
-    }})()""", timeout, f"the page to finish rendering with {expected!r}")
-    return driver.execute_script("return performance.now()") / 1000
-
-
-def _idle(driver, timeout: float = 120) -> None:
-    _wait(driver, 'document.querySelector(\'[data-testid="stApp"]\')?.getAttribute("data-test-script-state")'
-                  ' === "notRunning"', timeout, "the script run to end")
-
-
-def _assert_clean(driver, where: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    errors = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
-    assert not errors, f"{where} shows an exception: {errors[0].text[:500]}"
-    body = driver.find_element(By.TAG_NAME, "body").text
-    assert "Traceback" not in body, f"{where} shows a traceback"
-    assert "Page not found" not in body, f"{where} is not routed"
-    broken = driver.execute_script("return [...document.images].filter(i => i.getAttribute('src') && "
-                                   "i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
-    assert not broken, f"{where} shows broken images: {broken[:3]}"
-
-
-def _shot(driver, name: str, settle: float = 1.0) -> Path:
-    time.sleep(settle)  # let images, videos and charts paint
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    driver.save_screenshot(str(path))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 10_000, f"{path.name} looks blank"
-    return path
-
-
-def _drag(driver, element, start: float, end: float, release: bool = True, steps: int = 6) -> None:
-    """Drag a range input's thumb with the mouse from ``start`` to ``end`` (fractions of its width)."""
-    from selenium.webdriver import ActionChains
-
-    width = element.size["width"]
-    chain = ActionChains(driver).move_to_element_with_offset(element, round(width * (start - 0.5)), 0)
-    chain.click_and_hold()
-    dx = width * (end - start) / steps
-    for k in range(steps):
-        chain.move_by_offset(round(dx * (k + 1)) - round(dx * k), 0).pause(0.05)
-    if release:
-        chain.release()
-    chain.perform()
-
-
-def _release(driver) -> None:
-    from selenium.webdriver import ActionChains
-
-    ActionChains(driver).release().perform()
-
-
-def _click_button(driver, text: str, timeout: float = 30) -> None:
-    """Click the (re-rendered, possibly stale) Streamlit button whose text is ``text``."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.common.by import By
-
-    deadline = time.time() + timeout
-    while True:
-        try:
-            for b in driver.find_elements(By.CSS_SELECTOR, "button"):
-                if b.text.strip() == text and b.is_enabled():
-                    b.click()
-                    return
-        except StaleElementReferenceException:
-            pass
-        assert time.time() < deadline, f"no enabled button {text!r}"
-        time.sleep(0.2)
-
-
-def _new_tab(driver) -> None:
-    """Open a tab and switch to it: a new browser session of the app (Streamlit keeps a tab's session
-    across reloads and navigation)."""
-    driver.switch_to.new_window("tab")
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE})
-
-
-def _sidebar_link(driver, path: str):
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="/{path}"]')
-
-
 # ------------------------------------------------------------------------------------------- tests
 # The sampler comes first: its first visit is the first on this server, model load included.
 
@@ -314,11 +136,11 @@ def test_sampler_first_image_seed_change_and_morph_drag(warm_app, browser):
         if visit:
             browser.close()
             browser.switch_to.window(browser.window_handles[0])
-        _new_tab(browser)
+        new_tab(browser)
         browser.get(f"{warm_app}/stylegan2")
-        visits.append(_wait(browser, "window.__cc.first", 120, "the first face") / 1000)
-        _wait_rendered(browser, "StyleGAN2 sampler")
-        _assert_clean(browser, "/stylegan2")
+        visits.append(wait(browser, "window.__cc.first", 120, "the first face") / 1000)
+        wait_rendered(browser, "StyleGAN2 sampler")
+        assert_clean(browser, "/stylegan2")
     TIMINGS["sampler: first image, first visit of the server (s)"] = visits[0]
     TIMINGS["sampler: first image, next visit (s)"] = visits[1]
     assert max(visits) < 60, visits
@@ -326,7 +148,7 @@ def test_sampler_first_image_seed_change_and_morph_drag(warm_app, browser):
     face = browser.find_element(By.CSS_SELECTOR, "img#sg-face")
     first_src, first_seed = face.get_attribute("src"), face.get_attribute("data-seed")
     assert first_src.startswith("data:image/"), first_src[:40]
-    ready = _wait(browser, "window.__cc.scrubReady", 120, "the drag frames")
+    ready = wait(browser, "window.__cc.scrubReady", 120, "the drag frames")
     TIMINGS["sampler: drag frames ready after the first image (s)"] = (ready - visits[1] * 1000) / 1000
 
     box = browser.find_element(By.CSS_SELECTOR, f'input[aria-label="{SEED_LABEL}"]')
@@ -334,30 +156,30 @@ def test_sampler_first_image_seed_change_and_morph_drag(warm_app, browser):
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(str(seed))
     box.send_keys(Keys.ENTER)
-    t0, t1 = _wait(browser, "window.__cc.t1 !== null && [window.__cc.t0, window.__cc.t1]", 60, "seed's face")
+    t0, t1 = wait(browser, "window.__cc.t1 !== null && [window.__cc.t0, window.__cc.t1]", 60, "seed's face")
     TIMINGS["sampler: seed change -> new image (s)"] = (t1 - t0) / 1000
-    _wait(browser, f"document.querySelector('img#sg-face').dataset.seed === '{seed}'", 60, "data-seed")
+    wait(browser, f"document.querySelector('img#sg-face').dataset.seed === '{seed}'", 60, "data-seed")
     seed_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
     assert seed_src != first_src, "a new seed must show a new picture"
 
-    _click_button(browser, "🎲 Random")
-    t0, t1 = _wait(browser, "window.__cc.t1 !== null && [window.__cc.t0, window.__cc.t1]", 60, "🎲's face")
+    click_button(browser, "🎲 Random")
+    t0, t1 = wait(browser, "window.__cc.t1 !== null && [window.__cc.t0, window.__cc.t1]", 60, "🎲's face")
     TIMINGS["sampler: 🎲 Random -> new image (s)"] = (t1 - t0) / 1000
-    _idle(browser)
+    idle(browser)
     dice_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
     assert dice_src != seed_src, "🎲 must show another face"
 
     # The morph: the picture changes while the thumb is held (frames swapped in the browser, no server
     # round trip); the exact blend on release is checked by the last test of the module.
-    _wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
+    wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
           120, "drag frames")
     scrub = browser.find_element(By.CSS_SELECTOR, "input#sg-morph")
-    _drag(browser, scrub, 0.0, 0.6, release=False)
+    drag(browser, scrub, 0.0, 0.6, release=False)
     dragging_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
-    _release(browser)
+    release(browser)
     assert dragging_src != dice_src, "dragging the morph slider must change the picture"
-    _assert_clean(browser, "/stylegan2 after the morph")
-    _shot(browser, "stylegan2_morph")
+    assert_clean(browser, "/stylegan2 after the morph")
+    shot(browser, "stylegan2_morph")
 
 
 @pytest.mark.parametrize("path", list(PAGES))
@@ -365,23 +187,23 @@ def test_page_renders_without_exception(warm_app, browser, path):
     name, expected = PAGES[path]
     browser.get(f"{warm_app}/{path}")
     try:
-        TIMINGS[f"page /{path}: navigation -> rendered (s)"] = _wait_rendered(browser, expected)
+        TIMINGS[f"page /{path}: navigation -> rendered (s)"] = wait_rendered(browser, expected)
     finally:
-        _shot(browser, name, settle=1.5)
-    _assert_clean(browser, f"/{path}")
+        shot(browser, name, settle=1.5)
+    assert_clean(browser, f"/{path}")
     if path == "":  # the opening slide: six faces, a looping clip, the survey's headline
         faces = browser.execute_script("return document.querySelectorAll('[data-testid=stImage] img').length")
         assert faces >= 6, faces
         assert browser.execute_script("return document.querySelectorAll('video').length") >= 1
         assert re.search(r"\d+ of \d+ viewers \(\d+ %\) said", browser.find_element("tag name", "body").text)
     elif path == "animator":  # the bundled motion's preview: a video on a synthetic face, >= 6 s
-        duration = _wait(browser, "(() => { const v = document.querySelector('video');"
+        duration = wait(browser, "(() => { const v = document.querySelector('video');"
                                   " return v && v.readyState >= 1 && v.duration; })()", 60, "the preview")
         assert duration >= 6, duration
         browser.execute_script("document.querySelector('video').scrollIntoView({block: 'center'})")
-        _shot(browser, "animator_motion")
+        shot(browser, "animator_motion")
     elif path == "dashboard":  # the headline above the fold
-        bottom = _wait(browser, """(() => {
+        bottom = wait(browser, """(() => {
             const p = [...document.querySelectorAll('p')].find(e => /\\d+ of \\d+ viewers \\(\\d+ %\\) said/
                                                                        .test(e.textContent));
             return p && p.getBoundingClientRect().bottom; })()""", 30, "the survey headline")
@@ -397,14 +219,14 @@ def test_present_scene_buttons_and_morph_scrub(warm_app, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{warm_app}/present?show=demo")
-    _wait_rendered(browser, "")
-    TIMINGS["present: opening the page -> stage shown (s)"] = _wait(browser, f"""(() => {{
+    wait_rendered(browser, "")
+    TIMINGS["present: opening the page -> stage shown (s)"] = wait(browser, f"""(() => {{
         const f = document.querySelector('{STAGE}'), d = f && f.contentDocument;
         return d && d.getElementById('cc-stage') && performance.now(); }})()""", 60, "the stage") / 1000
-    _assert_clean(browser, "/present")
+    assert_clean(browser, "/present")
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, STAGE))
     try:
-        _wait(browser, "document.getElementById('cc-stage')", 30, "the stage")
+        wait(browser, "document.getElementById('cc-stage')", 30, "the stage")
         browser.execute_script("window.ccShow.go(0)")
         # Next until the morph scene, timing each change: click -> the scene's picture is on screen.
         steps = []
@@ -427,15 +249,15 @@ def test_present_scene_buttons_and_morph_scrub(warm_app, browser):
         assert browser.find_element(By.ID, "cc-stage").get_attribute("data-kind") == "morph"
         assert browser.find_element(By.ID, "cc-scenes").get_attribute("value") == str(MORPH_SCENE)
         assert browser.find_elements(By.CSS_SELECTOR, ".cc-missing") == []
-        _wait(browser, "(() => { const f = document.querySelector('figure.cc-seq');"
+        wait(browser, "(() => { const f = document.querySelector('figure.cc-seq');"
                        " return f && f.dataset.loaded === f.dataset.frames; })()", 60, "all morph frames")
         scrub = browser.find_element(By.CSS_SELECTOR, 'input#cc-scrub[type="range"]')
         assert scrub.get_attribute("aria-label") == "Morph scrub"
         frame = browser.find_element(By.ID, "cc-frame")
         before = (frame.get_attribute("data-frame"), frame.get_attribute("src"))
-        _drag(browser, scrub, 0.0, 0.5, release=False)
+        drag(browser, scrub, 0.0, 0.5, release=False)
         during = (frame.get_attribute("data-frame"), frame.get_attribute("src"))
-        _release(browser)
+        release(browser)
         assert during[0] != before[0] and during[1] != before[1], "dragging the scrub must change the picture"
         assert int(during[0]) > 0
         # Scrub latency: a value change -> the new frame decoded on screen.
@@ -446,11 +268,11 @@ def test_present_scene_buttons_and_morph_scrub(warm_app, browser):
             img.decode().then(() => done(performance.now() - t0), () => done(-1));"""))
         browser.execute_script("const s = document.getElementById('cc-scrub'); s.value = '0';"
                                "s.dispatchEvent(new Event('input'))")
-        _drag(browser, scrub, 0.0, 0.5)
+        drag(browser, scrub, 0.0, 0.5)
     finally:
         browser.switch_to.default_content()
     assert "scene=5" in browser.current_url, browser.current_url
-    _shot(browser, "present_morph")
+    shot(browser, "present_morph")
 
 
 def test_exported_reel_plays_offline(warm_app, browser, tmp_path):
@@ -465,14 +287,14 @@ def test_exported_reel_plays_offline(warm_app, browser, tmp_path):
     text = reel.read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text
     browser.get(f"{reel.as_uri()}#{MORPH_SCENE + 1}")
-    _wait(browser, f"document.getElementById('cc-stage')?.getAttribute('data-index') === '{MORPH_SCENE}'",
+    wait(browser, f"document.getElementById('cc-stage')?.getAttribute('data-index') === '{MORPH_SCENE}'",
           30, "the morph scene of the reel")
-    _wait(browser, "(() => { const f = document.querySelector('figure.cc-seq');"
+    wait(browser, "(() => { const f = document.querySelector('figure.cc-seq');"
                    " return f && f.dataset.loaded === f.dataset.frames; })()", 60, "all morph frames")
     frame = browser.find_element(By.ID, "cc-frame")
     before = (frame.get_attribute("data-frame"), frame.get_attribute("src"))
     assert before[1].startswith("data:image/")
-    _drag(browser, browser.find_element(By.CSS_SELECTOR, 'input#cc-scrub[type="range"]'), 0.0, 0.5)
+    drag(browser, browser.find_element(By.CSS_SELECTOR, 'input#cc-scrub[type="range"]'), 0.0, 0.5)
     after = (frame.get_attribute("data-frame"), frame.get_attribute("src"))
     assert after[0] != before[0] and after[1] != before[1], "the reel's scrub must change the picture"
     requested = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
@@ -481,28 +303,28 @@ def test_exported_reel_plays_offline(warm_app, browser, tmp_path):
     assert browser.execute_script("return [...document.querySelectorAll('[src],[href]')].map(e => "
                                   "e.getAttribute('src') || e.getAttribute('href'))"
                                   ".filter(u => /^https?:/i.test(u))") == []
-    _shot(browser, "reel_morph")
+    shot(browser, "reel_morph")
 
 
 def test_explorer_scan_then_page_switch(warm_app, browser):
     browser.get(f"{warm_app}/explorer")
-    _wait_rendered(browser, "Dataset explorer")
+    wait_rendered(browser, "Dataset explorer")
     t0 = time.perf_counter()
-    _click_button(browser, "Scan")
-    _wait_rendered(browser, "Faces kept", timeout=300)
+    click_button(browser, "Scan")
+    wait_rendered(browser, "Faces kept", timeout=300)
     TIMINGS["explorer: Scan of the bundled photos -> results (s)"] = time.perf_counter() - t0
-    _assert_clean(browser, "/explorer after a scan")
+    assert_clean(browser, "/explorer after a scan")
     body = browser.find_element("tag name", "body").text
     TIMINGS["explorer: scan detail"] = re.search(r"\(\d+ images from cache\)", body).group(0)
-    _shot(browser, "explorer_scanned", settle=2.0)
-    _sidebar_link(browser, "dcgan").click()
-    _wait(browser, "location.pathname.endsWith('/dcgan')", 30, "/dcgan")
-    _wait_rendered(browser, "DCGAN trainer")
+    shot(browser, "explorer_scanned", settle=2.0)
+    sidebar_link(browser, "dcgan").click()
+    wait(browser, "location.pathname.endsWith('/dcgan')", 30, "/dcgan")
+    wait_rendered(browser, "DCGAN trainer")
     t0 = time.perf_counter()
-    _sidebar_link(browser, "explorer").click()
-    _wait_rendered(browser, "Faces kept", timeout=60)
+    sidebar_link(browser, "explorer").click()
+    wait_rendered(browser, "Faces kept", timeout=60)
     TIMINGS["explorer: page switch back -> results (s)"] = time.perf_counter() - t0
-    _assert_clean(browser, "/explorer after a page switch")
+    assert_clean(browser, "/explorer after a page switch")
 
 
 @pytest.fixture
@@ -528,15 +350,15 @@ def test_dcgan_start_shows_live_grid_at_top(warm_app, browser, dcgan_run):
     from selenium.webdriver.common.keys import Keys
 
     browser.get(f"{warm_app}/dcgan")
-    _wait_rendered(browser, "DCGAN trainer")
-    _wait(browser, "document.querySelector('input[aria-label=\"Run name (one run per folder)\"]')", 60,
+    wait_rendered(browser, "DCGAN trainer")
+    wait(browser, "document.querySelector('input[aria-label=\"Run name (one run per folder)\"]')", 60,
           "the run name input")
     name = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Run name (one run per folder)"]')
     name.send_keys(Keys.CONTROL, "a")
     name.send_keys(RUN_NAME)
     t0 = time.perf_counter()
-    _click_button(browser, "Start training")
-    caption = _wait(browser, f"document.body.innerText.match(/samples of {RUN_NAME} at step [\\d,]+/)?.[0]",
+    click_button(browser, "Start training")
+    caption = wait(browser, f"document.body.innerText.match(/samples of {RUN_NAME} at step [\\d,]+/)?.[0]",
                     300, "the live grid of the new run")
     TIMINGS["dcgan: Start -> first live grid (s)"] = time.perf_counter() - t0
     TIMINGS["dcgan: step of the first live grid"] = caption.rsplit(" ", 1)[-1]
@@ -545,12 +367,12 @@ def test_dcgan_start_shows_live_grid_at_top(warm_app, browser, dcgan_run):
         ?.getBoundingClientRect().top""")
     assert top is not None and top < browser.execute_script("return window.innerHeight"), \
         "the live grid must be on screen after Start"
-    _assert_clean(browser, "/dcgan after Start")
+    assert_clean(browser, "/dcgan after Start")
     time.sleep(3)  # past the first poll of the live panel; the recorded time-lapse shown at its end
     browser.execute_script("document.querySelectorAll('video').forEach(v => { v.pause();"
                            " if (v.duration) v.currentTime = v.duration - 0.05; })")
-    _shot(browser, "dcgan_training")
-    _click_button(browser, "Stop")
+    shot(browser, "dcgan_training")
+    click_button(browser, "Stop")
 
 
 def _votes(driver) -> int | None:
@@ -566,58 +388,58 @@ def test_live_vote_moves_the_dashboard_count(warm_app, browser, vote_db):
                             capture_output=True, text=True, timeout=300)
     assert opened.returncode == 0, opened.stderr
     poll = json.loads(opened.stdout)
-    port = _free_port()
-    voter_app = _start([sys.executable, "-m", "core.vote", "serve", "--port", str(port), "--address",
+    port = free_port()
+    voter_app = start_server([sys.executable, "-m", "core.vote", "serve", "--port", str(port), "--address",
                         "127.0.0.1", "--db", vote_db], port, "voter_app.log")
-    phone = _new_browser()
+    phone = new_browser()
     try:
         # The presenter: the dashboard on the live poll.
         browser.get(f"{warm_app}/dashboard")
-        _wait_rendered(browser, "Hypothesis dashboard")
-        _wait(browser, "[...document.querySelectorAll('[data-testid=\"stRadio\"] label')]"
+        wait_rendered(browser, "Hypothesis dashboard")
+        wait(browser, "[...document.querySelectorAll('[data-testid=\"stRadio\"] label')]"
                        ".some(l => l.textContent.includes('Live poll'))", 60, "the survey source radio")
         browser.find_element(By.XPATH, '//*[@data-testid="stRadio"]//label[contains(., "Live poll")]').click()
-        _wait(browser, f"[...document.querySelectorAll('h1')].some(h => /{VOTES_H1}/.test(h.textContent))",
+        wait(browser, f"[...document.querySelectorAll('h1')].some(h => /{VOTES_H1}/.test(h.textContent))",
               120, "the live count")
         assert _votes(browser) == 0
-        _assert_clean(browser, "/dashboard live poll")
+        assert_clean(browser, "/dashboard live poll")
         browser.execute_script("window.__noReload = true")
 
         # The voter: the open poll's questions, one answer each.
         phone.get(f"http://127.0.0.1:{port}/")
-        _wait_rendered(phone, poll["title"])
+        wait_rendered(phone, poll["title"])
         wanted = [q["text"] for q in poll["questions"] if q["kind"] != "text"]
-        _wait(phone, f"document.querySelectorAll('[data-testid=stRadio]').length === {len(wanted)}", 60,
+        wait(phone, f"document.querySelectorAll('[data-testid=stRadio]').length === {len(wanted)}", 60,
               "one radio per choice question")
         radios = phone.find_elements(By.CSS_SELECTOR, '[data-testid="stRadio"]')
         labels = [r.find_element(By.CSS_SELECTOR, '[data-testid="stWidgetLabel"]').text for r in radios]
         assert labels == wanted, labels
         for r in radios:
             r.find_elements(By.CSS_SELECTOR, 'label[data-testid="stRadioOption"]')[0].click()
-        _assert_clean(phone, "the voter app")
+        assert_clean(phone, "the voter app")
         phone.execute_script("document.querySelector('h1').scrollIntoView()")
-        _shot(phone, "voter_app")
+        shot(phone, "voter_app")
         t0 = time.perf_counter()
-        _click_button(phone, "Send my answers")
-        _wait_rendered(phone, "Thank you: your answers are in.", 60)
-        _wait(browser, "[...document.querySelectorAll('h1')].some(h => /^\\s*1 vote\\s*$/"
+        click_button(phone, "Send my answers")
+        wait_rendered(phone, "Thank you: your answers are in.", 60)
+        wait(browser, "[...document.querySelectorAll('h1')].some(h => /^\\s*1 vote\\s*$/"
                        ".test(h.textContent))", 60, "the dashboard's count to reach 1 vote")
         TIMINGS["vote: Send my answers -> presenter's count updated (s)"] = time.perf_counter() - t0
         assert browser.execute_script("return window.__noReload === true"), "the dashboard reloaded"
-        _assert_clean(browser, "/dashboard live poll after a vote")
-        _shot(browser, "dashboard_live_poll", settle=2.0)
+        assert_clean(browser, "/dashboard live poll after a vote")
+        shot(browser, "dashboard_live_poll", settle=2.0)
 
         # The voter app routes none of the studio's pages.
         for path in ("explorer", "dashboard"):
             phone.get(f"http://127.0.0.1:{port}/{path}")
-            _wait(phone, "document.body.innerText.includes('Page not found') || "
+            wait(phone, "document.body.innerText.includes('Page not found') || "
                          "document.body.innerText.includes('Thank you')", 60, "the voter app's answer")
             body = phone.find_element(By.TAG_NAME, "body").text
             assert "Dataset explorer" not in body and "Hypothesis dashboard" not in body, body[:300]
             assert "Page not found" in body or "Thank you" in body
     finally:
         phone.quit()
-        _stop(voter_app)
+        stop_server(voter_app)
 
 
 def test_sampler_release_renders_the_exact_blend(warm_app, browser):
@@ -625,19 +447,19 @@ def test_sampler_release_renders_the_exact_blend(warm_app, browser):
     release"). Last in the module: the sampler's release must survive its 0.5 s frame-polling fragment."""
     from selenium.webdriver.common.by import By
 
-    _new_tab(browser)
+    new_tab(browser)
     browser.get(f"{warm_app}/stylegan2")
-    _wait_rendered(browser, "StyleGAN2 sampler")
-    _wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
+    wait_rendered(browser, "StyleGAN2 sampler")
+    wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
           120, "drag frames")
     face = browser.find_element(By.CSS_SELECTOR, "img#sg-face")
     assert face.get_attribute("data-t") == "0", face.get_attribute("data-t")
     t0 = time.perf_counter()
-    _drag(browser, browser.find_element(By.CSS_SELECTOR, "input#sg-morph"), 0.0, 0.6)
-    t = float(_wait(browser, "(f => f && Number(f.dataset.t) > 0 && f.dataset.t)"
+    drag(browser, browser.find_element(By.CSS_SELECTOR, "input#sg-morph"), 0.0, 0.6)
+    t = float(wait(browser, "(f => f && Number(f.dataset.t) > 0 && f.dataset.t)"
                              "(document.querySelector('img#sg-face'))", 60,
                     "the exact blend after the slider was let go (data-t of img#sg-face)"))
     TIMINGS["sampler: morph release -> exact blend (s)"] = time.perf_counter() - t0
     assert 0.3 < t < 0.9, t
-    _idle(browser)
-    _assert_clean(browser, "/stylegan2 after a morph release")
+    idle(browser)
+    assert_clean(browser, "/stylegan2 after a morph release")
