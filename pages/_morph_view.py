@@ -24,6 +24,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import streamlit as st
 
 FACE_ID, RANGE_ID, LABEL_ID = "sg-face", "sg-morph", "sg-morph-label"
+# A pair must stay on screen this long before its drag frames are asked for: someone flipping through
+# seeds starts no background work (33 frames cost ~0.2 s of CPU per pair, which five sessions flipping
+# seeds turned into most of a core), someone who looks at a face first finds the frames ready.
+SCRUB_SETTLE_MS = 1500
 
 _HTML = f"""
 <figure class="sg-morph">
@@ -99,12 +103,13 @@ export default function (component) {{
 
 # Keeps the frames in the page (window.sgScrub, a few pairs) so the view finds them by pair key, even
 # after this element is redrawn without them. Python is asked for frames by a `poll` trigger (a rerun of
-# the loader's fragment only) while the pair on screen has none: after the view announces a new pair
-# (debounced, so a burst of seed changes starts no work) and again `poll_ms` later while they are being
-# rendered. Nothing runs while the frames are there: Streamlit's own cost of a fragment rerun is tens of
-# milliseconds of CPU, too much to spend twice a second per open session.
+# the loader's fragment only) while the pair on screen has none: SCRUB_SETTLE_MS after the view
+# announces a new pair (so a burst of seed changes starts no work) and again `poll_ms` later while they
+# are being rendered. Nothing runs while the frames are there: Streamlit's own cost of a fragment rerun
+# is tens of milliseconds of CPU, too much to spend twice a second per open session.
 _FRAMES_JS = """
 export default function ({ data, parentElement: root, setTriggerValue }) {
+  const settle = SETTLE_MS;
   const store = (window.sgScrub = window.sgScrub || {});
   root.sgAsk = setTriggerValue;
   const ask = (ms) => {
@@ -116,7 +121,7 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
   };
   if (!root.sgBound) {
     root.sgBound = true;
-    root.sgOnWant = () => ask(400);
+    root.sgOnWant = () => ask(settle);
     window.addEventListener("sg-scrub-want", root.sgOnWant);
   }
   if (data && data.frames) {
@@ -126,10 +131,10 @@ export default function ({ data, parentElement: root, setTriggerValue }) {
     window.dispatchEvent(new Event("sg-scrub-ready"));
   }
   if (data && data.poll_ms) ask(data.poll_ms);
-  else if (window.sgScrubWanted && !store[window.sgScrubWanted]) ask(400);
+  else if (window.sgScrubWanted && !store[window.sgScrubWanted]) ask(settle);
   return () => { clearTimeout(root.sgTimer); window.removeEventListener("sg-scrub-want", root.sgOnWant); };
 }
-"""
+""".replace("SETTLE_MS", str(SCRUB_SETTLE_MS))
 
 
 def morph_view(*, key: str, src: str, t: float, pair: str, caption: str, seed_a: int, scrub: bool,

@@ -28,10 +28,14 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 # drag frames arrived, and the first change of its picture after a click or an Enter (page clock).
 PROBE = """
 (() => {
-  const p = window.__cc = { first: null, src: null, t0: null, t1: null, scrubReady: null };
+  const p = window.__cc = { first: null, src: null, t0: null, t1: null, scrubReady: null, released: null,
+                            exact: null };
   const arm = () => { p.t0 = performance.now(); p.t1 = null; };
   document.addEventListener("keydown", e => { if (e.key === "Enter") arm(); }, true);
   document.addEventListener("click", arm, true);
+  document.addEventListener("change", e => {
+    if (e.target && e.target.id === "sg-morph") { p.released = performance.now(); p.exact = null; }
+  }, true);
   const look = () => {
     const img = document.querySelector("img#sg-face"), src = img && img.getAttribute("src");
     if (src && src !== p.src) {
@@ -40,11 +44,13 @@ PROBE = """
       if (p.first === null) p.first = now;
       else if (p.t0 !== null && p.t1 === null) p.t1 = now;
     }
+    const blended = img && Number(img.dataset.t) > 0;
+    if (blended && p.released !== null && p.exact === null) p.exact = performance.now();
     const range = document.querySelector("input#sg-morph");
     if (p.scrubReady === null && range && range.dataset.scrub === "ready") p.scrubReady = performance.now();
   };
   new MutationObserver(look).observe(document, { subtree: true, childList: true, attributes: true,
-                                                 attributeFilter: ["src", "data-scrub"] });
+                                                 attributeFilter: ["src", "data-scrub", "data-t"] });
 })();
 """
 
