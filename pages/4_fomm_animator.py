@@ -129,7 +129,11 @@ engine_labels = {"landmarks": "Offline landmark motion transfer (no weights)",
                  "fomm": "Neural FOMM (vox-256 checkpoint)"}
 engine = st.radio("Engine", list(engine_labels), format_func=engine_labels.get, horizontal=True)
 checkpoint = None
+fomm_bf16 = False
 if engine == "fomm":
+    fomm_bf16 = st.toggle("Faster neural engine (bf16)", value=False,
+                          help="Runs the generator's residual bottleneck under bf16: about 1.3x faster per "
+                               "frame on CPUs with bf16 units, with ~1 % error in its features.")
     if checkpoints:
         checkpoint = str(st.selectbox("Checkpoint", checkpoints, format_func=lambda p: Path(p).name))
     else:
@@ -162,7 +166,7 @@ if st.button("Animate", type="primary", disabled=not ready or busy):
     run_dir = str(WORK_DIR / f"animation-{uuid.uuid4().hex[:12]}")
     opts = an.AnimateOptions(engine=engine, checkpoint=checkpoint, relative=relative,
                              adapt_scale=adapt_scale, best_frame=best_frame, upscale=int(upscale),
-                             side_by_side=side_by_side)
+                             side_by_side=side_by_side, fomm_bf16=fomm_bf16)
     an.start_animation_job(run_dir, source, driving, opts, crop_source=crop_source)
     st.session_state["animator_run"] = run_dir
     status = jobs.read_job(run_dir)

@@ -240,6 +240,10 @@ def test_fomm_engine_with_tiny_official_layout_checkpoint(tmp_path):
                              fomm_config=str(ref / "tiny64-config.json"), max_frames=2)
     res = an.animate(source, clip, tmp_path / "fomm.mp4", opts)
     assert res.frames == 2 and len(list(video.iter_frames(res.path))) == 2
+    from core.animate.pipeline import fomm_animator
+
+    assert fomm_animator(opts).amp_bf16 is False
+    assert fomm_animator(an.AnimateOptions(**{**opts.__dict__, "fomm_bf16": True})).amp_bf16 is True
     with pytest.raises(an.AnimationError, match="checkpoint"):
         an.animate(source, clip, tmp_path / "x.mp4", an.AnimateOptions(engine="fomm", max_frames=2))
 

@@ -180,6 +180,22 @@ def test_animator_batched_equals_per_frame_reference(tiny):
             assert (fast - ref).abs().max() < 1e-5
 
 
+def test_animator_bf16_bottleneck_stays_close_to_fp32(tiny, monkeypatch):
+    from core.fomm.fused import FastResBlock
+
+    monkeypatch.setattr(FastResBlock, "winograd_min_channels", 1)  # the tiny model's bottleneck too
+    kp_detector, generator, e, _ = tiny
+    exact = FommAnimator(kp_detector, generator, "cpu", batch_size=4)
+    fast = FommAnimator(kp_detector, generator, "cpu", batch_size=4, amp_bf16=True)
+    outs = []
+    for animator in (exact, fast):
+        animator.set_source_tensor(e["source"])
+        outs.append(animator.animate_tensor(e["driving"]))
+    assert outs[1].dtype == torch.float32 and outs[1].shape == outs[0].shape
+    err = (outs[1] - outs[0]).abs()
+    assert 0 < err.max() < 4 / 255, err.max()  # bf16 did run, and moves no pixel by more than 3 levels
+
+
 def test_animator_uint8_streaming(tiny):
     kp_detector, generator, e, _ = tiny
     to_u8 = lambda t: (t.permute(0, 2, 3, 1) * 255).round().to(torch.uint8).numpy()

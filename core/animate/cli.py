@@ -29,6 +29,9 @@ def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
     a.add_argument("--engine", choices=ENGINES, default="landmarks")
     a.add_argument("--checkpoint", help="vox-cpk.pth.tar for --engine fomm")
     a.add_argument("--config", help="official FOMM YAML config (default: vox-256)")
+    a.add_argument("--bf16", action="store_true",
+                   help="--engine fomm: run its residual bottleneck under bf16 autocast (faster on CPUs "
+                        "with bf16 units, ~1 %% feature error)")
     mode = a.add_mutually_exclusive_group()
     mode.add_argument("--relative", dest="relative", action="store_true", default=True)
     mode.add_argument("--absolute", dest="relative", action="store_false")
@@ -102,4 +105,5 @@ def _driving(name: str) -> str | Motion:
 def _options(args: argparse.Namespace) -> AnimateOptions:
     return AnimateOptions(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.config,
                           relative=args.relative, adapt_scale=args.adapt_scale, best_frame=args.best_frame,
-                          upscale=args.upscale, side_by_side=args.side_by_side, max_frames=args.max_frames)
+                          upscale=args.upscale, side_by_side=args.side_by_side, max_frames=args.max_frames,
+                          fomm_bf16=args.bf16)
