@@ -8,7 +8,8 @@ For each architecture at 64 px the same models (same init) are trained by
     label tensors built every step, contiguous (NCHW) tensors, D's weight gradients computed in the
     G step too;
   * project: core.dcgan.Trainer.run (preloaded uint8 batch gather, channels_last, preallocated
-    targets, D frozen in the G step, logging/status writes included), in fp32 and with
+    targets, D frozen in the G step, dropout masks drawn with ``uniform_`` rather than CPU
+    ``bernoulli_``, logging/status writes included), in fp32 and with
     ``amp_bf16`` (G and D passes under bf16 autocast: it pays for StyleGAN2 on this CPU, so it is
     measured here too; off by default).
 Rounds alternate between the two so a busy machine hurts both alike; medians are printed.

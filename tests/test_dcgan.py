@@ -230,6 +230,26 @@ def test_exact_resume(tmp_path, arch):
     assert grid.shape == (2 + 2 * 34, 2 + 2 * 34, 3)  # 4 fixed samples of 32 px, 2 px padding
 
 
+def test_uniform_mask_dropout_is_dropout(tmp_path):
+    from core.dcgan.trainer import UniformMaskDropout
+
+    drop = UniformMaskDropout(0.3).train()
+    torch.manual_seed(0)
+    y = drop(torch.ones(200_000))
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005  # keep probability 1 - p
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.7))  # inverted-dropout scaling
+    assert torch.equal(drop.eval()(torch.ones(5)), torch.ones(5))
+    assert torch.equal(UniformMaskDropout(1.0).train()(torch.ones(3)), torch.zeros(3))
+    # The study D trains with it; its parameters and checkpoint keys are the textbook model's.
+    trainer = dcgan.Trainer(tiny_config("study"), tiny_data(), tmp_path / "run")
+    drops = [m for m in trainer.D.modules() if isinstance(m, torch.nn.Dropout)]
+    assert drops and all(type(m) is UniformMaskDropout for m in drops)
+    textbook_d = dcgan.build_models(tiny_config("study").model)[1]
+    assert trainer.D.state_dict().keys() == textbook_d.state_dict().keys()
+    trainer.close()
+
+
 def test_atomic_checkpoint_survives_crash_before_rename(tmp_path, monkeypatch):
     trainer = dcgan.Trainer(tiny_config(steps=3), tiny_data(), tmp_path)
     trainer.run(until=2)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch import nn
 
 from core.checkpoint import CheckpointError, atomic_write_bytes, load_state_strict
 from core.dcgan.augment import diff_augment
@@ -65,6 +66,28 @@ from core.jobs import CANCEL_FILE, cancel_requested, current_context
 _COMMANDS = ("run", "pause", "stop")
 _COMMAND_CODES = {name: code for code, name in enumerate(_COMMANDS)}
 
+
+
+class UniformMaskDropout(nn.Dropout):
+    """``nn.Dropout`` with its mask drawn by ``uniform_`` instead of ``bernoulli_``: the same
+    distribution (keep with probability 1 - p, scaled by 1 / (1 - p)), but CPU ``bernoulli_`` draws
+    element by element and took 16 % of a study-architecture training step; this is x1.12 per step."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0
+        keep = torch.empty_like(x).uniform_().ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        return x * keep
+
+
+def use_uniform_mask_dropout(module: nn.Module) -> None:
+    """Swap every ``nn.Dropout`` in ``module`` for :class:`UniformMaskDropout` (no parameters change)."""
+    for parent in module.modules():
+        for name, child in parent.named_children():
+            if type(child) is nn.Dropout:
+                setattr(parent, name, UniformMaskDropout(child.p))
 
 class Trainer:
     """The DCGAN loop (the tutorial's update order) writing everything the page shows into ``run_dir``.
@@ -136,6 +159,8 @@ class Trainer:
         np.random.seed(cfg.seed)
         random.seed(cfg.seed)
         g, d = build_models(cfg.model)
+        if self.device.type == "cpu":
+            use_uniform_mask_dropout(d)
         self.G = g.to(self.device, memory_format=self.memory_format)
         self.D = d.to(self.device, memory_format=self.memory_format)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
