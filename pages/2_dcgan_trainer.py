@@ -128,6 +128,13 @@ with st.form("dcgan_config"):
     smoothing = c4.number_input("Label smoothing", 0.0, 0.49, p.label_smoothing)
     augment = st.multiselect("DiffAugment (helps small datasets)", list(dcgan.AUGMENTS),
                              default=[a for a in p.diffaugment.split(",") if a])
+    bf16_default = dcgan.bf16_is_fast(device) and p.model.arch == "tutorial"
+    bf16 = st.toggle("bf16 mixed precision", value=bf16_default,
+                     help="G and D passes under bf16 autocast (losses and Adam in fp32). On by default where "
+                          "the hardware has bf16 units: about twice the images per second on this CPU. "
+                          "Tutorial architecture: the same SWD curve as fp32 (87.7 vs 89.0 after 800 "
+                          "steps); study architecture: a worse one in a short check (145 vs 84), so it is "
+                          "yours to try there.")
     run_name = st.text_input("Run name (one run per folder)", value=f"{preset_name.replace(' ', '_')}",
                              help=f"Saved under {RUN_ROOT}")
     submitted = st.form_submit_button("Start training", type="primary", disabled=not data_ok)
@@ -137,7 +144,7 @@ if submitted:
                                                       g_width=int(widths), d_width=int(widths)),
                               steps=int(steps), batch_size=int(batch), lr_g=float(lr_g), lr_d=float(lr_d),
                               beta1=float(beta1), label_smoothing=float(smoothing),
-                              diffaugment=",".join(augment))
+                              diffaugment=",".join(augment), amp_bf16=bool(bf16))
     safe_name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_name.strip() or "run")
     run_dir = RUN_ROOT / safe_name
     try:

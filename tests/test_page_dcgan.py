@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import uuid
@@ -82,6 +83,9 @@ def test_start_puts_the_live_grid_and_progress_on_top():
     try:
         by_label = lambda widgets, label: next(w for w in widgets if w.label == label)
         by_label(at.number_input, "Steps").set_value(3)
+        bf16 = by_label(at.toggle, "bf16 mixed precision")
+        assert bf16.value == dcgan.bf16_is_fast(dcgan.resolve_device("auto"))  # the preset: tutorial
+        bf16.set_value(True)
         by_label(at.text_input, "Run name (one run per folder)").set_value(name)
         by_label(at.button, "Start training").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
@@ -92,6 +96,7 @@ def test_start_puts_the_live_grid_and_progress_on_top():
             time.sleep(0.5)
         state = dcgan.run_state(run)
         assert state["state"] == "finished" and state["job"].kind == dcgan.JOB_KIND, state
+        assert json.loads((run / dcgan.CONFIG_NAME).read_text())["amp_bf16"] is True
         at.run()
         _assert_live_grid_on_top(at, name, 3)
         assert at.get("progress")[0].proto.text == "Step 3 of 3 · finished"
