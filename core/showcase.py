@@ -21,6 +21,10 @@ The same file lists the animator's bundled faces (``--demo-faces``): the demo fa
 the middle of the face (CIELAB a* < 4 or b* < 0; skin is reddish-yellow) rules a sample out - picked for
 variety the same way.
 
+The bundled DCGAN has a showcase too (``--dcgan``; the home page's row of faces): its faces are named as
+the trainer page shows them, a seed's grid of 16 (``dcgan.sample(G, 16, seed)``) and a position in it;
+an entry's "seed" is ``seed * 16 + position``. They are scored and picked the same way (no morph pairs).
+
 Each model's entry stores the sha256 of the checkpoint it was made from; :func:`load_showcase` falls
 back to seeds ``0..n-1`` when the file is missing, damaged or made from other weights.
 """
@@ -44,12 +48,16 @@ from core.checkpoint import atomic_write_bytes
 SHOWCASE_FILE = ASSETS_DIR / "showcase.json"
 SHOWCASE_FORMAT = "custom-cast-showcase"
 DEFAULT_CHECKPOINT = CHECKPOINTS_DIR / "stylegan2_demo.pt"
+DCGAN_CHECKPOINT = CHECKPOINTS_DIR / "dcgan_demo.pt"
+DCGAN_GRID = 16              # faces per DCGAN seed: the trainer page's sample grid
 PSI = 0.7                    # the sampler's default truncation
 NOISE_MODE = "const"
 CANVAS_PX, FACE_PX = 320, 160  # detector framing shared with bench/bench_quality.py
 DISTANCE_PX = 32             # pictures are compared at this size (removes pixel noise, keeps the face)
 DEMO_FACES_FILE = ASSETS_DIR / "demo_faces" / "faces64.npz"
 MIN_SKIN_A, MIN_SKIN_B = 4.0, 0.0  # CIELAB a*, b* of the face's middle: below them a green / blue cast
+DETECTOR = ("MediaPipe BlazeFace (full range, core.landmarks), face at 160 px on a 320 px grey canvas, mean "
+            "of the picture and its mirror image")
 
 
 @dataclass
@@ -194,6 +202,64 @@ def showcase_faces(checkpoint: str | os.PathLike = DEFAULT_CHECKPOINT, count: in
     return showcase, resized
 
 
+def dcgan_face_label(face_id: int) -> str:
+    """How the trainer page names a DCGAN showcase face: its seed's grid and the position in it."""
+    return f"seed {face_id // DCGAN_GRID} · face {face_id % DCGAN_GRID}"
+
+
+def render_dcgan_faces(gen, face_ids: Sequence[int]) -> np.ndarray:
+    """uint8 [N, H, W, 3] of DCGAN faces ``seed * 16 + position``, as the trainer page's grids show them."""
+    from core import dcgan
+
+    grids: dict[int, np.ndarray] = {}
+    faces = []
+    for face_id in face_ids:
+        seed = int(face_id) // DCGAN_GRID
+        if seed not in grids:
+            grids[seed] = dcgan.sample(gen, DCGAN_GRID, seed)
+        faces.append(grids[seed][int(face_id) % DCGAN_GRID])
+    return np.stack(faces)
+
+
+def dcgan_showcase_faces(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, count: int = 6,
+                         size: int = 256) -> tuple[Showcase, np.ndarray]:
+    """Like :func:`showcase_faces`, for the bundled DCGAN (face ids: :func:`dcgan_face_label`)."""
+    import cv2
+
+    from core import dcgan
+
+    showcase = load_showcase(checkpoint)
+    gen, _ = dcgan.load_generator(checkpoint)
+    faces = render_dcgan_faces(gen, showcase.seeds[:count])
+    interp = cv2.INTER_LANCZOS4 if size >= faces.shape[1] else cv2.INTER_AREA
+    resized = np.stack([cv2.resize(f, (size, size), interpolation=interp) for f in faces])
+    assert resized.shape == (len(faces), size, size, 3), resized.shape
+    return showcase, resized
+
+
+def make_dcgan_entry(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, grids: int = 32, count: int = 12,
+                     pool: int = 48) -> dict:
+    """Render, score and pick the showcase of a DCGAN checkpoint: the faces of seeds 0..grids-1."""
+    from core import dcgan
+
+    checkpoint = Path(checkpoint)
+    gen, _ = dcgan.load_generator(checkpoint)
+    face_ids = list(range(grids * DCGAN_GRID))
+    faces = render_dcgan_faces(gen, face_ids)
+    scores = face_scores(faces)
+    entry = pick_showcase(faces, face_ids, scores, count=count, pool=pool, pair_count=0)
+    return {"family": "dcgan", "checkpoint": _shown(checkpoint), "sha256": file_sha256(checkpoint),
+            "faces_per_seed": DCGAN_GRID, "candidates": len(face_ids), "pool": pool,
+            "mean_score": round(float(scores.mean()), 4), "detector": DETECTOR, **entry}
+
+
+def _shown(checkpoint: Path) -> str:
+    try:
+        return str(checkpoint.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(checkpoint)
+
+
 def make_entry(checkpoint: str | os.PathLike, candidates: int = 512, count: int = 12, pool: int = 48,
                pair_count: int = 6, psi: float = PSI) -> dict:
     """Render, score and pick the showcase of one StyleGAN2 checkpoint (the JSON entry for it)."""
@@ -208,15 +274,9 @@ def make_entry(checkpoint: str | os.PathLike, candidates: int = 512, count: int 
     faces = render_seeds(G, seeds, psi)
     scores = face_scores(faces)
     entry = pick_showcase(faces, seeds, scores, count=count, pool=pool, pair_count=pair_count)
-    try:
-        shown = str(checkpoint.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        shown = str(checkpoint)
-    return {"checkpoint": shown, "sha256": file_sha256(checkpoint), "psi": psi, "noise_mode": NOISE_MODE,
-            "candidates": candidates, "pool": pool,
-            "mean_score": round(float(scores.mean()), 4),
-            "detector": "MediaPipe BlazeFace (full range, core.landmarks), face at 160 px on a 320 px "
-                        "grey canvas, mean of the picture and its mirror image",
+    return {"checkpoint": _shown(checkpoint), "sha256": file_sha256(checkpoint), "psi": psi,
+            "noise_mode": NOISE_MODE, "candidates": candidates, "pool": pool,
+            "mean_score": round(float(scores.mean()), 4), "detector": DETECTOR,
             "distance": f"L2 over RGB pixels in [0, 1] at {DISTANCE_PX} px", **entry}
 
 
@@ -344,7 +404,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--psi", type=float, default=PSI, help="truncation (the sampler's default)")
     p.add_argument("--demo-faces", action="store_true",
                    help="instead: pick the animator's bundled faces from assets/demo_faces/faces64.npz")
+    p.add_argument("--dcgan", nargs="?", const=str(DCGAN_CHECKPOINT), metavar="CHECKPOINT",
+                   help="instead: the showcase of a DCGAN checkpoint (default: the bundled one), from the "
+                        "grids of seeds 0..--grids-1")
+    p.add_argument("--grids", type=int, default=32, help="--dcgan: seed grids of 16 faces scored")
     args = p.parse_args(argv)
+    if args.dcgan:
+        if not 1 <= args.count <= args.pool <= args.grids * DCGAN_GRID <= 100_000:
+            p.error("need 1 <= --count <= --pool <= 16 x --grids <= 100000")
+        t0 = time.perf_counter()
+        entry = make_dcgan_entry(args.dcgan, args.grids, args.count, args.pool)
+        write_showcase_entry(Path(args.dcgan).name, entry, args.out)
+        print(f"{Path(args.dcgan).name}: {entry['candidates']} faces scored in "
+              f"{time.perf_counter() - t0:.0f} s, mean score {entry['mean_score']:.3f}")
+        print("  faces: " + ", ".join(f"{dcgan_face_label(q['seed'])} ({q['score']:.3f})"
+                                      for q in entry["seeds"]))
+        print(f"wrote {args.out}")
+        return 0
     if args.demo_faces:
         entry = make_demo_faces_entry()
         doc = _read_or_new(args.out)

@@ -65,13 +65,16 @@ def asset_status() -> list[Item]:
 
 
 def showcase_state() -> str:
-    """Whether the showcase list was made from the bundled StyleGAN2 checkpoint as it is now."""
-    from core.showcase import load_showcase
+    """Whether the showcase lists were made from the bundled checkpoints as they are now."""
+    from core.showcase import DCGAN_CHECKPOINT, DEFAULT_CHECKPOINT, load_showcase
 
-    showcase = load_showcase()
-    if showcase.curated:
-        return f"{len(showcase.seeds)} seeds made for this checkpoint"
-    return "stale (seeds 0.. are shown): run python -m core.showcase"
+    parts = []
+    for name, checkpoint, command in (("StyleGAN2", DEFAULT_CHECKPOINT, "python -m core.showcase"),
+                                      ("DCGAN", DCGAN_CHECKPOINT, "python -m core.showcase --dcgan")):
+        showcase = load_showcase(checkpoint)
+        parts.append(f"{name}: {len(showcase.seeds)} made for this checkpoint" if showcase.curated
+                     else f"{name}: stale (the first ones are shown), run {command}")
+    return "; ".join(parts)
 
 
 def hardware() -> dict[str, str]:

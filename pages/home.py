@@ -12,7 +12,10 @@ import streamlit as st
 from core import ASSETS_DIR, CHECKPOINTS_DIR
 from core.status import asset_status, hardware, library_versions
 
-CHECKPOINT = CHECKPOINTS_DIR / "stylegan2_demo.pt"
+# The opening row shows the bundled DCGAN's showcase faces: trained by this project on the teacher's
+# stream, they are the most face-like of the bundled generators (bench/bench_quality.py: mean detector score
+# 0.881 vs 0.764 for the bundled StyleGAN2).
+CHECKPOINT = CHECKPOINTS_DIR / "dcgan_demo.pt"
 SURVEY = ASSETS_DIR / "demo_survey.csv"
 CLIP = ASSETS_DIR / "home" / "clip.mp4"
 CLIP_INFO = ASSETS_DIR / "home" / "clip.json"
@@ -31,14 +34,14 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 @st.cache_data(show_spinner="Generating faces…", max_entries=4)
 def showcase_faces(path: str, stamp: tuple[int, int] | None, count: int, size: int):
-    """(seeds, faces, note) of the bundled StyleGAN2's showcase, or ([], None, why) when it cannot load."""
-    from core.showcase import showcase_faces as render
+    """(labels, faces, note) of the bundled DCGAN's showcase, or ([], None, why) when it cannot load."""
+    from core.showcase import dcgan_face_label, dcgan_showcase_faces
 
     try:
-        showcase, faces = render(path, count, size)
+        showcase, faces = dcgan_showcase_faces(path, count, size)
     except (ValueError, OSError) as e:  # CheckpointError is a ValueError
-        return [], None, f"The bundled StyleGAN2 checkpoint could not be opened ({e})."
-    return showcase.seeds[:count], faces, showcase.note
+        return [], None, f"The bundled DCGAN checkpoint could not be opened ({e})."
+    return [dcgan_face_label(s) for s in showcase.seeds[:count]], faces, showcase.note
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -60,7 +63,7 @@ def survey_headline(path: str, stamp: tuple[int, int] | None) -> dict | None:
 def clip_caption() -> str:
     try:
         info = json.loads(CLIP_INFO.read_text())
-        return f"Seed {info['seed']} driven by the bundled motions: {', '.join(info['motions'])}."
+        return f"DCGAN {info['face']} driven by the bundled motions: {', '.join(info['motions'])}."
     except (OSError, ValueError, KeyError, TypeError):
         return "A generated face driven by the bundled motions."
 
@@ -69,16 +72,17 @@ st.title("🎭 Custom Cast")
 st.markdown("### **Choose who you see on screen.** Faces of no real person, generated and animated live.")
 
 # --- the faces ------------------------------------------------------------------------------------------
-seeds, faces, note = showcase_faces(str(CHECKPOINT), _stamp(CHECKPOINT), FACES, FACE_PX)
+labels, faces, note = showcase_faces(str(CHECKPOINT), _stamp(CHECKPOINT), FACES, FACE_PX)
 if faces is None:
     st.info(note + " The other steps still work; see *Status of this installation* below.")
 else:
-    for col, seed, face in zip(st.columns(len(faces), gap="small"), seeds, faces):
-        col.image(face, caption=f"seed {seed}", width="stretch", output_format="PNG")
+    for col, label, face in zip(st.columns(len(faces), gap="small"), labels, faces):
+        col.image(face, caption=label, width="stretch", output_format="PNG")
     if note:
         st.caption(note)
-st.page_link("pages/3_stylegan2_sampler.py", label="Generate and morph faces like these: StyleGAN2 sampler",
-             icon="🧬")
+st.page_link("pages/2_dcgan_trainer.py", label="Faces by the DCGAN this project trained: see it learn, live",
+             icon="🏋️")
+st.page_link("pages/3_stylegan2_sampler.py", label="Generate and morph faces: StyleGAN2 sampler", icon="🧬")
 
 # --- the clip, the survey, the steps ---------------------------------------------------------------------
 clip_col, survey_col, steps_col = st.columns([4, 5, 4], gap="large")

@@ -274,8 +274,9 @@ def test_bundled_motions_are_long_and_talk_moves_the_mouth():
         assert np.allclose(m.keypoints[0], m.keypoints[-1], atol=0.01), f"{name} does not loop"
         if name in ("talk", "blink"):
             change[name] = preview.motion_change(m, animator)
-    # Mean |frame - rest| on the neutral synthetic face, 0-255 (was 14.8 for the 2.4 s talk motion).
-    assert change["talk"]["mouth"] > 18 and change["talk"]["mouth_step"] > 4
+    # Mean |frame - rest| on the neutral synthetic face, 0-255: 17.8 (14.8 for the 2.4 s talk motion of
+    # issue 12; the mouth interior is painted in the lips' own colour, darkened, not a near-black block).
+    assert change["talk"]["mouth"] > 16 and change["talk"]["mouth_step"] > 4
     assert change["blink"]["eyes"] > 4
     assert preview.preview_path("talk") is not None
 

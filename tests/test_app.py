@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 import core
-from core.showcase import load_showcase
+from core.showcase import DCGAN_CHECKPOINT, dcgan_face_label, load_showcase
 
 PAGE_FILES = ["pages/1_dataset_explorer.py", "pages/2_dcgan_trainer.py", "pages/3_stylegan2_sampler.py",
               "pages/4_fomm_animator.py", "pages/5_hypothesis_dashboard.py"]
@@ -34,9 +34,11 @@ def test_home_opens_with_faces_clip_and_survey_headline():
     assert "Choose who you see on screen" in text
     # The bundled survey: 67 of the 89 who answered the yes/no question said Yes.
     assert "67 of 89 viewers (75 %) said Yes" in text
-    # The row of faces: the first six showcase seeds of the bundled StyleGAN2 (or 0..5 when stale).
+    # The row of faces: the first six showcase faces of the bundled DCGAN, named as its page shows them.
     images = [i for img in at.get("image") for i in img.proto.imgs]
-    assert [i.caption for i in images] == [f"seed {s}" for s in load_showcase().seeds[:6]]
+    shown = load_showcase(DCGAN_CHECKPOINT)
+    assert shown.curated
+    assert [i.caption for i in images] == [dcgan_face_label(s) for s in shown.seeds[:6]]
     assert all(i.url.endswith(".png") for i in images)  # no JPEG artefacts on the big screen
     assert len(at.get("video")) == 1
     # Each element links to its page, and every step is linked.
@@ -60,8 +62,9 @@ def test_home_rerun_renders_no_face_again(monkeypatch):
     import core.showcase
 
     calls = []
-    render = core.showcase.showcase_faces
-    monkeypatch.setattr(core.showcase, "showcase_faces", lambda *a, **k: calls.append(a) or render(*a, **k))
+    render = core.showcase.dcgan_showcase_faces
+    monkeypatch.setattr(core.showcase, "dcgan_showcase_faces",
+                        lambda *a, **k: calls.append(a) or render(*a, **k))
     at = _home()
     at.run()
     assert not at.exception

@@ -9,13 +9,16 @@ import pytest
 
 from core import showcase
 from core.showcase import (
+    DCGAN_CHECKPOINT,
     DEFAULT_CHECKPOINT,
     SHOWCASE_FILE,
+    dcgan_face_label,
     far_pairs,
     file_sha256,
     load_showcase,
     max_min_order,
     pick_showcase,
+    render_dcgan_faces,
     write_showcase_entry,
 )
 
@@ -115,3 +118,23 @@ def test_bundled_demo_faces_are_curated_natural_and_current(tmp_path):
     other = tmp_path / "other.npz"
     np.savez(other, images=faces[:2])
     assert showcase.load_demo_face_indices(other) is None  # made for another file
+
+
+def test_dcgan_showcase_names_faces_as_the_trainer_page_shows_them():
+    from core import dcgan
+
+    gen, _ = dcgan.load_generator(DCGAN_CHECKPOINT)
+    grid = dcgan.sample(gen, 16, 3)  # the trainer page's "Samples for seed 3"
+    faces = render_dcgan_faces(gen, [3 * 16 + 12, 3 * 16 + 0, 1])
+    assert np.array_equal(faces[0], grid[12]) and np.array_equal(faces[1], grid[0])
+    assert np.array_equal(faces[2], dcgan.sample(gen, 16, 0)[1])
+    assert dcgan_face_label(3 * 16 + 12) == "seed 3 · face 12"
+
+
+def test_bundled_dcgan_showcase_matches_the_bundled_checkpoint():
+    entry = json.loads(SHOWCASE_FILE.read_text())["models"][DCGAN_CHECKPOINT.name]
+    assert entry["family"] == "dcgan" and entry["sha256"] == file_sha256(DCGAN_CHECKPOINT)
+    shown = load_showcase(DCGAN_CHECKPOINT)
+    assert shown.curated and len(shown.seeds) == 12 and len(set(shown.seeds)) == 12
+    assert min(shown.scores) >= 0.7 > entry["mean_score"]  # picked from the best, above the average face
+    assert all(0 <= s < entry["candidates"] for s in shown.seeds)

@@ -15,7 +15,8 @@ dense-motion masks and an inpainting generator, this engine uses what runs offli
 * eyes: the eye rings are mesh vertices, so when the driving lids close the eye interior is compressed
   and the eyelid skin above it stretches down (a plausible blink);
 * mouth: an opening mouth would stretch the closed lips' seam, so the part of the target inner-lip
-  polygon the source cannot supply is painted with a shaded dark mouth interior, feathered at its edge.
+  polygon the source cannot supply is painted with a shaded dark mouth interior in the lips' own colour,
+  feathered at its edge in proportion to the opening.
 
 What it cannot do compared with neural FOMM: no occlusion reasoning or inpainting (a turned head
 stretches the far cheek instead of revealing new content; where the nose or cheek would pass over the
@@ -194,16 +195,22 @@ class LandmarkAnimator:
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return frame
-        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
-        cv2.fillPoly(mask, [np.round((poly - (x0, y0)) * 16).astype(np.int32)], 1.0,
+        solid = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.fillPoly(solid, [np.round((poly - (x0, y0)) * 16).astype(np.int32)], 1.0,
                      lineType=cv2.LINE_AA, shift=4)
-        mask = cv2.GaussianBlur(mask, (3, 3), 0.8) * alpha_max
-        # Shaded interior: darkest in the middle of the opening, a little warmer towards the lips.
-        yy = np.linspace(-1, 1, y1 - y0, dtype=np.float32)[:, None]
-        shade = (0.55 + 0.45 * np.abs(yy)) * np.ones((1, x1 - x0), np.float32)
-        interior = np.stack([70 * shade, 22 * shade, 28 * shade], -1)
         out = frame.copy()
         roi = out[y0:y1, x0:x1].astype(np.float32)
+        # The interior takes the lips' own colour, darkened (a fixed dark red read as a pasted block on
+        # pale or small faces), and its edge is feathered in proportion to the opening.
+        ring = (cv2.dilate(solid, np.ones((3, 3), np.uint8), iterations=2) > 0.5) & (solid < 0.5)
+        lips = roi[ring].mean(0) if ring.any() else np.array([150.0, 80.0, 80.0], np.float32)
+        height = float(np.ptp(poly[:, 1]))
+        sigma = max(0.8, 0.18 * height)
+        mask = cv2.GaussianBlur(solid, (0, 0), sigma) * solid ** 0.5 * alpha_max
+        # Shaded: darkest in the middle of the opening, nearer the lips' colour towards them.
+        yy = np.linspace(-1, 1, y1 - y0, dtype=np.float32)[:, None]
+        shade = (0.22 + 0.3 * np.abs(yy)) * np.ones((1, x1 - x0), np.float32)
+        interior = shade[..., None] * lips[None, None, :]
         out[y0:y1, x0:x1] = (roi * (1 - mask[..., None]) + interior * mask[..., None]).astype(np.uint8)
         return out
 
