@@ -11,6 +11,7 @@ missing); the face and its controls are one fragment, so a seed change reruns on
 from __future__ import annotations
 
 import base64
+import functools
 import gc
 import hashlib
 import threading
@@ -295,8 +296,9 @@ def hero() -> None:
         label = f"StyleGAN2 seed {seed}" + (f" → {seed_b} t={t:.2f}" if t else "") + f", psi {psi:.2f}"
         d_col, s_col = st.columns(2)
         name = f"seed{seed:05d}" + (f"_to{seed_b:05d}_t{t:.2f}" if t else "") + ".png"
-        d_col.download_button("Download PNG", png_bytes(image), file_name=name, mime="image/png",
-                              key="sg_download", on_click="ignore", width="stretch")
+        # A callable: the PNG is encoded when the button is pressed, not on every seed change.
+        d_col.download_button("Download PNG", functools.partial(png_bytes, image), file_name=name,
+                              mime="image/png", key="sg_download", on_click="ignore", width="stretch")
         if s_col.button("Send to animator ➜", key="sg_send_main", width="stretch"):
             send_to_animator(image, label)
             st.success("Sent to the FOMM animator; open **4 · Animate**.")

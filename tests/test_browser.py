@@ -465,3 +465,25 @@ def test_sampler_release_renders_the_exact_blend(warm_app, browser):
     assert 0.3 < t < 0.9, t
     idle(browser)
     assert_clean(browser, "/stylegan2 after a morph release")
+
+
+def test_sampler_download_png_is_the_face_on_screen(warm_app, browser, tmp_path):
+    """Download PNG is deferred (encoded when pressed, not on every seed change): the file still comes."""
+    from PIL import Image
+
+    new_tab(browser)
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.get(f"{warm_app}/stylegan2")
+    wait(browser, "window.__cc.first", 120, "the first face")
+    wait_rendered(browser, "StyleGAN2 sampler")
+    seed = browser.execute_script("return document.querySelector('img#sg-face').dataset.seed")
+    click_button(browser, "Download PNG")
+    deadline = time.time() + 30
+    while time.time() < deadline and not [p for p in tmp_path.glob("*.png")]:
+        time.sleep(0.2)
+    files = sorted(tmp_path.glob("*.png"))
+    assert [f.name for f in files] == [f"seed{int(seed):05d}.png"], [f.name for f in tmp_path.iterdir()]
+    with Image.open(files[0]) as img:
+        assert img.format == "PNG" and img.mode == "RGB" and img.size[0] == img.size[1] >= 64
+    assert_clean(browser, "/stylegan2 after a download")
