@@ -610,8 +610,10 @@ def test_cli_teacher_run_export_resume_file_and_continue(tmp_path, monkeypatch, 
                  str(tmp_path / "resume.pt")]) == 0
     assert "exact (with Adam moments)" in capsys.readouterr().out
     assert main(["--teacher", "gan-face-generate", "--out", str(tmp_path / "run2"), "--resume-from",
-                 str(tmp_path / "resume.pt"), "--kimg", "0.02"]) == 0
+                 str(tmp_path / "resume.pt"), "--kimg", "0.02", "--d-start-kimg", "0.5",
+                 "--mapping-lr-scale", "10"]) == 0
     ck = safe_torch_load(tmp_path / "run2" / "checkpoint.pt")
     assert ck["cur_nimg"] == 20 and ck["config"]["w_dim"] == 16 and ck["config"]["kimg"] == 0.02
+    assert ck["config"]["d_start_kimg"] == 0.5 and ck["config"]["mapping_lr_scale"] == 10  # schedule fields
     assert run_cli(main, ["--teacher", "gan-face-generate", "--out", str(tmp_path / "run2"), "--resume-from",
                           str(tmp_path / "resume.pt")], prog="x") == 2  # folder already holds a run
