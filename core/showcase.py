@@ -189,17 +189,21 @@ def showcase_faces(checkpoint: str | os.PathLike = DEFAULT_CHECKPOINT, count: in
     Upscaled with Lanczos (the browser's own scaling of a 64 px image is blurrier). Raises what
     ``load_generator`` raises (CheckpointError, OSError) when the checkpoint is missing or damaged.
     """
-    import cv2
-
     from core import stylegan2 as sg
 
     showcase = load_showcase(checkpoint)
     G = sg.load_generator(checkpoint)
-    faces = render_seeds(G, showcase.seeds[:count], showcase.psi)
+    return showcase, display_size(render_seeds(G, showcase.seeds[:count], showcase.psi), size)
+
+
+def display_size(faces: np.ndarray, size: int) -> np.ndarray:
+    """uint8 [N, size, size, 3]: Lanczos up (the browser's own scaling of 64 px is blurrier), area down."""
+    import cv2
+
     interp = cv2.INTER_LANCZOS4 if size >= faces.shape[1] else cv2.INTER_AREA
     resized = np.stack([cv2.resize(f, (size, size), interpolation=interp) for f in faces])
     assert resized.shape == (len(faces), size, size, 3), resized.shape
-    return showcase, resized
+    return resized
 
 
 def dcgan_face_label(face_id: int) -> str:
@@ -224,17 +228,11 @@ def render_dcgan_faces(gen, face_ids: Sequence[int]) -> np.ndarray:
 def dcgan_showcase_faces(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, count: int = 6,
                          size: int = 256) -> tuple[Showcase, np.ndarray]:
     """Like :func:`showcase_faces`, for the bundled DCGAN (face ids: :func:`dcgan_face_label`)."""
-    import cv2
-
     from core import dcgan
 
     showcase = load_showcase(checkpoint)
     gen, _ = dcgan.load_generator(checkpoint)
-    faces = render_dcgan_faces(gen, showcase.seeds[:count])
-    interp = cv2.INTER_LANCZOS4 if size >= faces.shape[1] else cv2.INTER_AREA
-    resized = np.stack([cv2.resize(f, (size, size), interpolation=interp) for f in faces])
-    assert resized.shape == (len(faces), size, size, 3), resized.shape
-    return showcase, resized
+    return showcase, display_size(render_dcgan_faces(gen, showcase.seeds[:count]), size)
 
 
 def make_dcgan_entry(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, grids: int = 32, count: int = 12,
