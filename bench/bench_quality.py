@@ -14,7 +14,8 @@ Columns:
   of 7x7 patch descriptors, the DCGAN trainer's ``SWDEvaluator`` (same seeds, so rows compare).
 - sharpness: mean variance of the Laplacian of the 64 px grey image (OpenCV ``CV_64F``).
 
-StyleGAN2 samples are seeds 0..n-1 (official ``generate.py`` rule) at ``--psi``, ``noise_mode='const'``;
+StyleGAN2 samples are seeds 0..n-1 (official ``generate.py`` rule) at ``--psi``, ``--noise-mode`` (default
+``const``, as the sampler page);
 DCGAN samples are ``latent_noise(n, latent_dim, seed=0)``. ``--teacher`` adds a row for raw (unfiltered)
 samples of the teacher itself (needs gan-face-generate on PYTHONPATH; the demo set was filtered by
 detector, so raw samples are the ceiling of a student trained on the raw stream).
@@ -80,13 +81,14 @@ def quality_row(name: str, faces: np.ndarray, scorer, swd: Callable) -> dict:
 
 
 @torch.no_grad()
-def stylegan2_samples(path: Path, n: int, psi: float) -> np.ndarray:
+def stylegan2_samples(path: Path, n: int, psi: float, noise_mode: str = "const") -> np.ndarray:
     load_generator = _import("load_generator", ("core.stylegan2",))
     zs_from_seeds = _import("zs_from_seeds", ("core.stylegan2",))
     to_uint8 = _import("to_uint8", ("core.imaging",))
     G = load_generator(path)
     z = zs_from_seeds(list(range(n)), G.z_dim)
-    return np.concatenate([to_uint8(G(z[i:i + 64], None, truncation_psi=psi, noise_mode="const"))
+    torch.manual_seed(0)  # noise_mode='random' draws from the global generator: same noise every run
+    return np.concatenate([to_uint8(G(z[i:i + 64], None, truncation_psi=psi, noise_mode=noise_mode))
                            for i in range(0, n, 64)])
 
 
@@ -147,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="generator checkpoints (default: the bundled ones)")
     ap.add_argument("--n", type=int, default=256, help=f"samples per row (at most {HALF})")
     ap.add_argument("--psi", type=float, default=1.0, help="StyleGAN2 truncation")
+    ap.add_argument("--noise-mode", choices=("const", "random", "none"), default="const",
+                    help="StyleGAN2 noise inputs (random: the same draws every run)")
     ap.add_argument("--teacher", action="store_true", help="add a row of raw teacher samples")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--core-root", type=Path, default=ROOT,
@@ -174,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(quality_row("teacher, raw samples", teacher_samples(args.n), scorer, swd))
         for path in checkpoints:
             if checkpoint_family(path) == "stylegan2":
-                faces, name = stylegan2_samples(path, args.n, args.psi), f"{path.name} psi={args.psi:g}"
+                noise = "" if args.noise_mode == "const" else f" {args.noise_mode}"
+                faces = stylegan2_samples(path, args.n, args.psi, args.noise_mode)
+                name = f"{path.name} psi={args.psi:g}{noise}"
             else:
                 faces, name = dcgan_samples(path, args.n), path.name
             rows.append(quality_row(name, faces, scorer, swd))
