@@ -461,3 +461,21 @@ def test_bundled_demo_show_is_prepared_and_small():
     size = sum(p.stat().st_size for p in demo.rglob("*") if p.is_file())
     assert size < 3_500_000, f"shows/demo is {size / 1e6:.1f} MB"
     assert not [p for p in (demo / "media").rglob("*.partial.json")]
+
+
+def test_demo_show_takes_its_seeds_from_the_bundled_models_showcase(monkeypatch):
+    """The demo's face, morph and mixing seeds are the showcase's picks, so retraining the bundled model and
+    rerunning ``python -m core.showcase`` and ``python -m core.show demo`` keeps the show's faces chosen."""
+    from core import showcase
+    from core.show import demo
+
+    picked = showcase.Showcase("stylegan2_demo.pt", [41, 7, 300, 12, 5, 99, 64, 3], [0.9] * 8)
+    monkeypatch.setattr(showcase, "load_showcase", lambda *a, **k: picked)
+    scenes = {s.id: s for s in demo.demo_scenes(None)}
+    assert scenes["face"].seed == 41 and scenes["edit"].seed == 41 and "Seed 41" in scenes["face"].notes
+    assert scenes["morph"].seeds == [41, 7, 300]
+    assert scenes["mixing"].row_seeds == [41, 7, 300] and scenes["mixing"].col_seeds == [12, 5, 99, 64]
+    too_few = showcase.Showcase("stylegan2_demo.pt", [1, 2], [None, None], curated=False)
+    monkeypatch.setattr(showcase, "load_showcase", lambda *a, **k: too_few)
+    assert {s.id: s for s in demo.demo_scenes(None)}["morph"].seeds == [0, 1, 2]
+

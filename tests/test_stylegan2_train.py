@@ -200,6 +200,19 @@ def test_checkpoint_resume_is_exact_and_export_loads_with_load_generator(tmp_pat
     assert stylegan2.load_generator(tmp_path / "cli.pt").z_dim == cfg.z_dim
     assert (tmp_path / "cli_samples.png").is_file()
 
+    # a picked snapshot (an exported G_ema) is bundled as measured, with its grid; a training state is not
+    assert main(["--out", str(run_b), "--export-only", "--snapshot", str(out),
+                 "--export", str(tmp_path / "snap.pt")]) == 0
+    snap = torch.load(tmp_path / "snap.pt", weights_only=True)
+    assert snap["notes"]["snapshot"] == "gen.pt" and snap["step"] == 4
+    for k, v in raw["model"].items():
+        torch.testing.assert_close(snap["model"][k], v, atol=0, rtol=0, msg=k)
+    assert (tmp_path / "snap_samples.png").is_file()
+    with pytest.raises(CheckpointError, match="model"):
+        main(["--out", str(run_b), "--export-only", "--snapshot", str(run_b / "checkpoint.pt"),
+              "--export", str(tmp_path / "bad.pt")])
+    assert not (tmp_path / "bad.pt").exists()
+
 
 def test_load_images_from_npz_and_folder(tmp_path):
     from PIL import Image

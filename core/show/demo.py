@@ -31,13 +31,27 @@ from core.show.schema import (
 DEMO_MODEL = "checkpoints/stylegan2_demo.pt"
 DEMO_TIMELAPSE_RUN = "cache/show_demo_dcgan"
 DIVERSITY = "could this format of viewing media create more diversity"
-# Seeds of the bundled model that look clearly different from each other (see its samples sheet).
-FACE_SEED, MORPH_SEEDS = 20, [20, 2, 23]
+# Without a current showcase list (assets/showcase.json), seeds 0..n-1 stand in: still valid, less chosen.
+SHOWCASE_SEEDS_NEEDED = 7
+
+
+def demo_seeds() -> tuple[int, list[int], list[int]]:
+    """(face seed, morph chain, mixing columns) from the bundled model's showcase: its most face-like,
+    mutually different seeds (best first, then each the farthest from those before), so the show follows
+    the bundled weights when they are retrained and ``python -m core.showcase`` is rerun."""
+    from core.showcase import load_showcase
+
+    seeds = load_showcase(store.PROJECT_ROOT / DEMO_MODEL, fallback_count=SHOWCASE_SEEDS_NEEDED).seeds
+    if len(seeds) < SHOWCASE_SEEDS_NEEDED:
+        seeds = list(range(SHOWCASE_SEEDS_NEEDED))
+    return seeds[0], seeds[:3], seeds[3:7]
 
 
 def demo_scenes(timelapse_run: str | None) -> list[Scene]:
-    face = FaceScene(id="face", title="A face that belongs to nobody", model=DEMO_MODEL, seed=FACE_SEED,
-                     psi=0.7, notes="Seed 20 of the bundled 64 px model; any seed gives another person.")
+    face_seed, morph_seeds, mixing_columns = demo_seeds()
+    face = FaceScene(id="face", title="A face that belongs to nobody", model=DEMO_MODEL, seed=face_seed,
+                     psi=0.7,
+                     notes=f"Seed {face_seed} of the bundled 64 px model; any seed gives another person.")
     scenes: list[Scene] = [
         TitleScene(id="opening", title="Custom Cast",
                    text="Faces of no real person, generated and animated live."),
@@ -51,12 +65,12 @@ def demo_scenes(timelapse_run: str | None) -> list[Scene]:
     scenes += [
         face,
         MorphScene(id="morph", title="Step 3: from one person to another", model=DEMO_MODEL,
-                   seeds=MORPH_SEEDS, psi=0.7, frames_per_transition=65, space="w", fps=24.0,
+                   seeds=morph_seeds, psi=0.7, frames_per_transition=65, space="w", fps=24.0,
                    notes="Drag the slider: every frame is pre-rendered, the face follows the hand."),
-        EditScene(id="edit", title="Editing without labels (SeFa)", model=DEMO_MODEL, seed=FACE_SEED, psi=0.7,
+        EditScene(id="edit", title="Editing without labels (SeFa)", model=DEMO_MODEL, seed=face_seed, psi=0.7,
                   direction=0, amount_min=-3.0, amount_max=3.0, frames=33, name="strongest direction"),
-        MixingScene(id="mixing", title="Mixing styles", model=DEMO_MODEL, row_seeds=[20, 2, 23],
-                    col_seeds=[5, 9, 16, 27], group="coarse", psi=0.7),
+        MixingScene(id="mixing", title="Mixing styles", model=DEMO_MODEL, row_seeds=morph_seeds,
+                    col_seeds=mixing_columns, group="coarse", psi=0.7),
         AnimationScene(id="animation", title="Step 4: the face talks", source_kind="scene", source="face",
                        driving_kind="motion", driving="talk", engine="landmarks"),
         EvidenceScene(id="evidence", title="Step 5: do viewers want it?", survey="assets/demo_survey.csv",

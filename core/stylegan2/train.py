@@ -62,6 +62,8 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--export", default=None, help="also write the EMA generator here (project format)")
     ap.add_argument("--export-only", action="store_true",
                     help="no training: export OUT/checkpoint.pt to --export (+ a sample grid PNG)")
+    ap.add_argument("--snapshot", default=None,
+                    help="with --export-only: export this snapshot (OUT/snapshots/*.pt) instead")
     t = ap.add_argument_group("teacher stream (--teacher; the flags above keep their meaning, with the "
                               "recipe's defaults: DistillConfig)")
     t.add_argument("--teacher", choices=TEACHER_NAMES, help="train on fresh samples of this teacher")
@@ -152,7 +154,7 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] =
     if args.export_only:
         if not args.export:
             raise UserError("--export-only needs --export PATH")
-        out = export_run(args.out, args.export)
+        out = export_run(args.out, args.export, snapshot=args.snapshot)
         print(f"exported {out['kimg']:.2f} kimg (step {out['step']}) to {args.export}")
         return 0
     if args.teacher:

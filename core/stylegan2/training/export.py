@@ -11,7 +11,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.checkpoint import atomic_torch_save, atomic_write_bytes, require_keys, safe_torch_load
+from core.checkpoint import (
+    CheckpointError,
+    atomic_torch_save,
+    atomic_write_bytes,
+    require_keys,
+    safe_torch_load,
+)
 from core.imaging import make_grid, png_bytes
 from core.stylegan2.loading import CHECKPOINT_VERSION, build_generator, load_generator
 from core.stylegan2.sampling import generate_images
@@ -42,15 +48,44 @@ def export_generator(train_ckpt: dict[str, Any] | Trainer, path: str | os.PathLi
     return out
 
 
-def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, grid_seeds: int = 32,
-               truncation_psi: float = 0.7, notes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Export ``run_dir/checkpoint.pt`` to ``path`` and write ``<path stem>_samples.png`` next to it.
+def export_snapshot(snapshot: str | os.PathLike, path: str | os.PathLike) -> dict[str, Any]:
+    """Copy a run's snapshot (an exported G_ema, ``snapshots/*.pt``) to ``path``, checked first: a
+    snapshot picked by ``bench/bench_quality.py`` is bundled as it was measured."""
+    snap = safe_torch_load(snapshot)
+    require_keys(snap, ["kind", "model", "config", "step", "version", "kimg"], "StyleGAN2 snapshot")
+    if snap["kind"] != "stylegan2":
+        raise CheckpointError(f"{Path(snapshot).name} is a {snap['kind']!r} checkpoint, "
+                              "not a StyleGAN2 snapshot")
+    build_generator(snap["config"], snap["model"], "StyleGAN2 snapshot")
+    out = {**snap, "notes": {**dict(snap.get("notes") or {}), "snapshot": Path(snapshot).name}}
+    atomic_torch_save(out, path)
+    return out
 
-    The grid is rendered from the exported file through :func:`load_generator` and
-    :func:`~core.stylegan2.sampling.generate_images`, so it shows exactly what the sampler page shows
-    for seeds 0..grid_seeds-1 (``noise_mode='const'``).
+
+def write_sample_grid(path: str | os.PathLike, grid_seeds: int = 32, truncation_psi: float = 0.7) -> Path:
+    """``<path stem>_samples.png`` next to the generator file: seeds 0..grid_seeds-1 rendered through
+    :func:`load_generator` and :func:`~core.stylegan2.sampling.generate_images`, so it shows exactly what
+    the sampler page shows for those seeds (``noise_mode='const'``)."""
+    path = Path(path)
+    G = load_generator(path)
+    images = [img for _, img in generate_images(G, range(grid_seeds), truncation_psi)]
+    grid_path = path.with_name(path.stem + "_samples.png")
+    atomic_write_bytes(grid_path, png_bytes(make_grid(images, cols=8)))
+    return grid_path
+
+
+def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, grid_seeds: int = 32,
+               truncation_psi: float = 0.7, notes: dict[str, Any] | None = None,
+               snapshot: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Export ``run_dir/checkpoint.pt`` (or ``snapshot``) to ``path`` and write the sample grid next to it.
+
+    The grid (:func:`write_sample_grid`) is rendered from the exported file.
     """
     run_dir, path = Path(run_dir), Path(path)
+    if snapshot is not None:
+        out = export_snapshot(snapshot, path)
+        write_sample_grid(path, grid_seeds, truncation_psi)
+        return out
     ckpt = safe_torch_load(run_dir / "checkpoint.pt")
     notes = dict(notes or {})
     log_path = run_dir / "log.jsonl"
@@ -66,7 +101,5 @@ def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, grid_seeds: 
         if lines:  # wall time of the last logged step (the log restarts its clock on resume)
             notes["train_seconds_last_session"] = lines[-1].get("sec")
     out = export_generator(ckpt, path, notes=notes)
-    G = load_generator(path)
-    images = [img for _, img in generate_images(G, range(grid_seeds), truncation_psi)]
-    atomic_write_bytes(path.with_name(path.stem + "_samples.png"), png_bytes(make_grid(images, cols=8)))
+    write_sample_grid(path, grid_seeds, truncation_psi)
     return out
