@@ -61,6 +61,7 @@ from core.dcgan.run_dir import (
 from core.dcgan.sampling import generate, latent_noise
 from core.imaging import make_grid, png_bytes, to_uint8
 from core.jobs import CANCEL_FILE, cancel_requested, current_context
+from core.optim import adam
 
 # What the loop does next, agreed across ranks as the largest code: stop beats pause beats run.
 _COMMANDS = ("run", "pause", "stop")
@@ -163,8 +164,8 @@ class Trainer:
             use_uniform_mask_dropout(d)
         self.G = g.to(self.device, memory_format=self.memory_format)
         self.D = d.to(self.device, memory_format=self.memory_format)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self.opt_g = adam(self.G.parameters(), cfg.lr_g, (cfg.beta1, cfg.beta2))
+        self.opt_d = adam(self.D.parameters(), cfg.lr_d, (cfg.beta1, cfg.beta2))
         self.fixed_noise = latent_noise(cfg.n_fixed, cfg.model.latent_dim, cfg.seed + 1)
         # uint8, converted per batch (4x less memory than float); on the GPU to avoid host copies.
         self.data = data.images.to(self.device) if self.device.type == "cuda" else data.images

@@ -24,6 +24,7 @@ from torch import nn
 
 from core.checkpoint import CheckpointError, atomic_torch_save, load_state_strict, require_keys
 from core.imaging import make_grid
+from core.optim import adam
 from core.stylegan2.discriminator import Discriminator
 from core.stylegan2.networks import Generator
 from core.stylegan2.sampling import generate_images
@@ -57,7 +58,7 @@ def lazy_adam(params: Sequence[nn.Parameter], lr: float, betas: Sequence[float],
         ratio = reg_interval / (reg_interval + 1)
         lr = lr * ratio
         betas = tuple(b ** ratio for b in betas)
-    return torch.optim.Adam(list(params), lr=lr, betas=betas, eps=1e-8)
+    return adam(params, lr, betas, eps=1e-8)
 
 
 def adam_state(opt: torch.optim.Adam, saved: Any, name: str) -> dict:
