@@ -410,6 +410,7 @@ from core.stylegan2.training import (  # noqa: E402
     write_resume_file,
 )
 from core.stylegan2.training.distill import SCRATCH_KIND  # noqa: E402
+from core.stylegan2.training.distill_run import resolve_config  # noqa: E402
 
 
 def tiny_teacher(z_dim: int = 8) -> torch.nn.Module:
@@ -522,6 +523,38 @@ def test_regression_warm_start_learns_the_teacher():
     assert last < 0.7 * np.mean(first), (first, last)
 
 
+
+def noise_strengths(G) -> dict[int, list[float]]:
+    out: dict[int, list[float]] = {}
+    for layer in G.synthesis.modules():
+        if getattr(layer, "use_noise", False):
+            out.setdefault(layer.resolution, []).append(float(layer.noise_strength))
+    return out
+
+
+def test_silent_noise_res_holds_those_noise_inputs_at_zero_and_may_be_set_on_resume(tmp_path):
+    loud = Distiller(tiny_distill(), tiny_teacher(), scorer=brightness_score)
+    for _ in range(3):
+        loud.train_step()
+    assert all(v != 0 for vs in noise_strengths(loud.G).values() for v in vs)  # noise strengths learn
+    quiet = Distiller(tiny_distill(silent_noise_res=(8,)), tiny_teacher(), scorer=brightness_score)
+    for _ in range(3):
+        quiet.train_step()
+    for G in (quiet.G, quiet.G_ema):
+        strengths = noise_strengths(G)
+        assert strengths[8] == [0.0, 0.0] and all(v != 0 for v in strengths[16])
+    # switched on when a run is resumed: the loaded strengths are silenced before the next step
+    ck = loud.state_dict()
+    assert resolve_config(ck, {"silent_noise_res": (4, 16)}).silent_noise_res == (4, 16)
+    resumed = Distiller(tiny_distill(silent_noise_res=(4, 16)), tiny_teacher(), scorer=brightness_score)
+    resumed.load_state_dict(ck)
+    strengths = noise_strengths(resumed.G_ema)
+    assert strengths[4] == [0.0] and strengths[16] == [0.0, 0.0] and all(v != 0 for v in strengths[8])
+    for bad in ((12,), (32,), ("8",)):
+        with pytest.raises(UserError, match="silent_noise_res"):
+            tiny_distill(silent_noise_res=bad).validate()
+
+
 @pytest.mark.parametrize("bf16", [True, False])
 def test_distiller_resume_is_exact_across_both_phases(tmp_path, bf16):
     cfg = tiny_distill(amp_bf16=bf16)
@@ -624,8 +657,11 @@ def test_cli_teacher_run_export_resume_file_and_continue(tmp_path, monkeypatch, 
     assert "exact (with Adam moments)" in capsys.readouterr().out
     assert main(["--teacher", "gan-face-generate", "--out", str(tmp_path / "run2"), "--resume-from",
                  str(tmp_path / "resume.pt"), "--kimg", "0.02", "--d-start-kimg", "0.5",
-                 "--mapping-lr-scale", "10"]) == 0
+                 "--mapping-lr-scale", "10", "--silent-noise-res", "8", "16"]) == 0
     ck = safe_torch_load(tmp_path / "run2" / "checkpoint.pt")
+    assert tuple(ck["config"]["silent_noise_res"]) == (8, 16)
+    silenced = [float(v) for k, v in ck["G_ema"].items() if k.endswith("noise_strength") and ".b4." not in k]
+    assert len(silenced) == 4 and not any(silenced)  # b8 and b16, two layers each
     assert ck["cur_nimg"] == 20 and ck["config"]["w_dim"] == 16 and ck["config"]["kimg"] == 0.02
     assert ck["config"]["d_start_kimg"] == 0.5 and ck["config"]["mapping_lr_scale"] == 10  # schedule fields
     assert run_cli(main, ["--teacher", "gan-face-generate", "--out", str(tmp_path / "run2"), "--resume-from",

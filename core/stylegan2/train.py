@@ -76,6 +76,8 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--adv-weight", type=float, help="phase B weight of the GAN loss")
     t.add_argument("--r1-interval", type=int, help="lazy R1 every N D steps")
     t.add_argument("--real-min-score", type=float, help="D's reals: teacher samples scoring >= this (0: off)")
+    t.add_argument("--silent-noise-res", type=int, nargs="*", metavar="RES",
+                   help="hold the noise inputs at these resolutions at zero strength (none: give no RES)")
     t.add_argument("--bf16", type=int, choices=(0, 1), help="bf16 autocast of G and D passes (default 1)")
     t.add_argument("--checkpoint-minutes", type=float)
     t.add_argument("--snapshot-minutes", type=float)
@@ -95,6 +97,7 @@ TEACHER_FLAGS = {"res": ("resolution",), "kimg": ("kimg",), "batch": ("batch_siz
                  "d_start_kimg": ("d_start_kimg",), "rec_weight": ("rec_weight",),
                  "adv_weight": ("adv_weight",), "r1_interval": ("r1_interval",),
                  "real_min_score": ("real_min_score",), "bf16": ("amp_bf16",),
+                 "silent_noise_res": ("silent_noise_res",),
                  "checkpoint_minutes": ("checkpoint_minutes",), "snapshot_minutes": ("snapshot_minutes",),
                  "log_every": ("log_every",)}
 
@@ -138,7 +141,8 @@ def main_teacher(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     cfg: dict[str, Any] = {}
     for flag, names in TEACHER_FLAGS.items():
         if flag in given:
-            cfg.update({name: (bool(given[flag]) if flag == "bf16" else given[flag]) for name in names})
+            value = {"bf16": bool, "silent_noise_res": tuple}.get(flag, lambda v: v)(given[flag])
+            cfg.update({name: value for name in names})
     trainer = train_distill(cfg, load_teacher(args.teacher), args.out, resume=args.resume,
                             resume_from=args.resume_from, device=args.device, max_steps=args.max_steps)
     if args.export:

@@ -176,6 +176,11 @@ class DistillConfig:
     ema_rampup: float = 0.05
     w_avg_beta: float = 0.995
     amp_bf16: bool = True  # G and D passes under bf16 autocast (losses, R1 and Adam stay fp32)
+    # Noise inputs of the synthesis layers at these resolutions are held at zero strength (projected after
+    # every G update, in G and G_ema). The third run's student leaned on its 32 px noise alone (strength
+    # 0.025, every other layer ~0.001), and the sampler's fixed 'const' noise pattern then drew the same
+    # horizontal streaks through every face's eyes; with it silenced G must draw that detail itself.
+    silent_noise_res: tuple[int, ...] = ()
     kimg: float = 10_000.0  # stop after this many kimg
     checkpoint_minutes: float = 4.0
     snapshot_minutes: float = 20.0  # exported G_ema snapshots for bench/bench_quality.py
@@ -230,6 +235,12 @@ class DistillConfig:
         check_float(self.real_min_score, "real_min_score", 0, 0.99, error)
         check_float(self.w_avg_beta, "w_avg_beta", 0, 1, error)
         check_bool(self.amp_bf16, "amp_bf16", error)
+        synthesis_res = {4 << k for k in range(res.bit_length()) if 4 << k <= res}
+        if not isinstance(self.silent_noise_res, (tuple, list)) or any(
+                not isinstance(r, int) or r not in synthesis_res for r in self.silent_noise_res):
+            allowed = ", ".join(map(str, sorted(synthesis_res)))
+            raise error(f"'silent_noise_res' must be synthesis resolutions ({allowed}), "
+                        f"not {self.silent_noise_res!r}"[:160])
         check_float(self.kimg, "kimg", 0, 1e6, error, open_low=True)
         check_float(self.checkpoint_minutes, "checkpoint_minutes", 0, 1e6, error, open_low=True)
         check_float(self.snapshot_minutes, "snapshot_minutes", 0, 1e6, error, open_low=True)
@@ -240,5 +251,5 @@ class DistillConfig:
 # May change when a teacher-stream run is resumed (the rest define the networks and the streams).
 DISTILL_SCHEDULE_FIELDS = ("g_lr", "mapping_lr_scale", "g_betas_rec", "g_betas_gan", "d_lr", "rec_scales",
                            "phase_a_kimg", "d_start_kimg", "rec_weight", "adv_weight", "r1_gamma",
-                           "r1_interval", "real_min_score", "ema_kimg", "ema_rampup", "amp_bf16", "kimg",
-                           "checkpoint_minutes", "snapshot_minutes", "log_every")
+                           "r1_interval", "real_min_score", "ema_kimg", "ema_rampup", "amp_bf16",
+                           "silent_noise_res", "kimg", "checkpoint_minutes", "snapshot_minutes", "log_every")

@@ -54,6 +54,7 @@ class Distiller:
         self.G = Generator(**cfg.generator_kwargs()).train().to(self.device)
         self.D = Discriminator(cfg.resolution, 3, cfg.d_channel_base, cfg.d_channel_max,
                                cfg.mbstd_group).train().to(self.device)
+        self._silence_noise(self.G)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         # G has no lazy regulariser; its betas follow the phase (set every step). D: lazy R1 correction.
         self.opt_G = lazy_adam(self.G.synthesis.parameters(), cfg.g_lr, cfg.g_betas_rec, 0)
@@ -112,6 +113,7 @@ class Distiller:
         loss.backward()
         self._sanitize(self.G)
         self.opt_G.step()
+        self._silence_noise(self.G)
 
         if self.cur_nimg >= cfg.d_start_kimg * 1000:  # D: the G step's images (pre-update) as fakes
             if cfg.real_min_score > 0:
@@ -155,6 +157,15 @@ class Distiller:
             p_ema.copy_(p.detach().lerp(p_ema, beta))
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
             b_ema.copy_(b)
+        self._silence_noise(self.G_ema)
+
+    @torch.no_grad()
+    def _silence_noise(self, G: Generator) -> None:
+        """Hold the noise strength of the ``silent_noise_res`` layers at zero (see DistillConfig)."""
+        silent = set(self.cfg.silent_noise_res)
+        for layer in G.synthesis.modules():
+            if getattr(layer, "use_noise", False) and layer.resolution in silent:
+                layer.noise_strength.zero_()
 
     # ---- state ----------------------------------------------------------------------------------------
 
@@ -197,6 +208,8 @@ class Distiller:
         self.stream.load_state_dict({"z": rng["z"], "real": rng.get("real", self.stream.real_gen.get_state()),
                                      "pool": ckpt.get("real_pool", torch.zeros(0))})
         torch.set_rng_state(rng["torch"])
+        for G in (self.G, self.G_ema):  # a run may silence layers on resume
+            self._silence_noise(G)
         return exact
 
     def _restore_lazy_d_hparams(self) -> None:
