@@ -648,6 +648,11 @@ def test_cli_teacher_run_export_resume_file_and_continue(tmp_path, monkeypatch, 
     assert [r["phase"] for r in log] == ["A", "B", "B"] and log[-1]["kimg"] == 0.012
     G = stylegan2.load_generator(tmp_path / "g.pt")
     assert (G.z_dim, G.img_resolution) == (8, 16)
+    # --export-only of a teacher run (how the bundled model is exported): the run's notes travel with it
+    assert main(["--out", str(run), "--export-only", "--export", str(tmp_path / "e.pt")]) == 0
+    notes = torch.load(tmp_path / "e.pt", weights_only=True)["notes"]
+    assert notes["teacher"].startswith("gan-face-generate") and notes["train_seconds"] > 0
+    assert "train_seconds_last_session" not in notes  # the dataset runs' log clock, absent here
     # a stored run keeps its architecture: changing it on resume is refused
     with pytest.raises(UserError, match="cannot change w_dim"):
         main(["--teacher", "gan-face-generate", "--out", str(run), "--resume", "--w-dim", "32"])

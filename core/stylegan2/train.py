@@ -27,7 +27,8 @@ import torch
 from core.cli import ArgumentParser, UserError, run_cli
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
-from core.stylegan2.training.distill_run import TEACHER_NOTE, load_run_state, train_distill, write_resume_file
+from core.stylegan2.training.distill import TEACHER_NOTE
+from core.stylegan2.training.distill_run import load_run_state, train_distill, write_resume_file
 from core.stylegan2.training.distributed import init_distributed, world
 from core.teacher import TEACHER_NAMES, load_teacher
 

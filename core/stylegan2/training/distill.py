@@ -36,6 +36,7 @@ from core.stylegan2.training.trainer import adam_state, lazy_adam
 from core.teacher import TeacherStream, multiscale_l1
 
 DISTILL_KIND = "stylegan2-distill"
+TEACHER_NOTE = "gan-face-generate 1.1.1 DigiFace DCGAN (MIT), unlimited sample stream"
 SCRATCH_KIND = "stylegan2-teacher-distill"  # the first run's scratch script (same layout otherwise)
 DISTILL_VERSION = 1
 

@@ -37,11 +37,10 @@ from core.checkpoint import (
 )
 from core.cli import UserError
 from core.stylegan2.training.config import DISTILL_SCHEDULE_FIELDS, DistillConfig
-from core.stylegan2.training.distill import DISTILL_KIND, SCRATCH_KIND, Distiller
+from core.stylegan2.training.distill import DISTILL_KIND, SCRATCH_KIND, TEACHER_NOTE, Distiller
 from core.stylegan2.training.export import export_generator
 
 RESUME_MAX_BYTES = 50 * 2 ** 20  # the repository's per-checkpoint limit
-TEACHER_NOTE = "gan-face-generate 1.1.1 DigiFace DCGAN (MIT), unlimited sample stream"
 
 
 def convert_checkpoint(ckpt: dict[str, Any], name: str = "checkpoint") -> dict[str, Any]:

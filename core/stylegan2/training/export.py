@@ -21,6 +21,7 @@ from core.checkpoint import (
 from core.imaging import make_grid, png_bytes
 from core.stylegan2.loading import CHECKPOINT_VERSION, build_generator, load_generator
 from core.stylegan2.sampling import generate_images
+from core.stylegan2.training.distill import DISTILL_KIND, TEACHER_NOTE
 from core.stylegan2.training.trainer import Trainer
 
 
@@ -98,8 +99,11 @@ def export_run(run_dir: str | os.PathLike, path: str | os.PathLike, grid_seeds: 
                 continue
             if isinstance(record, dict):
                 lines.append(record)
-        if lines:  # wall time of the last logged step (the log restarts its clock on resume)
-            notes["train_seconds_last_session"] = lines[-1].get("sec")
+        if lines and lines[-1].get("sec") is not None:  # the log restarts its clock on resume
+            notes["train_seconds_last_session"] = lines[-1]["sec"]
+    if ckpt.get("kind") == DISTILL_KIND:  # a teacher-stream run keeps its own total
+        notes.setdefault("teacher", TEACHER_NOTE)
+        notes.setdefault("train_seconds", float(ckpt.get("train_seconds", 0.0)))
     out = export_generator(ckpt, path, notes=notes)
     write_sample_grid(path, grid_seeds, truncation_psi)
     return out
