@@ -67,3 +67,19 @@ def png_bytes(image: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def display_resize(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """uint8 HxWx3 (or NxHxWx3) resized for display to ``size`` (side, or (height, width)): Lanczos when
+    enlarging - sharper than a browser's own scaling of a 64 px face - and area averaging when shrinking."""
+    import cv2
+
+    h, w = (size, size) if isinstance(size, int) else size
+    batch = images if images.ndim == 4 else images[None]
+    assert batch.dtype == np.uint8 and batch.shape[-1] == 3, (batch.dtype, batch.shape)
+    if batch.shape[1:3] == (h, w):
+        return images
+    interp = cv2.INTER_LANCZOS4 if h * w >= batch.shape[1] * batch.shape[2] else cv2.INTER_AREA
+    out = np.stack([cv2.resize(np.ascontiguousarray(f), (w, h), interpolation=interp) for f in batch])
+    assert out.shape == (len(batch), h, w, 3), out.shape
+    return out if images.ndim == 4 else out[0]

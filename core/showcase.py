@@ -190,20 +190,11 @@ def showcase_faces(checkpoint: str | os.PathLike = DEFAULT_CHECKPOINT, count: in
     ``load_generator`` raises (CheckpointError, OSError) when the checkpoint is missing or damaged.
     """
     from core import stylegan2 as sg
+    from core.imaging import display_resize
 
     showcase = load_showcase(checkpoint)
     G = sg.load_generator(checkpoint)
-    return showcase, display_size(render_seeds(G, showcase.seeds[:count], showcase.psi), size)
-
-
-def display_size(faces: np.ndarray, size: int) -> np.ndarray:
-    """uint8 [N, size, size, 3]: Lanczos up (the browser's own scaling of 64 px is blurrier), area down."""
-    import cv2
-
-    interp = cv2.INTER_LANCZOS4 if size >= faces.shape[1] else cv2.INTER_AREA
-    resized = np.stack([cv2.resize(f, (size, size), interpolation=interp) for f in faces])
-    assert resized.shape == (len(faces), size, size, 3), resized.shape
-    return resized
+    return showcase, display_resize(render_seeds(G, showcase.seeds[:count], showcase.psi), size)
 
 
 def dcgan_face_label(face_id: int) -> str:
@@ -229,10 +220,11 @@ def dcgan_showcase_faces(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, count
                          size: int = 256) -> tuple[Showcase, np.ndarray]:
     """Like :func:`showcase_faces`, for the bundled DCGAN (face ids: :func:`dcgan_face_label`)."""
     from core import dcgan
+    from core.imaging import display_resize
 
     showcase = load_showcase(checkpoint)
     gen, _ = dcgan.load_generator(checkpoint)
-    return showcase, display_size(render_dcgan_faces(gen, showcase.seeds[:count]), size)
+    return showcase, display_resize(render_dcgan_faces(gen, showcase.seeds[:count]), size)
 
 
 def make_dcgan_entry(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, grids: int = 32, count: int = 12,

@@ -27,7 +27,7 @@ import torch
 import core
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
-from core.imaging import png_bytes
+from core.imaging import display_resize, png_bytes
 from core.showcase import Showcase, fallback, load_showcase
 from pages._common import (
     HANDOFF_ANIMATOR_SOURCE,
@@ -243,9 +243,7 @@ def _encode_px() -> int:
 def _data_url(img: np.ndarray, fmt: str = "png") -> str:
     """A data URL of ``img`` at the view's encode size (PNG for the exact face, JPEG for drag frames)."""
     size = _encode_px()
-    if img.shape[0] != size:
-        interp = cv2.INTER_LANCZOS4 if size > img.shape[0] else cv2.INTER_AREA
-        img = np.clip(cv2.resize(img, (size, size), interpolation=interp), 0, 255)
+    img = display_resize(img, size)
     params = [cv2.IMWRITE_PNG_COMPRESSION, 1] if fmt == "png" else [cv2.IMWRITE_JPEG_QUALITY, 88]
     ok, buf = cv2.imencode(f".{fmt}", np.ascontiguousarray(img[..., ::-1]), params)
     assert ok, fmt

@@ -144,3 +144,18 @@ def test_adam_is_fused_on_cpu_and_updates_like_the_default_loop():
     assert (a[0] != start[0]).all()  # it did move
     # the state dict is the loop's layout: a checkpoint written by either resumes in the other
     loop.load_state_dict(fused.state_dict())
+
+
+def test_display_resize_enlarges_with_lanczos_and_shrinks_by_area():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    big = imaging.display_resize(face, 64)
+    assert big.shape == (64, 64, 3) and big.dtype == np.uint8
+    assert np.array_equal(big, cv2.resize(face, (64, 64), interpolation=cv2.INTER_LANCZOS4))
+    small = imaging.display_resize(big, 16)
+    assert np.array_equal(small, cv2.resize(big, (16, 16), interpolation=cv2.INTER_AREA))
+    batch = imaging.display_resize(np.stack([face, face[::-1]]), (32, 48))  # (height, width)
+    assert batch.shape == (2, 32, 48, 3) and np.array_equal(batch[0], imaging.display_resize(face, (32, 48)))
+    assert imaging.display_resize(face, 16) is face  # already at size: untouched

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from core.show.errors import ShowError
-from core.show.render.context import RenderContext
+from core.show.render.context import RenderContext, enlarged_for_display
 from core.show.render.morph import batch_size
 from core.show.schema import EditScene
 
@@ -35,7 +35,8 @@ def render(scene: EditScene, ctx: RenderContext) -> dict:
 
     def frames_from(start: int) -> Iterator[np.ndarray]:
         for i in range(start, len(amounts), step):
-            yield from sg.synthesize(G, path[i:i + step], scene.noise, noise_seed=scene.seed)
+            for frame in sg.synthesize(G, path[i:i + step], scene.noise, noise_seed=scene.seed):
+                yield enlarged_for_display(frame, G.img_resolution)
 
     frames = ctx.render_sequence(len(amounts), frames_from)
     return {"frames": frames, "fps": 12.0, "width": G.img_resolution, "height": G.img_resolution,

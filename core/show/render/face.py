@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.show.render.context import RenderContext
+from core.show.render.context import RenderContext, enlarged_for_display
 from core.show.schema import FaceScene
 
 
@@ -23,4 +23,5 @@ def render(scene: FaceScene, ctx: RenderContext) -> dict:
     ctx.check_cancel()
     image = face_image(G, scene.seed, scene.psi, scene.noise)
     ctx.advance(1, "1/1 image")
-    return {"image": ctx.put_image(image), "width": int(image.shape[1]), "height": int(image.shape[0])}
+    shown = enlarged_for_display(image, G.img_resolution)
+    return {"image": ctx.put_image(shown), "width": int(image.shape[1]), "height": int(image.shape[0])}

@@ -3,7 +3,7 @@ destinations. Cells are capped at 512 px so a 1024 px model's grid stays a pictu
 
 from __future__ import annotations
 
-from core.show.render.context import RenderContext
+from core.show.render.context import GRID_CELL_DISPLAY_PX, RenderContext, enlarged_for_display
 from core.show.schema import MixingScene
 
 MAX_CELL = 512
@@ -22,5 +22,6 @@ def render(scene: MixingScene, ctx: RenderContext) -> dict:
     grid = sg.style_mixing_grid(G, scene.row_seeds, scene.col_seeds, sg.style_layers(G, scene.group),
                                 scene.psi, scene.noise, out_size=None if cell == G.img_resolution else cell)
     ctx.advance(estimate(scene), "grid")
-    return {"image": ctx.put_image(grid), "width": int(grid.shape[1]), "height": int(grid.shape[0]),
+    shown = enlarged_for_display(grid, cell, GRID_CELL_DISPLAY_PX)
+    return {"image": ctx.put_image(shown), "width": int(grid.shape[1]), "height": int(grid.shape[0]),
             "cell": cell}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from core.show.render.context import RenderContext
+from core.show.render.context import RenderContext, enlarged_for_display
 from core.show.schema import MorphScene
 
 
@@ -33,7 +33,8 @@ def render(scene: MorphScene, ctx: RenderContext) -> dict:
 
     def frames_from(start: int) -> Iterator[np.ndarray]:
         for i in range(start, total, step):
-            yield from sg.synthesize(G, ws[i:i + step], scene.noise, noise_seed=scene.seeds[0])
+            for frame in sg.synthesize(G, ws[i:i + step], scene.noise, noise_seed=scene.seeds[0]):
+                yield enlarged_for_display(frame, G.img_resolution)
 
     frames = ctx.render_sequence(total, frames_from)
     per = scene.frames_per_transition - 1
