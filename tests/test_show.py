@@ -226,7 +226,11 @@ def test_prepare_renders_everything_then_nothing(tmp_path, tiny_model):
     assert face.width == face.height == 16 and face.image.suffix == ".jpg"
     assert len(morph.frames) == 9 and len(edit.frames) == 4 and morph.fps == 12.0
     assert morph.labels[0] == "seed 1 → 2 · 0%" and morph.labels[-1] == "seed 3"
-    assert Image.open(morph.frames[0]).size == (16, 16)  # the model's full resolution
+    # a 16 px model's frames are stored enlarged (Lanczos, x16 -> 256 px) for the player's ~500 px face;
+    # the caption keeps the model's resolution
+    assert Image.open(morph.frames[0]).size == (256, 256) and Image.open(face.image).size == (256, 256)
+    assert Image.open(edit.frames[0]).size == (256, 256)
+    assert Image.open(mixing.image).size == (8 * mixing.width, 8 * mixing.height)  # 16 px cells x8 -> 128 px
     assert Image.open(mixing.image).size == (3 * 16 + 4 * 2, 2 * 16 + 3 * 2) or mixing.image.is_file()
     media = {p: p.stat().st_mtime_ns for p in (d / "media").rglob("*") if p.is_file()}
 
@@ -479,3 +483,15 @@ def test_demo_show_takes_its_seeds_from_the_bundled_models_showcase(monkeypatch)
     monkeypatch.setattr(showcase, "load_showcase", lambda *a, **k: too_few)
     assert {s.id: s for s in demo.demo_scenes(None)}["morph"].seeds == [0, 1, 2]
 
+
+
+def test_bundled_demo_show_uses_the_current_showcase():
+    """Catches a bundled model retrained (or a showcase redone) without rebuilding shows/demo."""
+    from core.show import demo
+
+    if not (ROOT / "shows" / "demo" / "show.json").is_file():
+        pytest.skip("shows/demo not built yet (python -m core.show demo --out shows/demo)")
+    face_seed, morph_seeds, _ = demo.demo_seeds()
+    show = S.load_show(ROOT / "shows" / "demo")
+    assert show.scene("face").seed == face_seed and show.scene("morph").seeds == morph_seeds, (
+        "shows/demo is out of date: python -m core.show demo --out shows/demo")
