@@ -66,13 +66,12 @@ def joined_motion():
 
 def source_face(face_id: int) -> np.ndarray:
     """The DCGAN face's 64 px render upscaled to the animator's 256 px (uint8 HxWx3)."""
-    import cv2
-
     from core import dcgan
+    from core.imaging import display_resize
 
     gen, _ = dcgan.load_generator(DCGAN_CHECKPOINT)
     face = render_dcgan_faces(gen, [face_id])[0]
-    return cv2.resize(face, (256, 256), interpolation=cv2.INTER_LANCZOS4)
+    return display_resize(face, 256)
 
 
 def main() -> int:

@@ -1,17 +1,22 @@
 """Image conversions shared by every model family.
 
-The one place where network outputs in [-1, 1] scale become uint8 HxWx3 arrays, and where arrays
-are tiled into grids. Keep these here so DCGAN, StyleGAN2 and FOMM agree to the last bit.
+The one place where network outputs in [-1, 1] scale become uint8 HxWx3 arrays, where arrays are
+tiled into grids and resized for display. Keep these here so DCGAN, StyleGAN2 and FOMM agree to the last
+bit. torch is imported by the two tensor conversions only, so torch-free pages (animator, home) can use
+the rest without paying for it.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 
 def to_uint8(images: torch.Tensor, drange: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
@@ -20,6 +25,8 @@ def to_uint8(images: torch.Tensor, drange: tuple[float, float] = (-1.0, 1.0)) ->
     Matches the official StyleGAN2 export: ``(x - lo) * 255 / (hi - lo)``, rounded, clamped.
     Grayscale (C=1) is repeated to three channels so callers always get HxWx3.
     """
+    import torch
+
     single = images.ndim == 3
     if single:
         images = images.unsqueeze(0)
@@ -36,6 +43,8 @@ def to_uint8(images: torch.Tensor, drange: tuple[float, float] = (-1.0, 1.0)) ->
 
 def from_uint8(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """Inverse of :func:`to_uint8`: uint8 NHWC/HWC arrays to float NCHW/CHW tensors in [-1, 1]."""
+    import torch
+
     arr = np.asarray(images)
     assert arr.dtype == np.uint8, f"expected uint8, got {arr.dtype}"
     assert arr.ndim in (3, 4) and arr.shape[-1] == 3, f"expected (N)HxWx3, got {arr.shape}"

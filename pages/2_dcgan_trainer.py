@@ -18,7 +18,7 @@ from PIL import Image
 from core import ASSETS_DIR, CHECKPOINTS_DIR, RUNS_DIR, dcgan, video
 from core.checkpoint import CheckpointError
 from core.images import ImageRejected, read_rgb
-from core.imaging import make_grid, png_bytes
+from core.imaging import display_resize, make_grid, png_bytes
 from pages._common import HANDOFF_TRAINING_DIR, page_header, send_to_animator
 from pages._show import add_to_show
 
@@ -363,7 +363,7 @@ else:
                 try:
                     gen, _ = dcgan.load_generator(ckpt_path)
                     frames = dcgan.latent_walk(gen, [0, 1, 2, 3], frames_per_leg=12)
-                    video.write_gif([np.asarray(Image.fromarray(f).resize((128, 128))) for f in frames],
+                    video.write_gif(list(display_resize(np.stack(frames), 128)),
                                     monitor_dir / "latent_walk.gif", fps=12)
                 except CheckpointError as e:
                     st.error(str(e))
@@ -389,12 +389,11 @@ else:
                    f"{info['step']:,} steps on {source} (details in checkpoints/README.md).")
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="dcgan_seed")
         faces = dcgan.sample(gen, 16, int(seed))
-        st.image(make_grid([np.asarray(Image.fromarray(f).resize((96, 96), Image.Resampling.LANCZOS))
-                            for f in faces], cols=8), caption=f"Samples for seed {seed}")
+        st.image(make_grid(list(display_resize(faces, 96)), cols=8), caption=f"Samples for seed {seed}")
         c1, c2 = st.columns(2)
         pick = c1.number_input("Face to send (0-15)", 0, 15, 0, key="dcgan_pick")
         if c1.button("Send to animator", key="dcgan_send"):
-            face = np.asarray(Image.fromarray(faces[int(pick)]).resize((256, 256), Image.Resampling.LANCZOS))
+            face = display_resize(faces[int(pick)], 256)
             send_to_animator(face, f"DCGAN demo, seed {seed}, face {pick}")
             st.success("Sent: open the FOMM animator page.")
         # A callable: the 14 MB file is read when the button is pressed, not on every rerun of the page.
@@ -405,7 +404,7 @@ else:
         if c2.button("Latent walk (bundled)", key="dcgan_walk_pre"):
             frames = dcgan.latent_walk(gen, [int(seed), int(seed) + 1, int(seed) + 2], frames_per_leg=12)
             gif = RUNS_DIR / "dcgan_pretrained_walk.gif"
-            video.write_gif([np.asarray(Image.fromarray(f).resize((128, 128))) for f in frames], gif, fps=12)
+            video.write_gif(list(display_resize(np.stack(frames), 128)), gif, fps=12)
             st.image(gif.read_bytes(), caption="Latent walk of the bundled generator")
     except CheckpointError as e:
         st.error(str(e))

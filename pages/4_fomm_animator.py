@@ -12,12 +12,12 @@ import hashlib
 import uuid
 from pathlib import Path
 
-import cv2
 import numpy as np
 import streamlit as st
 
 from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR, jobs
 from core import animate as an
+from core.imaging import display_resize
 from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
 from pages._show import add_to_show
@@ -77,7 +77,7 @@ elif source_kind == "Bundled face":
         faces, face_indices = bundled_set
         pick = st.slider("Bundled face", 1, len(faces), 1) - 1
         idx = face_indices[pick]
-        source = cv2.resize(faces[pick], (256, 256), interpolation=cv2.INTER_LANCZOS4)
+        source = display_resize(faces[pick], 256)
         st.caption("Synthetic 64 px face (no real person), upscaled to 256 px.")
 else:
     photo = st.file_uploader("Face photo", type=["png", "jpg", "jpeg", "webp"])

@@ -12,9 +12,10 @@ import streamlit as st
 from core import ASSETS_DIR, CHECKPOINTS_DIR
 from core.status import asset_status, hardware, library_versions
 
-# The opening row shows the bundled DCGAN's showcase faces: trained by this project on the teacher's
-# stream, they are the most face-like of the bundled generators (bench/bench_quality.py: mean detector score
-# 0.881 vs 0.764 for the bundled StyleGAN2).
+# The opening row shows the bundled DCGAN's showcase faces (trained by this project on the teacher's
+# stream; bench/bench_quality.py mean detector score 0.881, SWD 25.7): chosen when the bundled StyleGAN2 was
+# a blur (0.764). Since session 5 the StyleGAN2 scores as well (0.894, SWD 28.8) and has the sampler page;
+# the DCGAN's faces are the crisper of the two at 64 px, and the home clip is made from them.
 CHECKPOINT = CHECKPOINTS_DIR / "dcgan_demo.pt"
 SURVEY = ASSETS_DIR / "demo_survey.csv"
 CLIP = ASSETS_DIR / "home" / "clip.mp4"

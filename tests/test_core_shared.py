@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -159,3 +160,13 @@ def test_display_resize_enlarges_with_lanczos_and_shrinks_by_area():
     batch = imaging.display_resize(np.stack([face, face[::-1]]), (32, 48))  # (height, width)
     assert batch.shape == (2, 32, 48, 3) and np.array_equal(batch[0], imaging.display_resize(face, (32, 48)))
     assert imaging.display_resize(face, 16) is face  # already at size: untouched
+
+
+def test_imaging_imports_torch_only_for_the_tensor_conversions():
+    """Torch-free pages (animator, home) resize and tile with core.imaging without importing torch."""
+    code = ("import sys, numpy as np; from core import imaging; "
+            "imaging.make_grid([imaging.display_resize(np.zeros((8, 8, 3), np.uint8), 16)] * 2); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "False", out.stderr

@@ -24,7 +24,7 @@ def estimate(scene: AnimationScene) -> int:
 
 def bundled_face(index: int) -> np.ndarray:
     """A bundled synthetic face (no real person), upscaled to 256 px as the animator page shows it."""
-    import cv2
+    from core.imaging import display_resize
 
     if not FACES_NPZ.is_file():
         raise ShowError(f"the bundled faces are missing ({FACES_NPZ.relative_to(store.PROJECT_ROOT)})")
@@ -35,7 +35,7 @@ def bundled_face(index: int) -> np.ndarray:
         face = np.asarray(faces[index], dtype=np.uint8)
     if face.ndim == 2:
         face = np.repeat(face[..., None], 3, axis=2)
-    return cv2.resize(face[..., :3], (SOURCE_SIZE, SOURCE_SIZE), interpolation=cv2.INTER_LANCZOS4)
+    return display_resize(np.ascontiguousarray(face[..., :3]), SOURCE_SIZE)
 
 
 def _scene_face(scene: AnimationScene, ctx: RenderContext) -> np.ndarray:
