@@ -26,7 +26,3 @@ def page_header(title: str, caption: str) -> None:
     st.title(title)
     st.caption(caption)
 
-
-def not_ready(what: str, issue: str) -> None:
-    """Shown by a page whose feature has not landed yet: plain words, no crash."""
-    st.info(f"**{what}** is not available yet: it arrives with {issue}. The rest of the app works.")

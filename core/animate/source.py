@@ -42,7 +42,7 @@ def prepare_source(image: np.ndarray | str | os.PathLike, size: int = OUTPUT_SIZ
                    landmarker=None, notes: list[str] | None = None) -> np.ndarray:
     """Square size x size uint8 source face.
 
-    ``crop_face``: find the face and align it FFHQ-style with ``core.align`` (uploaded photos; a
+    ``crop_face``: find the face and align it FFHQ-style with ``core.faces.align`` (uploaded photos; a
     detector-box crop when the mesh fails); with False the image is taken as an already framed face
     (generated faces) and only centre-cropped. With several faces the largest is used, and a line
     saying so is appended to ``notes``.
@@ -66,7 +66,7 @@ def prepare_source(image: np.ndarray | str | os.PathLike, size: int = OUTPUT_SIZ
             region, offset = image[y0:y0 + side, x0:x0 + side], np.array([x0, y0], np.float32)
         meshes = landmarker.mesh(region)
         if meshes:  # FFHQ-style alignment (eyes level), the framing the generators' faces share
-            from core.align import eye_mouth_points, ffhq_quad, warp_quad
+            from core.faces.align import eye_mouth_points, ffhq_quad, warp_quad
 
             return warp_quad(image, ffhq_quad(eye_mouth_points(meshes[0] + offset)), size)[0]
         if faces:

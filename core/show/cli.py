@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,12 +54,6 @@ def _parser() -> argparse.ArgumentParser:
     pn = sub.add_parser("prune", help="delete media that no scene uses")
     pn.add_argument("show_dir")
     return p
-
-
-def _progress_printer(label: str):
-    def progress(done: int, total: int) -> None:
-        print(f"{label}: {done}/{total} scenes", file=sys.stderr)
-    return progress
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,6 @@ Teacher stream (fresh samples of a teacher generator instead of a dataset; see c
     python -m core.stylegan2.train --teacher gan-face-generate --out runs/sg2_teacher_2 \
         --resume-from checkpoints/training/sg2_teacher_resume.pt          # continue it in a new folder
 
-The old spelling ``python -m core.stylegan2_train`` forwards here.
 """
 
 from __future__ import annotations

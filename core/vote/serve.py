@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from core import PROJECT_ROOT, RUNS_DIR
@@ -112,9 +111,3 @@ def qr_svg(url: str) -> str:
                                                                   xmldecl=False)
     return buf.getvalue().decode("utf-8")
 
-
-def voter_app_log_tail(lines: int = 20, path: Path = VOTER_APP_LOG) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""

@@ -215,7 +215,6 @@ def test_malicious_files_given_to_non_model_loaders(tmp_path, inputs):
 COMMANDS = {
     "core.stylegan2": (["info", "g.pt"], ["info"]),
     "core.stylegan2.train": (["--out", "run"], ["--res", "8"]),
-    "core.stylegan2_train": (["--out", "run"], []),
     "core.dcgan": (["sample", "--checkpoint", "c.pt", "--out", "g.png"], ["sample", "--out", "g.png"]),
     "core.fomm": (["animate", "--source", "f.png", "--driving", "blink", "--out", "o.mp4"],
                   ["animate", "--driving", "blink", "--out", "o.mp4"]),

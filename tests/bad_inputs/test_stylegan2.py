@@ -35,7 +35,7 @@ from tests.bad_inputs.conftest import (
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # ~110 CLI runs
 
-SG, TRAIN, TRAIN_SHIM = "core.stylegan2", "core.stylegan2.train", "core.stylegan2_train"
+SG, TRAIN = "core.stylegan2", "core.stylegan2.train"
 MODULE_SRC_MARKER = Path("/tmp/custom-cast-stylegan2-module-src-ran")  # official pickles' embedded source
 TINY_TRAIN = ["--res", "8", "--z-dim", "8", "--w-dim", "8", "--channel-base", "64", "--channel-max", "8",
               "--batch", "2", "--kimg", "0.002", "--snap-kimg", "0.002", "--threads", "1"]
@@ -343,9 +343,8 @@ def test_out_of_bounds_training_configs_are_refused(tmp_path):
     (["--lr", "nan"], "g_lr"), (["--export-only"], "--export"), (["--res", "abc"], "invalid int"),
 ])
 def test_bad_training_flags(tmp_path, flags, word):
-    # flags come last so they override TINY_TRAIN's values; the old command spelling is checked too
-    module = TRAIN_SHIM if word == "kimg" else TRAIN
-    result = run_cli(module, "--data", tmp_path / "unused.npz", "--out", tmp_path / "run", *TINY_TRAIN,
+    # flags come last so they override TINY_TRAIN's values
+    result = run_cli(TRAIN, "--data", tmp_path / "unused.npz", "--out", tmp_path / "run", *TINY_TRAIN,
                      *flags)
     assert_refused(result, word)
     assert not (tmp_path / "run").exists()
