@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from core import checks
 from core.checkpoint import CheckpointError
+from core.checks import shown
 from core.stylegan2.ops import ACTIVATIONS
 
 MAX_LATENT = 4096          # z_dim / w_dim / hidden widths (releases use 512)
@@ -60,45 +62,22 @@ def plain_kwargs(obj: Any) -> Any:
     return obj
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def check_int(value: Any, name: str, lo: int, hi: int, error: type[ValueError] = CheckpointError) -> int:
-    """``value`` if it is a whole number within ``lo..hi``; otherwise ``error`` naming the field."""
-    if isinstance(value, np.integer):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise error(f"'{name}' must be a whole number, not {_show(value)}")
-    if not lo <= value <= hi:
-        raise error(f"'{name}' = {_show(value)} is outside the supported range {lo}..{hi}")
-    return value
+    return checks.check_int(value, name, lo, hi, error=error)
 
 
 def check_float(value: Any, name: str, lo: float, hi: float, error: type[ValueError] = CheckpointError,
                 open_low: bool = False) -> float:
-    """``value`` as a float if it is a finite number within ``lo..hi`` (``(lo..hi]`` with open_low)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise error(f"'{name}' must be a number, not {_show(value)}")
-    value = float(value)
-    if not math.isfinite(value) or value < lo or value > hi or (open_low and value == lo):
-        span = f"above {lo:g} and at most {hi:g}" if open_low else f"{lo:g}..{hi:g}"
-        raise error(f"'{name}' = {_show(value)} is outside the supported range {span}")
-    return value
+    return checks.check_float(value, name, lo, hi, error=error, open_low=open_low)
 
 
 def check_choice(value: Any, name: str, choices: tuple | set,
                  error: type[ValueError] = CheckpointError) -> Any:
-    if not isinstance(value, str) or value not in choices:
-        raise error(f"'{name}' = {_show(value)} is not one of {sorted(choices)}")
-    return value
+    return checks.check_choice(value, name, choices, error=error)
 
 
 def check_bool(value: Any, name: str, error: type[ValueError] = CheckpointError) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise error(f"'{name}' must be true or false, not {_show(value)}")
-    return bool(value)
+    return checks.check_bool(value, name, error=error)
 
 
 def is_power_of_two(n: int) -> bool:
@@ -131,13 +110,13 @@ def _check_synthesis(kw: dict, resolution: int) -> None:
         check_float(kw["conv_clamp"], "synthesis_kwargs.conv_clamp", 0, 1e9, open_low=True)
     if "architecture" in kw and kw["architecture"] != "skip":
         raise CheckpointError(f"only the 'skip' generator architecture is supported, not "
-                              f"{_show(kw['architecture'])}")
+                              f"{shown(kw['architecture'])}")
     if "resample_filter" in kw:
         taps = kw["resample_filter"]
         if (not isinstance(taps, (list, tuple)) or not 1 <= len(taps) <= 16
                 or any(isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
                        for t in taps) or sum(taps) == 0):
-            raise CheckpointError(f"'synthesis_kwargs.resample_filter' = {_show(taps)} is not a list of "
+            raise CheckpointError(f"'synthesis_kwargs.resample_filter' = {shown(taps)} is not a list of "
                                   "1-16 finite filter taps with a non-zero sum")
     for key in ("use_noise", "fp16_channels_last", "channels_last"):
         if key in kw:
