@@ -113,7 +113,7 @@ def test_cli_teacher_run_without_the_teacher_installed_is_one_line(tmp_path, mon
     monkeypatch.setattr(core.teacher.importlib.util, "find_spec", lambda name: None)
     npz = tmp_path / "ref.npz"
     np.savez(npz, images=np.zeros((8, 64, 64, 3), np.uint8))
-    from core.dcgan.commands import main
+    from core.dcgan.cli import main
 
     with pytest.raises(Exception, match="not installed"):
         main(["train", "--teacher", "gan-face-generate", "--data", str(npz), "--out", str(tmp_path / "r"),
@@ -121,7 +121,7 @@ def test_cli_teacher_run_without_the_teacher_installed_is_one_line(tmp_path, mon
 
 
 def test_resume_may_switch_bf16_but_not_the_networks(tmp_path, capsys):
-    from core.dcgan.commands import main
+    from core.dcgan.cli import main
 
     npz = tmp_path / "data.npz"
     np.savez(npz, images=np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))

@@ -91,9 +91,9 @@ def __dir__() -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command exactly as ``python -m core.dcgan`` does and return its exit code (errors: one line)."""
-    from core.dcgan import commands
+    from core.dcgan import cli
 
-    return run_cli(commands.main, argv, prog=commands.PROG)
+    return run_cli(cli.main, argv, prog=cli.PROG)
 
 
 __all__ = sorted([*_EXPORTS, "main"])

@@ -29,7 +29,7 @@ from core.survey.cleaning import (
     fold_rare_answers,
     require_question,
 )
-from core.survey.command import main
+from core.survey.cli import main
 from core.survey.counts import all_answer_counts, answer_counts, sunburst_data
 from core.survey.errors import SurveyError
 from core.survey.figures import (

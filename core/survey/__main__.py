@@ -1,8 +1,8 @@
-"""Command line: ``python -m core.survey report CSV [--question TEXT] [--claim P] [--json]`` (see command)."""
+"""Command line: ``python -m core.survey report CSV [--question TEXT] [--claim P] [--json]`` (cli.py)."""
 
 import sys
 
 from core.cli import run_cli
-from core.survey.command import PROG, command
+from core.survey.cli import PROG, command
 
 sys.exit(run_cli(command, prog=PROG))
