@@ -417,3 +417,13 @@ def test_short_labels():
     assert list(labels.values()) == ["Which … A?", "Which … B?"]
     clash = ["Start of one long text that ends the same", "Start of two long text that ends the same"]
     assert sv.short_label_map(clash, 20) == {c: c for c in clash}  # never two options with one label
+
+
+def test_question_matching_is_whole_word():
+    from core.survey import mentions
+
+    assert mentions("Age group", "age") and mentions("What is your AGE?", "age")
+    assert not mentions("Which language do you speak?", "age")
+    assert not mentions("Your usage of streaming", "age")
+    assert mentions("Genders of the viewers", "gender") and mentions("Ethnicity", "ethnicity", "ethnic")
+    assert not mentions("Ethnicity", "ethnic")

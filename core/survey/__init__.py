@@ -73,6 +73,7 @@ from core.survey.roles import (
     ROLE_YES_NO,
     ROLES,
     detect_role,
+    mentions,
 )
 from core.survey.sentiment import (
     DEFAULT_NEGATIVE_THRESHOLD,
@@ -127,7 +128,7 @@ __all__ = [
     "CHOICE_ROLES", "CLAIM_RANGE", "claim_test", "clean_survey", "cleaned_csv_bytes", "CleanSurvey",
     "counts_figure", "crosstab_figure", "crosstab_test", "CrosstabResult", "decode_bytes", "DEFAULT_ALPHA",
     "DEFAULT_CLAIM", "DEFAULT_NEGATIVE_THRESHOLD", "default_positive", "DEFAULT_POSITIVE_THRESHOLD",
-    "DELIMITERS", "detect_role", "EXTRA_STOPWORDS", "figure_html", "find_question", "fold_rare_answers",
+    "DELIMITERS", "detect_role", "mentions", "EXTRA_STOPWORDS", "figure_html", "find_question", "fold_rare_answers",
     "format_report", "label_sentiment", "main", "MAX_BYTES", "MAX_CATEGORIES", "MAX_COLUMNS", "MAX_ROWS",
     "neutralise_formula", "OTHER", "parse_csv", "proportion_figure", "proportion_test", "ProportionTest",
     "read_survey", "report_json", "require_question", "ROLE_CATEGORICAL", "ROLE_FREE_TEXT", "ROLE_IGNORE",

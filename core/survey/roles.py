@@ -37,3 +37,9 @@ def detect_role(values: pd.Series, name: str = "") -> str:
     if len(counts) <= MAX_CATEGORIES and repeated_share >= 0.5:
         return ROLE_CATEGORICAL
     return ROLE_FREE_TEXT
+
+
+def mentions(question: str, *words: str) -> bool:
+    """Whether ``question`` names any of ``words`` as a whole word ("age" matches "Age group", not
+    "language"); a word also matches its plural ("genders")."""
+    return any(re.search(rf"\b{re.escape(w)}s?\b", question, re.IGNORECASE) for w in words)
