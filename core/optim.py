@@ -2,9 +2,7 @@
 
 ``torch.optim.Adam`` with its fused kernel where torch has one for the parameters' device (CPU and CUDA):
 the same update rule as the default per-tensor loop, one kernel over all parameters instead of a dozen
-small ops per tensor. On this project's 2-core CPU (quiet, 2 threads) one step over the 1.8 M parameters of
-the width-32 tutorial DCGAN takes 6.1 ms with the loop and 1.2 ms fused (6.3 M parameters at width 64:
-24.8 vs 5.8 ms), a few per cent of a training step. Results differ from the loop only by float
+small ops per tensor (figures in docs/benchmarks.md). Results differ from the loop only by float
 rounding; the state dict is the same, so checkpoints resume either way.
 """
 

@@ -72,7 +72,7 @@ _COMMAND_CODES = {name: code for code, name in enumerate(_COMMANDS)}
 class UniformMaskDropout(nn.Dropout):
     """``nn.Dropout`` with its mask drawn by ``uniform_`` instead of ``bernoulli_``: the same
     distribution (keep with probability 1 - p, scaled by 1 / (1 - p)), but CPU ``bernoulli_`` draws
-    element by element and took 16 % of a study-architecture training step; this is x1.12 per step."""
+    element by element, a noticeable share of a study-architecture training step."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:

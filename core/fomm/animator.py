@@ -47,8 +47,8 @@ class FommAnimator:
         self.batch_size = batch_size  # driving frames per forward pass (bounds memory)
         self.decode_frames = decode_frames  # frames per full-resolution decoder pass (CPU cache sized)
         # The residual bottleneck (most of a frame's work) under bf16 autocast: its Winograd transforms
-        # then run on the CPU's bf16 units (AMX), x1.3 per frame on this box, at ~1 % relative error in
-        # the bottleneck's features. Off by default: the default path matches the official one.
+        # then run on the CPU's bf16 units (AMX), at ~1 % relative error in the bottleneck's features
+        # (speed in docs/benchmarks.md). Off by default: the default path matches the official one.
         self.amp_bf16 = amp_bf16
         dm = generator.dense_motion_network
         assert dm is not None, "FommAnimator needs a generator with a dense motion network"
