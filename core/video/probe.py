@@ -2,7 +2,8 @@
 
 ``ffprobe`` is not part of the ``imageio-ffmpeg`` wheel (only ``ffmpeg`` is), so ``ffmpeg.probe`` cannot
 run offline. The probes therefore use the bundled ``ffmpeg`` itself, once per probe (a launch costs
-more CPU than the probe itself, which matters for short clips): ``ffmpeg -i FILE -map 0:v:0 -c copy -f null -``
+more CPU than the probe itself, which matters for short clips):
+``ffmpeg -i FILE -map 0:v:0 -c copy -f null -``
 (built with ``ffmpeg-python``) copies the video packets without decoding them; its header is parsed by
 imageio-ffmpeg's own header parser (fps, size, rotation, audio codec: what its reader reports) and its
 final ``frame=`` line is the exact number of frames.
