@@ -65,7 +65,8 @@ _BROWS = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46, 300, 293, 334, 296, 336, 285
 
 
 def _pos(indices: list[int]) -> np.ndarray:
-    return np.array([_POS[i] for i in indices])
+    """Engine-keypoint positions of those face-mesh points that are engine keypoints."""
+    return np.array([_POS[i] for i in indices if i in _POS], dtype=np.int64)
 
 
 @dataclass
