@@ -67,3 +67,19 @@ def test_voice_scene_prepares_and_plays_with_sound(tmp_path):
     scene = data["scenes"][0]
     assert scene["video"].startswith("data:video/mp4;base64,") and scene["hasAudio"] is True
     assert "b.id = 'cc-sound'" in text and "v.muted = false" in text
+
+
+def test_cli_add_copies_the_voice_into_the_show(tmp_path):
+    from core.show.cli import main
+
+    d = tmp_path / "s"
+    S.create_show(d, "Voices")
+    wav = write_wav(tmp_path / "mine.wav", syllables(0.5), SR)
+    scene = {"kind": "animation", "source_kind": "bundled", "source": "493", "driving_kind": "voice",
+             "driving": str(wav)}
+    assert main(["add", str(d), "--scene", json.dumps(scene)]) == 0
+    added = S.load_show(d).scenes[0]
+    assert added.driving.startswith("media/") and added.driving.endswith(".wav")
+    assert (d / added.driving).read_bytes() == wav.read_bytes()
+    with pytest.raises(S.ShowError, match="voice not found"):
+        main(["add", str(d), "--scene", json.dumps({**scene, "driving": str(tmp_path / "gone.wav")})])
