@@ -52,6 +52,7 @@ ATTACK_S, RELEASE_S = 0.02, 0.08
 SHAPE_S = 0.06             # smoothing of the lip shape
 SPREAD_FROM, SPREAD_RANGE = 0.10, 0.12     # share of 200-3500 Hz energy over 1.8 kHz -> spread lips
 ROUND_BELOW_HZ, ROUND_RANGE_HZ = 700.0, 300.0  # centroid of 200-1500 Hz under this -> rounded lips
+FRAMES_PER_CHUNK = 512     # frames analysed at once (bounds the memory of a 5-minute voice)
 REST_MOTION = "talk"       # the bundled motion whose first frame (the rest pose) the voice deforms
 
 _POS = {idx: i for i, idx in enumerate(mt.KEYPOINT_INDICES)}
@@ -106,32 +107,63 @@ def _smooth(x: np.ndarray, fps: float, attack_s: float, release_s: float | None 
     return out
 
 
-def frame_windows(pcm: np.ndarray, sample_rate: int, fps: float) -> tuple[np.ndarray, int]:
-    """(T, W) Hann-weighted windows, two frames long, centred on the middle of each frame's display time.
+def frame_count(samples: int, sample_rate: int, fps: float) -> int:
+    """Video frames for ``samples`` of sound (at least one)."""
+    return max(1, int(round(samples * fps / sample_rate)))
 
-    Frame ``i`` is on screen during [i/fps, (i+1)/fps): its window is centred on (i + 0.5)/fps.
-    """
-    n_frames = max(1, int(round(len(pcm) * fps / sample_rate)))
+
+def frame_windows(pcm: np.ndarray, sample_rate: int, fps: float, start: int = 0,
+                  stop: int | None = None) -> np.ndarray:
+    """(stop - start, W) Hann-weighted windows, two frames long, centred on the middle of each frame's
+    display time: frame ``i`` is on screen during [i/fps, (i+1)/fps), its window is centred on
+    (i + 0.5)/fps. Samples outside the voice count as silence."""
+    n = frame_count(len(pcm), sample_rate, fps)
+    stop = n if stop is None else min(stop, n)
     width = int(round(2 * sample_rate / fps)) // 2 * 2
-    centres = np.round((np.arange(n_frames) + 0.5) * sample_rate / fps).astype(np.int64)
-    padded = np.pad(pcm.astype(np.float32), (width // 2, width // 2 + 1))
-    idx = centres[:, None] + np.arange(width)[None, :]
-    return padded[np.minimum(idx, len(padded) - 1)] * np.hanning(width).astype(np.float32), n_frames
+    centres = np.round((np.arange(start, stop) + 0.5) * sample_rate / fps).astype(np.int64)
+    idx = centres[:, None] - width // 2 + np.arange(width)[None, :]
+    inside = (idx >= 0) & (idx < len(pcm))
+    windows = np.where(inside, np.asarray(pcm, np.float32)[np.clip(idx, 0, len(pcm) - 1)], 0.0)
+    return (windows * np.hanning(width)).astype(np.float32)
+
+
+def _rms(windows: np.ndarray) -> np.ndarray:
+    weight = float((np.hanning(windows.shape[1]) ** 2).mean())
+    return np.sqrt((windows.astype(np.float64) ** 2).mean(1) / max(weight, 1e-12)).astype(np.float32)
 
 
 def loudness_envelope(pcm: np.ndarray, sample_rate: int, fps: float = VOICE_FPS) -> np.ndarray:
     """Per-frame RMS of the voice (the window of :func:`frame_windows`): the measure the mouth follows."""
-    windows, _ = frame_windows(pcm, sample_rate, fps)
-    weight = float((np.hanning(windows.shape[1]) ** 2).mean())
-    return np.sqrt((windows ** 2).mean(1) / max(weight, 1e-12)).astype(np.float32)
+    n = frame_count(len(pcm), sample_rate, fps)
+    return np.concatenate([_rms(frame_windows(pcm, sample_rate, fps, i, i + FRAMES_PER_CHUNK))
+                           for i in range(0, n, FRAMES_PER_CHUNK)])
+
+
+def _spectral_features(pcm: np.ndarray, sample_rate: int, fps: float) -> dict[str, np.ndarray]:
+    """Per frame: RMS; hiss (share of energy over 4 kHz); brightness (share of 200-3500 Hz energy over
+    1.8 kHz); the centroid of 200-1500 Hz. Computed in chunks of frames, so memory stays bounded."""
+    out: dict[str, list[np.ndarray]] = {"rms": [], "hiss": [], "bright": [], "low_centroid": []}
+    for i in range(0, frame_count(len(pcm), sample_rate, fps), FRAMES_PER_CHUNK):
+        windows = frame_windows(pcm, sample_rate, fps, i, i + FRAMES_PER_CHUNK)
+        spectrum = np.abs(np.fft.rfft(windows, axis=1)) ** 2
+        freqs = np.fft.rfftfreq(windows.shape[1], 1.0 / sample_rate)
+
+        energy = {band: spectrum[:, (freqs >= band[0]) & (freqs < band[1])].sum(1) + 1e-12
+                  for band in ((4000, sample_rate / 2), (80, sample_rate / 2), (1800, 3500), (200, 3500),
+                               (200, 1500))}
+        low = (freqs >= 200) & (freqs < 1500)
+        out["rms"].append(_rms(windows))
+        out["hiss"].append(energy[4000, sample_rate / 2] / energy[80, sample_rate / 2])
+        out["bright"].append(energy[1800, 3500] / energy[200, 3500])
+        out["low_centroid"].append((spectrum[:, low] * freqs[low]).sum(1) / energy[200, 1500])
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def analyse_voice(pcm: np.ndarray, sample_rate: int = VOICE_SAMPLE_RATE, fps: float = VOICE_FPS,
                   name: str = "the voice") -> VoiceTrack:
     """Loudness, mouth opening and lip shape of every video frame; AnimationError for silence."""
-    windows, n = frame_windows(pcm, sample_rate, fps)
-    weight = float((np.hanning(windows.shape[1]) ** 2).mean())
-    rms = np.sqrt((windows ** 2).mean(1) / max(weight, 1e-12)).astype(np.float32)
+    features = _spectral_features(pcm, sample_rate, fps)
+    rms = features["rms"]
     db = 20.0 * np.log10(rms + 1e-10)
     if not np.isfinite(db).any() or db.max() < SILENT_DBFS:
         raise AnimationError(f"{name} is silent (its loudest moment is under {SILENT_DBFS:g} dBFS): "
@@ -145,21 +177,11 @@ def analyse_voice(pcm: np.ndarray, sample_rate: int = VOICE_SAMPLE_RATE, fps: fl
     # over the last GATE_FADE_DB above the gate.
     amplitude = np.clip(rms / 10.0 ** (loud / 20.0), 0.0, 1.25) ** OPENING_GAMMA
     opening = np.clip(amplitude * np.clip((db - gate) / GATE_FADE_DB, 0.0, 1.0), 0.0, 1.0)
-
-    spectrum = np.abs(np.fft.rfft(windows, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(windows.shape[1], 1.0 / sample_rate)
-
-    def energy(lo: float, hi: float) -> np.ndarray:
-        return spectrum[:, (freqs >= lo) & (freqs < hi)].sum(1) + 1e-12
-
-    hiss = energy(4000, sample_rate / 2) / energy(80, sample_rate / 2)
-    fricative = np.clip((hiss - 0.35) / 0.35, 0.0, 1.0)    # s, f, sh: the lips nearly close on the teeth
+    fricative = np.clip((features["hiss"] - 0.35) / 0.35, 0.0, 1.0)  # s, f, sh: lips nearly close on teeth
     opening = opening * (1.0 - 0.6 * fricative)
     # Front vowels ("ee", "eh") put energy high, around the second formant; rounded back vowels ("oo",
     # "oh") keep it all low, under ~700 Hz; an open "aa" has its first formant high in the low band.
-    bright = energy(1800, 3500) / energy(200, 3500)
-    low = (freqs >= 200) & (freqs < 1500)
-    low_centroid = (spectrum[:, low] * freqs[low]).sum(1) / energy(200, 1500)
+    bright, low_centroid = features["bright"], features["low_centroid"]
     spread = np.clip((bright - SPREAD_FROM) / SPREAD_RANGE, 0.0, 1.0)
     rounding = np.clip((ROUND_BELOW_HZ - low_centroid) / ROUND_RANGE_HZ, 0.0, 1.0) * (1.0 - spread)
     presence = np.clip(opening * 3.0, 0.0, 1.0)             # shape matters only while sounding
