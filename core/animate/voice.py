@@ -46,9 +46,9 @@ SILENT_DBFS = -55.0        # a voice whose loudest frame is quieter than this is
 GATE_RANGE_DB = 30.0       # the mouth opens over this many dB under the voice's loud level
 NOISE_MARGIN_DB = 6.0      # ... and only this far above its noise floor
 GATE_FADE_DB = 6.0         # the mouth closes smoothly over this many dB above the gate
-OPENING_GAMMA = 0.7        # opening = (amplitude / loud amplitude) ** gamma
+OPENING_GAMMA = 0.85       # opening = (amplitude / loud amplitude) ** gamma
 LOUD_PERCENTILE = 95       # the "loud level" of a voice: this percentile of its frames' dB
-ATTACK_S, RELEASE_S = 0.02, 0.08
+ATTACK_S, RELEASE_S = 0.02, 0.06
 SHAPE_S = 0.06             # smoothing of the lip shape
 SPREAD_FROM, SPREAD_RANGE = 0.10, 0.12     # share of 200-3500 Hz energy over 1.8 kHz -> spread lips
 ROUND_BELOW_HZ, ROUND_RANGE_HZ = 700.0, 300.0  # centroid of 200-1500 Hz under this -> rounded lips
