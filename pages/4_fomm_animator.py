@@ -20,6 +20,7 @@ from core import animate as an
 from core.imaging import display_resize
 from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
+from pages._say_something import say_something
 from pages._show import add_to_show
 
 WORK_DIR = RUNS_DIR / "animator"
@@ -223,6 +224,14 @@ if status is not None:
         show_result(status)
     else:
         job_panel(run_dir)
+
+# ------------------------------------------------------------------ a face that says your line
+if source is not None and source_kind == "Bundled face":
+    say_something(source, crop_source, save_upload, {"source_kind": "bundled", "source": str(idx)})
+else:
+    say_something(source, crop_source, save_upload,
+                  {"source_kind": "image", "source": "", "align_source": False},
+                  {"source": source} if source is not None else None)
 
 with st.expander("What the offline engine can and cannot do"):
     st.markdown(

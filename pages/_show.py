@@ -20,7 +20,8 @@ from core.show.store import PROJECT_ROOT
 TARGET_KEY = "show_target"       # the show "Add to show" appends to (its folder name)
 NEW_SHOW = "➕ New show…"
 _PICKERS = "_show_pickers"        # keys of the "Add to show" widgets this session has drawn
-MIME = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif"}
+MIME = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif",
+        ".mp4": "video/mp4"}
 
 
 def _to_bytes(value) -> tuple[bytes, str]:

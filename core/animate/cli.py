@@ -11,20 +11,26 @@ from typing import TextIO
 
 import numpy as np
 
+from core.animate.audio import voice_duration_limit_text
 from core.animate.driving import record_motion
 from core.animate.motions import Motion, bundled_motions, load_motion
 from core.animate.pipeline import ENGINES, AnimateOptions, animate
 from core.animate.progress import Progress
+from core.animate.voice import VoiceOptions, speak
 from core.cli import ArgumentParser, quiet_native_stderr
 
 
 def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
-    p = ArgumentParser(prog=prog, description="Animate a face with a driving video.")
+    p = ArgumentParser(prog=prog, description="Animate a face with a driving video, a motion or a voice.")
     sub = p.add_subparsers(dest="command", required=True)
-    a = sub.add_parser("animate", help="animate a source face with a driving video or motion file")
+    a = sub.add_parser("animate", help="animate a source face with a driving video, a motion file or a voice")
     a.add_argument("--source", required=True, help="source face image (png/jpg)")
-    a.add_argument("--driving", required=True,
-                   help="driving video (mp4/mov/webm/gif), motion .json, or a bundled motion name")
+    drive = a.add_mutually_exclusive_group(required=True)
+    drive.add_argument("--driving",
+                       help="driving video (mp4/mov/webm/gif), motion .json, or a bundled motion name")
+    drive.add_argument("--audio", help="a voice (wav/mp3/m4a, or a video's sound track) the face speaks; "
+                                       f"at most {voice_duration_limit_text()}")
+    a.add_argument("--seed", type=int, default=0, help="--audio: seed of the blinks and head motion")
     a.add_argument("--out", required=True, help="output MP4 path")
     a.add_argument("--engine", choices=ENGINES, default="landmarks")
     a.add_argument("--checkpoint", help="vox-cpk.pth.tar for --engine fomm")
@@ -79,8 +85,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m core.animate") ->
                 m = record_motion(args.video, args.out, args.name, args.max_frames, progress=line)
                 print(f"wrote {args.out}: {len(m.keypoints)} frames at {m.fps:g} fps")
                 return 0
-            res = animate(args.source, _driving(args.driving), args.out, _options(args), progress=line,
-                          crop_source=not args.no_crop_source)
+            if args.audio is not None:
+                res = speak(args.source, args.audio, args.out, _options(args), VoiceOptions(seed=args.seed),
+                            progress=line, crop_source=not args.no_crop_source)
+            else:
+                res = animate(args.source, _driving(args.driving), args.out, _options(args), progress=line,
+                              crop_source=not args.no_crop_source)
         finally:
             if line:
                 line.end()

@@ -67,3 +67,24 @@ def start_animation_job(run_dir: str | os.PathLike, source: np.ndarray | str | o
                        crop_source=crop_source)
 
     return jobs.start_thread_job(run_dir, work, kind=JOB_KIND, summarize=summarize)
+
+
+def start_speech_job(run_dir: str | os.PathLike, source: np.ndarray | str | os.PathLike,
+                     voice: str | os.PathLike, options: AnimateOptions | None = None,
+                     voice_options=None, crop_source: bool | None = None) -> jobs.ThreadJob[AnimationResult]:
+    """:func:`start_animation_job` for a face that speaks ``voice`` (:func:`core.animate.voice.speak`):
+    the same run folder, manifest, progress and result, the voice muxed into ``RUN_DIR/animation.mp4``."""
+    from core.animate.voice import speak
+
+    out_path = Path(run_dir) / OUTPUT_NAME
+
+    def work(ctx: jobs.JobContext) -> AnimationResult:
+        def on_progress(p: Progress) -> None:
+            eta = p.eta_s if math.isfinite(p.eta_s) else None
+            ctx.progress(round(p.fraction * PROGRESS_STEPS), PROGRESS_STEPS, progress_message(p),
+                         unit="permille", eta_s=eta)
+
+        return speak(source, voice, out_path, options, voice_options, progress=on_progress,
+                     cancel=ctx.cancel_flag, crop_source=crop_source)
+
+    return jobs.start_thread_job(run_dir, work, kind=JOB_KIND, summarize=summarize)

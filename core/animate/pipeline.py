@@ -153,13 +153,14 @@ def _unwritable(e: OSError, where: Path) -> AnimationError:
 def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike | Motion,
             out_path: str | os.PathLike, options: AnimateOptions | None = None,
             progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-            crop_source: bool | None = None) -> AnimationResult:
+            crop_source: bool | None = None, audio: str | os.PathLike | None = None) -> AnimationResult:
     """Animate a source face with a driving video (or a :class:`Motion`) into an MP4 at out_path.
 
     source: image path, or uint8 HxWx3 array; arrays are taken as framed faces unless crop_source.
     The output has exactly one frame per driving frame, at the driving fps, with its audio padded
-    or trimmed to the video's length. Raises AnimationError (clear message) for bad input,
-    AnimationCancelled when cancel is set. ``out_path`` appears only when everything succeeded.
+    or trimmed to the video's length; ``audio`` (a sound file, e.g. the voice a motion was made
+    from, :mod:`core.animate.voice`) replaces the driving sound. Raises AnimationError (clear message)
+    for bad input, AnimationCancelled when cancel is set. ``out_path`` appears only when everything succeeded.
     """
     opts = options or AnimateOptions()
     _check_options(opts, driving)
@@ -167,7 +168,7 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
     out_path = Path(out_path)
     work = _work_folder(out_path)
     try:
-        return _animate(source, driving, out_path, opts, progress, cancel, crop_source, work, t0)
+        return _animate(source, driving, out_path, opts, progress, cancel, crop_source, work, t0, audio)
     except OSError as e:  # writing failed: the disk filled up, the folder became read-only...
         if str(e.filename or "").startswith(str(work)) or str(e.filename or "") == str(out_path):
             raise _unwritable(e, out_path) from None
@@ -177,7 +178,7 @@ def animate(source: np.ndarray | str | os.PathLike, driving: str | os.PathLike |
 
 
 def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, cancel, crop_source,
-             work: Path, t0: float) -> AnimationResult:
+             work: Path, t0: float, audio: str | os.PathLike | None = None) -> AnimationResult:
     from core.landmarks import FaceLandmarker
 
     is_motion = isinstance(driving, Motion)
@@ -250,7 +251,9 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         notes.append(f"The face was lost in {stats['lost']} of {total} frames; the last pose was held.")
 
     final = work / f"final{out_path.suffix.lower()}"
-    if has_audio_in:
+    if audio is not None:
+        has_audio = mux_audio(silent, audio, final)
+    elif has_audio_in:
         has_audio = mux_audio(silent, driving, final)
     else:
         has_audio = False

@@ -132,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data = json.loads(args.scene)
         except ValueError as e:
             raise ShowError(f"--scene is not valid JSON: {e}") from None
+        _voice_into_media(args.show_dir, data)
         scene = store.add_scene(args.show_dir, data)
         print(f"added {scene.KIND} scene {scene.id}")
         return 0
@@ -145,3 +146,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"removed {removed} file(s), {freed / 1e6:.1f} MB")
         return 0
     raise AssertionError(args.command)
+
+
+MAX_VOICE_BYTES = 200 * 1024 * 1024
+
+
+def _voice_into_media(show_dir: str, data) -> None:
+    """A voice-driven animation's voice is copied into the show's media, so the show carries its sound."""
+    from core.show import store
+    from core.show.errors import ShowError
+
+    if not isinstance(data, dict) or (data.get("kind"), data.get("driving_kind")) != ("animation", "voice"):
+        return
+    value = data.get("driving")
+    if not isinstance(value, str) or not value or value.startswith(store.MEDIA_PREFIX):
+        return
+    voice = store.resolve_input(show_dir, value)
+    if not voice.is_file():
+        raise ShowError(f"voice not found: {value}")
+    if voice.stat().st_size > MAX_VOICE_BYTES:
+        raise ShowError(f"voice {value} is larger than {MAX_VOICE_BYTES // 2**20} MB")
+    data["driving"] = store.put_media_file(show_dir, voice)

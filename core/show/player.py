@@ -10,7 +10,8 @@ so the face changes continuously while the hand moves.
 Stable selectors (for tests and for people): ``#cc-prev``, ``#cc-next``, ``#cc-counter``, ``#cc-title``,
 ``#cc-scenes`` (scene picker), ``#cc-stage`` (``data-index``, ``data-kind``), and inside the stage
 ``#cc-frame`` + ``#cc-scrub`` (``aria-label`` "Morph scrub", "Edit scrub" or "Time-lapse scrub"),
-``#cc-play``, ``#cc-label``, ``#cc-image``, ``#cc-video``, ``#cc-chart``, ``.cc-missing``.
+``#cc-play``, ``#cc-label``, ``#cc-image``, ``#cc-video`` (with its sound; ``#cc-sound`` turns it on
+where the browser only lets a video start muted), ``#cc-chart``, ``.cc-missing``.
 ``figure.cc-seq[data-loaded]`` counts the frames the browser has loaded.
 Keys: → / PageDown / Space next, ← / PageUp previous, Home / End (arrows move the scrub while it has
 the focus; it gives the focus back when released).
@@ -60,6 +61,8 @@ html, body { margin: 0; background: #0e1117; color: #f5f5f5;
 .cc-card .cc-big { font-size: 56px; font-weight: 700; color: #f5f5f5; margin-bottom: 16px; }
 .cc-headline { font-size: 36px; font-weight: 700; margin: 6px 0 4px; text-align: center; }
 .cc-verdict { font-size: 21px; color: #ddd; margin: 4px 0 14px; text-align: center; max-width: 1000px; }
+.cc-sound { font-size: 18px; margin-top: 10px; padding: 8px 18px; border-radius: 8px;
+  border: 1px solid #ff4b4b; background: #262b36; color: #f5f5f5; cursor: pointer; }
 .cc-missing { font-size: 20px; color: #ffcf70; border: 1px solid #886a2a; padding: 18px 24px;
   border-radius: 8px; margin-top: 8vh; max-width: 800px; text-align: center; }
 """
@@ -146,7 +149,16 @@ function go(i) {
   } else if (s.video) {
     var v = el('video'); v.id = 'cc-video'; v.src = s.video; if (s.poster) v.poster = s.poster;
     v.controls = true; v.loop = true; v.autoplay = true; v.playsInline = true; stage.appendChild(v);
-    var p = v.play(); if (p && p.catch) p.catch(function () {});
+    var p = v.play(); if (p && p.catch) p.catch(function () {
+      // The browser refused to start sound without a click (its autoplay rule): play muted, and offer
+      // one button that turns the sound on (a voice-driven face must be heard).
+      v.muted = true; var q = v.play(); if (q && q.catch) q.catch(function () {});
+      if (s.hasAudio) {
+        var b = el('button', 'cc-sound', '\uD83D\uDD0A Sound on'); b.id = 'cc-sound'; b.type = 'button';
+        b.addEventListener('click', function () { v.muted = false; v.play(); b.remove(); });
+        stage.appendChild(b);
+      }
+    });
   } else if (s.chart) {
     stage.appendChild(el('div', 'cc-headline', s.headline));
     stage.appendChild(el('div', 'cc-verdict', s.verdict));
@@ -220,6 +232,7 @@ def scene_data(view: SceneView, url: Callable[[Path], str]) -> dict:
     if view.video:
         d["video"] = url(view.video)
         d["poster"] = url(view.poster) if view.poster else ""
+        d["hasAudio"] = bool(view.has_audio)
     if view.chart:
         d.update(chart=url(view.chart), headline=view.headline, verdict=view.verdict)
     return d

@@ -46,7 +46,7 @@ STYLE_GROUPS = ("coarse", "middle", "fine")  # the sampler's groups (Karras et a
 SEFA_LAYERS = ("all", *STYLE_GROUPS)
 LATENT_SPACES = ("w", "z")                   # lerp in W, slerp in Z
 SOURCE_KINDS = ("scene", "bundled", "image")  # animation source: a face scene, a bundled face, a photo
-DRIVING_KINDS = ("motion", "video")
+DRIVING_KINDS = ("motion", "video", "voice")  # voice: a sound file the face speaks (core.animate.voice)
 ENGINES = ("landmarks", "fomm")
 DETECTORS = ("modern", "modern-fast", "haar")
 ALIGN_SIZES = (32, 64, 96, 128, 192, 256)
@@ -232,7 +232,7 @@ class AnimationScene(Scene):
     source_kind: str = "bundled"  # "scene" (id of a face scene), "bundled" (face index), "image" (path)
     source: str = "0"
     align_source: bool = True     # image sources: find and align the face (False: already a framed face)
-    driving_kind: str = "motion"  # "motion" (bundled motion name) or "video" (path)
+    driving_kind: str = "motion"  # "motion" (bundled motion name), "video" or "voice" (a sound file's path)
     driving: str = "talk"
     engine: str = "landmarks"     # "landmarks" (offline) or "fomm" (needs checkpoint)
     checkpoint: str = ""          # vox-cpk.pth.tar for the fomm engine
@@ -254,11 +254,13 @@ class AnimationScene(Scene):
         elif not _ID_RE.match(self.source):
             raise fail(where, "source", f"must be the id of a face scene, got {self.source!r}")
         check_choice(where, "driving_kind", self.driving_kind, DRIVING_KINDS)
-        if self.driving_kind == "video":
+        if self.driving_kind in ("video", "voice"):
             self.driving = check_input_path(where, "driving", self.driving)
         elif not re.match(r"^[A-Za-z0-9_-]{1,60}$", str(self.driving)):
             raise fail(where, "driving", f"must be a bundled motion name (e.g. talk), got {self.driving!r}")
         check_choice(where, "engine", self.engine, ENGINES)
+        if self.driving_kind == "voice" and self.engine != "landmarks":
+            raise fail(where, "engine", "a voice drives the offline 'landmarks' engine only")
         self.checkpoint = check_input_path(where, "checkpoint", self.checkpoint,
                                            required=self.engine == "fomm")
         for name in ("relative", "adapt_scale", "best_frame", "side_by_side", "align_source"):
@@ -268,10 +270,12 @@ class AnimationScene(Scene):
 
     def input_paths(self) -> list[str]:
         paths = [self.source] if self.source_kind == "image" else []
-        paths += [self.driving] if self.driving_kind == "video" else []
+        paths += [self.driving] if self.driving_kind in ("video", "voice") else []
         return paths + ([self.checkpoint] if self.engine == "fomm" and self.checkpoint else [])
 
     def default_title(self) -> str:
+        if self.driving_kind == "voice":
+            return "A face says your line"
         return f"Animated: {self.driving if self.driving_kind == 'motion' else 'driving video'}"
 
 

@@ -44,7 +44,8 @@ SHOW_FILE = "show.json"
 RENDERS_DIR = "media/renders"
 LOCK_FILE = ".show.lock"
 MAX_SHOW_BYTES = 4 * 1024 * 1024
-MEDIA_SUFFIXES = (".jpg", ".png", ".webp", ".mp4", ".gif", ".json", ".csv", ".wav", ".mov", ".webm")
+MEDIA_SUFFIXES = (".jpg", ".png", ".webp", ".mp4", ".gif", ".json", ".csv", ".wav", ".mov", ".webm",
+                  ".mp3", ".m4a", ".ogg", ".flac")  # the last four: voices of voice-driven animations
 # Manifest fields that hold media paths (one path, or a list of them).
 MEDIA_FIELDS = ("image", "video", "poster", "chart", "frames")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

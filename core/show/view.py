@@ -98,6 +98,8 @@ def _caption(scene: Scene, manifest: dict) -> str:
                 f"{', '.join(map(str, scene.col_seeds))} · {_model_name(scene.model)}")
     if isinstance(scene, AnimationScene):
         sound = "with sound" if manifest.get("has_audio") else "no sound"
+        if scene.driving_kind == "voice":
+            sound = "speaking the voice" if manifest.get("has_audio") else "no sound"
         return (f"{manifest.get('frames_count', '?')} frames at {manifest.get('fps', 0):g} fps · "
                 f"{scene.engine} engine · {sound}")
     if isinstance(scene, DatasetScene):

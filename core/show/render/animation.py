@@ -1,5 +1,7 @@
 """An animation scene: a source face (a face scene of the show, a bundled face or a photo) moved by a
-driving motion or video (:func:`core.animate.animate`), kept as an MP4 with the driving video's sound."""
+driving motion or video (:func:`core.animate.animate`), kept as an MP4 with the driving video's sound, or
+speaking a voice (:func:`core.animate.speak`; the voice file is an input of the scene, usually stored in
+the show's media), kept as an MP4 with that voice."""
 
 from __future__ import annotations
 
@@ -85,6 +87,8 @@ def render(scene: AnimationScene, ctx: RenderContext) -> dict:
             raise ShowError(f"no bundled motion named {scene.driving!r}; "
                             f"bundled: {', '.join(motions) or 'none'}")
         driving = an.load_motion(motions[scene.driving])
+    elif scene.driving_kind == "voice":
+        driving = ctx.input_path(scene.driving, "voice")
     else:
         driving = ctx.input_path(scene.driving, "driving video")
     options = an.AnimateOptions(
@@ -98,14 +102,18 @@ def render(scene: AnimationScene, ctx: RenderContext) -> dict:
 
     with tempfile.TemporaryDirectory(dir=ctx.show_dir / "media", prefix=".animate-") as work:
         out = Path(work) / "animation.mp4"
-        result = an.animate(source, driving, out, options, progress=progress, cancel=_Cancel(ctx),
-                            crop_source=crop_source)
+        if scene.driving_kind == "voice":
+            result = an.speak(source, driving, out, options, progress=progress, cancel=_Cancel(ctx),
+                              crop_source=crop_source)
+        else:
+            result = an.animate(source, driving, out, options, progress=progress, cancel=_Cancel(ctx),
+                                crop_source=crop_source)
         video = store.put_media_file(ctx.show_dir, out)
         first = next(iter_frames(out, max_frames=1), None)
     poster = ctx.put_image(first) if first is not None else None
     ctx.set_done(UNITS, "done")
     manifest = {"video": video, "fps": result.fps, "frames_count": result.frames,
-                "has_audio": result.has_audio,
+                "has_audio": result.has_audio, "voice": scene.driving_kind == "voice",
                 "width": int(first.shape[1]) if first is not None else None,
                 "height": int(first.shape[0]) if first is not None else None, "notes": result.notes}
     if poster:
