@@ -113,6 +113,8 @@ def _caption(scene: Scene, manifest: dict) -> str:
 
 
 def missing_message(scene: Scene, sm: store.SceneMedia) -> str:
+    if sm.problem:
+        return f"This scene cannot be shown: {sm.problem}. Prepare the show to render it again."
     if sm.status == store.INCOMPLETE:
         return (f"{len(sm.missing or [])} media file(s) of this scene are missing from the show folder. "
                 "Prepare the show to render them again.")
@@ -154,6 +156,13 @@ def scene_view(show_dir: str | os.PathLike, show: Show, index: int) -> SceneView
     if isinstance(scene, EvidenceScene) and not view.caption:
         view.caption = f"{m.get('question', scene.question)}"
     return view
+
+
+def not_ready_view(view: SceneView, error: BaseException) -> SceneView:
+    """The view of a scene whose media failed while being read (the reels show it as not ready)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return SceneView(view.index, view.scene, store.INCOMPLETE, view.title,
+                     message=f"This scene cannot be shown: {reason}. Prepare the show to render it again.")
 
 
 def scene_views(show_dir: str | os.PathLike, show: Show) -> list[SceneView]:
