@@ -15,7 +15,7 @@ from core.animate.driving import record_motion
 from core.animate.motions import Motion, bundled_motions, load_motion
 from core.animate.pipeline import ENGINES, AnimateOptions, animate
 from core.animate.progress import Progress
-from core.cli import ArgumentParser, quiet_native_stderr
+from core.cli import ArgumentParser, check_output_path, quiet_native_stderr
 
 
 def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
@@ -70,6 +70,11 @@ class _ProgressLine:
 
 def main(argv: list[str] | None = None, prog: str = "python -m core.animate") -> int:
     args = parser(prog).parse_args(argv)
+    if args.command == "record-motion":
+        check_output_path(args.out, {"the video": args.video})
+    else:
+        check_output_path(args.out, {"the source image": args.source, "the driving video": args.driving,
+                                     "the checkpoint": args.checkpoint, "the config": args.config})
     with quiet_native_stderr() as terminal:
         line = _ProgressLine(terminal) if terminal.isatty() else None
         try:
