@@ -181,6 +181,8 @@ def parse_yaml(text: str) -> dict:
                               f"{getattr(e, 'problem', None) or type(e).__name__}") from None
     except RecursionError:  # block nesting by indentation, which the bracket count does not see
         raise FommConfigError("the FOMM config is nested too deeply") from None
+    except ValueError:  # an integer of more than 4300 digits (int() refuses to convert it)
+        raise FommConfigError("the FOMM config holds a number that is too long") from None
     if not isinstance(doc, dict):
         raise FommConfigError(f"FOMM config must be a mapping, got {type(doc).__name__}")
     return doc
