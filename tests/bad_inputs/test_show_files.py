@@ -422,3 +422,31 @@ def test_property_mutated_show_files_load_or_are_refused(text):
                  st.integers(min_value=1, max_value=3000).map(lambda n: "[" * n + "]" * n)))
 def test_property_arbitrary_bytes_load_or_are_refused(data):
     _check_loader(data)
+
+
+def test_present_page_plays_the_other_scenes(prepared, tmp_path, monkeypatch):
+    """The Present page with one scene's picture replaced by a link out of the show, next to a show whose
+    psi is 10**400: no exception; the broken show says why; the good scenes are on stage."""
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET + "\n")
+    _plant(prepared, 1, secret, "symlink")
+    write_show(prepared.parent / "zz-huge", bad_number_text(face(psi="PSI_HUGE")))
+    monkeypatch.setenv("CUSTOM_CAST_SHOWS", str(prepared.parent))
+    at = AppTest.from_file("pages/6_present.py", default_timeout=60)
+    at.query_params["show"] = "show"
+    at.run()
+    assert not at.exception
+    doc = at.get("iframe")[0].proto.srcdoc
+    data = json.loads(re.search(r'<script type="application/json" id="cc-data">(.*?)</script>', doc, re.S)
+                      .group(1))
+    assert len(data["scenes"]) == 4 and SECRET not in doc
+    assert "leads outside the show folder" in json.dumps(data["scenes"][1])
+    assert data["scenes"][2].get("image") and len(data["scenes"][3].get("frames", [])) == 3
+    broken = AppTest.from_file("pages/6_present.py", default_timeout=60)
+    broken.query_params["show"] = "zz-huge"
+    broken.run()
+    assert not broken.exception and any("psi" in e.value for e in broken.error)
