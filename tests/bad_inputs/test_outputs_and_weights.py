@@ -185,3 +185,20 @@ def test_fomm_config_bounded_before_parsing(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(FommConfigError, match=message):
         load_config(path)
+
+
+# ----------------------------------------------------------------- 3. numbers beyond any bound in flags
+
+def test_number_flags_beyond_any_bound(files, tmp_path):
+    """NaN compares False with everything (``--blur nan`` rejected no blurred crop, silently); a huge
+    ``--min-face`` rejected every face with exit 0. Each is refused with the flag named."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.open(files["face.png"]).save(photos / "a.png")
+    cases = [(["--blur", "nan"], "--blur"), (["--blur", "inf"], "--blur"), (["--blur", "-1"], "--blur"),
+             (["--min-face", "1" + "0" * 25], "--min-face"), (["--min-face", "-4"], "--min-face")]
+    results = run_cli_batch([["core.faces", "scan", photos, "--out", tmp_path / "out", *flags]
+                             for flags, _ in cases])
+    for (_, flag), result in zip(cases, results, strict=True):
+        assert_refused(result, flag)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
