@@ -48,6 +48,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
         Image.fromarray(faces[step // 10]).save(run / "snapshots" / f"step_{step:07d}.png")
     (run / "config.json").write_text('{"model": {"size": 64}}')
     (run / "status.json").write_text('{"state": "finished"}')
+    (d / "sg2run").mkdir()
+    (d / "sg2run" / "checkpoint.pt").write_bytes(b"PK\x03\x04 a training checkpoint")
     return {p.name: p for p in d.iterdir()} | {"dir": d}
 
 
@@ -56,6 +58,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def test_outputs_over_inputs_are_refused_and_inputs_kept(files):
     d, ckpt, run = files["dir"], files["dcgan.pt"], files["run"]
     before = {name: _digest(files[name]) for name in ("dcgan.pt", "face.png", "driving.mp4")}
+    before["sg2"] = _digest(files["sg2run"] / "checkpoint.pt")
     before_run = {p: _digest(p) for p in run.rglob("*") if p.is_file()}
     cases = [
         (["core.dcgan", "sample", "--checkpoint", ckpt, "--out", ckpt], ["--out", "checkpoint"]),
@@ -72,11 +75,16 @@ def test_outputs_over_inputs_are_refused_and_inputs_kept(files):
           "--out", d / "sub" / ".." / "face.png"], ["source image"]),
         (["core.animate", "record-motion", "--video", files["driving.mp4"], "--out", files["driving.mp4"]],
          ["the video"]),
+        (["core.stylegan2.train", "--out", files["sg2run"], "--export-only", "--export",
+          files["sg2run"] / "." / "checkpoint.pt"], ["--export", "run's checkpoint"]),
+        (["core.stylegan2.train", "--out", files["sg2run"], "--teacher", "gan-face-generate",
+          "--write-resume", files["sg2run"] / "checkpoint.pt"], ["--write-resume", "run's checkpoint"]),
     ]
     results = run_cli_batch([cmd for cmd, _ in cases])
     for (_, words), result in zip(cases, results, strict=True):
         assert_refused(result, *words)
-    assert {name: _digest(files[name]) for name in before} == before
+    assert {name: _digest(files[name]) for name in before if name != "sg2"} | {
+        "sg2": _digest(files["sg2run"] / "checkpoint.pt")} == before
     assert {p: _digest(p) for p in run.rglob("*") if p.is_file()} == before_run
     # the same commands with an output elsewhere do write (the check refuses only what it should)
     ok = run_cli_batch([["core.dcgan", "sample", "--checkpoint", ckpt, "--out", d / "grid.png", "--n", "4"],
