@@ -410,7 +410,7 @@ def _check_loader(text: str | bytes) -> None:
         S.render_key(scene, show)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_mutated_shows())
 def test_property_mutated_show_files_load_or_are_refused(text):
     _check_loader(text)
@@ -450,3 +450,27 @@ def test_present_page_plays_the_other_scenes(prepared, tmp_path, monkeypatch):
     broken.query_params["show"] = "zz-huge"
     broken.run()
     assert not broken.exception and any("psi" in e.value for e in broken.error)
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+_nested = st.recursive(st.none() | st.integers() | st.text(alphabet='[]{}"\\,: ab', max_size=8),
+                       lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(alphabet='[]{}"\\ ab', max_size=4), inner, max_size=3),
+                       max_leaves=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_nested)
+def test_property_bracket_scan_measures_the_real_depth(value):
+    """The linear scan counts exactly the nesting json.loads will meet; brackets and escaped quotes inside
+    strings never count."""
+    text = json.dumps(value)
+    assert json_depth(text.encode(), 10_000) == _depth(value)
+    assert load_json_bounded(text, max_bytes=10**6, max_depth=max(_depth(value), 1), what="x") == value
