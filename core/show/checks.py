@@ -4,6 +4,7 @@ field and what is wrong (``scene 3 (morph): seeds: need at least 2 seeds, got 1`
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
@@ -61,11 +62,19 @@ def check_float(where: str, name: str, value: Any, lo: float, hi: float) -> floa
     return number
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, numbers.Integral):  # int, numpy integers (a page's widget may hand one over)
+        return "int"
+    return type(value).__name__
+
+
 def check_choice(where: str, name: str, value: Any, choices: tuple) -> Any:
-    # Same type as the choices, not just equal: 64.0 or true would pass ``in`` for 64 or 1.
-    if not any(type(value) is type(c) and value == c for c in choices):
+    # Same kind as the choices, not just equal: 64.0 or true would pass ``in`` for 64 or 1.
+    if not any(_kind(value) == _kind(c) and value == c for c in choices):
         raise fail(where, name, f"must be one of {', '.join(map(str, choices))}; got {brief(value)}")
-    return value
+    return int(value) if _kind(value) == "int" else value  # a numpy integer becomes a plain int (JSON)
 
 
 def check_text(where: str, name: str, value: Any, limit: int = 2000, required: bool = False) -> str:

@@ -301,7 +301,7 @@ class DatasetScene(Scene):
         super().check(where)
         self.folder = check_input_path(where, "folder", self.folder)
         check_choice(where, "detector", self.detector, DETECTORS)
-        check_choice(where, "size", self.size, ALIGN_SIZES)
+        self.size = check_choice(where, "size", self.size, ALIGN_SIZES)
         self.min_face = check_int(where, "min_face", self.min_face, 1, 4096)
         self.blur_threshold = check_float(where, "blur_threshold", self.blur_threshold, 0.0, 10_000.0)
         check_choice(where, "keep", self.keep, ("largest", "all"))
