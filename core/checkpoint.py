@@ -165,6 +165,25 @@ def require_keys(ckpt: Any, keys: list[str], kind: str, name: str = "checkpoint"
     return ckpt
 
 
+def check_finite_weights(state: dict, name: str, part: str = "model") -> None:
+    """CheckpointError when a floating-point tensor of ``state`` holds NaN or an infinity.
+
+    Such weights (a diverged run, a damaged file) load without complaint and then render black or grey
+    pictures that look like success; every loader of every family refuses them here, in one line.
+    """
+    import torch
+
+    bad = [(k, v) for k, v in state.items()
+           if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        key, first = bad[0]
+        count = int((~torch.isfinite(first)).sum())
+        more = f" and {len(bad) - 1} more tensor(s)" if len(bad) > 1 else ""
+        raise CheckpointError(f"{name}: the '{part}' weights are broken: {count} NaN or infinite value(s) in "
+                              f"'{part}.{key}'{more}. The file cannot render anything; use another "
+                              "checkpoint (a diverged training run saves such weights).")
+
+
 def load_state_strict(module: torch.nn.Module, state: Any, name: str, part: str = "model",
                       hint: str = "") -> torch.nn.Module:
     """Load ``state`` into ``module`` only if every tensor name and shape matches; else a CheckpointError.
@@ -194,6 +213,7 @@ def load_state_strict(module: torch.nn.Module, state: Any, name: str, part: str 
         details = "; ".join(f"{len(v)} {label}, e.g. {v[:3]}" for label, v in groups if v)
         raise CheckpointError(f"{name}: the '{part}' weights do not fit this architecture ({details})."
                               + (f" {hint}" if hint else ""))
+    check_finite_weights(state, name, part)
     module.load_state_dict({k: v.to(own[k].dtype) if v.is_floating_point() else v for k, v in state.items()},
                            strict=True)
     return module

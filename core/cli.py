@@ -13,7 +13,8 @@ import errno
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TextIO
 
 EXIT_USER_ERROR = 2
@@ -66,6 +67,46 @@ def describe_os_error(e: OSError) -> str:
                errno.ENAMETOOLONG: "the file name is too long"}
     reason = reasons.get(e.errno or -1, e.strerror or type(e).__name__)
     return f"cannot write or read{where}: {reason}"
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)  # same device and inode: symlinks and hard links included
+    except (OSError, ValueError):
+        return False
+
+
+def _real(path: str | os.PathLike) -> str:
+    return os.path.realpath(os.path.abspath(os.fspath(path)))
+
+
+def check_output_path(out: str | os.PathLike, inputs: Mapping[str, str | os.PathLike | None] | None = None,
+                      protected_dirs: Mapping[str, str | os.PathLike | None] | None = None,
+                      what: str = "--out") -> Path:
+    """Refuse an output path that is also an input: the one check every command that writes runs first.
+
+    ``inputs`` maps a description ("the checkpoint") to a file the command reads; ``protected_dirs`` maps
+    one to a folder no output may land in (a show's ``media/``). The output is refused when it resolves
+    (symlinks and ``..`` followed) to an input, is the same file under another name (a hard link: same
+    device and inode), or lies inside a protected folder. Returns ``Path(out)``; raises UserError naming
+    the flag and the input. Paths only: nothing is read.
+    """
+    out_text = os.fspath(out)
+    real_out = _real(out_text)
+    for label, path in (inputs or {}).items():
+        if path is None or os.fspath(path) == "":
+            continue
+        if _real(path) == real_out or _same_file(out_text, os.fspath(path)):
+            raise UserError(f"{what} {out_text} is {label} ({os.fspath(path)}); writing there would destroy "
+                            "it: choose another output path")
+    for label, folder in (protected_dirs or {}).items():
+        if folder is None:
+            continue
+        real_dir = _real(folder)
+        if real_out == real_dir or real_out.startswith(real_dir.rstrip(os.sep) + os.sep):
+            raise UserError(f"{what} {out_text} is inside {label} ({os.fspath(folder)}), which this "
+                            "command must not write into: choose another output path")
+    return Path(out_text)
 
 
 @contextlib.contextmanager

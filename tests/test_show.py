@@ -26,6 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
+@pytest.fixture(autouse=True)
+def _inputs_in_tmp_allowed(tmp_path_factory, monkeypatch):
+    """These shows read models and photos from pytest's temporary folders, outside the project: allowed
+    explicitly, as a user would (tests/bad_inputs/test_show_files.py checks that they are refused)."""
+    monkeypatch.setenv("CUSTOM_CAST_ALLOW_INPUTS", str(tmp_path_factory.getbasetemp()))
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A 16 px StyleGAN2 with random weights in the project checkpoint format."""

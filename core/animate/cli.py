@@ -17,7 +17,9 @@ from core.animate.motions import Motion, bundled_motions, load_motion
 from core.animate.pipeline import ENGINES, AnimateOptions, animate
 from core.animate.progress import Progress
 from core.animate.voice import VoiceOptions, speak
-from core.cli import ArgumentParser, quiet_native_stderr
+from core.cli import ArgumentParser, check_output_path, quiet_native_stderr
+
+MAX_FRAMES_FLAG = 1_000_000  # ~9 h at 30 fps: anything larger is a typo, not a video
 
 
 def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
@@ -76,12 +78,17 @@ class _ProgressLine:
 
 def main(argv: list[str] | None = None, prog: str = "python -m core.animate") -> int:
     args = parser(prog).parse_args(argv)
+    if args.max_frames is not None and not 1 <= args.max_frames <= MAX_FRAMES_FLAG:
+        raise ValueError(f"--max-frames must be between 1 and {MAX_FRAMES_FLAG}, got {args.max_frames}")
+    if args.command == "record-motion":
+        check_output_path(args.out, {"the video": args.video})
+    else:
+        check_output_path(args.out, {"the source image": args.source, "the driving video": args.driving,
+                                     "the checkpoint": args.checkpoint, "the config": args.config})
     with quiet_native_stderr() as terminal:
         line = _ProgressLine(terminal) if terminal.isatty() else None
         try:
             if args.command == "record-motion":
-                if args.max_frames is not None and args.max_frames < 1:
-                    raise ValueError(f"--max-frames must be at least 1, got {args.max_frames}")
                 m = record_motion(args.video, args.out, args.name, args.max_frames, progress=line)
                 print(f"wrote {args.out}: {len(m.keypoints)} frames at {m.fps:g} fps")
                 return 0

@@ -26,6 +26,7 @@ from core.animate.motions import Motion, save_motion
 from core.animate.progress import Clock, ProgressFn
 from core.animate.source import static_landmarker
 
+MAX_DRIVING_SECONDS = 180.0  # longer driving videos need an explicit --max-frames (minutes of CPU otherwise)
 MAX_PENDING_FRAMES = 250   # leading face-less frames kept (side by side) before the first tracked face
 DETECT_FPS = 5.0           # frames a second the crop search runs BlazeFace on
 
@@ -36,6 +37,19 @@ def probe(path: str | os.PathLike) -> video.VideoInfo:
         return video.probe_video(path)
     except video.VideoError as e:
         raise AnimationError(str(e)) from None
+
+
+def check_driving_length(info: video.VideoInfo, max_frames: int | None) -> None:
+    """Refuse a driving video longer than :data:`MAX_DRIVING_SECONDS` unless the caller bounded the
+    frames: a 10-minute clip would animate for many minutes with no word. Says how long it is and how
+    to go on."""
+    seconds = info.frames_estimate / info.fps if info.fps > 0 else 0.0
+    if max_frames is None and seconds > MAX_DRIVING_SECONDS:
+        limit, minutes = int(MAX_DRIVING_SECONDS * info.fps), MAX_DRIVING_SECONDS / 60
+        raise AnimationError(f"The driving video is {seconds / 60:.1f} min long ({info.frames_estimate} "
+                             f"frames); at most {minutes:g} min is animated without asking. Trim it, or pass "
+                             f"--max-frames N (e.g. {limit} for the first {minutes:g} min) to animate that "
+                             "many frames.")
 
 
 def frames(path: str | os.PathLike, max_frames: int | None = None, vf: str | None = None
@@ -144,6 +158,7 @@ def record_motion(video_path: str | os.PathLike, out_path: str | os.PathLike | N
     from core.landmarks import FaceLandmarker
 
     info = probe(video_path)
+    check_driving_length(info, max_frames)
     clock = Clock(progress, cancel)
     crop = find_driving_crop(video_path, info, static_landmarker(), clock, max_frames)
     with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:

@@ -28,8 +28,8 @@ import numpy as np
 from core import video
 from core.animate import motion_transfer as mt
 from core.animate.audio import mux_audio
+from core.animate.driving import check_driving_length, find_driving_crop, iter_cropped, probe, tracked_frames
 from core.animate.driving import driving_keypoints as track_keypoints
-from core.animate.driving import find_driving_crop, iter_cropped, probe, tracked_frames
 from core.animate.errors import AnimationError
 from core.animate.framing import OUTPUT_SIZE
 from core.animate.motions import Motion
@@ -209,6 +209,7 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
             drv_kp = drv_kp[:opts.max_frames]
     else:
         info = probe(driving)
+        check_driving_length(info, opts.max_frames)
         fps, has_audio_in = info.fps, info.has_audio
         crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames, opts.crop_margin)
         expected = min(info.frames_estimate or 1, opts.max_frames or 10**9)

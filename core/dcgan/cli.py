@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 
 from core.checkpoint import atomic_write_bytes
-from core.cli import ArgumentParser, UserError
+from core.cli import ArgumentParser, UserError, check_output_path
 from core.dcgan.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset_config
 from core.dcgan.data import fit_batch_size, load_dataset
 from core.dcgan.loading import (
@@ -205,6 +205,7 @@ def sample_main(args: argparse.Namespace) -> int:
         raise UserError(f"--n must be between 1 and {MAX_SAMPLES}, not {args.n}.")
     if not 0 <= args.seed < 2**63:
         raise UserError(f"--seed must be between 0 and 2**63 - 1, not {args.seed}.")
+    check_output_path(args.out, {"the checkpoint": args.checkpoint})
     gen, ckpt = load_generator(args.checkpoint)
     images = sample(gen, args.n, args.seed)
     atomic_write_bytes(args.out, png_bytes(make_grid(list(images))))
@@ -213,6 +214,7 @@ def sample_main(args: argparse.Namespace) -> int:
 
 
 def export_main(args: argparse.Namespace) -> int:
+    check_output_path(args.out, {"the checkpoint": args.checkpoint})
     slim = export_generator(args.checkpoint, args.out)
     _say(f"wrote the generator of step {slim['step']} to {args.out}")
     return 0
@@ -229,6 +231,11 @@ def timelapse_main(args: argparse.Namespace) -> int:
         raise UserError(f"--scale must be between 1 and 8, not {args.scale}.")
     if not 1 <= args.quality <= 10:
         raise UserError(f"--quality must be between 1 and 10, not {args.quality}.")
+    run = Path(args.run)
+    run_files = {f"a file of the run ({p.name})": p for p in sorted(run.glob("*")) if p.is_file()} \
+        if run.is_dir() else {}
+    for out in (args.out, Path(args.out).with_suffix(".json")):  # the video and the JSON written beside it
+        check_output_path(out, run_files, {"the run's snapshots": run / "snapshots"})
     info = write_timelapse(args.run, args.out, fps=args.fps, max_frames=args.max_frames, minutes=args.minutes,
                            scale=args.scale, quality=args.quality)
     took = f", {info.minutes:g} min of training" if info.minutes is not None else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -19,6 +20,8 @@ R_DUPLICATE = "duplicate"
 R_EXTRA = "not the largest face"
 FILE_REASONS = (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE)
 KEEP_MODES = ("largest", "all")
+MAX_MIN_FACE = 100_000            # px: no photo the reader accepts has a face side beyond this
+MAX_BLUR_THRESHOLD = 1e6          # Laplacian variance of 8-bit pixels stays far below this
 
 
 @dataclass
@@ -39,8 +42,15 @@ class ScanConfig:
             raise ValueError(f"size must be one of {ALIGN_SIZES}, got {self.size}")
         if self.keep not in KEEP_MODES:
             raise ValueError(f"keep must be 'largest' or 'all', got {self.keep!r}")
-        if self.min_face < 0:
-            raise ValueError(f"the minimum face size must be 0 or more pixels, got {self.min_face}")
+        if not 0 <= self.min_face <= MAX_MIN_FACE:
+            raise ValueError(f"the minimum face size (--min-face) must be 0 to {MAX_MIN_FACE} pixels, "
+                             f"got {self.min_face}")
+        if not (isinstance(self.blur_threshold, int | float) and math.isfinite(self.blur_threshold)
+                and 0 <= self.blur_threshold <= MAX_BLUR_THRESHOLD):
+            # NaN would compare False with every sharpness: no crop rejected as blurred, silently
+            raise ValueError(f"the blur threshold (--blur) must be a number from 0 to "
+                             f"{MAX_BLUR_THRESHOLD:g}, "
+                             f"got {self.blur_threshold}")
         if not 0 <= self.dup_threshold <= 64:
             raise ValueError(f"the duplicate threshold counts differing bits of a 64-bit hash: 0..64, "
                              f"got {self.dup_threshold}")

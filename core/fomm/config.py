@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from core.safe_json import json_depth
+
 
 class FommConfigError(ValueError):
     """A FOMM config that is unreadable, mistyped or out of bounds. The message is for users."""
@@ -177,9 +179,17 @@ def parse_yaml(text: str) -> dict:
         where = f" on line {mark.line + 1}" if mark is not None else ""
         raise FommConfigError(f"the FOMM config is not valid YAML{where}: "
                               f"{getattr(e, 'problem', None) or type(e).__name__}") from None
+    except RecursionError:  # block nesting by indentation, which the bracket count does not see
+        raise FommConfigError("the FOMM config is nested too deeply") from None
+    except ValueError:  # an integer of more than 4300 digits (int() refuses to convert it)
+        raise FommConfigError("the FOMM config holds a number that is too long") from None
     if not isinstance(doc, dict):
         raise FommConfigError(f"FOMM config must be a mapping, got {type(doc).__name__}")
     return doc
+
+
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_DEPTH = 32
 
 
 def load_config(config: str | os.PathLike | dict | FommConfig | None) -> FommConfig:
@@ -192,14 +202,23 @@ def load_config(config: str | os.PathLike | dict | FommConfig | None) -> FommCon
         path = Path(config)
         if not path.is_file():
             raise FileNotFoundError(f"FOMM config not found: {path}")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise FommConfigError(f"FOMM config {path.name} is larger than {MAX_CONFIG_BYTES // 1024} KB")
+        data = path.read_bytes()
+        # JSON and YAML parsers recurse per nesting level: 100,000 brackets would be a RecursionError.
+        if json_depth(data, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
+            raise FommConfigError(f"FOMM config {path.name} is nested more than {MAX_CONFIG_DEPTH} levels "
+                                  "deep")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise FommConfigError(f"FOMM config {path.name} is not a UTF-8 text file") from None
         try:
             config = json.loads(text)
         except json.JSONDecodeError:
             config = parse_yaml(text)
+        except ValueError:  # an integer of more than 4300 digits
+            raise FommConfigError(f"FOMM config {path.name} holds a number that is too long") from None
     if not isinstance(config, dict):
         raise FommConfigError(f"FOMM config must be a mapping, got {type(config).__name__}")
     params = config.get("model_params", config)

@@ -4,6 +4,7 @@ field and what is wrong (``scene 3 (morph): seeds: need at least 2 seeds, got 1`
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
@@ -17,27 +18,63 @@ def fail(where: str, name: str, message: str) -> ShowError:
     return ShowError(f"{where}: {name}: {message}")
 
 
+def brief(value: Any, limit: int = 60) -> str:
+    """A value for an error message: short (a huge list or text is cut), and an integer too large for a
+    float is described by its length instead of printed (Python refuses to print very long integers)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {len(str(abs(value))) if value.bit_length() < 14000 else 'many'}-digit number"
+    text = repr(value) if not isinstance(value, list | dict | tuple) or len(value) <= 20 else \
+        f"a {type(value).__name__} of {len(value)} items"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _as_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None: not a number (bool, text, list...), NaN, ±inf, or an integer
+    beyond a float's range (``10**400``: ``float()`` and ``math.isfinite`` raise OverflowError on it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def check_int(where: str, name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or (
-            isinstance(value, float) and not value.is_integer()):
-        raise fail(where, name, f"must be a whole number, got {value!r}")
-    if not lo <= int(value) <= hi:
-        raise fail(where, name, f"must be between {lo} and {hi}, got {int(value)}")
+    number = _as_float(value)
+    if number is None or (isinstance(value, float) and not value.is_integer()):
+        if isinstance(value, int) and not isinstance(value, bool):  # an int too large for a float
+            raise fail(where, name, f"must be between {lo} and {hi}, got {brief(value)}")
+        raise fail(where, name, f"must be a whole number between {lo} and {hi}, got {brief(value)}")
+    if not lo <= value <= hi:
+        raise fail(where, name, f"must be between {lo} and {hi}, got {brief(int(value))}")
     return int(value)
 
 
 def check_float(where: str, name: str, value: Any, lo: float, hi: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise fail(where, name, f"must be a number, got {value!r}")
-    if not lo <= float(value) <= hi:
-        raise fail(where, name, f"must be between {lo:g} and {hi:g}, got {float(value):g}")
-    return float(value)
+    number = _as_float(value)
+    if number is None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise fail(where, name, f"must be between {lo:g} and {hi:g}, got {brief(value)}")
+        raise fail(where, name, f"must be a number between {lo:g} and {hi:g}, got {brief(value)}")
+    if not lo <= number <= hi:
+        raise fail(where, name, f"must be between {lo:g} and {hi:g}, got {number:g}")
+    return number
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, numbers.Integral):  # int, numpy integers (a page's widget may hand one over)
+        return "int"
+    return type(value).__name__
 
 
 def check_choice(where: str, name: str, value: Any, choices: tuple) -> Any:
-    if value not in choices:
-        raise fail(where, name, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
-    return value
+    # Same kind as the choices, not just equal: 64.0 or true would pass ``in`` for 64 or 1.
+    if not any(_kind(value) == _kind(c) and value == c for c in choices):
+        raise fail(where, name, f"must be one of {', '.join(map(str, choices))}; got {brief(value)}")
+    return int(value) if _kind(value) == "int" else value  # a numpy integer becomes a plain int (JSON)
 
 
 def check_text(where: str, name: str, value: Any, limit: int = 2000, required: bool = False) -> str:
@@ -52,13 +89,13 @@ def check_text(where: str, name: str, value: Any, limit: int = 2000, required: b
 
 def check_bool(where: str, name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise fail(where, name, f"must be true or false, got {value!r}")
+        raise fail(where, name, f"must be true or false, got {brief(value)}")
     return value
 
 
 def check_seeds(where: str, name: str, value: Any, lo: int, hi: int) -> list[int]:
     if not isinstance(value, list | tuple):
-        raise fail(where, name, f"must be a list of seeds, got {value!r}")
+        raise fail(where, name, f"must be a list of seeds, got {brief(value)}")
     if not lo <= len(value) <= hi:
         need = f"at least {lo}" if len(value) < lo else f"at most {hi}"
         raise fail(where, name, f"need {need} seeds, got {len(value)}")
@@ -68,16 +105,17 @@ def check_seeds(where: str, name: str, value: Any, lo: int, hi: int) -> list[int
 def check_media_path(rel: Any, what: str = "media path") -> str:
     """A ``media/...`` path inside a show folder: relative, forward slashes, no ``..``; else ShowError."""
     if not isinstance(rel, str) or not rel:
-        raise ShowError(f"{what} must be a non-empty text path, got {rel!r}")
+        raise ShowError(f"{what} must be a non-empty text path, got {brief(rel)}")
     if "\\" in rel or "\x00" in rel:
-        raise ShowError(f"{what} {rel!r}: use forward slashes only")
+        raise ShowError(f"{what} {brief(rel)}: use forward slashes only")
     if rel.startswith("/") or re.match(r"^[A-Za-z]:", rel):
-        raise ShowError(f"{what} {rel!r} is absolute; media paths must stay inside the show folder")
+        raise ShowError(f"{what} {brief(rel)} is absolute; media paths must stay inside the show folder")
     parts = rel.split("/")
     if ".." in parts or "." in parts or "" in parts:
-        raise ShowError(f"{what} {rel!r} leaves or escapes the show folder ('..', '.' or '//' are refused)")
+        raise ShowError(f"{what} {brief(rel)} leaves or escapes the show folder "
+                        "('..', '.' or '//' are refused)")
     if not rel.startswith(MEDIA_PREFIX):
-        raise ShowError(f"{what} {rel!r} must be under media/")
+        raise ShowError(f"{what} {brief(rel)} must be under media/")
     return rel
 
 

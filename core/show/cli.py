@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print a JSON summary")
     pr.add_argument("--force", action="store_true", help="render every scene again")
     pr.add_argument("--scene", action="append", default=[], help="only this scene id (repeatable)")
+    pr.add_argument("--allow-inputs", action="append", default=[], metavar="FOLDER",
+                    help="also read scene inputs from this folder (repeatable; '*': any path). Inputs "
+                         "outside the show and the project are refused otherwise")
     ex = sub.add_parser("export", help="write the show as one HTML reel or one MP4")
     ex.add_argument("show_dir")
     group = ex.add_mutually_exclusive_group(required=True)
@@ -62,7 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.show.errors import ShowError
 
     if args.command == "prepare":
+        import os
+
         from core.show.prepare import prepare_show
+
+        if args.allow_inputs:  # read by core.show.store.allowed_input_roots, and by renderers it starts
+            allowed = [os.environ.get(store.ALLOW_INPUTS_ENV, ""), *args.allow_inputs]
+            os.environ[store.ALLOW_INPUTS_ENV] = os.pathsep.join(p for p in allowed if p)
 
         # Rendering an animation runs MediaPipe, whose C++ logs would break the one-error-line contract.
         with quiet_native_stderr() as terminal:
@@ -128,10 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"created {args.show_dir}")
         return 0
     if args.command == "add":
+        from core.safe_json import load_json_bounded
+        from core.show.schema import MAX_SHOW_DEPTH
+
         try:
-            data = json.loads(args.scene)
+            data = load_json_bounded(args.scene, max_bytes=256 * 1024, max_depth=MAX_SHOW_DEPTH,
+                                     what="--scene")
         except ValueError as e:
-            raise ShowError(f"--scene is not valid JSON: {e}") from None
+            raise ShowError(str(e)) from None
         _voice_into_media(args.show_dir, data)
         scene = store.add_scene(args.show_dir, data)
         print(f"added {scene.KIND} scene {scene.id}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from core.checkpoint import atomic_write_bytes
 from core.show import store
 from core.show.player import scene_data, show_document
-from core.show.view import scene_views
+from core.show.view import not_ready_view, scene_views
 
 MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
         ".gif": "image/gif", ".mp4": "video/mp4"}
@@ -38,7 +38,10 @@ def reel_html(show_dir: str | os.PathLike, progress: Callable[[int, int], None] 
     views = scene_views(show_dir, show)
     scenes = []
     for i, view in enumerate(views):
-        scenes.append(scene_data(view, data_uri))
+        try:
+            scenes.append(scene_data(view, data_uri))
+        except (OSError, ValueError) as e:  # a media file unreadable now: this scene says so, the rest play
+            scenes.append(scene_data(not_ready_view(view, e), data_uri))
         if progress:
             progress(i + 1, len(views))
     return show_document(show.title, scenes, options_js=REEL_OPTIONS)
@@ -46,7 +49,7 @@ def reel_html(show_dir: str | os.PathLike, progress: Callable[[int, int], None] 
 
 def export_html(show_dir: str | os.PathLike, out: str | os.PathLike,
                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Write the reel atomically; returns its path."""
-    out = Path(out)
+    """Write the reel atomically; returns its path. Refuses to write over the show's own files."""
+    out = store.check_export_path(show_dir, out, "--html")
     atomic_write_bytes(out, reel_html(show_dir, progress).encode("utf-8"))
     return out

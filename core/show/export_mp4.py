@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 from core.checkpoint import atomic_write_bytes
 from core.images import read_rgb
 from core.show import store
-from core.show.view import SceneView, scene_views
+from core.show.view import SceneView, not_ready_view, scene_views
 
 FPS = 24
 BACKGROUND = (14, 17, 23)
@@ -149,11 +149,14 @@ def export_mp4(show_dir: str | os.PathLike, out: str | os.PathLike,
 
     def frames() -> Iterator[np.ndarray]:
         for i, view in enumerate(views):
-            yield from scene_frames(view, size)
+            try:
+                yield from scene_frames(view, size)
+            except (OSError, ValueError) as e:  # a media file unreadable now: it says so, the rest play
+                yield from scene_frames(not_ready_view(view, e), size)
             if progress:
                 progress(i + 1, len(views))
 
-    out = Path(out)
+    out = store.check_export_path(show_dir, out, "--mp4")
     work_parent = out.parent if out.parent.is_dir() else None
     with tempfile.TemporaryDirectory(prefix=".reel-", dir=work_parent) as work:
         tmp = Path(work) / "reel.mp4"

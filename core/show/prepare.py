@@ -28,7 +28,8 @@ class PlanItem:
     index: int
     scene: Scene
     key: str
-    action: str    # "render", "skip" (ready), "keep" (ready, inputs missing: plays from media), "text"
+    action: str    # "render", "skip" (ready), "keep" (ready, inputs missing: plays from media), "text",
+    #                "error" (cannot be planned: reason says why)
     reason: str = ""
 
 
@@ -46,30 +47,38 @@ class PrepareSummary:
 
 
 def plan(show_dir: str | os.PathLike, show: Show, force: bool = False) -> list[PlanItem]:
-    """What a prepare would do for each scene, and why (cheap: reads manifests and hashes inputs)."""
+    """What a prepare would do for each scene, and why (cheap: reads manifests and hashes inputs).
+    A scene that cannot even be planned (an input refused, a media file that leads out of the show)
+    gets the action "error" with the reason; the other scenes are planned as usual."""
     items = []
     for i, scene in enumerate(show.scenes):
-        sm = store.scene_media(show_dir, show, scene)
-        if sm.status == store.TEXT:
-            items.append(PlanItem(i, scene, sm.key, "text"))
-            continue
-        if force or sm.status != store.READY:
-            reason = "forced" if force else "not rendered yet" if sm.status == store.MISSING else \
-                f"{len(sm.missing or [])} media file(s) missing"
-            items.append(PlanItem(i, scene, sm.key, "render", reason))
-            continue
-        recorded = sm.manifest.get("inputs", {})
-        now = store.input_fingerprints(show_dir, show, scene)
-        changed = [p for p, fp in now.items() if fp is not None and recorded.get(p) not in (None, fp)]
-        absent = [p for p, fp in now.items() if fp is None]
-        if changed:
-            items.append(PlanItem(i, scene, sm.key, "render", f"{', '.join(changed)} changed"))
-        elif absent:
-            reason = f"{', '.join(absent)} missing; playing from media"
-            items.append(PlanItem(i, scene, sm.key, "keep", reason))
-        else:
-            items.append(PlanItem(i, scene, sm.key, "skip", "already rendered"))
+        try:
+            items.append(_plan_scene(show_dir, show, i, scene, force))
+        except (ShowError, OSError) as e:
+            items.append(PlanItem(i, scene, "", "error", " ".join(str(e).split()) or type(e).__name__))
     return items
+
+
+def _plan_scene(show_dir: str | os.PathLike, show: Show, i: int, scene: Scene, force: bool) -> PlanItem:
+    sm = store.scene_media(show_dir, show, scene)
+    if sm.status == store.TEXT:
+        return PlanItem(i, scene, sm.key, "text")
+    if force or sm.status != store.READY:
+        reason = "forced" if force else "not rendered yet" if sm.status == store.MISSING else \
+            sm.problem or f"{len(sm.missing or [])} media file(s) missing"
+        return PlanItem(i, scene, sm.key, "render", reason)
+    recorded = sm.manifest.get("inputs", {}) if isinstance(sm.manifest.get("inputs"), dict) else {}
+    try:
+        now = store.input_fingerprints(show_dir, show, scene)
+    except ShowError as e:  # an input refused (outside the show and the project): the media still plays
+        return PlanItem(i, scene, sm.key, "keep", f"{' '.join(str(e).split())}; playing from media")
+    changed = [p for p, fp in now.items() if fp is not None and recorded.get(p) not in (None, fp)]
+    absent = [p for p, fp in now.items() if fp is None]
+    if changed:
+        return PlanItem(i, scene, sm.key, "render", f"{', '.join(changed)} changed")
+    if absent:
+        return PlanItem(i, scene, sm.key, "keep", f"{', '.join(absent)} missing; playing from media")
+    return PlanItem(i, scene, sm.key, "skip", "already rendered")
 
 
 def _label(item: PlanItem, n: int) -> str:
@@ -109,6 +118,9 @@ def prepare_show(show_dir: str | os.PathLike, force: bool = False, only: list[st
         elif it.action == "keep":
             summary.kept.append(it.scene.id)
             log(f"{_label(it, len(show.scenes))}: {it.reason}")
+        elif it.action == "error":  # reported, and the other scenes render
+            summary.failed[it.scene.id] = it.reason
+            log(f"{_label(it, len(show.scenes))}: failed: {it.reason}")
     done_before = 0
     ctx.progress(0, total, f"{len(todo)} scene(s) to render", unit="frames")
     models: dict = {}
@@ -145,7 +157,8 @@ def prepare_show(show_dir: str | os.PathLike, force: bool = False, only: list[st
     ctx.set_result(summary.to_json())
     if summary.failed:
         first = next(iter(summary.failed.items()))
-        raise ShowError(f"{len(summary.failed)} of {len(todo)} scene(s) could not be rendered; "
+        tried = len(todo) + sum(it.action == "error" for it in items)
+        raise ShowError(f"{len(summary.failed)} of {tried} scene(s) could not be rendered; "
                         f"scene {first[0]}: {first[1]}")
     return summary
 

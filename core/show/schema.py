@@ -23,8 +23,10 @@ import uuid
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from core.safe_json import load_json_bounded
 from core.show.checks import (
     MAX_SEED,
+    brief,
     check_bool,
     check_choice,
     check_float,
@@ -39,6 +41,9 @@ from core.show.errors import ShowError
 SHOW_FORMAT = "custom-cast-show"
 SCHEMA_VERSION = 1
 MAX_SCENES = 500
+MAX_SHOW_BYTES = 4 * 1024 * 1024
+# show > scenes > scene > a list field is 4 levels; anything much deeper is not a show.
+MAX_SHOW_DEPTH = 16
 # Bumped when a renderer's output changes for the same scene, so old media is re-rendered.
 RENDERER_VERSION = 2  # 2: faces of small models stored enlarged (Lanczos), not at 64 px; JPEG 85
 NOISE_MODES = ("const", "random", "none")
@@ -74,7 +79,7 @@ class Scene:
 
     def check(self, where: str) -> None:
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
-            raise fail(where, "id", f"must be 1-40 letters, digits, '_' or '-', got {self.id!r}")
+            raise fail(where, "id", f"must be 1-40 letters, digits, '_' or '-', got {brief(self.id)}")
         check_text(where, "title", self.title, 200)
         check_text(where, "notes", self.notes, 5000)
 
@@ -248,16 +253,19 @@ class AnimationScene(Scene):
         check_choice(where, "source_kind", self.source_kind, SOURCE_KINDS)
         check_text(where, "source", self.source, 1000, required=True)
         if self.source_kind == "bundled":
-            check_int(where, "source", int(self.source) if self.source.isdigit() else self.source, 0, 100_000)
+            # ASCII digits only: str.isdigit() accepts '²', which int() refuses
+            number = int(self.source) if re.fullmatch(r"[0-9]{1,7}", self.source) else self.source
+            check_int(where, "source", number, 0, 100_000)
         elif self.source_kind == "image":
             self.source = check_input_path(where, "source", self.source)
         elif not _ID_RE.match(self.source):
-            raise fail(where, "source", f"must be the id of a face scene, got {self.source!r}")
+            raise fail(where, "source", f"must be the id of a face scene, got {brief(self.source)}")
         check_choice(where, "driving_kind", self.driving_kind, DRIVING_KINDS)
         if self.driving_kind in ("video", "voice"):
             self.driving = check_input_path(where, "driving", self.driving)
         elif not re.match(r"^[A-Za-z0-9_-]{1,60}$", str(self.driving)):
-            raise fail(where, "driving", f"must be a bundled motion name (e.g. talk), got {self.driving!r}")
+            raise fail(where, "driving",
+                       f"must be a bundled motion name (e.g. talk), got {brief(self.driving)}")
         check_choice(where, "engine", self.engine, ENGINES)
         if self.driving_kind == "voice" and self.engine != "landmarks":
             raise fail(where, "engine", "a voice drives the offline 'landmarks' engine only")
@@ -297,7 +305,7 @@ class DatasetScene(Scene):
         super().check(where)
         self.folder = check_input_path(where, "folder", self.folder)
         check_choice(where, "detector", self.detector, DETECTORS)
-        check_choice(where, "size", self.size, ALIGN_SIZES)
+        self.size = check_choice(where, "size", self.size, ALIGN_SIZES)
         self.min_face = check_int(where, "min_face", self.min_face, 1, 4096)
         self.blur_threshold = check_float(where, "blur_threshold", self.blur_threshold, 0.0, 10_000.0)
         check_choice(where, "keep", self.keep, ("largest", "all"))
@@ -345,7 +353,11 @@ class EvidenceScene(Scene):
         self.survey = check_input_path(where, "survey", self.survey)
         check_text(where, "question", self.question, 1000, required=True)
         if not isinstance(self.positive, list) or not all(isinstance(p, str) for p in self.positive):
-            raise fail(where, "positive", f"must be a list of answers, got {self.positive!r}")
+            raise fail(where, "positive", f"must be a list of answers, got {brief(self.positive)}")
+        if len(self.positive) > 50:
+            raise fail(where, "positive", f"at most 50 answers, got {len(self.positive)}")
+        for i, answer in enumerate(self.positive):
+            check_text(where, f"positive[{i}]", answer, 500)
         self.claim = check_float(where, "claim", self.claim, 0.01, 0.99)
         self.alpha = check_float(where, "alpha", self.alpha, 0.001, 0.5)
 
@@ -371,8 +383,14 @@ def _describe(index: int | None, data: Any) -> str:
     title = data.get("title") if isinstance(data, dict) else None
     where = f"scene {index + 1}" if index is not None else "scene"
     if kind:
-        where += f" ({kind}{f' {title!r}' if title else ''})"
+        shown_kind = kind if isinstance(kind, str) and len(kind) <= 20 else brief(kind, 20)
+        where += f" ({shown_kind}{f' {brief(title, 40)}' if title else ''})"
     return where
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(n if len(n) <= 40 and n.isprintable() else brief(n, 40) for n in names[:8])
+    return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
 def scene_from_dict(data: Any, index: int | None = None) -> Scene:
@@ -381,13 +399,14 @@ def scene_from_dict(data: Any, index: int | None = None) -> Scene:
     if not isinstance(data, dict):
         raise ShowError(f"{where}: must be an object with a 'kind', got {type(data).__name__}")
     kind = data.get("kind")
-    if kind not in SCENE_TYPES:
-        raise ShowError(f"{where}: unknown scene kind {kind!r}; known kinds: {', '.join(SCENE_KINDS)}")
+    if not isinstance(kind, str) or kind not in SCENE_TYPES:  # a list or object kind is not hashable
+        raise ShowError(f"{where}: unknown scene kind {brief(kind, 40)}; "
+                        f"known kinds: {', '.join(SCENE_KINDS)}")
     cls = SCENE_TYPES[kind]
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known - {"kind"})
     if unknown:
-        raise ShowError(f"{where}: unknown field(s) {', '.join(unknown)}; a {kind} scene has "
+        raise ShowError(f"{where}: unknown field(s) {_names(unknown)}; a {kind} scene has "
                         f"{', '.join(sorted(known))}")
     kwargs = {k: v for k, v in data.items() if k != "kind"}
     for f in fields(cls):  # lists are copied so a caller's dict never aliases the scene
@@ -433,14 +452,14 @@ class Show:
         seen: set[str] = set()
         for i, s in enumerate(self.scenes):
             if s.id in seen:
-                raise ShowError(f"scene {i + 1}: id {s.id!r} is used twice")
+                raise ShowError(f"scene {i + 1}: id {brief(s.id)} is used twice")
             seen.add(s.id)
         for i, s in enumerate(self.scenes):
             if isinstance(s, AnimationScene) and s.source_kind == "scene":
                 ref = next((r for r in self.scenes if r.id == s.source), None)
                 if not isinstance(ref, FaceScene | EditScene):
-                    raise ShowError(f"{_describe(i, s.to_dict())}: source: {s.source!r} is not the id of a "
-                                    "face scene in this show")
+                    raise ShowError(f"{_describe(i, s.to_dict())}: source: {brief(s.source)} is not the id "
+                                    "of a face scene in this show")
 
 
 def show_from_dict(data: Any) -> Show:
@@ -448,30 +467,36 @@ def show_from_dict(data: Any) -> Show:
         raise ShowError(f"show.json must hold an object, got {type(data).__name__}")
     fmt = data.get("format", SHOW_FORMAT)
     if fmt != SHOW_FORMAT:
-        raise ShowError(f"show.json is not a Custom Cast show (format {fmt!r})")
+        raise ShowError(f"show.json is not a Custom Cast show (format {brief(fmt, 40)})")
     version = data.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if "schema_version" not in data:
         raise ShowError("show.json has no schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ShowError(f"show.json: schema_version must be a whole number from 1, got {brief(version)}")
     if version > SCHEMA_VERSION:
-        raise ShowError(f"show.json uses schema version {version}; this version of Custom Cast reads up to "
-                        f"{SCHEMA_VERSION}: update the app")
+        raise ShowError(f"show.json uses schema version {brief(version)}; this version of Custom Cast "
+                        f"reads up to {SCHEMA_VERSION}: update the app")
     unknown = sorted(set(data) - {"format", "schema_version", "title", "scenes"})
     if unknown:
-        raise ShowError(f"show.json: unknown field(s) {', '.join(unknown)}")
+        raise ShowError(f"show.json: unknown field(s) {_names(unknown)}")
     scenes = data.get("scenes", [])
     if not isinstance(scenes, list):
         raise ShowError("show.json: 'scenes' must be a list")
+    if len(scenes) > MAX_SCENES:
+        raise ShowError(f"show.json: {len(scenes)} scenes; a show holds at most {MAX_SCENES}")
     show = Show(title=data.get("title", "Untitled show"),
                 scenes=[scene_from_dict(s, i) for i, s in enumerate(scenes)])
     show.check()
     return show
 
 
-def parse_show(text: str) -> Show:
+def parse_show(text: str | bytes, what: str = "show.json") -> Show:
+    """A show from the text of a show.json: size and nesting bounded before parsing (a file nested
+    100,000 levels deep is refused, not a RecursionError), then every scene checked field by field."""
     try:
-        data = json.loads(text)
+        data = load_json_bounded(text, max_bytes=MAX_SHOW_BYTES, max_depth=MAX_SHOW_DEPTH, what=what)
     except ValueError as e:
-        raise ShowError(f"show.json is not valid JSON: {e}") from None
+        raise ShowError(str(e)) from None
     return show_from_dict(data)
 
 

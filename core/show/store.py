@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from core.checkpoint import atomic_write_bytes
-from core.show.checks import MEDIA_PREFIX, check_media_path
+from core.show.checks import MEDIA_PREFIX, brief, check_media_path
 from core.show.errors import ShowError
 from core.show.schema import (
+    MAX_SHOW_BYTES,
     RENDERER_VERSION,
     Scene,
     Show,
@@ -43,11 +44,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOW_FILE = "show.json"
 RENDERS_DIR = "media/renders"
 LOCK_FILE = ".show.lock"
-MAX_SHOW_BYTES = 4 * 1024 * 1024
 MEDIA_SUFFIXES = (".jpg", ".png", ".webp", ".mp4", ".gif", ".json", ".csv", ".wav", ".mov", ".webm",
                   ".mp3", ".m4a", ".ogg", ".flac")  # the last four: voices of voice-driven animations
 # Manifest fields that hold media paths (one path, or a list of them).
 MEDIA_FIELDS = ("image", "video", "poster", "chart", "frames")
+ALLOW_INPUTS_ENV = "CUSTOM_CAST_ALLOW_INPUTS"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -86,6 +87,15 @@ def locked(show_dir: str | os.PathLike) -> Iterator[Path]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
+def check_export_path(show_dir: str | os.PathLike, out: str | os.PathLike, what: str = "--out") -> Path:
+    """An export's output path, refused when it is the show's own file or inside its media folder."""
+    from core.cli import check_output_path
+
+    base = Path(show_dir)
+    own = {"the show file": base / SHOW_FILE, "the show's lock file": base / LOCK_FILE}
+    return check_output_path(out, own, {"the show's media folder": base / "media"}, what=what)
+
+
 def load_show(show_dir: str | os.PathLike) -> Show:
     """Read and validate ``SHOW_DIR/show.json`` (ShowError with the scene and field on a bad file)."""
     path = Path(show_dir) / SHOW_FILE
@@ -93,12 +103,10 @@ def load_show(show_dir: str | os.PathLike) -> Show:
         raise ShowError(f"{Path(show_dir)} is not a show folder (no {SHOW_FILE})")
     if path.stat().st_size > MAX_SHOW_BYTES:
         raise ShowError(f"{path} is larger than {MAX_SHOW_BYTES // 1024 // 1024} MB; not a show file")
+    with open(path, "rb") as f:
+        data = f.read(MAX_SHOW_BYTES + 1)  # bounded even if the file grows after the size check
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ShowError(f"{path} is not UTF-8 text") from None
-    try:
-        return parse_show(text)
+        return parse_show(data)
     except ShowError as e:
         raise ShowError(f"{path}: {e}") from None
 
@@ -170,8 +178,8 @@ def list_shows(root: str | os.PathLike | None = None) -> list[ShowInfo]:
         try:
             show = load_show(d)
             out.append(ShowInfo(d.name, d, show.title, len(show.scenes)))
-        except (ShowError, OSError) as e:
-            out.append(ShowInfo(d.name, d, d.name, 0, str(e)))
+        except (ValueError, OSError) as e:  # one broken show is listed with its error, never hides the rest
+            out.append(ShowInfo(d.name, d, d.name, 0, " ".join(str(e).split()) or type(e).__name__))
     return out
 
 
@@ -180,10 +188,13 @@ def list_shows(root: str | os.PathLike | None = None) -> list[ShowInfo]:
 def media_file(show_dir: str | os.PathLike, rel: str) -> Path:
     """The file behind a ``media/...`` path, refusing paths (or symlinks) that leave the show folder."""
     check_media_path(rel)
-    base = Path(show_dir).resolve()
-    path = (base / rel).resolve()
+    try:
+        base = Path(show_dir).resolve()
+        path = (base / rel).resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        raise ShowError(f"media path {brief(rel)} cannot be resolved (a symlink loop?)") from None
     if base not in path.parents:
-        raise ShowError(f"media path {rel!r} leads outside the show folder")
+        raise ShowError(f"media path {brief(rel)} leads outside the show folder")
     return path
 
 
@@ -193,6 +204,9 @@ def put_media(show_dir: str | os.PathLike, data: bytes, suffix: str) -> str:
     if suffix.lower() not in MEDIA_SUFFIXES:
         raise ShowError(f"media type {suffix!r} is not accepted ({', '.join(MEDIA_SUFFIXES)})")
     rel = f"{MEDIA_PREFIX}{hashlib.sha256(data).hexdigest()[:32]}{suffix.lower()}"
+    planted = Path(show_dir) / rel
+    if planted.is_symlink():  # the show never stores links: one put in a media file's place is replaced
+        planted.unlink()
     path = media_file(show_dir, rel)
     if not (path.is_file() and path.stat().st_size == len(data)):
         atomic_write_bytes(path, data)
@@ -205,12 +219,44 @@ def put_media_file(show_dir: str | os.PathLike, src: str | os.PathLike) -> str:
     return put_media(show_dir, src.read_bytes(), src.suffix or ".bin")
 
 
+def allowed_input_roots(show_dir: str | os.PathLike) -> list[Path] | None:
+    """Folders a scene may read inputs from: the show folder, the project, and the folders the user
+    allowed in ``$CUSTOM_CAST_ALLOW_INPUTS`` (``os.pathsep``-separated; ``prepare --allow-inputs`` sets
+    it). None when the user allowed any path (``*``)."""
+    extra = [p for p in os.environ.get(ALLOW_INPUTS_ENV, "").split(os.pathsep) if p.strip()]
+    if "*" in extra:
+        return None
+    roots = [Path(show_dir), PROJECT_ROOT, *map(Path, extra)]
+    out = []
+    for root in roots:
+        with contextlib.suppress(OSError, RuntimeError):
+            out.append(root.expanduser().resolve())
+    return out
+
+
 def resolve_input(show_dir: str | os.PathLike, value: str) -> Path:
-    """An input path of a scene: ``media/...`` inside the show, else relative to the project root."""
+    """An input path of a scene: ``media/...`` inside the show, else relative to the project root.
+
+    A show file is data that travels (a downloaded show, one edited by hand): an input that resolves
+    (symlinks and ``..`` followed) outside the show folder and the project -- a photo folder, ``/etc`` --
+    is refused unless the user allowed its folder (:func:`allowed_input_roots`). The message names the
+    path, never anything read from it.
+    """
     if value.startswith(MEDIA_PREFIX):
         return media_file(show_dir, value)
     p = Path(value).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
+    p = p if p.is_absolute() else PROJECT_ROOT / p
+    roots = allowed_input_roots(show_dir)
+    if roots is None:
+        return p
+    try:
+        real = p.resolve()
+    except (OSError, RuntimeError):
+        raise ShowError(f"input {brief(value)} cannot be resolved (a symlink loop?)") from None
+    if not any(real == root or root in real.parents for root in roots):
+        raise ShowError(f"input {brief(value)} is outside the show and the project; refused. To allow it, "
+                        f"prepare with --allow-inputs {real.parent} (or set {ALLOW_INPUTS_ENV})")
+    return p
 
 
 _FINGERPRINTS: dict[tuple, str] = {}
@@ -305,6 +351,7 @@ class SceneMedia:
     status: str
     manifest: dict | None = None
     missing: list[str] | None = None
+    problem: str = ""  # why a rendered scene cannot play (a media file refused), for the presenter
 
     @property
     def ready(self) -> bool:
@@ -323,10 +370,16 @@ def scene_media(show_dir: str | os.PathLike, show: Show, scene: Scene,
     manifest = read_render(show_dir, key)
     if manifest is None:
         return SceneMedia(scene, key, MISSING)
-    missing = []
+    missing, problem = [], ""
     if check_files:
-        missing = [rel for rel in manifest_media(manifest) if not media_file(show_dir, rel).is_file()]
-    return SceneMedia(scene, key, INCOMPLETE if missing else READY, manifest, missing)
+        for rel in manifest_media(manifest):
+            try:
+                present = media_file(show_dir, rel).is_file()
+            except (ShowError, OSError) as e:  # e.g. replaced by a symlink out of the show: this scene only
+                present, problem = False, problem or " ".join(str(e).split())
+            if not present:
+                missing.append(rel)
+    return SceneMedia(scene, key, INCOMPLETE if missing else READY, manifest, missing, problem)
 
 
 def referenced_media(show_dir: str | os.PathLike, show: Show) -> set[str]:

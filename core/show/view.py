@@ -7,6 +7,7 @@ file (the view says plainly what is missing instead).
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,18 @@ class SceneView:
         return bool(self.frames)
 
 
+def _number(value, default, lo: float, hi: float):
+    """A number of a render record (a file, maybe edited by hand): ``default`` unless it is a finite
+    int/float in [lo, hi] (text, lists, NaN, 10**400 fall back, so a reel never breaks on them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    try:
+        number = float(value)
+    except OverflowError:
+        return default
+    return value if math.isfinite(number) and lo <= number <= hi else default
+
+
 def _model_name(model: str) -> str:
     return Path(model).name
 
@@ -82,6 +95,9 @@ def _morph_labels(scene: MorphScene, count: int) -> list[str]:
 
 
 def _caption(scene: Scene, manifest: dict) -> str:
+    manifest = {**manifest, "width": _number(manifest.get("width"), None, 1, 100_000),
+                "height": _number(manifest.get("height"), None, 1, 100_000),
+                "fps": _number(manifest.get("fps"), 0, 0, 1000)}
     size = f"{manifest.get('width')}×{manifest.get('height')} px" if manifest.get("width") else ""
     if isinstance(scene, FaceScene):
         return f"Seed {scene.seed} · ψ {scene.psi:g} · {_model_name(scene.model)} · {size}"
@@ -114,7 +130,20 @@ def _caption(scene: Scene, manifest: dict) -> str:
     return ""
 
 
+def _safe_caption(scene: Scene, manifest: dict) -> str:
+    try:
+        return _caption(scene, manifest)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # a hand-edited render record
+        return ""
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)[:200]
+
+
 def missing_message(scene: Scene, sm: store.SceneMedia) -> str:
+    if sm.problem:
+        return f"This scene cannot be shown: {sm.problem}. Prepare the show to render it again."
     if sm.status == store.INCOMPLETE:
         return (f"{len(sm.missing or [])} media file(s) of this scene are missing from the show folder. "
                 "Prepare the show to render them again.")
@@ -137,25 +166,34 @@ def scene_view(show_dir: str | os.PathLike, show: Show, index: int) -> SceneView
         return store.media_file(show_dir, rel) if rel else None
 
     try:
-        view = SceneView(index, scene, sm.status, title, caption=_caption(scene, m),
-                         width=m.get("width"), height=m.get("height"))
+        view = SceneView(index, scene, sm.status, title, caption=_safe_caption(scene, m),
+                         width=_number(m.get("width"), None, 1, 100_000),
+                         height=_number(m.get("height"), None, 1, 100_000))
         view.image = path(m.get("image"))
         view.frames = [path(rel) for rel in m.get("frames", [])]
         view.video, view.poster = path(m.get("video")), path(m.get("poster"))
         view.chart = path(m.get("chart"))
     except ShowError as e:  # a manifest edited by hand to point outside the folder
         return SceneView(index, scene, store.INCOMPLETE, title, message=str(e))
-    view.fps = float(m.get("fps") or 24.0)
+    view.fps = float(_number(m.get("fps"), 24.0, 0.1, 1000.0))
     view.has_audio = bool(m.get("has_audio"))
-    view.headline, view.verdict = m.get("headline", ""), m.get("verdict", "")
-    view.details = m.get("details", "")
+    view.headline, view.verdict = _text(m.get("headline")), _text(m.get("verdict"))
+    view.details = _text(m.get("details"))
     if isinstance(scene, MorphScene):
         view.labels = _morph_labels(scene, len(view.frames))
     else:
-        view.labels = [str(x) for x in m.get("labels", [])][:len(view.frames)]
+        labels = m.get("labels") if isinstance(m.get("labels"), list) else []
+        view.labels = [_text(x) for x in labels][:len(view.frames)]
     if isinstance(scene, EvidenceScene) and not view.caption:
         view.caption = f"{m.get('question', scene.question)}"
     return view
+
+
+def not_ready_view(view: SceneView, error: BaseException) -> SceneView:
+    """The view of a scene whose media failed while being read (the reels show it as not ready)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return SceneView(view.index, view.scene, store.INCOMPLETE, view.title,
+                     message=f"This scene cannot be shown: {reason}. Prepare the show to render it again.")
 
 
 def scene_views(show_dir: str | os.PathLike, show: Show) -> list[SceneView]:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from core.cli import ArgumentParser, UserError, run_cli
+from core.cli import ArgumentParser, UserError, check_output_path, run_cli
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
 from core.stylegan2.training.distill import TEACHER_NOTE
@@ -151,9 +152,20 @@ def main_teacher(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     return 0
 
 
+def _refuse_outputs_over_inputs(args: argparse.Namespace) -> None:
+    """--export and --write-resume must not land on the run's checkpoint, the data or a resume file."""
+    run = Path(args.out)
+    inputs = {"the run's checkpoint": run / "checkpoint.pt", "the training data": args.data,
+              "the --resume-from file": args.resume_from, "the snapshot": args.snapshot}
+    for flag, out in (("--export", args.export), ("--write-resume", args.write_resume)):
+        if out:
+            check_output_path(out, inputs, {"the run's snapshots": run / "snapshots"}, what=flag)
+
+
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] = ()) -> int:
     """Parse ``argv`` and train (or export); ``callbacks`` go to :func:`~core.stylegan2.training.train`."""
     args = build_parser().parse_args(argv)
+    _refuse_outputs_over_inputs(args)
     torch.set_num_threads(check_int(args.threads, "--threads", 1, 256, UserError))
     if args.export_only:
         if not args.export:

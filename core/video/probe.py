@@ -68,6 +68,16 @@ def _copy_pass(path: Path) -> tuple[str, int | None]:
     return text, int(counts[-1]) if counts else None
 
 
+def display_rotation(header: str) -> int:
+    """Rotation (0, 90, 180, 270) of the first video stream as displayed: a phone's display matrix
+    (``Display Matrix: rotation of -90.00 degrees``) or an older ``rotate : 90`` tag. ffmpeg applies it
+    when decoding, so frames come out in the displayed orientation and the size must follow."""
+    video_part = header.split("Output #0")[0]
+    match = re.search(r"rotation of (-?\d+(?:\.\d+)?) degrees", video_part) or \
+        re.search(r"rotate\s*:\s*(-?\d+)", video_part)
+    return int(round(float(match.group(1)))) % 360 if match else 0
+
+
 def count_frames(path: str | os.PathLike) -> int:
     """Exact number of frames of the first video stream, counted from packets (no decoding)."""
     path = require_video_file(path)
@@ -91,7 +101,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     if n is None:  # an estimate is enough for progress
         n = int(float(meta.get("duration") or 0.0) * fps)
     w, h = meta["size"]
-    if meta.get("rotate") in (90, 270):
+    if display_rotation(text) % 180 == 90:  # portrait phone video: frames are decoded rotated
         w, h = h, w
     codec = meta.get("audio_codec") if Path(path).suffix.lower() != ".gif" else None
     return VideoInfo(fps, (int(w), int(h)), int(n), codec is not None, codec)

@@ -41,11 +41,18 @@ def iter_frames(path: str | os.PathLike, max_frames: int | None = None,
                 vf: str | None = None) -> Iterator[np.ndarray]:
     """Stream uint8 HxWx3 RGB frames (bounded memory), through the ffmpeg filter ``vf`` when given.
 
+    One frame per frame of the file (no duplicates, whatever its frame rate), rotated as it is displayed
+    (a phone's display matrix is applied, as ffmpeg does by default).
+
     A file that does not decode at all raises :class:`VideoError`; a truncated tail ends the stream
     with the frames that decoded.
     """
     path = require_video_file(path)
-    gen = imageio_ffmpeg.read_frames(str(path), output_params=["-vf", vf] if vf else None)
+    # passthrough: each decoded frame exactly once. ffmpeg's default for a raw pipe is a constant rate
+    # (the stream's tbr), which duplicates frames of a variable-frame-rate phone clip (67 frames read
+    # as 102) and turns a one-frame GIF into four.
+    params = ["-fps_mode", "passthrough", *(["-vf", vf] if vf else [])]
+    gen = imageio_ffmpeg.read_frames(str(path), output_params=params)
     n = 0
     try:
         try:

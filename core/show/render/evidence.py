@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+from core.show.errors import ShowError
 from core.show.render.context import RenderContext
 from core.show.schema import EvidenceScene
 
@@ -73,7 +74,13 @@ def render(scene: EvidenceScene, ctx: RenderContext) -> dict:
     path = ctx.input_path(scene.survey, "survey file")
     clean = sv.clean_survey(sv.read_survey(path))
     question = sv.find_question(list(clean.data.columns), scene.question)
-    t = sv.proportion_test(clean, question, scene.positive or None, scene.claim, scene.alpha)
+    try:
+        t = sv.proportion_test(clean, question, scene.positive or None, scene.claim, scene.alpha)
+    except ValueError as e:
+        # The survey's own text (the matched column's header) stays out of errors: a show file may point
+        # at any file, and its first line would be printed. The presenter's own words name the question.
+        message = str(e).replace(repr(question), "the question").replace(question, "the question")
+        raise ShowError(f"survey question {scene.question!r}: {message}") from None
     chart = ctx.put_bytes(chart_png(t), ".png")
     ctx.advance(1, "chart")
     return {"chart": chart, "headline": headline(t), "verdict": verdict(t), "details": sv.verdict_sentence(t),
