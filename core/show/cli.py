@@ -174,7 +174,10 @@ def _voice_into_media(show_dir: str, data) -> None:
     value = data.get("driving")
     if not isinstance(value, str) or not value or value.startswith(store.MEDIA_PREFIX):
         return
-    voice = store.resolve_input(show_dir, value)
+    # The presenter named this file on the command line (not a show file that travelled), so it may lie
+    # anywhere they can read; its bytes are copied into the show's media and the path is not kept.
+    voice = Path(value).expanduser()
+    voice = voice if voice.is_absolute() else store.PROJECT_ROOT / voice
     if not voice.is_file():
         raise ShowError(f"voice not found: {value}")
     if voice.stat().st_size > MAX_VOICE_BYTES:
