@@ -144,8 +144,8 @@ if engine == "fomm":
         checkpoint = str(st.selectbox("Checkpoint", checkpoints, format_func=lambda p: Path(p).name))
     else:
         st.info(f"No FOMM checkpoint in {DOWNLOADS_DIR}. Download it with "
-                "`python -m core.download get vox-256` (about 700 MB), give the path of a copy you "
-                "have below, or use the offline engine.")
+                "`python -m core.download get vox-256 --accept-licence` (about 700 MB; non-commercial "
+                "licence), give the path of a copy you have below, or use the offline engine.")
         typed = st.text_input("Path to vox-cpk.pth.tar", "").strip()
         if typed:
             if Path(typed).is_file():

@@ -8,7 +8,6 @@ import streamlit as st
 from core import provenance as pv
 
 LABEL_ON, LABEL_TEXT, ALLOW_UNSIGNED = "pv_label", "pv_label_text", "pv_allow_unsigned"
-STAGE_BADGE = "pv_badge"
 
 
 def export_settings() -> pv.ProvenanceSettings:
@@ -18,6 +17,13 @@ def export_settings() -> pv.ProvenanceSettings:
                       label_text=(st.session_state.get(LABEL_TEXT) or base.label_text).strip()
                       or pv.DEFAULT_LABEL,
                       allow_unsigned=bool(st.session_state.get(ALLOW_UNSIGNED, base.allow_unsigned)))
+
+
+def export_flags() -> list[str]:
+    """The switches as ``python -m core.show export`` flags (the reels are built in a background process)."""
+    settings = export_settings()
+    flags = ["--label", settings.label_text] if settings.label else ["--no-label"]
+    return flags + (["--allow-unsigned"] if settings.allow_unsigned else [])
 
 
 def export_options() -> None:

@@ -124,7 +124,8 @@ def _check_options(opts: AnimateOptions, driving) -> None:
         raise AnimationError(f"Unknown engine {opts.engine!r}: use one of {', '.join(ENGINES)}.")
     if opts.engine == "fomm" and (not opts.checkpoint or not Path(opts.checkpoint).is_file()):
         raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it with "
-                             "`python -m core.download get vox-256`, or use the offline 'landmarks' engine).")
+                             "`python -m core.download get vox-256 --accept-licence`, or use the offline "
+                             "'landmarks' engine).")
     if opts.engine == "fomm" and isinstance(driving, Motion):
         raise AnimationError("Bundled motions drive the offline 'landmarks' engine; the fomm engine "
                              "needs a driving video.")

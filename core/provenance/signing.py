@@ -110,6 +110,7 @@ def sign_file(path: str | os.PathLike, origin: Origin, settings: ProvenanceSetti
     mime = mime_for(path)
     try:
         if mime is None:  # the format cannot carry a manifest: a sidecar with the file's hash inside
+            sidecar_path(path).unlink(missing_ok=True)  # a stale one would call the new file tampered
             fmt = "text/html" if path.suffix.lower() in (".html", ".htm") else "application/octet-stream"
             with open(path, "rb") as src, tempfile.TemporaryFile() as sink:
                 manifest = _sign_stream(origin, fmt, src, sink, label, watermarked, sidecar=True)
