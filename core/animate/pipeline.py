@@ -260,7 +260,7 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
     else:
         has_audio = False
         publish_file(silent, final)
-    signed = pv.seal_file(final, _origin(driving, opts, out_path), opts.provenance)
+    signed = pv.seal_file(final, _origin(driving, opts, out_path, src), opts.provenance)
     if not signed.signed:
         notes.append(signed.message)
     written = video.count_frames(final)
@@ -272,15 +272,21 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
                            time.perf_counter() - t0, crop, notes)
 
 
-def _origin(driving, opts: AnimateOptions, out_path: Path) -> pv.Origin:
-    """What the clip's content credentials say made it."""
+def _origin(driving, opts: AnimateOptions, out_path: Path, src: np.ndarray) -> pv.Origin:
+    """What the clip's content credentials say made it (a real photo is its parent, bound by hash)."""
     motion = driving.name if isinstance(driving, Motion) else Path(driving).name
     params = {"engine": opts.engine, "motion": motion, "relative": opts.relative,
               "side_by_side": opts.side_by_side}
     if opts.source_note:
         params["source"] = opts.source_note
     model = opts.checkpoint if opts.engine == "fomm" and opts.checkpoint else opts.engine
-    return pv.Origin("FOMM animator", (model,), params, real_photo=opts.real_photo, title=out_path.name)
+    parent = None
+    if opts.real_photo:
+        from core.imaging import png_bytes
+
+        parent = png_bytes(src)
+    return pv.Origin("FOMM animator", (model,), params, real_photo=opts.real_photo, title=out_path.name,
+                     parent=parent)
 
 
 def prefetch(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:

@@ -122,7 +122,7 @@ def export_zip(images: Iterable[tuple[str, np.ndarray, Origin]], origin: Origin,
     if not settings.sign:
         return data
     try:
-        return sign_bytes(data, "application/zip", origin, label_text(settings), settings.watermark)
+        return sign_bytes(data, "application/x-zip", origin, label_text(settings), settings.watermark)
     except ProvenanceError:
         if settings.allow_unsigned:
             return data

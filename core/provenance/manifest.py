@@ -24,6 +24,10 @@ IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "trainedAlgorithmicMedia"
 COMPOSITE = IPTC + "compositeWithTrainedAlgorithmicMedia"
 ASSERTION = "org.customcast.generation"
+PARENT_ID = "real-photo"
+PARENT_INGREDIENT = {"title": "the uploaded photo (not included)", "relationship": "parentOf",
+                     "label": PARENT_ID}
+OPENED = {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_ID]}}
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Origin:
     params: dict = field(default_factory=dict)       # seed, psi, motion... (JSON-able)
     real_photo: bool = False                         # a real person's photo was animated
     title: str = ""                                  # the file's name, for the manifest's title
+    parent: bytes | None = None                      # the real photo (PNG/JPEG bytes): a parentOf ingredient,
+    #                                                  bound by hash; its pixels are not copied (no thumbnail)
 
 
 @lru_cache(maxsize=32)
@@ -80,7 +86,8 @@ def generation_record(origin: Origin, label: str | None, watermarked: bool) -> d
 
 def manifest_definition(origin: Origin, label: str | None = None, watermarked: bool = False) -> dict:
     record = generation_record(origin, label, watermarked)
-    action = {"action": "c2pa.edited" if origin.real_photo else "c2pa.created",
+    edited = origin.real_photo and origin.parent is not None  # C2PA: an edit starts by opening its parent
+    action = {"action": "c2pa.edited" if edited else "c2pa.created",
               "digitalSourceType": COMPOSITE if origin.real_photo else TRAINED,
               "softwareAgent": {"name": f"{APP_NAME} {origin.generator}", "version": APP_VERSION},
               "when": record["created"],
@@ -89,12 +96,14 @@ def manifest_definition(origin: Origin, label: str | None = None, watermarked: b
               "parameters": {**record["parameters"], "models": [m["name"] for m in record["models"]]}}
     return {"claim_generator_info": [{"name": APP_NAME, "version": APP_VERSION}],
             "title": origin.title or origin.generator,
-            "assertions": [{"label": "c2pa.actions", "data": {"actions": [action]}},
+            "assertions": [{"label": "c2pa.actions",
+                            "data": {"actions": [OPENED, action] if edited else [action]}},
                            {"label": ASSERTION, "data": record}]}
 
 
 def mime_for(path: str | os.PathLike) -> str | None:
     """The C2PA format of an export by its suffix (None: no embedding; a sidecar carries the manifest)."""
     return {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-            ".webp": "image/webp", ".mp4": "video/mp4", ".mov": "video/quicktime", ".zip": "application/zip",
+            ".webp": "image/webp", ".mp4": "video/mp4", ".mov": "video/quicktime",
+            ".zip": "application/x-zip",
             ".wav": "audio/wav", ".mp3": "audio/mpeg"}.get(Path(path).suffix.lower())

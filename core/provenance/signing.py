@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.checkpoint import publish_file
 from core.provenance.certificates import SigningCredentials, signing_credentials
-from core.provenance.manifest import Origin, manifest_definition, mime_for
+from core.provenance.manifest import PARENT_INGREDIENT, Origin, manifest_definition, mime_for
 from core.provenance.settings import ProvenanceError, ProvenanceSettings
 
 SIDECAR_SUFFIX = ".c2pa"
@@ -76,6 +76,9 @@ def _sign_stream(origin: Origin, mime: str, source, dest, label: str | None, wat
         with _lock, c2pa.Builder(manifest_definition(origin, label, watermarked), _context()) as builder:
             if sidecar:
                 builder.set_no_embed()
+            if origin.parent is not None:
+                fmt = "image/png" if origin.parent[:4] == b"\x89PNG" else "image/jpeg"
+                builder.add_ingredient(PARENT_INGREDIENT, fmt, io.BytesIO(origin.parent))
             return builder.sign(signer, mime, source, dest)
     except c2pa.C2paError as e:
         raise ProvenanceError(f"signing failed ({_short(e)})") from None

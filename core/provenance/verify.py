@@ -133,9 +133,10 @@ def verify(path: str | os.PathLike, check_watermark: bool = True) -> Verificatio
         label = assertion.get("label", "")
         if label.startswith("c2pa.actions"):
             actions = assertion.get("data", {}).get("actions", [])
-            if actions:
-                v.action = actions[0].get("action", "")
-                v.digital_source_type = actions[0].get("digitalSourceType", "").rsplit("/", 1)[-1]
+            typed = [a for a in actions if a.get("digitalSourceType")] or actions
+            if typed:  # the action that says what kind of media this is (an edit follows its "opened")
+                v.action = typed[-1].get("action", "")
+                v.digital_source_type = typed[-1].get("digitalSourceType", "").rsplit("/", 1)[-1]
         elif label == ASSERTION:
             v.generation = assertion.get("data", {})
     return v
