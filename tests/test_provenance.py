@@ -315,7 +315,8 @@ def test_show_records_and_warns_about_licences():
 
     nvidia = "checkpoints/downloads/stylegan2-ffhq-1024x1024.pkl"
     show = S.Show("x", [S.scene_from_dict({"kind": "face", "model": nvidia, "seed": 1}, 0),
-                        S.scene_from_dict({"kind": "face", "model": "checkpoints/stylegan2_demo.pt", "seed": 2}, 1)])
+                        S.scene_from_dict({"kind": "face", "model": "checkpoints/stylegan2_demo.pt",
+                                           "seed": 2}, 1)])
     assert [lic.key for lic in show_licences(show)] == ["ffhq-1024", "stylegan2-bundled"]
     assert "non-commercial" in licence_warning(show)
     only_ours = S.Show("y", [show.scenes[1]])

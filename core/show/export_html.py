@@ -35,8 +35,11 @@ def data_uri(path: Path) -> str:
 
 
 def reel_html(show_dir: str | os.PathLike, progress: Callable[[int, int], None] | None = None,
-              badge: str = "") -> str:
-    """The reel of a show as one HTML document (every file embedded); ``badge``: the stage's label."""
+              badge: str | None = None) -> str:
+    """The reel of a show as one HTML document (every file embedded); ``badge``: the stage's label (None:
+    the environment's label setting, "AI-generated" by default)."""
+    if badge is None:
+        badge = pv.label_text(pv.settings_from_env()) or ""
     show = store.load_show(show_dir)
     views = scene_views(show_dir, show)
     scenes = []
