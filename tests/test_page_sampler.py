@@ -37,6 +37,10 @@ def test_sampler_renders_and_reacts(empty_downloads):
     at.run()
     assert not at.exception
     assert any("style layers" in c.value for c in at.caption)
+    # The model's licence in one line (issue 24), and the export switches (label on by default).
+    assert any(c.value.startswith("Model licence: MIT (own work)") for c in at.caption) or \
+        not core.CHECKPOINTS_DIR.joinpath("stylegan2_demo.pt").is_file()
+    assert at.toggle(key="pv_label").value and at.text_input(key="pv_label_text").value == "AI-generated"
     # One morph control: A (the main seed) is on screen, so the morph starts at t = 0.
     assert len(at.slider) >= 2 and at.session_state["sg_morph_t"] == 0.0
     assert at.session_state["sg_seed_b"] != at.session_state["sg_seed"]
