@@ -78,7 +78,8 @@ def export_png(image: np.ndarray, origin: Origin, settings: ProvenanceSettings |
     settings = _settings(settings)
     marked = mark(image, settings)
     buf = io.BytesIO()
-    Image.fromarray(marked).save(buf, format="PNG")
+    # zlib level 3: the watermark's fine chroma texture makes level 6 slow (59 vs 20 ms at 256 px) for 10 %.
+    Image.fromarray(marked).save(buf, format="PNG", compress_level=3)
     data = buf.getvalue()
     if not settings.sign:
         return data
