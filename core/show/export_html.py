@@ -16,7 +16,7 @@ from pathlib import Path
 from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
 from core.show import store
-from core.show.licences import show_licences
+from core.show.licences import show_licences, uses_real_photo
 from core.show.player import scene_data, show_document
 from core.show.view import scene_views
 
@@ -69,7 +69,8 @@ def export_html_signed(show_dir: str | os.PathLike, out: str | os.PathLike,
     document = reel_html(show_dir, progress, badge=pv.label_text(settings) or "")
     atomic_write_bytes(out, document.encode("utf-8"))
     origin = pv.Origin("show reel (HTML)", tuple(lic.key for lic in show_licences(show)),
-                       {"show": show.title, "scenes": len(show.scenes)}, title=out.name)
+                       {"show": show.title, "scenes": len(show.scenes)}, real_photo=uses_real_photo(show),
+                       title=out.name)
     try:
         return out, pv.seal_file(out, origin, settings, watermarked=False)
     except pv.ProvenanceError:

@@ -24,7 +24,7 @@ from core.images import read_rgb
 from core.provenance import watermark
 from core.provenance.label import draw_label
 from core.show import store
-from core.show.licences import SYNTHETIC_KINDS, show_licences
+from core.show.licences import SYNTHETIC_KINDS, show_licences, uses_real_photo
 from core.show.view import SceneView, scene_views
 
 FPS = 24
@@ -204,7 +204,8 @@ def export_mp4_signed(show_dir: str | os.PathLike, out: str | os.PathLike,
     out = Path(out)
     work_parent = out.parent if out.parent.is_dir() else None
     origin = pv.Origin("show reel (MP4)", tuple(lic.key for lic in show_licences(show)),
-                       {"show": show.title, "scenes": len(show.scenes)}, title=out.name)
+                       {"show": show.title, "scenes": len(show.scenes)}, real_photo=uses_real_photo(show),
+                       title=out.name)
     with tempfile.TemporaryDirectory(prefix=".reel-", dir=work_parent) as work:
         tmp = Path(work) / "reel.mp4"
         write_mp4(stream, tmp, fps=FPS, quality=8)

@@ -41,3 +41,9 @@ def licence_warning(show: Show) -> str | None:
         return None
     names = "; ".join(f"{lic.name} ({lic.licence})" for lic in nc)
     return f"this show uses models for non-commercial use only: {names}. Do not use the reel commercially."
+
+
+def uses_real_photo(show: Show) -> bool:
+    """An animation scene of the show animates a photo the user brought (it may show a real person)."""
+    return any(scene.KIND == "animation" and getattr(scene, "source_kind", "") == "image"
+               for scene in show.scenes)
