@@ -24,6 +24,7 @@ TRUST_CODES = {"signingCredential.untrusted", "signingCredential.ocsp.skipped"}
 MAX_SIDECAR_BYTES = 16 << 20
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v"}
+VIDEO_LOOK_FRAMES = 240
 
 
 @dataclass
@@ -85,9 +86,16 @@ def _watermark_of(path: Path) -> bool | None:
         if suffix in VIDEO_SUFFIXES:
             from core.video import iter_frames
 
-            results = [watermark.detect(f) for f in iter_frames(path, max_frames=3)]
-            known = [r for r in results if r is not None]
-            return any(known) if known else None
+            # Exports mark the first frame and then about two a second; a reel opens on title cards (not
+            # marked): look at one frame a second through the first ten seconds, stop at the first mark.
+            seen = None
+            for i, frame in enumerate(iter_frames(path, max_frames=VIDEO_LOOK_FRAMES)):
+                if i % 24 == 0 or i < 3:
+                    found = watermark.detect(frame)
+                    if found:
+                        return True
+                    seen = found if found is not None else seen
+            return seen
     except (ValueError, OSError):
         return None
     return None
