@@ -32,7 +32,7 @@ class ModelLicence:
 
 
 _NVIDIA_NC = "NVIDIA Source Code License-NC"
-_NVIDIA_USE = "research and non-commercial use only (NVIDIA may use it commercially)"
+_NVIDIA_USE = "research and non-commercial use only"
 _NVIDIA_SRC = "https://nvlabs.github.io/stylegan2-ada-pytorch/license.html"
 _FFHQ = "FFHQ (Flickr photos of real people; dataset CC BY-NC-SA 4.0 by NVIDIA)"
 
