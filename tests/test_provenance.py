@@ -275,6 +275,8 @@ def test_label_sits_low_in_the_middle_and_follows_the_panels():
     wide = draw_label(np.full((256, 768, 3), 200, np.uint8), "AI-generated")  # source | driving | result
     columns = np.flatnonzero((wide != 200).any(axis=(0, 2)))
     assert columns.min() < 256 and 256 < np.median(columns) < 512 and columns.max() > 512
+    result_only = draw_label(np.full((256, 768, 3), 200, np.uint8), "AI-generated", last_panel_only=True)
+    assert np.flatnonzero((result_only != 200).any(axis=(0, 2))).min() > 512  # driving / source: not labelled
     assert (pv.mark(img, pv.ProvenanceSettings(label=False, watermark=False)) == img).all()
 
 

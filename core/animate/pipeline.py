@@ -241,7 +241,8 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         rendered = _render_fomm(src, driving, crop, start, opts, engine)
     try:
         with video.Mp4Writer(silent, fps, preset="veryfast") as writer:
-            for i, frame in enumerate(pv.mark_frames(rendered, opts.provenance, fps)):
+            for i, frame in enumerate(pv.mark_frames(rendered, opts.provenance, fps,
+                                                     last_panel_only=opts.side_by_side)):
                 writer.append(frame)
                 clock.tick(i + 1)
     finally:

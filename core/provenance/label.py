@@ -40,8 +40,9 @@ def _panels(width: int, height: int) -> list[tuple[int, int]]:
     return [(int(round(i * step)), int(round(step))) for i in range(n)]
 
 
-def draw_label(image: np.ndarray, text: str) -> np.ndarray:
-    """A copy of the uint8 HxWx3 picture with the label drawn in."""
+def draw_label(image: np.ndarray, text: str, last_panel_only: bool = False) -> np.ndarray:
+    """A copy of the uint8 HxWx3 picture with the label drawn in; ``last_panel_only``: only on the last
+    panel (the animator's source | driving | result: the driving video and the source photo may be real)."""
     text = " ".join(str(text).split())[:MAX_CHARS] or "AI-generated"
     im = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGBA")
     h = im.height
@@ -49,7 +50,8 @@ def draw_label(image: np.ndarray, text: str) -> np.ndarray:
     overlay = Image.new("RGBA", im.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     font = _font(size)
-    for left, width in _panels(im.width, h):
+    panels = _panels(im.width, h)
+    for left, width in panels[-1:] if last_panel_only else panels:
         fit = font
         tw = draw.textlength(text, font=fit)
         if tw > width * 0.9:  # long wording on a narrow panel: shrink to fit

@@ -107,12 +107,14 @@ def scene_frames(view: SceneView, size: tuple[int, int], still_s: float = 4.0,
     """Output frames (at :data:`FPS`) for one scene, its title card first; ``label``: drawn into each
     picture a model made (core.provenance.label), so a crop to the face keeps it."""
     if label and view.kind in SYNTHETIC_KINDS:
+        last_only = bool(getattr(view.scene, "side_by_side", False))  # source | driving | result
+
         def _open(path: Path) -> Image.Image:
             return Image.fromarray(draw_label(read_rgb(path), label))
 
         def compose(size, picture, *args, **kwargs):
             if isinstance(picture, np.ndarray):
-                picture = draw_label(picture, label)
+                picture = draw_label(picture, label, last_only)
             return _compose_plain(size, picture, *args, **kwargs)
     else:
         _open, compose = _open_plain, _compose_plain
