@@ -339,3 +339,20 @@ def test_local_chain_lives_in_the_config_folder_not_the_repository():
     certificates.signing_credentials()
     assert (folder / certificates.KEY_FILE).is_file() and ROOT not in folder.parents
     assert oct((folder / certificates.KEY_FILE).stat().st_mode & 0o777) == "0o600"
+
+
+def test_show_export_warns_about_non_commercial_models_and_exports(tmp_path, capsys):
+    from core import show as S
+    from core.cli import run_cli
+    from core.show.cli import main
+
+    show_dir = tmp_path / "show"
+    S.create_show(show_dir, "NC")
+    S.add_scene(show_dir, {"kind": "face", "model": "checkpoints/downloads/stylegan2-ffhq-1024x1024.pkl",
+                           "seed": 1})
+    assert run_cli(main, ["export", str(show_dir), "--html", str(tmp_path / "r.html"), "--no-label"]) == 0
+    captured = capsys.readouterr()
+    assert "warning:" in captured.err and "NVIDIA Source Code License-NC" in captured.err
+    assert "r.html.c2pa" in captured.out and 'id="cc-badge"' not in (tmp_path / "r.html").read_text()
+    v = pv.verify(tmp_path / "r.html")
+    assert v.intact and v.generation["models"][0]["commercial_use"] is False
