@@ -7,7 +7,7 @@ known). Nothing in the test-suite reaches the internet: tests serve files from l
 Command line::
 
     python -m core.download list
-    python -m core.download get ffhq-1024 [--dest DIR]
+    python -m core.download get ffhq-1024 --accept-licence [--dest DIR]
     python -m core.download url URL --dest DIR [--sha256 HEX]
 """
 
@@ -166,11 +166,26 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
     return dest
 
 
+def licence_notice(key: str) -> str:
+    """The licence of an official download, in one paragraph (core.provenance.licences is the ledger)."""
+    from core.provenance.licences import download_notice
+
+    return download_notice(key)
+
+
 def fetch_official(key: str, dest_dir: str | os.PathLike | None = None,
-                   progress: ProgressFn | None = None, url: str | None = None) -> Path:
-    """Download one entry of :data:`OFFICIAL_WEIGHTS` (``url`` overrides the location, for mirrors)."""
+                   progress: ProgressFn | None = None, url: str | None = None,
+                   accept_licence: bool = False) -> Path:
+    """Download one entry of :data:`OFFICIAL_WEIGHTS` (``url`` overrides the location, for mirrors).
+
+    The weights come under their publisher's licence (NVIDIA's and FOMM's are non-commercial):
+    ``accept_licence`` must say the user accepted it (``--accept-licence``, or a confirmation on a page).
+    """
     if key not in OFFICIAL_WEIGHTS:
         raise DownloadError(f"Unknown weights '{key}'. Known: {', '.join(OFFICIAL_WEIGHTS)}")
+    if not accept_licence:
+        raise DownloadError(f"{licence_notice(key)} Rerun with --accept-licence to accept this licence and "
+                            "download.")
     w = OFFICIAL_WEIGHTS[key]
     return download(url or w.url, Path(dest_dir or DOWNLOADS_DIR) / w.filename, w.sha256, progress)
 
@@ -194,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("key")
     g.add_argument("--dest", default=None)
     g.add_argument("--url", default=None, help="mirror URL to use instead of the official one")
+    g.add_argument("--accept-licence", "--accept-license", dest="accept_licence", action="store_true",
+                   help="accept the weights' licence (printed by `list` and before downloading)")
     u = sub.add_parser("url", help="download any URL with resume and optional checksum")
     u.add_argument("url")
     u.add_argument("--dest", required=True, help="destination file")
@@ -201,11 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         if a.cmd == "list":
+            from core.provenance.licences import licence_for
+
             for w in OFFICIAL_WEIGHTS.values():
-                print(f"{w.key:10s} {w.family:9s} ~{w.size_mb} MB  {w.description}")
+                print(f"{w.key:10s} {w.family:9s} ~{w.size_mb} MB  {w.description}\n{'':21s} licence: "
+                      f"{licence_for(w.key).licence} — {licence_for(w.key).use}")
             return 0
         if a.cmd == "get":
-            path = fetch_official(a.key, a.dest, _print_progress, a.url)
+            path = fetch_official(a.key, a.dest, _print_progress, a.url, accept_licence=a.accept_licence)
         else:
             path = download(a.url, a.dest, a.sha256, _print_progress)
     except DownloadError as e:
@@ -214,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command again to resume", file=sys.stderr)
         return 130
-    print(f"\nsaved {path}", file=sys.stderr)
+    accepted = f" under the licence you accepted: {licence_notice(a.key)}" if a.cmd == "get" else ""
+    print(f"\nsaved {path}{accepted}", file=sys.stderr)
     return 0
 
 

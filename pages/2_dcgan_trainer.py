@@ -7,6 +7,7 @@ with the job layer's progress and time left; the run is a core.jobs job, so it s
 from __future__ import annotations
 
 import base64
+import functools
 import time
 from pathlib import Path
 
@@ -16,10 +17,12 @@ import streamlit as st
 from PIL import Image
 
 from core import ASSETS_DIR, CHECKPOINTS_DIR, RUNS_DIR, dcgan, video
+from core import provenance as pv
 from core.checkpoint import CheckpointError
 from core.images import ImageRejected, read_rgb
-from core.imaging import display_resize, make_grid, png_bytes
+from core.imaging import display_resize, make_grid
 from pages._common import HANDOFF_TRAINING_DIR, page_header, send_to_animator
+from pages._provenance import export_options, export_settings, licence_caption, signing_blocked
 from pages._show import add_to_show
 
 DEMO_DATA = ASSETS_DIR / "demo_faces" / "faces64.npz"
@@ -37,6 +40,8 @@ ARCHS = ["tutorial", "study"]
 
 page_header("DCGAN trainer", "Train a DCGAN on face crops (the studies' and the PyTorch tutorial's "
             "architectures) in the background; watch losses, SWD and a fixed-noise grid evolve.")
+with st.sidebar:
+    export_options()
 live_slot = st.container()  # filled once the run to show is known (after the Start form below)
 
 
@@ -344,8 +349,13 @@ else:
         fps = st.slider("Time-lapse fps", 2, 30, 8, key="dcgan_fps")
         if st.button("Make time-lapse (GIF + MP4)", disabled=len(snaps) < 2, key="dcgan_timelapse"):
             with st.spinner("Encoding..."):
-                dcgan.write_timelapse(monitor_dir, monitor_dir / "timelapse.gif", fps=fps)
-                dcgan.write_timelapse(monitor_dir, monitor_dir / "timelapse.mp4", fps=fps)
+                try:
+                    dcgan.write_timelapse(monitor_dir, monitor_dir / "timelapse.gif", fps=fps,
+                                          provenance=export_settings())
+                    dcgan.write_timelapse(monitor_dir, monitor_dir / "timelapse.mp4", fps=fps,
+                                          provenance=export_settings())
+                except pv.ProvenanceError as e:
+                    st.error(f"Not exported: {e}")
         if (monitor_dir / "timelapse.mp4").exists():
             st.video((monitor_dir / "timelapse.mp4").read_bytes())
             st.download_button("Download time-lapse GIF", (monitor_dir / "timelapse.gif").read_bytes(),
@@ -387,6 +397,7 @@ else:
                   else "the demo faces")
         st.caption(f"Bundled: {cfg_info.model.arch} architecture, {cfg_info.model.size} px, trained "
                    f"{info['step']:,} steps on {source} (details in checkpoints/README.md).")
+        licence_caption(PRETRAINED)
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="dcgan_seed")
         faces = dcgan.sample(gen, 16, int(seed))
         st.image(make_grid(list(display_resize(faces, 96)), cols=8), caption=f"Samples for seed {seed}")
@@ -399,8 +410,13 @@ else:
         # A callable: the 14 MB file is read when the button is pressed, not on every rerun of the page.
         c2.download_button("Download bundled checkpoint", PRETRAINED.read_bytes, "dcgan_demo.pt",
                            key="dcgan_pre_dl")
-        c2.download_button("Download this grid (PNG)", png_bytes(make_grid(list(faces), cols=8)),
-                           f"dcgan_seed{seed}.png", "image/png", key="dcgan_grid_dl")
+        grid_origin = pv.Origin("DCGAN trainer", (str(PRETRAINED),), {"seed": int(seed), "n": 16},
+                                title=f"dcgan_seed{seed}.png")
+        grid_png = functools.partial(pv.export_png, make_grid(list(faces), cols=8), grid_origin,
+                                     export_settings())
+        c2.download_button("Download this grid (PNG)", grid_png,
+                           f"dcgan_seed{seed}.png", "image/png", key="dcgan_grid_dl", on_click="ignore",
+                           disabled=signing_blocked())
         if c2.button("Latent walk (bundled)", key="dcgan_walk_pre"):
             frames = dcgan.latent_walk(gen, [int(seed), int(seed) + 1, int(seed) + 2], frames_per_leg=12)
             gif = RUNS_DIR / "dcgan_pretrained_walk.gif"

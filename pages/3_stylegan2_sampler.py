@@ -25,9 +25,10 @@ import streamlit as st
 import torch
 
 import core
+from core import provenance as pv
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
-from core.imaging import display_resize, png_bytes
+from core.imaging import display_resize
 from core.showcase import Showcase, fallback, load_showcase
 from pages._common import (
     HANDOFF_ANIMATOR_SOURCE,
@@ -36,6 +37,7 @@ from pages._common import (
     send_to_animator,
 )
 from pages._morph_view import ScrubJobs, deliver_frames, morph_view, released_value
+from pages._provenance import export_options, export_settings, licence_caption, signing_blocked
 from pages._sampler_tools import SamplerModel, sampler_tools
 from pages._show import add_to_show
 
@@ -129,7 +131,7 @@ with st.sidebar:
     if choice == UPLOAD_LABEL:
         upload = st.file_uploader("Official .pkl network pickle or project .pt checkpoint",
                                   type=["pkl", "pt", "pth", "tar"], key="sg_upload")
-    st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024` "
+    st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024 --accept-licence` "
                "(files land in checkpoints/downloads and appear here).")
     st.subheader("Sampling")
     psi = st.slider("Truncation ψ", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
@@ -175,6 +177,9 @@ G, ws_cache, preview_res = bundle
 _freeze_gc(model_key)
 untrained = model_key == "random"
 model_file = None if untrained else str(path)  # what a show scene names (None: no file to name)
+licence_caption(model_file or "untrained")
+with st.sidebar:
+    export_options()
 showcase = _showcase(model_file, Path(model_file).stat().st_mtime if model_file else 0.0)
 torch.set_num_threads(_render_threads(G))
 kind = G.source_info.get("kind", "?")
@@ -295,8 +300,13 @@ def hero() -> None:
         d_col, s_col = st.columns(2)
         name = f"seed{seed:05d}" + (f"_to{seed_b:05d}_t{t:.2f}" if t else "") + ".png"
         # A callable: the PNG is encoded when the button is pressed, not on every seed change.
-        d_col.download_button("Download PNG", functools.partial(png_bytes, image), file_name=name,
-                              mime="image/png", key="sg_download", on_click="ignore", width="stretch")
+        made = {"seed": seed, "psi": psi, "noise": noise_mode,
+                **({"seed_b": seed_b, "t": round(t, 3)} if t else {})}
+        origin = pv.Origin("StyleGAN2 sampler", (model_file or "untrained",), made, title=name)
+        png = functools.partial(pv.export_png, image, origin, export_settings())
+        d_col.download_button("Download PNG", png,
+                              file_name=name, mime="image/png", key="sg_download", on_click="ignore",
+                              width="stretch", disabled=signing_blocked())
         if s_col.button("Send to animator ➜", key="sg_send_main", width="stretch"):
             send_to_animator(image, label)
             st.success("Sent to the FOMM animator; open **4 · Animate**.")

@@ -20,6 +20,7 @@ from core import animate as an
 from core.imaging import display_resize
 from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
+from pages._provenance import export_options, export_settings, licence_caption, photo_rights_confirmed
 from pages._say_something import say_something
 from pages._show import add_to_show
 
@@ -60,6 +61,9 @@ def save_upload(upload, suffix: str) -> Path:
 page_header("FOMM animator", "Make a face follow a driving video: offline landmark motion transfer, "
             "or the First Order Motion Model (Siarohin et al., NeurIPS 2019) with its official weights.")
 
+with st.sidebar:
+    export_options()
+
 # ----------------------------------------------------------------------------- source face
 st.subheader("1. Source face")
 handoff = st.session_state.get(HANDOFF_ANIMATOR_SOURCE)
@@ -82,6 +86,8 @@ elif source_kind == "Bundled face":
         st.caption("Synthetic 64 px face (no real person), upscaled to 256 px.")
 else:
     photo = st.file_uploader("Face photo", type=["png", "jpg", "jpeg", "webp"])
+    if photo is not None and not photo_rights_confirmed(photo.getvalue()):
+        photo = None
     if photo is not None:
         try:
             source = aligned_photo(str(save_upload(photo, Path(photo.name).suffix.lower())))
@@ -139,8 +145,8 @@ if engine == "fomm":
         checkpoint = str(st.selectbox("Checkpoint", checkpoints, format_func=lambda p: Path(p).name))
     else:
         st.info(f"No FOMM checkpoint in {DOWNLOADS_DIR}. Download it with "
-                "`python -m core.download get vox-256` (about 700 MB), give the path of a copy you "
-                "have below, or use the offline engine.")
+                "`python -m core.download get vox-256 --accept-licence` (about 700 MB; non-commercial "
+                "licence), give the path of a copy you have below, or use the offline engine.")
         typed = st.text_input("Path to vox-cpk.pth.tar", "").strip()
         if typed:
             if Path(typed).is_file():
@@ -149,6 +155,7 @@ if engine == "fomm":
                 st.warning(f"No file at {typed}.")
     if isinstance(driving, an.Motion):
         st.warning("Bundled motions drive the offline engine only; upload a video for FOMM.")
+licence_caption(checkpoint if engine == "fomm" and checkpoint else engine)
 c1, c2, c3 = st.columns(3)
 relative = c1.radio("Motion", ["relative", "absolute"], help="Relative: the source keeps its face shape "
                     "and copies the driving changes (FOMM demo default).") == "relative"
@@ -167,7 +174,10 @@ if st.button("Animate", type="primary", disabled=not ready or busy):
     run_dir = str(WORK_DIR / f"animation-{uuid.uuid4().hex[:12]}")
     opts = an.AnimateOptions(engine=engine, checkpoint=checkpoint, relative=relative,
                              adapt_scale=adapt_scale, best_frame=best_frame, upscale=int(upscale),
-                             side_by_side=side_by_side, fomm_bf16=fomm_bf16)
+                             side_by_side=side_by_side, fomm_bf16=fomm_bf16,
+                             real_photo=source_kind == "Upload photo", provenance=export_settings(),
+                             source_note=st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, "")
+                             if source_kind == "Sent from a generator" else source_kind)
     an.start_animation_job(run_dir, source, driving, opts, crop_source=crop_source)
     st.session_state["animator_run"] = run_dir
     status = jobs.read_job(run_dir)

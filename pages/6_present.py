@@ -8,9 +8,12 @@ import html
 
 import streamlit as st
 
+from core import provenance as pv
 from core import show as S
 from core.jobs import JobBusyError, read_job, start_process_job
+from core.show.licences import licence_warning, show_licences
 from core.show.player import scene_data, show_document
+from pages._provenance import export_flags, export_options, export_settings
 from pages._show import frame_urls
 
 st.set_page_config(layout="wide", initial_sidebar_state="collapsed")
@@ -94,8 +97,11 @@ def _url(path) -> str:
 
 
 scenes = [scene_data(v, _url) for v in views]
-st.iframe(show_document(show.title, scenes, f"{FRAME_HEIGHT}px", f"{MEDIA_HEIGHT}px", PAGE_OPTIONS),
-          height=STAGE_HEIGHT)
+badge = export_settings().label_text if st.session_state.get("present_badge", True) else ""
+st.iframe(show_document(show.title, scenes, f"{FRAME_HEIGHT}px", f"{MEDIA_HEIGHT}px", PAGE_OPTIONS,
+                        badge=badge), height=STAGE_HEIGHT)
+st.caption("Models: " + "; ".join(f"{lic.name} — {lic.licence}" for lic in show_licences(show))
+           if show_licences(show) else "No model in this show.")
 
 
 # --------------------------------------------------------------------------------- sidebar: tools
@@ -135,7 +141,12 @@ with st.sidebar:
 
     prepare_panel()
 
+    st.toggle("“AI-generated” badge on stage", value=True, key="present_badge",
+              help="A small label in a corner of every scene a model made (the HTML reel keeps it).")
     st.subheader("Export")
+    export_options()
+    if licence_note := licence_warning(show):
+        st.warning(f"Warning: {licence_note}")
     for fmt, label in (("html", "HTML reel"), ("mp4", "MP4 reel")):
         run_dir = S.job_dir(show_dir, f"export-{fmt}")
         out = run_dir / f"{name}.{fmt}"
@@ -144,7 +155,7 @@ with st.sidebar:
         if not running and st.button(f"Build {label}", key=f"present_build_{fmt}"):
             try:
                 start_process_job(run_dir, ["-m", "core.show", "export", str(show_dir.resolve()), f"--{fmt}",
-                                            str(out)], kind=f"show-export-{fmt}")
+                                            str(out), *export_flags()], kind=f"show-export-{fmt}")
                 st.rerun()
             except JobBusyError:
                 st.toast(f"The {label} is already being built.")
@@ -154,6 +165,10 @@ with st.sidebar:
             st.download_button(f"Download {out.name} ({out.stat().st_size / 1e6:.1f} MB)",
                                data=lambda p=out: p.read_bytes(), file_name=out.name,
                                mime="text/html" if fmt == "html" else "video/mp4", key=f"present_dl_{fmt}")
+            if (credentials := pv.sidecar_path(out)).is_file():  # HTML cannot embed a C2PA manifest
+                st.download_button(f"Download its content credentials ({credentials.name})",
+                                   data=lambda p=credentials: p.read_bytes(), file_name=credentials.name,
+                                   mime="application/c2pa", key=f"present_dl_{fmt}_c2pa")
 
     notes = [(v.index, v.title, v.scene.notes) for v in views if v.scene.notes]
     if notes:

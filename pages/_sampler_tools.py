@@ -6,9 +6,7 @@ sliders and batch export. The page owns the model and the face; these read them 
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +15,10 @@ import streamlit as st
 import torch
 
 import core
+from core import provenance as pv
 from core import stylegan2 as sg
-from core.imaging import png_bytes
 from pages._common import send_to_animator
+from pages._provenance import export_settings
 from pages._show import add_to_show
 
 DISPLAY = 256  # on-screen size of the tab images
@@ -84,8 +83,6 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
         if keys is not None and len(keys) < 2:
             st.warning("Give at least two keyframe seeds.")
         elif keys is not None and st.button("Render MP4 + GIF", key="sg_render_video"):
-            from core.video import write_gif, write_mp4
-
             ws_path = sg.keyframe_ws(m.G, keys, steps, "w" if space.startswith("W") else "z", psi, loop=loop)
             out_dir = Path(core.EXPORTS_DIR) / "stylegan2"
             stem = f"morph_{'-'.join(map(str, keys[:6]))}_{int(time.time())}"
@@ -97,11 +94,16 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
                 done = (i + 1) / len(ws_path)
                 eta = (time.perf_counter() - t0) / done * (1 - done)
                 bar.progress(done, text=f"Frame {i + 1}/{len(ws_path)} · ETA {eta:.0f} s")
-            write_mp4(frames, out_dir / f"{stem}.mp4", fps=fps)
+            made = pv.Origin("StyleGAN2 sampler", (m.file or "untrained",),
+                             {"keyframe_seeds": keys, "psi": psi, "space": space, "noise": noise_mode})
             gif_frames = [f[::2, ::2] if f.shape[0] > 256 else f for f in frames]
-            write_gif(gif_frames, out_dir / f"{stem}.gif", fps=fps)
             bar.empty()
-            st.session_state["sg_video"] = (str(out_dir / f"{stem}.mp4"), str(out_dir / f"{stem}.gif"))
+            try:
+                pv.export_video(frames, out_dir / f"{stem}.mp4", made, fps, export_settings())
+                pv.export_video(gif_frames, out_dir / f"{stem}.gif", made, fps, export_settings())
+                st.session_state["sg_video"] = (str(out_dir / f"{stem}.mp4"), str(out_dir / f"{stem}.gif"))
+            except pv.ProvenanceError as e:
+                st.error(f"Not exported: {e}")
         if keys is not None and len(keys) >= 2:
             add_to_show({"kind": "morph", "model": m.file, "seeds": keys, "psi": psi, "noise": noise_mode,
                          "space": "w" if space.startswith("W") else "z", "loop": loop, "fps": float(fps)},
@@ -202,17 +204,26 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
         if seeds:
             st.caption(f"{len(seeds)} images at {m.G.img_resolution} px, ψ {psi:.2f}, noise {noise_mode}.")
         if seeds and st.button("Generate zip", key="sg_batch_go"):
-            buf = io.BytesIO()
             bar = st.progress(0.0, text="Generating…")
             t0 = time.perf_counter()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            model = (m.file or "untrained",)
+
+            def faces():
                 for i, (s, img) in enumerate(sg.generate_images(m.G, seeds, psi, noise_mode=noise_mode)):
-                    zf.writestr(f"seed{s:05d}.png", png_bytes(img))
+                    yield f"seed{s:05d}.png", img, pv.Origin("StyleGAN2 sampler", model,
+                                                             {"seed": s, "psi": psi, "noise": noise_mode})
                     done = (i + 1) / len(seeds)
                     eta = (time.perf_counter() - t0) / done * (1 - done)
                     bar.progress(done, text=f"{i + 1}/{len(seeds)} · ETA {eta:.0f} s")
+
+            try:
+                zip_origin = pv.Origin("StyleGAN2 sampler", model, {"seeds": batch_text, "psi": psi},
+                                       title="stylegan2_batch.zip")
+                data = pv.export_zip(faces(), zip_origin, export_settings())
+                st.session_state["sg_batch_zip"] = (data, len(seeds), time.perf_counter() - t0)
+            except pv.ProvenanceError as e:
+                st.error(f"Not exported: {e}")
             bar.empty()
-            st.session_state["sg_batch_zip"] = (buf.getvalue(), len(seeds), time.perf_counter() - t0)
         if "sg_batch_zip" in st.session_state:
             data, n, secs = st.session_state["sg_batch_zip"]
             st.success(f"{n} images in {secs:.1f} s ({secs / max(n, 1) * 1000:.0f} ms each).")

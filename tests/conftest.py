@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CUSTOM_CAST_SHARED", ROOT.parent / "shared"))
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+# Exports sign with a certificate chain made on first use in the user's config folder (core.provenance):
+# the suite, and every process it starts, makes its own in a scratch folder instead, never the user's.
+os.environ["CUSTOM_CAST_CONFIG_DIR"] = tempfile.mkdtemp(prefix="custom-cast-test-config-")
+for _name in ("CUSTOM_CAST_SIGN_CERT", "CUSTOM_CAST_SIGN_KEY", "CUSTOM_CAST_LABEL", "CUSTOM_CAST_WATERMARK",
+              "CUSTOM_CAST_SIGN", "CUSTOM_CAST_ALLOW_UNSIGNED"):
+    os.environ.pop(_name, None)
 
 
 # In CI the fixtures are always there: a missing one is a failure, so that the official-parity tests

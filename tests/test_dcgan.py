@@ -341,7 +341,7 @@ def test_timelapse_of_a_run(tmp_path):
     assert dcgan.main(["timelapse", "--run", str(run), "--out", str(out)]) == 2  # one snapshot: one line
 
 
-def test_cli_train_sample_export(tmp_path):
+def test_cli_train_sample_export(tmp_path, monkeypatch):
     data_dir = tmp_path / "imgs"
     data_dir.mkdir()
     for i in range(6):
@@ -355,7 +355,15 @@ def test_cli_train_sample_export(tmp_path):
     assert safe_torch_load(run / dcgan.CHECKPOINT_NAME)["step"] == 3
     assert dcgan.main(["sample", "--checkpoint", str(run / dcgan.CHECKPOINT_NAME), "--n", "4",
                        "--out", str(tmp_path / "grid.png")]) == 0
-    assert Image.open(tmp_path / "grid.png").size == (2 + 2 * 34, 2 + 2 * 34)
+    # Exported labelled and signed (core.provenance): a small grid is enlarged so the label reads.
+    from core import provenance as pv
+
+    assert Image.open(tmp_path / "grid.png").size == (256, 256)
+    assert pv.verify(tmp_path / "grid.png", check_watermark=False).generation["generator"] == "DCGAN sampler"
+    monkeypatch.setenv("CUSTOM_CAST_LABEL", "off")
+    assert dcgan.main(["sample", "--checkpoint", str(run / dcgan.CHECKPOINT_NAME), "--n", "4",
+                       "--out", str(tmp_path / "raw.png")]) == 0
+    assert Image.open(tmp_path / "raw.png").size == (2 + 2 * 34, 2 + 2 * 34)
     assert dcgan.main(["export", "--checkpoint", str(run / dcgan.CHECKPOINT_NAME),
                        "--out", str(tmp_path / "g.pt")]) == 0
     slim = safe_torch_load(tmp_path / "g.pt")

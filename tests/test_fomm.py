@@ -341,7 +341,11 @@ def test_vox_download_resumes_checks_and_loads(tmp_path, capsys, tiny):
     try:
         (tmp_path / "vox-cpk.pth.tar.partial").write_bytes(payload[:1000])  # an interrupted download
         seen = []
-        path = dl.fetch_official("vox-256", tmp_path, lambda d, t, r: seen.append((d, t)), url=url)
+        with pytest.raises(dl.DownloadError, match="CC BY-NC 4.0.*--accept-licence"):  # licence first
+            dl.fetch_official("vox-256", tmp_path, lambda d, t, r: seen.append((d, t)), url=url)
+        assert seen == [] and (tmp_path / "vox-cpk.pth.tar.partial").stat().st_size == 1000
+        path = dl.fetch_official("vox-256", tmp_path, lambda d, t, r: seen.append((d, t)), url=url,
+                                 accept_licence=True)
         assert path.read_bytes() == payload and seen[-1] == (len(payload), len(payload))
         assert seen[0][0] > 1000  # resumed from the partial file, not restarted
         with pytest.raises(dl.DownloadError, match="Checksum mismatch"):
@@ -353,7 +357,7 @@ def test_vox_download_resumes_checks_and_loads(tmp_path, capsys, tiny):
     # An unreachable location fails with the official pages printed for a manual download.
     from core.cli import run_cli
 
-    assert run_cli(dl.main, ["get", "vox-256", "--dest", str(tmp_path / "x"),
+    assert run_cli(dl.main, ["get", "vox-256", "--dest", str(tmp_path / "x"), "--accept-licence",
                              "--url", "http://127.0.0.1:9/none"]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "first-order-model" in err and "--url" in err

@@ -41,6 +41,13 @@ def test_page_renders_and_animates_bundled_motion():
     assert jobs.read_job(run).state == jobs.DONE
     at.run()
     assert any("180 frames at 25 fps" in s.value for s in at.success)
+    # Issue 24: the engine's licence in one line; the clip is labelled, watermarked and signed.
+    from core import provenance as pv
+
+    assert any(c.value.startswith("Model licence: MIT (own work) + MediaPipe") for c in at.caption)
+    v = pv.verify(jobs.read_job(run).result["path"])
+    assert v.intact and v.generation["generator"] == "FOMM animator" and v.action == "c2pa.created"
+    assert v.generation["parameters"]["motion"] == "blink" and v.watermark is True
 
 
 def test_page_offers_generator_handoff():

@@ -90,6 +90,11 @@ def test_present_page_hands_the_whole_show_to_the_stage(shows):
     assert at.button(key="present_prepare_missing")
     assert any("Say: nobody." in m.value for m in at.sidebar.markdown)  # notes: sidebar only
     assert "Say: nobody." not in doc
+    # Issue 24: the "AI-generated" badge on model-made scenes (switchable), the models' licences in a line.
+    assert 'id="cc-badge" role="note">AI-generated<' in doc and face["synthetic"] and not title["synthetic"]
+    assert any(c.value.startswith("Models: ") and "unknown" in c.value for c in at.caption)  # tiny.pt
+    at.toggle(key="present_badge").set_value(False).run()
+    assert 'id="cc-badge"' not in _stage(at)["doc"]
 
 
 def test_missing_media_offers_to_prepare(shows):

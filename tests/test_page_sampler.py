@@ -37,6 +37,10 @@ def test_sampler_renders_and_reacts(empty_downloads):
     at.run()
     assert not at.exception
     assert any("style layers" in c.value for c in at.caption)
+    # The model's licence in one line (issue 24), and the export switches (label on by default).
+    assert any(c.value.startswith("Model licence: MIT (own work)") for c in at.caption) or \
+        not core.CHECKPOINTS_DIR.joinpath("stylegan2_demo.pt").is_file()
+    assert at.toggle(key="pv_label").value and at.text_input(key="pv_label_text").value == "AI-generated"
     # One morph control: A (the main seed) is on screen, so the morph starts at t = 0.
     assert len(at.slider) >= 2 and at.session_state["sg_morph_t"] == 0.0
     assert at.session_state["sg_seed_b"] != at.session_state["sg_seed"]
@@ -136,8 +140,10 @@ def test_video_mixing_and_batch_exports(empty_downloads, tmp_path, monkeypatch):
     import io
     import zipfile
 
-    assert n == 3 and zipfile.ZipFile(io.BytesIO(data)).namelist() == [
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert n == 3 and [x for x in names if not x.startswith("META-INF/")] == [
         "seed00000.png", "seed00001.png", "seed00002.png"]
+    assert "META-INF/content_credential.c2pa" in names  # the zip's own C2PA manifest (each PNG has one too)
 
     at.text_input(key="sg_batch_seeds").set_value("9-1").run()
     assert any("runs backwards" in e.value for e in at.error)

@@ -416,6 +416,11 @@ def test_exported_mp4_has_title_cards(tmp_path, tiny_model):
     assert info.size == (1280, 720) and abs(info.fps - FPS) < 0.01
     # 3 s title + 1.5 s card + 4 frames at 8 fps (0.5 s) + 1 s hold
     assert abs(info.frames_estimate - round(FPS * (3 + 1.5 + 0.5 + 1))) <= 2
+    # Signed, with the label drawn into the morph's pictures and the watermark after the title cards.
+    from core import provenance as pv
+
+    v = pv.verify(out)
+    assert v.intact and v.generation["generator"] == "show reel (MP4)" and v.watermark is True
 
 
 # ------------------------------------------------------------------------------------------- CLI

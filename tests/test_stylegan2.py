@@ -360,13 +360,19 @@ def test_official_urls_listed_in_one_place():
         assert url.startswith("https://") and url.endswith(".pkl")
 
 
-def test_download_command_resumes_and_checks_sha256(tmp_path, loopback_server):
+def test_download_command_resumes_and_checks_sha256(tmp_path, loopback_server, capsys):
     url, handler = loopback_server
     payload = handler.payload
     w = dl.OFFICIAL_WEIGHTS["ffhq-1024"]
     partial = tmp_path / (w.filename + ".partial")
     partial.write_bytes(payload[:1000])  # an interrupted earlier download
-    assert sg.main(["download", "ffhq-1024", "--dest", str(tmp_path), "--url", url]) == 0
+    # NVIDIA's licence is printed and must be accepted before a byte is fetched.
+    assert run_cli(sg.main, ["download", "ffhq-1024", "--dest", str(tmp_path), "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert "NVIDIA Source Code License-NC" in err and "--accept-licence" in err and len(err.splitlines()) == 1
+    assert handler.ranges == [] and partial.stat().st_size == 1000
+    assert sg.main(["download", "ffhq-1024", "--dest", str(tmp_path), "--url", url, "--accept-licence"]) == 0
+    assert "non-commercial" in capsys.readouterr().err
     assert handler.ranges == ["bytes=1000-"]
     done = tmp_path / w.filename
     assert done.read_bytes() == payload and not partial.exists()

@@ -50,6 +50,9 @@ def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
     a.add_argument("--upscale", type=int, default=1, choices=[1, 2, 3, 4])
     a.add_argument("--max-frames", type=int)
     a.add_argument("--no-crop-source", action="store_true", help="source is already a framed face")
+    a.add_argument("--real-photo", action="store_true",
+                   help="the source is a real person's photo you have the right to animate (the clip's "
+                        "content credentials then say a real photo was used)")
     r = sub.add_parser("record-motion", help="record a motion .json from a video")
     r.add_argument("--video", required=True)
     r.add_argument("--out", required=True)
@@ -123,4 +126,4 @@ def _options(args: argparse.Namespace) -> AnimateOptions:
     return AnimateOptions(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.config,
                           relative=args.relative, adapt_scale=args.adapt_scale, best_frame=args.best_frame,
                           upscale=args.upscale, side_by_side=args.side_by_side, max_frames=args.max_frames,
-                          fomm_bf16=args.bf16)
+                          fomm_bf16=args.bf16, real_photo=args.real_photo)

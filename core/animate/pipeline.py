@@ -25,6 +25,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from core import provenance as pv
 from core import video
 from core.animate import motion_transfer as mt
 from core.animate.audio import mux_audio
@@ -58,6 +59,9 @@ class AnimateOptions:
     max_frames: int | None = None        # truncate the driving video (previews, tests)
     crop_margin: float = 1.0             # extra crop side, in face-box sizes, around the face union
     fomm_bf16: bool = False              # fomm engine: bottleneck under bf16 autocast (x1.3, ~1 % error)
+    real_photo: bool = False             # the source is a real person's photo (the manifest says so)
+    source_note: str = ""                # where the source came from, for the manifest ("StyleGAN2 seed 4")
+    provenance: pv.ProvenanceSettings | None = None  # label / watermark / signing (None: the environment's)
 
 
 @dataclass
@@ -120,7 +124,8 @@ def _check_options(opts: AnimateOptions, driving) -> None:
         raise AnimationError(f"Unknown engine {opts.engine!r}: use one of {', '.join(ENGINES)}.")
     if opts.engine == "fomm" and (not opts.checkpoint or not Path(opts.checkpoint).is_file()):
         raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it with "
-                             "`python -m core.download get vox-256`, or use the offline 'landmarks' engine).")
+                             "`python -m core.download get vox-256 --accept-licence`, or use the offline "
+                             "'landmarks' engine).")
     if opts.engine == "fomm" and isinstance(driving, Motion):
         raise AnimationError("Bundled motions drive the offline 'landmarks' engine; the fomm engine "
                              "needs a driving video.")
@@ -238,7 +243,8 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         rendered = _render_fomm(src, driving, crop, start, opts, engine)
     try:
         with video.Mp4Writer(silent, fps, preset="veryfast") as writer:
-            for i, frame in enumerate(rendered):
+            for i, frame in enumerate(pv.mark_frames(rendered, opts.provenance, fps,
+                                                     last_panel_only=opts.side_by_side)):
                 writer.append(frame)
                 clock.tick(i + 1)
     finally:
@@ -259,6 +265,9 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
     else:
         has_audio = False
         publish_file(silent, final)
+    signed = pv.seal_file(final, _origin(driving, opts, out_path, src), opts.provenance)
+    if not signed.signed:
+        notes.append(signed.message)
     written = video.count_frames(final)
     if written != total:
         raise AnimationError(f"The written video has {written} frames, but {total} were rendered.")
@@ -266,6 +275,23 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
     clock.finish(total)
     return AnimationResult(out_path, written, fps, start, has_audio, stats["lost"],
                            time.perf_counter() - t0, crop, notes)
+
+
+def _origin(driving, opts: AnimateOptions, out_path: Path, src: np.ndarray) -> pv.Origin:
+    """What the clip's content credentials say made it (a real photo is its parent, bound by hash)."""
+    motion = driving.name if isinstance(driving, Motion) else Path(driving).name
+    params = {"engine": opts.engine, "motion": motion, "relative": opts.relative,
+              "side_by_side": opts.side_by_side}
+    if opts.source_note:
+        params["source"] = opts.source_note
+    model = opts.checkpoint if opts.engine == "fomm" and opts.checkpoint else opts.engine
+    parent = None
+    if opts.real_photo:
+        from core.imaging import png_bytes
+
+        parent = png_bytes(src)
+    return pv.Origin("FOMM animator", (model,), params, real_photo=opts.real_photo, title=out_path.name,
+                     parent=parent)
 
 
 def prefetch(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
 from core.cli import ArgumentParser, UserError, check_output_path
 from core.dcgan.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset_config
@@ -33,7 +34,7 @@ from core.dcgan.run_dir import CHECKPOINT_NAME, STATUS_NAME, RunBusyError, RunEx
 from core.dcgan.sampling import MAX_SAMPLES, sample
 from core.dcgan.teacher_trainer import TeacherTrainer
 from core.dcgan.trainer import Trainer, refuse_previous_run
-from core.imaging import make_grid, png_bytes
+from core.imaging import make_grid
 from core.teacher import TEACHER_NAMES
 
 PROG = "python -m core.dcgan"
@@ -208,7 +209,9 @@ def sample_main(args: argparse.Namespace) -> int:
     check_output_path(args.out, {"the checkpoint": args.checkpoint})
     gen, ckpt = load_generator(args.checkpoint)
     images = sample(gen, args.n, args.seed)
-    atomic_write_bytes(args.out, png_bytes(make_grid(list(images))))
+    origin = pv.Origin("DCGAN sampler", (str(args.checkpoint),), {"seed": args.seed, "n": args.n},
+                       title=Path(args.out).name)
+    atomic_write_bytes(args.out, pv.export_png(make_grid(list(images)), origin))
     _say(f"wrote {args.n} samples (step {ckpt['step']}) to {args.out}")
     return 0
 

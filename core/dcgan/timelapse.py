@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
 from core.dcgan.run_dir import CONFIG_NAME, read_json, snapshot_paths, snapshot_step
 from core.images import read_rgb
@@ -81,19 +82,17 @@ def timelapse_frames(run_dir: str | os.PathLike, max_frames: int = 200, minutes:
 
 def write_timelapse(run_dir: str | os.PathLike, out: str | os.PathLike, fps: float = 8.0,
                     max_frames: int = 200, minutes: bool = False, scale: int = 1,
-                    quality: int = 6) -> TimelapseInfo:
-    """Write the run's time-lapse to ``out`` (.mp4: H.264 at ``quality`` 1-10, see core.video; .gif) and
-    ``out``'s .json beside it."""
-    from core import video
-
+                    quality: int = 6, provenance: pv.ProvenanceSettings | None = None) -> TimelapseInfo:
+    """Write the run's time-lapse to ``out`` (.mp4: H.264 at ``quality`` 1-10, see core.video; .gif), labelled
+    and signed (core.provenance; ``provenance`` None: the environment's settings), and ``out``'s .json
+    beside it."""
     out = Path(out)
     if out.suffix.lower() not in (".mp4", ".gif"):
         raise ValueError(f"--out must end in .mp4 or .gif, not {out.name!r}.")
     frames, steps, elapsed = timelapse_frames(run_dir, max_frames, minutes, scale)
-    if out.suffix.lower() == ".gif":
-        video.write_gif(frames, out, fps=fps)
-    else:
-        video.write_mp4(frames, out, fps=fps, quality=quality)
+    origin = pv.Origin("DCGAN trainer time-lapse", (), {"run": Path(run_dir).name, "first_step": steps[0],
+                                                        "last_step": steps[-1]}, title=out.name)
+    pv.export_video(frames, out, origin, fps, provenance, quality=quality)
     info = TimelapseInfo(frames=len(frames), fps=fps, first_step=steps[0], last_step=steps[-1],
                          minutes=None if elapsed is None else round(elapsed, 1), run=str(run_dir),
                          config=read_json(Path(run_dir) / CONFIG_NAME))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     group = ex.add_mutually_exclusive_group(required=True)
     group.add_argument("--html", help="self-contained HTML file to write")
     group.add_argument("--mp4", help="MP4 file to write")
+    ex.add_argument("--label", default=None, help="wording of the visible label (default: AI-generated)")
+    ex.add_argument("--no-label", action="store_true", help="no visible label or stage badge")
+    ex.add_argument("--allow-unsigned", action="store_true",
+                    help="if signing fails, export without content credentials instead of failing")
     de = sub.add_parser("demo", help="build the demo show from the bundled models")
     de.add_argument("--out", required=True)
     de.add_argument("--no-prepare", action="store_true", help="write show.json only")
@@ -91,16 +96,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         def progress(done: int, total: int) -> None:
             ctx.progress(done, total, f"scene {done}/{total}", unit="scenes")
 
+        from core import provenance as pv
+        from core.show.licences import licence_warning
+
+        settings = pv.settings_from_env()
+        settings = settings.with_(label=settings.label and not args.no_label,
+                                  label_text=args.label or settings.label_text,
+                                  allow_unsigned=settings.allow_unsigned or args.allow_unsigned)
+        warning = licence_warning(store.load_show(args.show_dir))
+        if warning:  # the export goes ahead: a warning, not a refusal
+            print(f"warning: {warning}", file=sys.stderr)
         if args.html:
-            from core.show.export_html import export_html
+            from core.show.export_html import export_html_signed
 
-            out = export_html(args.show_dir, args.html, progress)
+            out, signed = export_html_signed(args.show_dir, args.html, progress, settings)
         else:
-            from core.show.export_mp4 import export_mp4
+            from core.show.export_mp4 import export_mp4_signed
 
-            out = export_mp4(args.show_dir, args.mp4, progress)
-        ctx.set_result({"path": str(Path(out).resolve()), "bytes": Path(out).stat().st_size})
-        print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB)")
+            out, signed = export_mp4_signed(args.show_dir, args.mp4, progress, settings)
+        ctx.set_result({"path": str(Path(out).resolve()), "bytes": Path(out).stat().st_size,
+                        "signed": signed.message, "licence_warning": warning})
+        print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB); {signed.message}")
         return 0
     if args.command == "demo":
         from core.show.demo import build_demo

@@ -13,8 +13,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
 from core.show import store
+from core.show.licences import show_licences, uses_real_photo
 from core.show.player import scene_data, show_document
 from core.show.view import not_ready_view, scene_views
 
@@ -32,8 +34,12 @@ def data_uri(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-def reel_html(show_dir: str | os.PathLike, progress: Callable[[int, int], None] | None = None) -> str:
-    """The reel of a show as one HTML document (every file embedded)."""
+def reel_html(show_dir: str | os.PathLike, progress: Callable[[int, int], None] | None = None,
+              badge: str | None = None) -> str:
+    """The reel of a show as one HTML document (every file embedded); ``badge``: the stage's label (None:
+    the environment's label setting, "AI-generated" by default)."""
+    if badge is None:
+        badge = pv.label_text(pv.settings_from_env()) or ""
     show = store.load_show(show_dir)
     views = scene_views(show_dir, show)
     scenes = []
@@ -44,12 +50,32 @@ def reel_html(show_dir: str | os.PathLike, progress: Callable[[int, int], None] 
             scenes.append(scene_data(not_ready_view(view, e), data_uri))
         if progress:
             progress(i + 1, len(views))
-    return show_document(show.title, scenes, options_js=REEL_OPTIONS)
+    return show_document(show.title, scenes, options_js=REEL_OPTIONS, badge=badge)
 
 
 def export_html(show_dir: str | os.PathLike, out: str | os.PathLike,
-                progress: Callable[[int, int], None] | None = None) -> Path:
-    """Write the reel atomically; returns its path. Refuses to write over the show's own files."""
+                progress: Callable[[int, int], None] | None = None,
+                settings: pv.ProvenanceSettings | None = None) -> Path:
+    """Write the reel atomically, with the "AI-generated" badge on model-made scenes (unless the label is
+    switched off), then its content credentials: C2PA cannot embed a manifest in HTML, so it goes beside
+    the reel as ``<name>.html.c2pa``, binding the reel's bytes (every embedded picture and video). Returns
+    the reel's path (:func:`export_html_signed` also returns how it was signed)."""
+    return export_html_signed(show_dir, out, progress, settings)[0]
+
+
+def export_html_signed(show_dir: str | os.PathLike, out: str | os.PathLike,
+                       progress: Callable[[int, int], None] | None = None,
+                       settings: pv.ProvenanceSettings | None = None) -> tuple[Path, pv.SignResult]:
+    settings = settings if settings is not None else pv.settings_from_env()
     out = store.check_export_path(show_dir, out, "--html")
-    atomic_write_bytes(out, reel_html(show_dir, progress).encode("utf-8"))
-    return out
+    show = store.load_show(show_dir)
+    document = reel_html(show_dir, progress, badge=pv.label_text(settings) or "")
+    atomic_write_bytes(out, document.encode("utf-8"))
+    origin = pv.Origin("show reel (HTML)", tuple(lic.key for lic in show_licences(show)),
+                       {"show": show.title, "scenes": len(show.scenes)}, real_photo=uses_real_photo(show),
+                       title=out.name)
+    try:
+        return out, pv.seal_file(out, origin, settings, watermarked=False)
+    except pv.ProvenanceError:
+        out.unlink(missing_ok=True)  # unsigned only when the user allowed it
+        raise

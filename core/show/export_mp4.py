@@ -18,9 +18,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
 from core.images import read_rgb
+from core.provenance import watermark
+from core.provenance.label import draw_label
 from core.show import store
+from core.show.licences import SYNTHETIC_KINDS, show_licences, uses_real_photo
 from core.show.view import SceneView, not_ready_view, scene_views
 
 FPS = 24
@@ -99,8 +103,21 @@ def _hold(frame: np.ndarray, seconds: float) -> Iterator[np.ndarray]:
 
 
 def scene_frames(view: SceneView, size: tuple[int, int], still_s: float = 4.0,
-                 card_s: float = 1.5) -> Iterator[np.ndarray]:
-    """Output frames (at :data:`FPS`) for one scene, its title card first."""
+                 card_s: float = 1.5, label: str | None = None) -> Iterator[np.ndarray]:
+    """Output frames (at :data:`FPS`) for one scene, its title card first; ``label``: drawn into each
+    picture a model made (core.provenance.label), so a crop to the face keeps it."""
+    if label and view.kind in SYNTHETIC_KINDS:
+        last_only = bool(getattr(view.scene, "side_by_side", False))  # source | driving | result
+
+        def _open(path: Path) -> Image.Image:
+            return Image.fromarray(draw_label(read_rgb(path), label))
+
+        def compose(size, picture, *args, **kwargs):
+            if isinstance(picture, np.ndarray):
+                picture = draw_label(picture, label, last_only)
+            return _compose_plain(size, picture, *args, **kwargs)
+    else:
+        _open, compose = _open_plain, _compose_plain
     if view.kind == "title":
         yield from _hold(title_card(size, view.title, view.text), 3.0)
         return
@@ -133,33 +150,71 @@ def scene_frames(view: SceneView, size: tuple[int, int], still_s: float = 4.0,
         yield from _hold(compose(size, _open(view.image), view.title, view.caption), still_s)
 
 
+_open_plain, _compose_plain = _open, compose
+
+
+def _watermarked(frames: Iterator[tuple[np.ndarray, bool]], every: int) -> Iterator[np.ndarray]:
+    """The invisible watermark on a distinct frame of a model's scene at most once per ``every`` frames; a
+    held frame (the same array yielded again) repeats its marked copy at no cost."""
+    last_src, last_out, since = None, None, every
+    for frame, synthetic in frames:
+        if frame is last_src:
+            yield last_out
+            continue
+        out = frame
+        if synthetic and since >= every:
+            out, since = watermark.embed(frame), 0
+        last_src, last_out = frame, out
+        since += 1
+        yield out
+
+
 def reel_size(views: list[SceneView]) -> tuple[int, int]:
     tallest = max((v.height or 0 for v in views), default=0)
     return (1920, 1080) if tallest >= 720 else (1280, 720)
 
 
 def export_mp4(show_dir: str | os.PathLike, out: str | os.PathLike,
-               progress: Callable[[int, int], None] | None = None) -> Path:
+               progress: Callable[[int, int], None] | None = None,
+               settings: pv.ProvenanceSettings | None = None) -> Path:
     """Render the reel MP4 (written whole, then moved into place atomically); returns its path."""
+    return export_mp4_signed(show_dir, out, progress, settings)[0]
+
+
+def export_mp4_signed(show_dir: str | os.PathLike, out: str | os.PathLike,
+                      progress: Callable[[int, int], None] | None = None,
+                      settings: pv.ProvenanceSettings | None = None) -> tuple[Path, pv.SignResult]:
+    """:func:`export_mp4`, labelled (pictures a model made), watermarked (about once a second of such
+    scenes) and signed (C2PA manifest embedded); also returns how it was signed."""
     from core.video import write_mp4
 
+    settings = settings if settings is not None else pv.settings_from_env()
     show = store.load_show(show_dir)
     views = scene_views(show_dir, show)
     size = reel_size(views)
+    label = pv.label_text(settings)
 
-    def frames() -> Iterator[np.ndarray]:
+    def frames() -> Iterator[tuple[np.ndarray, bool]]:
         for i, view in enumerate(views):
+            synthetic = view.kind in SYNTHETIC_KINDS
             try:
-                yield from scene_frames(view, size)
+                for frame in scene_frames(view, size, label=label):
+                    yield frame, synthetic
             except (OSError, ValueError) as e:  # a media file unreadable now: it says so, the rest play
-                yield from scene_frames(not_ready_view(view, e), size)
+                for frame in scene_frames(not_ready_view(view, e), size):
+                    yield frame, False
             if progress:
                 progress(i + 1, len(views))
 
+    stream = _watermarked(frames(), FPS) if settings.watermark else (f for f, _ in frames())
     out = store.check_export_path(show_dir, out, "--mp4")
     work_parent = out.parent if out.parent.is_dir() else None
+    origin = pv.Origin("show reel (MP4)", tuple(lic.key for lic in show_licences(show)),
+                       {"show": show.title, "scenes": len(show.scenes)}, real_photo=uses_real_photo(show),
+                       title=out.name)
     with tempfile.TemporaryDirectory(prefix=".reel-", dir=work_parent) as work:
         tmp = Path(work) / "reel.mp4"
-        write_mp4(frames(), tmp, fps=FPS, quality=8)
+        write_mp4(stream, tmp, fps=FPS, quality=8)
+        signed = pv.seal_file(tmp, origin, settings)
         atomic_write_bytes(out, tmp.read_bytes())
-    return out
+    return out, signed

@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from core.show.licences import SYNTHETIC_KINDS
 from core.show.view import SceneView
 
 SCRUB_LABELS = {"morph": "Morph scrub", "edit": "Edit scrub", "timelapse": "Time-lapse scrub"}
@@ -63,6 +64,9 @@ html, body { margin: 0; background: #0e1117; color: #f5f5f5;
 .cc-verdict { font-size: 21px; color: #ddd; margin: 4px 0 14px; text-align: center; max-width: 1000px; }
 .cc-sound { font-size: 18px; margin-top: 10px; padding: 8px 18px; border-radius: 8px;
   border: 1px solid #ff4b4b; background: #262b36; color: #f5f5f5; cursor: pointer; }
+#cc-badge { position: fixed; right: 14px; bottom: 12px; z-index: 5; font-size: 13px; padding: 3px 10px;
+  border-radius: 999px; background: rgba(0, 0, 0, 0.55); color: #d8d8d8; pointer-events: none;
+  letter-spacing: 0.02em; }
 .cc-missing { font-size: 20px; color: #ffcf70; border: 1px solid #886a2a; padding: 18px 24px;
   border-radius: 8px; margin-top: 8vh; max-width: 800px; text-align: center; }
 """
@@ -168,6 +172,8 @@ function go(i) {
     var im = el('img', 'cc-still'); im.id = 'cc-image'; im.alt = s.title; im.src = image(s.image).src;
     stage.appendChild(im);
   }
+  var badge = document.getElementById('cc-badge');  // "AI-generated" on scenes a model made
+  if (badge) badge.style.display = s.synthetic && !s.missing ? '' : 'none';
   if (OPT.onScene) { try { OPT.onScene(current); } catch (err) {} }
   setTimeout(function () {  // then the neighbours, then everything else, nearest first
     for (var d = 1; d < N; d++) { preload(current + d); preload(current - d); }
@@ -217,7 +223,8 @@ go(OPT.start ? OPT.start() : 0);
 
 def scene_data(view: SceneView, url: Callable[[Path], str]) -> dict:
     """What the player needs for one scene; ``url(path)`` makes each media file a browser URL."""
-    d: dict = {"kind": view.kind, "title": view.title, "caption": view.caption, "id": view.scene.id}
+    d: dict = {"kind": view.kind, "title": view.title, "caption": view.caption, "id": view.scene.id,
+               "synthetic": view.kind in SYNTHETIC_KINDS}
     if view.kind == "title":
         d["text"] = view.text
         return d
@@ -239,10 +246,10 @@ def scene_data(view: SceneView, url: Callable[[Path], str]) -> dict:
 
 
 def show_document(title: str, scenes: list[dict], frame_height: str = "62vh", media_height: str = "66vh",
-                  options_js: str = "{}") -> str:
+                  options_js: str = "{}", badge: str = "") -> str:
     """The player as one HTML document. ``options_js``: a JavaScript object literal (``start``: a function
     returning the first scene index, ``parentKeys``, ``fitParent`` (size the frame to the window),
-    ``onScene(i)``)."""
+    ``onScene(i)``). ``badge``: a small label (e.g. "AI-generated") in a corner of scenes a model made."""
     data = json.dumps({"title": title, "scenes": scenes}, ensure_ascii=True, separators=(",", ":"))
     name = escape(title)
     return f"""<!doctype html>
@@ -263,6 +270,7 @@ def show_document(title: str, scenes: list[dict], frame_height: str = "62vh", me
 <h1 id="cc-title"></h1>
 <div id="cc-caption"></div>
 <main id="cc-stage"></main>
+{f'<div id="cc-badge" role="note">{escape(badge)}</div>' if badge else ''}
 <script type="application/json" id="cc-data">{_script_json(data)}</script>
 <script>var CC_OPTIONS = {options_js};</script>
 <script>{SHOW_JS.replace("var OPT = SHOW.options || {};", "var OPT = CC_OPTIONS || {};")}</script>

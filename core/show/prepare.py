@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core.show import store
 from core.show.errors import ShowError
+from core.show.licences import scene_licences
 from core.show.render import renderer
 from core.show.schema import Scene, Show
 
@@ -137,6 +138,7 @@ def prepare_show(show_dir: str | os.PathLike, force: bool = False, only: list[st
             manifest = renderer(it.scene.KIND).render(it.scene, rctx)
             manifest["inputs"] = store.input_fingerprints(show_dir, show, it.scene)
             manifest["kind"] = it.scene.KIND
+            manifest["licences"] = [lic.as_dict() for lic in scene_licences(it.scene)]
             manifest["seconds"] = round(time.perf_counter() - t_scene, 2)
             store.write_render(show_dir, it.key, manifest)
             store.drop_partial(show_dir, it.key)

@@ -1,7 +1,7 @@
 """Command line of the StyleGAN2 family (``python -m core.stylegan2``)::
 
     python -m core.stylegan2 list                    # official weights that can be downloaded
-    python -m core.stylegan2 download ffhq-1024      # official pickle into checkpoints/downloads
+    python -m core.stylegan2 download ffhq-1024 --accept-licence  # official pickle, checkpoints/downloads
     python -m core.stylegan2 info PATH               # load a generator safely and print its config
 
 Training has its own command, ``python -m core.stylegan2.train`` (see :mod:`core.stylegan2.train`).
@@ -29,13 +29,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("key", help="e.g. ffhq-1024, metfaces (see `list`)")
     d.add_argument("--dest", default=None, help="folder (default checkpoints/downloads)")
     d.add_argument("--url", default=None, help="mirror URL instead of the official one")
+    d.add_argument("--accept-licence", "--accept-license", dest="accept_licence", action="store_true",
+                   help="accept NVIDIA's licence of the weights (research and non-commercial use)")
     i = sub.add_parser("info", help="load a generator safely and print its config")
     i.add_argument("path")
     a = p.parse_args(argv)
     if a.cmd == "list":
         for w in dl.OFFICIAL_WEIGHTS.values():
             if w.family == "stylegan2":
-                print(f"{w.key:14s} ~{w.size_mb:4d} MB  {w.description}\n{'':14s} {w.url}")
+                print(f"{w.key:14s} ~{w.size_mb:4d} MB  {w.description}\n{'':14s} {w.url}\n{'':14s} licence: "
+                      f"{dl.licence_notice(w.key)}")
         return 0
     if a.cmd == "download":
         known = [k for k, w in dl.OFFICIAL_WEIGHTS.items() if w.family == "stylegan2"]
@@ -49,12 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             dl._print_progress(done, total, rate)
 
         try:
-            path = dl.fetch_official(a.key, a.dest, progress, a.url)
+            path = dl.fetch_official(a.key, a.dest, progress, a.url, accept_licence=a.accept_licence)
         except dl.DownloadError as e:
             if progress_shown:
                 print(file=sys.stderr)  # end the progress line so the error stands on its own
             raise UserError(str(e)) from None
-        print(f"{chr(10) if progress_shown else ''}saved {path}", file=sys.stderr)
+        print(f"{chr(10) if progress_shown else ''}saved {path} under the licence you accepted: "
+              f"{dl.licence_notice(a.key)}", file=sys.stderr)
         return 0
     G = load_generator(a.path)
     n = sum(t.numel() for t in G.state_dict().values())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import provenance as pv
 from core.show import store
 from core.show.errors import ShowError
 from core.show.render.context import RenderContext
@@ -95,7 +96,9 @@ def render(scene: AnimationScene, ctx: RenderContext) -> dict:
         engine=scene.engine, checkpoint=str(ctx.input_path(scene.checkpoint, "FOMM checkpoint"))
         if scene.engine == "fomm" else None, relative=scene.relative, adapt_scale=scene.adapt_scale,
         best_frame=scene.best_frame, upscale=scene.upscale, side_by_side=scene.side_by_side,
-        max_frames=scene.max_frames or None)
+        max_frames=scene.max_frames or None,
+        # Show media carry the watermark; the stage shows a badge, and the reels are labelled and signed.
+        provenance=pv.settings_from_env().with_(label=False, sign=False))
 
     def progress(p) -> None:
         ctx.set_done(int(p.fraction * (UNITS - 1)), f"{p.stage} {p.done}/{p.total} frames")

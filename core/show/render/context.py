@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from core import provenance as pv
 from core.show import store
 from core.show.errors import ShowError
+from core.show.licences import SYNTHETIC_KINDS
 from core.show.schema import Scene, Show
 
 JPEG_QUALITY = 85  # with 4:2:0 chroma: enlarged 64 px faces ~7.5 KB at 256 px (11.7 KB at 90, 4:4:4)
@@ -93,6 +95,12 @@ class RenderContext:
     # -- media ----------------------------------------------------------------------------------
 
     def put_image(self, rgb: np.ndarray, fmt: str = "jpg") -> str:
+        """Store a picture; a model's picture of 256 px or more carries the invisible watermark (the stage
+        shows a badge instead of a drawn-in label; the reels that leave the studio are signed whole)."""
+        if self.scene.KIND in SYNTHETIC_KINDS and pv.settings_from_env().watermark:
+            from core.provenance import watermark
+
+            rgb = watermark.embed(rgb)
         return store.put_media(self.show_dir, encode_image(rgb, fmt), f".{fmt}")
 
     def put_bytes(self, data: bytes, suffix: str) -> str:

@@ -1,0 +1,68 @@
+"""The visible label: a small "AI-generated" pill (or the user's wording) drawn into the picture.
+
+Placement: centred horizontally, just below the chin line of an aligned face (bottom edge at 90 % of the
+height). Aligned faces (FFHQ-style crops: ours, NVIDIA's) have the chin at about 80-85 % of the height and
+the face centred, so the label sits inside the box a face detector or a person cropping "to the face" keeps,
+while mouth and eyes stay clear. A picture of several faces side by side (the animator's source | driving |
+result) gets one label per square panel. Pictures under 96 px are too small for legible text: the export
+enlarges a labelled face to 256 px first (core.provenance.export).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_FILES = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+              "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+              "/Library/Fonts/Arial Bold.ttf", "/System/Library/Fonts/Supplemental/Arial Bold.ttf")
+BOTTOM = 0.90      # the pill's bottom edge, as a fraction of the height
+TEXT_HEIGHT = 0.045  # text size, as a fraction of the panel's height
+MIN_TEXT_PX = 9
+MAX_CHARS = 40
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.ImageFont:
+    for path in FONT_FILES:
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size=size)
+
+
+def _panels(width: int, height: int) -> list[tuple[int, int]]:
+    """(left, width) of each square-ish face panel: 1 for a single face, 3 for source | driving | result."""
+    n = max(1, round(width / height)) if width >= 1.8 * height else 1
+    step = width / n
+    return [(int(round(i * step)), int(round(step))) for i in range(n)]
+
+
+def draw_label(image: np.ndarray, text: str, last_panel_only: bool = False) -> np.ndarray:
+    """A copy of the uint8 HxWx3 picture with the label drawn in; ``last_panel_only``: only on the last
+    panel (the animator's source | driving | result: the driving video and the source photo may be real)."""
+    text = " ".join(str(text).split())[:MAX_CHARS] or "AI-generated"
+    im = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGBA")
+    h = im.height
+    size = max(MIN_TEXT_PX, int(round(h * TEXT_HEIGHT)))
+    overlay = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    font = _font(size)
+    panels = _panels(im.width, h)
+    for left, width in panels[-1:] if last_panel_only else panels:
+        fit = font
+        tw = draw.textlength(text, font=fit)
+        if tw > width * 0.9:  # long wording on a narrow panel: shrink to fit
+            fit = _font(max(MIN_TEXT_PX - 2, int(size * width * 0.9 / tw)))
+            tw = draw.textlength(text, font=fit)
+        th = fit.size
+        pad_x, pad_y = max(3, th // 2), max(2, th // 4)
+        bottom = int(h * BOTTOM)
+        top = bottom - th - 2 * pad_y
+        x0 = left + (width - tw) / 2 - pad_x
+        draw.rounded_rectangle((x0, top, x0 + tw + 2 * pad_x, bottom), radius=(th + 2 * pad_y) // 2,
+                               fill=(0, 0, 0, 150))
+        draw.text((x0 + pad_x, top + pad_y), text, font=fit, fill=(255, 255, 255, 235), anchor="lt")
+    return np.asarray(Image.alpha_composite(im, overlay).convert("RGB"))
