@@ -67,12 +67,15 @@ from core.stylegan2.networks import (
 )
 from core.stylegan2.sampling import (
     generate_images,
+    generator_device,
     morph_frames,
     preview_resolution,
     render_frames,
     render_path,
+    render_precision,
     style_mixing_grid,
     synthesize,
+    uses_half,
 )
 from core.stylegan2.sefa import (
     SemanticDirections,
@@ -90,7 +93,7 @@ __all__ = [
     "generator_from_config", "generator_from_network_pickle", "keyframe_ws", "lerp", "load_generator",
     "load_network_pickle", "main", "mix_styles", "modulation_layers", "morph_frames",
     "official_size_generator", "parse_seeds", "persistent_state_dict", "preview_resolution",
-    "random_generator", "render_frames", "render_path",
+    "random_generator", "render_frames", "render_path", "render_precision", "generator_device", "uses_half",
     "save_generator_checkpoint", "seeds_to_ws", "sefa_directions", "slerp", "style_layers",
     "style_mixing_grid", "synthesize", "truncate", "validate_generator_kwargs", "z_from_seed",
     "zs_from_seeds",

@@ -53,6 +53,25 @@ def render_path(G: Generator, noise_mode: str = "const", precision: str = "auto"
     return f"fast-{precision}"
 
 
+def uses_half(G: Generator) -> bool:
+    """Whether the network's release runs its top blocks in fp16 on a GPU (``num_fp16_res`` > 0)."""
+    return any(getattr(G.synthesis, f"b{r}").use_fp16 for r in G.synthesis.block_resolutions)
+
+
+def render_precision(G: Generator, noise_mode: str = "const", precision: str = "auto") -> str:
+    """The precision :func:`synthesize` draws G in: 'fast-fp32', 'fast-bf16', 'fp32' (the reference
+    synthesis) or, on a GPU, 'fp16 mixed' where the official network uses half precision."""
+    path = render_path(G, noise_mode, precision)
+    if path == "device":
+        return "fp16 mixed" if G.mapping.w_avg.device.type == "cuda" and uses_half(G) else "fp32"
+    return "fp32" if path == "reference" else path
+
+
+def generator_device(G: Generator) -> str:
+    """'cpu', 'cuda:0', 'mps:0' ... (where G's weights are)."""
+    return str(G.mapping.w_avg.device)
+
+
 @torch.no_grad()
 def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
                max_resolution: int | None = None, out_size: int | None = None,
