@@ -58,6 +58,7 @@ class AnimateOptions:
     max_frames: int | None = None        # truncate the driving video (previews, tests)
     crop_margin: float = 1.0             # extra crop side, in face-box sizes, around the face union
     fomm_bf16: bool = False              # fomm engine: bottleneck under bf16 autocast (x1.3, ~1 % error)
+    device: str | None = None            # fomm engine: core.device request (None: $CUSTOM_CAST_DEVICE/auto)
 
 
 @dataclass
@@ -104,9 +105,12 @@ def fomm_animator(options: AnimateOptions):
     if not options.checkpoint or not Path(options.checkpoint).is_file():
         raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it first, "
                              "or use the offline 'landmarks' engine).")
-    import torch
+    from core.device import DeviceError, choose_device
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = choose_device(options.device).device
+    except DeviceError as e:
+        raise AnimationError(str(e)) from None
     try:
         kp_detector, generator = fomm.load_fomm(options.checkpoint, options.fomm_config)
     except (ValueError, OSError) as e:  # CheckpointError, FommConfigError, a missing config file

@@ -155,9 +155,10 @@ def keyframe_ws(G: Generator, seeds: Sequence[int], steps_per_transition: int, s
         path += [slerp(zs[i], zs[i + 1], t) for t in ts]
     if not loop:
         path.append(zs[-1])
-    z = torch.stack(path)
-    c = torch.zeros(len(z), G.c_dim) if G.c_dim else None
-    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    device = G.mapping.w_avg.device
+    z = torch.stack(path).to(device)
+    c = torch.zeros(len(z), G.c_dim, device=device) if G.c_dim else None
+    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff).cpu()
 
 
 # Style groups of Karras et al. (2019): coarse 4-8 px (pose, face shape), middle 16-32 px (features,

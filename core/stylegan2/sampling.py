@@ -7,6 +7,7 @@ uint8 HxWx3 images (via :func:`core.imaging.to_uint8`).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator, Sequence
 
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.device import device_name, is_device_failure
 from core.imaging import make_grid, to_uint8
 from core.stylegan2.fast import FAST_MIN_RESOLUTION, bf16_is_fast, fast_synthesis
 from core.stylegan2.latents import lerp, mix_styles, seeds_to_ws
@@ -72,17 +74,8 @@ def generator_device(G: Generator) -> str:
     return str(G.mapping.w_avg.device)
 
 
-@torch.no_grad()
-def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
-               max_resolution: int | None = None, out_size: int | None = None,
-               precision: str = "auto") -> np.ndarray:
-    """ws [N, num_ws, w_dim] -> uint8 [N, H, W, 3].
-
-    ``max_resolution`` stops synthesis after that block (cheap preview; the skip architecture makes
-    every block's running image valid) and ``out_size`` resizes (bilinear) for display. ``precision``
-    picks the renderer (:func:`render_path`); ws may live on the CPU whatever G's device.
-    """
-    assert ws.ndim == 3 and ws.shape[1] == G.num_ws, f"ws must be [N, {G.num_ws}, w_dim], got {ws.shape}"
+def _synthesis(G: Generator, ws: torch.Tensor, noise_mode: str, noise_seed: int,
+               max_resolution: int | None, precision: str) -> torch.Tensor:
     path = render_path(G, noise_mode, precision)
     if path.startswith("fast-"):
         dtype = torch.bfloat16 if path == "fast-bf16" else torch.float32
@@ -94,6 +87,36 @@ def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_
         img = G.synthesis(ws, noise_mode=noise_mode, max_resolution=max_resolution,
                           fused_modconv=path == "device" and ws.shape[0] == 1,
                           generator=_noise_generator(noise_mode, noise_seed, ws.device)).float()
+    return img
+
+
+@torch.no_grad()
+def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
+               max_resolution: int | None = None, out_size: int | None = None,
+               precision: str = "auto") -> np.ndarray:
+    """ws [N, num_ws, w_dim] -> uint8 [N, H, W, 3].
+
+    ``max_resolution`` stops synthesis after that block (cheap preview; the skip architecture makes
+    every block's running image valid) and ``out_size`` resizes (bilinear) for display. ``precision``
+    picks the renderer (:func:`render_path`); ws may live on the CPU whatever G's device.
+    """
+    assert ws.ndim == 3 and ws.shape[1] == G.num_ws, f"ws must be [N, {G.num_ws}, w_dim], got {ws.shape}"
+    try:
+        img = _synthesis(G, ws, noise_mode, noise_seed, max_resolution, precision)
+    except Exception as e:  # noqa: BLE001 -- only a device giving out is retried, see below
+        if generator_device(G) == "cpu" or not is_device_failure(e):
+            raise
+        # The GPU ran out of memory or failed mid-render: say so once, move G to the CPU (in place, so
+        # every later call stays there) and draw the same picture again; nothing is lost.
+        reason = " ".join(str(e).split())[:100]
+        line = (f"{device_name(generator_device(G))} failed while drawing ({reason}); "
+                "continuing on the processor")
+        print(line, file=sys.stderr)
+        G.__dict__["device_fallback"] = line
+        G.to("cpu")
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        img = _synthesis(G, ws, noise_mode, noise_seed, max_resolution, precision)
     if out_size is not None and img.shape[-1] != out_size:
         img = F.interpolate(img, size=(out_size, out_size), mode="bilinear", align_corners=False,
                             antialias=img.shape[-1] > out_size)
