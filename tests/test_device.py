@@ -137,3 +137,26 @@ def test_network_too_large_for_memory_is_one_line(tmp_path, capsys, monkeypatch)
                              "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "of memory is free" in err and len(err.splitlines()) == 1
+
+
+def test_synthesize_falls_back_to_cpu_when_the_gpu_fails_mid_render(monkeypatch, capsys, one_torch_thread):
+    from core.stylegan2 import sampling
+
+    G = sg.load_generator(shared_path(*TINY))
+    ws = sg.seeds_to_ws(G, [2], 0.7)
+    want = sg.synthesize(G, ws)
+    real, calls = sampling._synthesis, []
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.50 GiB")
+        return real(*args)
+
+    monkeypatch.setattr(sampling, "_synthesis", flaky)
+    monkeypatch.setattr(sampling, "generator_device", lambda G_: "cuda:0" if len(calls) < 2 else "cpu")
+    got = sg.synthesize(G, ws)
+    np.testing.assert_array_equal(got, want)  # the same picture, from the CPU
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "continuing on the processor" in err[0]
+    assert "continuing on the processor" in G.__dict__["device_fallback"]  # the page shows it

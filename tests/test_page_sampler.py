@@ -58,6 +58,10 @@ def test_sampler_renders_and_reacts(empty_downloads):
     at.run()
     assert not at.exception
     assert any("slider → image" in c.value and "ms" in c.value for c in at.caption)  # latency readout
+    # Where and how the face is drawn, in plain words (no GPU on the test machine: the processor).
+    assert any(c.value.startswith("🖥 Drawing on the processor") and "precision" in c.value
+               for c in at.caption)
+    assert at.selectbox(key="cc_device").value.startswith("Automatic")
 
     at.button(key="sg_send_main").click().run()
     img = at.session_state[HANDOFF_ANIMATOR_SOURCE]
