@@ -137,6 +137,9 @@ def renderers(repeats: int, bf16_full: bool) -> None:
               f"{gflop / best:.1f} GFLOP/s = {100 * gflop / best / conv32_best:.0f} % of the conv throughput")
     print(f"    fast fp32 / reference speed-up: {min(t_ref) / min(t_fast):.2f}x; "
           f"PSNR fp32 vs reference: {psnr(fast_img, ref_img):.1f} dB")
+    drag = [_timed(lambda: fp32(ws, max_resolution=256)) for _ in range(2)]
+    print(f"    one drag frame (the 256 px block of the skip architecture), fast fp32: {min(drag):.2f} s; "
+          f"a 65-frame 1024 px show morph at the fp32 face time: {65 * min(t_fast) / 60:.1f} min")
     # bf16: only CPUs with bf16 units (AVX512-BF16 / AMX) run bf16 convs natively; elsewhere oneDNN
     # emulates them many times slower, so without --bf16-full the comparison is made at 64 px.
     units = bf16_is_fast()
