@@ -90,8 +90,7 @@ class _Layer:
             scale = styles.reshape(-1, 1, 1, 1) * dcoefs.reshape(1, -1, 1, 1)  # [I, O, 1, 1]
             y = F.conv_transpose2d(x, (self.weight * scale).to(self.dtype), stride=2)
             # upfirdn2d padding (1, 1) on each side of the (2h + 1)-wide output, then the 4x4 FIR.
-            y = F.conv2d(y, self.blur, padding=1, groups=y.shape[1])
-            y.add_(self.bias.reshape(1, -1, 1, 1))
+            y = F.conv2d(y, self.blur, self.bias, padding=1, groups=y.shape[1])  # bias after the blur
         else:
             scale = dcoefs.reshape(-1, 1, 1, 1) * styles.reshape(1, -1, 1, 1)  # [O, I, 1, 1]
             y = F.conv2d(x, (self.weight * scale).to(self.dtype), self.bias, padding=self.padding)
