@@ -160,3 +160,17 @@ def test_synthesize_falls_back_to_cpu_when_the_gpu_fails_mid_render(monkeypatch,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "continuing on the processor" in err[0]
     assert "continuing on the processor" in G.__dict__["device_fallback"]  # the page shows it
+
+
+def test_other_families_share_the_choice(fake_gpus, monkeypatch, tmp_path, capsys):
+    from core import dcgan
+    from core.show.cli import main as show_main
+
+    fake_gpus()
+    monkeypatch.setenv(dv.ENV_VAR, "cpu")
+    assert dcgan.resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(dv.DeviceError, match="no CUDA GPU"):
+        dcgan.resolve_device("cuda")
+    code = run_cli(show_main, ["prepare", str(tmp_path), "--device", "mps"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "MPS is not available" in err and len(err.splitlines()) == 1
