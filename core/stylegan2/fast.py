@@ -11,15 +11,15 @@ architecture) with the work regrouped for batch-1 inference:
 * the conv's **bias inside the convolution**, then noise, activation and clamp **in place**;
 * **precomputed constant-noise buffers** (``noise_const * noise_strength * gain``) and FIR filters;
 * the 2x up-sampling conv as a 3x3 **transposed convolution + a separate 4x4 depthwise blur**
-  (folding the FIR into the transposed conv's weights gives a 6x6 kernel, i.e. 4x the multiply-adds of
-  the largest layers, which costs more than the blur it saves);
+  (folding the FIR into the weights gives 4 phases of 3x3 taps, 4x the multiply-adds; measured 1.4-2.3x
+  slower than the blur it saves, see docs/photoreal.md);
 * optional **bf16** activations and weights (``dtype=torch.bfloat16``), worth it only on CPUs with
   bf16 units (oneDNN reports them; :func:`bf16_is_fast`); the skip image is accumulated in fp32.
 
-The result equals the reference synthesis up to float rounding (PSNR far above 40 dB; tested). The
-reference path (``G.synthesis``) stays the one that reproduces the official images bit for bit in
-spirit (1e-4, tests/test_stylegan2.py); :func:`core.stylegan2.sampling.synthesize` uses this renderer
-only for large generators (:data:`FAST_MIN_RESOLUTION`) on the CPU.
+The result equals the reference synthesis up to float rounding (PSNR > 100 dB in fp32; tested to the
+official outputs within 1e-4). The reference path (``G.synthesis``) is unchanged and stays the one the
+official-parity tests pin (tests/test_stylegan2.py); :func:`core.stylegan2.sampling.synthesize` uses
+this renderer by default only for large generators (:data:`FAST_MIN_RESOLUTION`) on the CPU.
 """
 
 from __future__ import annotations
