@@ -7,8 +7,13 @@
 2. A 1024 px generator in the official FFHQ config-F shape (random weights; cost does not depend on
    the values): low-resolution early-exit preview while dragging (target <= 500 ms) against the naive
    approach, a full official-style synthesis per change. Prints the ratio.
+3. The renderers for one full 1024 px face (official FFHQ config-F shape): the reference synthesis, the
+   fast fp32 renderer (core.stylegan2.fast) and its bf16 mode, interleaved with the machine's own plain
+   fp32 (and bf16) 3x3 convolution throughput measured in the same run; prints s/face, the effective
+   GFLOP/s as a share of the conv throughput, the speed-ups and the PSNR against the reference.
+   ``--renderer-only`` runs just this part.
 
-Usage: python bench/bench_sampler.py [--threads 2] [--changes 40] [--full-repeats 2]
+Usage: python bench/bench_sampler.py [--threads 2] [--changes 40] [--full-repeats 2] [--renderer-only]
 """
 
 from __future__ import annotations
@@ -75,17 +80,102 @@ def naive_full(G: sg.Generator, repeats: int) -> list[float]:
     return times
 
 
+def synthesis_gflop(G: sg.Generator) -> float:
+    """Multiply-adds x 2 of one face's convolutions, counted as the network defines them (a transposed
+    3x3 conv at the input resolution for the up-sampling layers, the 4x4 FIR blurs and toRGB included)."""
+    flop = 0.0
+    syn = G.synthesis
+    for res in syn.block_resolutions:
+        b = getattr(syn, f"b{res}")
+        c = b.out_channels
+        if b.in_channels:
+            flop += 2 * b.in_channels * c * 9 * (res // 2) ** 2 + 2 * c * 16 * res * res  # up-conv + blur
+        flop += 2 * c * c * 9 * res * res + 2 * c * 3 * res * res  # conv + toRGB
+    return flop / 1e9
+
+
+def conv_throughput(dtype: torch.dtype, channels: int = 512, size: int = 64) -> tuple[float, float]:
+    """GFLOP/s of one plain 3x3 conv (batch 1, channels-last, the layout oneDNN is fastest in), best of
+    three, and its seconds."""
+    x = torch.randn(1, channels, size, size).to(dtype).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(channels, channels, 3, 3).to(dtype).contiguous(memory_format=torch.channels_last)
+    torch.nn.functional.conv2d(x, w, padding=1)
+    best = min(_timed(lambda: torch.nn.functional.conv2d(x, w, padding=1)) for _ in range(3))
+    return 2 * channels * channels * 9 * size * size / best / 1e9, best
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+@torch.no_grad()
+def renderers(repeats: int, bf16_full: bool) -> None:
+    from core.stylegan2.fast import bf16_is_fast, fast_synthesis, psnr
+
+    G = sg.official_size_generator(1024)
+    ws = sg.seeds_to_ws(G, [1], 0.7)
+    gflop = synthesis_gflop(G)
+    fp32 = fast_synthesis(G)
+    bf16 = fast_synthesis(G, torch.bfloat16)
+    ref_img = G.synthesis(ws, noise_mode="const")  # warm-up and the reference picture
+    fast_img = fp32(ws)
+    conv32, conv16, t_ref, t_fast = [], [], [], []
+    for _ in range(repeats):  # interleaved, so load from other work hits every figure alike
+        conv32.append(conv_throughput(torch.float32)[0])
+        t_ref.append(_timed(lambda: G.synthesis(ws, noise_mode="const")))
+        conv32.append(conv_throughput(torch.float32)[0])
+        t_fast.append(_timed(lambda: fp32(ws)))
+    conv32_best = max(conv32)
+    print(f"\n[3] renderers, one 1024 px face ({gflop:.0f} GFLOP; random weights, official FFHQ shape)")
+    print(f"    machine: plain fp32 3x3 conv (512 ch, 64x64, channels-last): best {conv32_best:.1f} GFLOP/s, "
+          f"median {np.median(conv32):.1f} over {len(conv32)} runs interleaved with the renders")
+    for name, ts in (("reference synthesis (official fused path)", t_ref), ("fast fp32 renderer", t_fast)):
+        best = min(ts)
+        print(f"    {name}: best {best:.2f} s/face, p50 {np.median(ts):.2f} s -> "
+              f"{gflop / best:.1f} GFLOP/s = {100 * gflop / best / conv32_best:.0f} % of the conv throughput "
+              f"(best vs best; p50 vs p50: {100 * gflop / np.median(ts) / np.median(conv32):.0f} %)")
+    print(f"    fast fp32 / reference speed-up: {min(t_ref) / min(t_fast):.2f}x; "
+          f"PSNR fp32 vs reference: {psnr(fast_img, ref_img):.1f} dB")
+    drag = [_timed(lambda: fp32(ws, max_resolution=256)) for _ in range(2)]
+    print(f"    one drag frame (the 256 px block of the skip architecture), fast fp32: {min(drag):.2f} s; "
+          f"a 65-frame 1024 px show morph at the fp32 face time: {65 * min(t_fast) / 60:.1f} min")
+    # bf16: only CPUs with bf16 units (AVX512-BF16 / AMX) run bf16 convs natively; elsewhere oneDNN
+    # emulates them many times slower, so without --bf16-full the comparison is made at 64 px.
+    units = bf16_is_fast()
+    res = None if (units or bf16_full) else 64
+    conv16.append(conv_throughput(torch.bfloat16, 256, 32)[0])
+    c32_small = conv_throughput(torch.float32, 256, 32)[0]
+    b_img = bf16(ws, max_resolution=res)
+    f_img = fp32(ws, max_resolution=res)
+    t_b = min(_timed(lambda: bf16(ws, max_resolution=res)) for _ in range(max(1, repeats - 1)))
+    t_f = min(_timed(lambda: fp32(ws, max_resolution=res)) for _ in range(max(1, repeats - 1)))
+    where = "full 1024 px face" if res is None else f"face up to the {res} px block"
+    print(f"    bf16 units on this CPU: {'yes' if units else 'NO (oneDNN emulates bf16)'}; plain 3x3 conv "
+          f"(256 ch, 32x32): bf16 {conv16[0]:.1f} vs fp32 {c32_small:.1f} GFLOP/s")
+    print(f"    bf16 renderer ({where}): {t_b:.3f} s vs fp32 {t_f:.3f} s -> {t_f / t_b:.2f}x; "
+          f"PSNR bf16 vs fp32: {psnr(b_img, f_img):.1f} dB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--changes", type=int, default=40)
     ap.add_argument("--full-repeats", type=int, default=2)
     ap.add_argument("--preview-budget-ms", type=float, default=400.0)
+    ap.add_argument("--renderer-only", action="store_true", help="only part 3 (the 1024 px renderers)")
+    ap.add_argument("--renderer-repeats", type=int, default=3)
+    ap.add_argument("--bf16-full", action="store_true",
+                    help="time bf16 on the full face even where the CPU has no bf16 units (slow)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     print(f"torch {torch.__version__}, {a.threads} thread(s), {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} (other work on the machine inflates every figure)")
+    if a.renderer_only:
+        renderers(a.renderer_repeats, a.bf16_full)
+        return
 
     bundled = CHECKPOINTS_DIR / "stylegan2_demo.pt"
     if bundled.is_file():
@@ -117,6 +207,7 @@ def main() -> None:
     print(f"    full resolution on release (unfused, cached mapping): p50 {_pct(ours_full, 50):.0f} ms")
     print(f"    naive full synthesis per change (official fused path): p50 {_pct(full, 50):.0f} ms")
     print(f"    ratio naive / preview (p50): {_pct(full, 50) / _pct(prev, 50):.1f}x faster while dragging")
+    renderers(a.renderer_repeats, a.bf16_full)
 
 
 if __name__ == "__main__":

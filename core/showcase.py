@@ -256,10 +256,13 @@ def make_entry(checkpoint: str | os.PathLike, candidates: int = 512, count: int 
     import torch
 
     from core import stylegan2 as sg
+    from core.device import choose_device
 
     checkpoint = Path(checkpoint)
     torch.manual_seed(0)
+    device = choose_device().device  # $CUSTOM_CAST_DEVICE, else CUDA, MPS, CPU (CPU fallback in synthesize)
     G = sg.load_generator(checkpoint)
+    G = G.to(device) if device != "cpu" else G
     seeds = list(range(candidates))
     faces = render_seeds(G, seeds, psi)
     scores = face_scores(faces)

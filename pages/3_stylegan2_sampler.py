@@ -28,11 +28,13 @@ import core
 from core import provenance as pv
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
+from core.device import DeviceError, choose_device, describe
 from core.imaging import display_resize
 from core.showcase import Showcase, fallback, load_showcase
 from pages._common import (
     HANDOFF_ANIMATOR_SOURCE,
     HANDOFF_ANIMATOR_SOURCE_LABEL,
+    device_choice,
     page_header,
     send_to_animator,
 )
@@ -47,7 +49,9 @@ UPLOAD_LABEL = "Upload a file…"
 ENCODE_PX = 256          # faces smaller than this are sent upscaled (Lanczos: sharper than the browser's)
 MAX_ENCODE_PX = 512      # and larger ones downscaled: the view is ~500 px wide
 DRAG_BUDGET_MS = 250     # target cost of one drag frame for big models (they scrub at a lower resolution)
+MIN_DRAG_PX = 256        # ... but never below this: the drag frames of a 1024 px model stay a face
 SCRUB_FRAMES = 33        # frames pre-rendered for the in-browser morph scrub (t step 1/32)
+SCRUB_FRAMES_LARGE = 17  # large generators: t step 1/16 (each frame is a >= 256 px face, ~1 s of one core)
 SCRUB_POLL_MS = 600      # while frames are being rendered, the browser asks again this often
 
 page_header("StyleGAN2 sampler",
@@ -58,8 +62,10 @@ page_header("StyleGAN2 sampler",
 # --- models (cached, never mutated) -------------------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading generator…", max_entries=4)
-def _load(path: str, mtime: float) -> tuple[sg.Generator, sg.WsCache, int]:
+def _load(path: str, mtime: float, device: str = "cpu") -> tuple[sg.Generator, sg.WsCache, int]:
     G = sg.load_generator(path)
+    if device != "cpu":
+        G = G.to(device)
     return G, sg.WsCache(G), _preview_res(G)
 
 
@@ -72,7 +78,9 @@ def _random_model() -> tuple[sg.Generator, sg.WsCache, int]:
 def _preview_res(G: sg.Generator) -> int:
     if G.img_resolution <= 128:
         return G.img_resolution
-    return max(16, sg.preview_resolution(G, DRAG_BUDGET_MS))
+    # Large generators: drag frames from the 256 px block at least (the skip architecture's running image
+    # there is already a face, not a blur); higher where the machine draws it within the budget.
+    return min(G.img_resolution, max(MIN_DRAG_PX, sg.preview_resolution(G, DRAG_BUDGET_MS)))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -133,6 +141,7 @@ with st.sidebar:
                                   type=["pkl", "pt", "pth", "tar"], key="sg_upload")
     st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024 --accept-licence` "
                "(files land in checkpoints/downloads and appear here).")
+    device_request = device_choice()
     st.subheader("Sampling")
     psi = st.slider("Truncation ψ", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
                     help="Pulls w towards the average face: lower = more typical, higher = more varied.")
@@ -153,15 +162,20 @@ model_key = "random"
 bundle = None
 load_error = None
 path: Path | None = None
+device_error = None
+try:
+    device = choose_device(device_request).device
+except DeviceError as e:  # e.g. CUSTOM_CAST_DEVICE names a GPU this machine lacks
+    device, device_error = "cpu", str(e)
 try:
     if choice == UPLOAD_LABEL:
         if upload is not None:
             path = _save_upload(upload)
-            bundle = _load(str(path), path.stat().st_mtime)
+            bundle = _load(str(path), path.stat().st_mtime, device)
             model_key = f"upload:{path.name}"
     elif options[choice] is not None:
         path = options[choice]
-        bundle = _load(str(path), path.stat().st_mtime)
+        bundle = _load(str(path), path.stat().st_mtime, device)
         model_key = f"{path}:{path.stat().st_mtime}"
 except CheckpointError as e:
     load_error = str(e)
@@ -188,6 +202,16 @@ st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_
            + (f" · step {G.source_info['step']}" if G.source_info.get("step") else "")
            + (f" · {float(G.source_info['kimg']):.1f} kimg" if G.source_info.get("kimg") else "")
            + ("" if showcase.curated else f" · {showcase.note}"))
+if device_error:
+    st.warning(f"{device_error}. Drawing on the processor instead.")
+
+
+def _device_line() -> None:
+    """Where and how precisely the faces are drawn, in plain words (and a GPU that gave out, once)."""
+    fallback_line = G.__dict__.get("device_fallback")
+    if fallback_line:
+        st.warning(fallback_line[:1].upper() + fallback_line[1:] + ".")
+    st.caption("🖥 " + describe(sg.generator_device(G), sg.render_precision(G, noise_mode)))
 
 
 # --- seeds: A is the face on screen, B the face the slider morphs it into ------------------------------
@@ -296,6 +320,7 @@ def hero() -> None:
     with ctl_col:
         st.caption(f"⏱ {'slider' if t else 'seed'} → image {ms:.0f} ms (mapping + synthesis at "
                    f"{G.img_resolution} px + encoding)")
+        _device_line()
         label = f"StyleGAN2 seed {seed}" + (f" → {seed_b} t={t:.2f}" if t else "") + f", psi {psi:.2f}"
         d_col, s_col = st.columns(2)
         name = f"seed{seed:05d}" + (f"_to{seed_b:05d}_t{t:.2f}" if t else "") + ".png"
@@ -337,13 +362,18 @@ def _scrub_work(seed_a: int, seed_b: int) -> Callable[[threading.Event], tuple[l
         t0 = time.perf_counter()
         wa, wb = cache_.get(seed_a, psi_), cache_.get(seed_b, psi_)
         frames = []
-        for img in sg.morph_frames(G_, wa, wb, SCRUB_FRAMES, noise_, noise_seed=seed_a, max_resolution=res_):
+        count = _scrub_count(G_)
+        for img in sg.morph_frames(G_, wa, wb, count, noise_, noise_seed=seed_a, max_resolution=res_):
             if cancel.is_set():
                 return None
             frames.append(_data_url(img, "jpg"))
         return frames, (time.perf_counter() - t0) * 1000
 
     return work
+
+
+def _scrub_count(G: sg.Generator) -> int:
+    return SCRUB_FRAMES if G.img_resolution <= 256 else SCRUB_FRAMES_LARGE
 
 
 @st.fragment
@@ -377,7 +407,7 @@ def scrub_loader() -> None:
         return
     frames, ms = result
     deliver_frames(key="sg_scrub_frames", pair=pair, frames=frames, nonce=nonce)
-    st.caption(f"⏱ {SCRUB_FRAMES} frames at {preview_res} px ready in {ms:.0f} ms (rendered in the "
+    st.caption(f"⏱ {_scrub_count(G)} frames at {preview_res} px ready in {ms:.0f} ms (rendered in the "
                "background after the face; dragging shows them, letting go renders the exact blend)")
 
 

@@ -26,3 +26,24 @@ def page_header(title: str, caption: str) -> None:
     st.title(title)
     st.caption(caption)
 
+
+# Studio-wide device choice (sidebar): None = automatic (core.device: CUDA, then MPS, then the CPU).
+DEVICE_CHOICE = "cc_device"
+
+
+def device_choice() -> str | None:
+    """The sidebar's device picker (shared by every page through session state); returns a
+    core.device request: None for automatic, else 'cpu' / 'cuda' / 'mps'."""
+    from core.device import available
+
+    labels = {"Automatic (fastest available)": None, "Processor (CPU)": "cpu"}
+    kinds = available()
+    if "cuda" in kinds:
+        labels["Graphics card (CUDA)"] = "cuda"
+    if "mps" in kinds:
+        labels["Apple GPU (MPS)"] = "mps"
+    label = st.selectbox("Run models on", list(labels), key=DEVICE_CHOICE,
+                         help="Automatic picks an NVIDIA graphics card, then Apple's GPU, then the "
+                              "processor. The CUSTOM_CAST_DEVICE environment variable sets the automatic "
+                              "choice.")
+    return labels.get(label)

@@ -62,6 +62,10 @@ def test_sampler_renders_and_reacts(empty_downloads):
     at.run()
     assert not at.exception
     assert any("slider → image" in c.value and "ms" in c.value for c in at.caption)  # latency readout
+    # Where and how the face is drawn, in plain words (no GPU on the test machine: the processor).
+    assert any(c.value.startswith("🖥 Drawing on the processor") and "precision" in c.value
+               for c in at.caption)
+    assert at.selectbox(key="cc_device").value.startswith("Automatic")
 
     at.button(key="sg_send_main").click().run()
     img = at.session_state[HANDOFF_ANIMATOR_SOURCE]
@@ -173,3 +177,23 @@ def test_morph_helpers_behind_the_page():
     with torch.device("meta"):
         exact = sum(t.numel() for t in sg.Generator(**kwargs).state_dict().values())
     assert values_upper_bound(kwargs) >= exact
+
+
+def test_official_layout_1024_network_renders_fast_and_drags_at_256_px(empty_downloads):
+    """A 1024 px network in NVIDIA's pickle layout (random weights, official FFHQ shape) picked from
+    checkpoints/downloads: the face is drawn by the fast CPU renderer, the page says so in plain words, and
+    the drag frames are prepared from the 256 px block (not 64 px)."""
+    from core import stylegan2 as sg
+    from tests.official_pickle import write_network_pickle
+
+    write_network_pickle(sg.official_size_generator(1024, seed=1), empty_downloads / "ffhq-like.pkl")
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["sg_model"] = "Downloaded: ffhq-like.pkl"
+    at.session_state["sg_scrub"] = False  # no background frames in CI; the pair key says their size
+    at.run()
+    assert not at.exception and not at.error
+    assert any("1024×1024 px" in c.value and "official-pickle" in c.value for c in at.caption)
+    assert any(c.value.startswith("🖥 Drawing on the processor") and "fast renderer" in c.value
+               for c in at.caption)
+    pair = at.session_state["sg_scrub_want"][0]
+    assert int(pair.split("|")[-2]) >= 256, pair  # the drag frames' resolution

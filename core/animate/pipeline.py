@@ -62,6 +62,7 @@ class AnimateOptions:
     real_photo: bool = False             # the source is a real person's photo (the manifest says so)
     source_note: str = ""                # where the source came from, for the manifest ("StyleGAN2 seed 4")
     provenance: pv.ProvenanceSettings | None = None  # label / watermark / signing (None: the environment's)
+    device: str | None = None            # fomm engine: core.device request (None: $CUSTOM_CAST_DEVICE/auto)
 
 
 @dataclass
@@ -108,9 +109,12 @@ def fomm_animator(options: AnimateOptions):
     if not options.checkpoint or not Path(options.checkpoint).is_file():
         raise AnimationError("The fomm engine needs a vox-cpk.pth.tar checkpoint (download it first, "
                              "or use the offline 'landmarks' engine).")
-    import torch
+    from core.device import DeviceError, choose_device
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = choose_device(options.device).device
+    except DeviceError as e:
+        raise AnimationError(str(e)) from None
     try:
         kp_detector, generator = fomm.load_fomm(options.checkpoint, options.fomm_config)
     except (ValueError, OSError) as e:  # CheckpointError, FommConfigError, a missing config file

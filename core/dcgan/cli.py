@@ -68,7 +68,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     for name in _NUMERIC_FLAGS:
         p.add_argument("--" + name.replace("_", "-"), type=type(getattr(d, name)))
     p.add_argument("--diffaugment", help='e.g. "color,translation,cutout" ("" = off)')
-    p.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    p.add_argument("--device", default=None, help="auto (default: $CUSTOM_CAST_DEVICE, else CUDA, MPS, CPU), "
+                                                  "cpu, cuda, cuda:N or mps")
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--teacher", choices=TEACHER_NAMES,
                    help="D's reals are fresh samples of this teacher (--data is then only the SWD reference)")

@@ -33,7 +33,7 @@ TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
     "rec_steps": (0, 10**9), "rec_weight": (0.0, 1000.0), "real_min_score": (0.0, 0.99)}
 _EXCLUSIVE_LOW = {"lr_g", "lr_d"}
 _EXCLUSIVE_HIGH = {"d_dropout", "beta1", "beta2", "label_smoothing"}
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d{1,2})?)$")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
 # Extra snapshots early in a run, where the regular interval would leave the page without a new picture
 # for minutes; only those at most a quarter of ``snapshot_every`` are taken (50 -> 1, 10; 200 -> 1-50).
 EARLY_SNAPSHOTS = (1, 10, 25, 50, 100, 250, 500, 1000)
@@ -103,7 +103,7 @@ class TrainConfig:
     n_fixed: int = 16            # fixed-noise grid size
     threads: int = 0             # torch intra-op threads (0 = leave as is)
     channels_last: bool = True   # NHWC memory format: faster convs on CPU (oneDNN)
-    device: str = "auto"         # "auto" (CUDA when present), "cpu", "cuda"
+    device: str = "auto"         # "auto" (core.device: CUDA, then MPS, then CPU), "cpu", "cuda", "mps"
     # Teacher runs (core.dcgan.teacher_trainer): D's reals are fresh samples of a teacher generator instead
     # of the data set, which then only serves as the SWD reference. Older configs lack these fields; they
     # default to a plain data-set run.
@@ -126,7 +126,8 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"Unknown DiffAugment ops {sorted(unknown)}; use {sorted(AUGMENTS)}.")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
-            raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {self.device!r:.40}.")
+            raise ConfigError(f"device must be 'auto', 'cpu', 'mps', 'cuda' or 'cuda:N', "
+                              f"not {self.device!r:.40}.")
         if self.teacher not in ("", *TEACHER_NAMES):
             raise ConfigError(f"teacher must be one of {list(TEACHER_NAMES)} or empty, "
                               f"not {self.teacher!r:.40}.")
@@ -222,7 +223,9 @@ def bf16_is_fast(device: torch.device) -> bool:
         return False
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+def resolve_device(name: str | None = "auto") -> torch.device:
+    """The studio's one device choice (core.device): 'auto' is $CUSTOM_CAST_DEVICE, else CUDA, MPS, CPU;
+    a device this machine lacks is a one-line DeviceError."""
+    from core.device import choose_device
+
+    return torch.device(choose_device(None if name in (None, "auto") else name).device)

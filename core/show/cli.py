@@ -1,6 +1,6 @@
 """``python -m core.show``: prepare a show headless (e.g. on a GPU box), export it, build the demo, list.
 
-    python -m core.show prepare SHOW_DIR [--json] [--force] [--scene ID ...]
+    python -m core.show prepare SHOW_DIR [--json] [--force] [--scene ID ...] [--device D]
     python -m core.show export SHOW_DIR --html reel.html | --mp4 reel.mp4
     python -m core.show demo --out DIR [--no-prepare] [--timelapse-run RUN_DIR]
     python -m core.show list [--root DIR] [--json]
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.cli import ArgumentParser, quiet_native_stderr
+from core.device import ENV_VAR, add_device_argument, choose_device
 
 PROG = "python -m core.show"
 
@@ -34,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--allow-inputs", action="append", default=[], metavar="FOLDER",
                     help="also read scene inputs from this folder (repeatable; '*': any path). Inputs "
                          "outside the show and the project are refused otherwise")
+    add_device_argument(pr)
     ex = sub.add_parser("export", help="write the show as one HTML reel or one MP4")
     ex.add_argument("show_dir")
     group = ex.add_mutually_exclusive_group(required=True)
@@ -70,13 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.show.errors import ShowError
 
     if args.command == "prepare":
-        import os
-
         from core.show.prepare import prepare_show
 
         if args.allow_inputs:  # read by core.show.store.allowed_input_roots, and by renderers it starts
             allowed = [os.environ.get(store.ALLOW_INPUTS_ENV, ""), *args.allow_inputs]
             os.environ[store.ALLOW_INPUTS_ENV] = os.pathsep.join(p for p in allowed if p)
+        if args.device:  # checked now (one line if this machine lacks it), then used by every scene
+            os.environ[ENV_VAR] = choose_device(args.device).device
 
         # Rendering an animation runs MediaPipe, whose C++ logs would break the one-error-line contract.
         with quiet_native_stderr() as terminal:

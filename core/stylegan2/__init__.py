@@ -12,6 +12,7 @@ Layout (in the manner of NVIDIA's stylegan3 repository):
 ``loading``            :func:`load_generator` (.pkl / .pt), :func:`save_generator_checkpoint`
 ``latents``            seed -> z (official rule), truncation, lerp/slerp paths, style mixing
 ``sampling``           latents -> uint8 images, frames, style-mixing grid, preview resolution
+``fast``               the fast batch-1 inference renderer for large generators (CPU, fp32/bf16)
 ``sefa``               closed-form semantic directions (SeFa)
 ``training/``          config, dataset, augmentation, losses, trainer, run loop and export
 ``cli`` / ``train``    ``python -m core.stylegan2 …`` and ``python -m core.stylegan2.train …``
@@ -66,11 +67,15 @@ from core.stylegan2.networks import (
 )
 from core.stylegan2.sampling import (
     generate_images,
+    generator_device,
     morph_frames,
     preview_resolution,
     render_frames,
+    render_path,
+    render_precision,
     style_mixing_grid,
     synthesize,
+    uses_half,
 )
 from core.stylegan2.sefa import (
     SemanticDirections,
@@ -88,7 +93,7 @@ __all__ = [
     "generator_from_config", "generator_from_network_pickle", "keyframe_ws", "lerp", "load_generator",
     "load_network_pickle", "main", "mix_styles", "modulation_layers", "morph_frames",
     "official_size_generator", "parse_seeds", "persistent_state_dict", "preview_resolution",
-    "random_generator", "render_frames",
+    "random_generator", "render_frames", "render_path", "render_precision", "generator_device", "uses_half",
     "save_generator_checkpoint", "seeds_to_ws", "sefa_directions", "slerp", "style_layers",
     "style_mixing_grid", "synthesize", "truncate", "validate_generator_kwargs", "z_from_seed",
     "zs_from_seeds",

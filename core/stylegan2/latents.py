@@ -54,17 +54,19 @@ def parse_seeds(text: str, limit: int = 10_000) -> list[int]:
 @torch.no_grad()
 def seeds_to_ws(G: Generator, seeds: Sequence[int], truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None) -> torch.Tensor:
-    """Mapping outputs for seeds: [N, num_ws, w_dim]."""
-    z = zs_from_seeds(list(seeds), G.z_dim)
-    c = torch.zeros(len(seeds), G.c_dim) if G.c_dim else None
-    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    """Mapping outputs for seeds: [N, num_ws, w_dim], on the CPU whatever device G is on (latents are
+    small; the pages and the show keep, cache and interpolate them there)."""
+    device = G.mapping.w_avg.device if hasattr(G.mapping, "w_avg") else torch.device("cpu")
+    z = zs_from_seeds(list(seeds), G.z_dim).to(device)
+    c = torch.zeros(len(seeds), G.c_dim, device=device) if G.c_dim else None
+    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff).cpu()
 
 
 def truncate(G: Generator, ws: torch.Tensor, psi: float, cutoff: int | None = None) -> torch.Tensor:
     """Apply truncation to already-mapped (psi=1) ws, so one mapping serves every psi."""
     if psi == 1:
         return ws
-    w_avg = G.mapping.w_avg
+    w_avg = G.mapping.w_avg.to(ws.device)
     out = ws.clone()
     n = ws.shape[1] if cutoff is None else cutoff
     out[:, :n] = w_avg.lerp(ws[:, :n], psi)
@@ -153,9 +155,10 @@ def keyframe_ws(G: Generator, seeds: Sequence[int], steps_per_transition: int, s
         path += [slerp(zs[i], zs[i + 1], t) for t in ts]
     if not loop:
         path.append(zs[-1])
-    z = torch.stack(path)
-    c = torch.zeros(len(z), G.c_dim) if G.c_dim else None
-    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    device = G.mapping.w_avg.device
+    z = torch.stack(path).to(device)
+    c = torch.zeros(len(z), G.c_dim, device=device) if G.c_dim else None
+    return G.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff).cpu()
 
 
 # Style groups of Karras et al. (2019): coarse 4-8 px (pose, face shape), middle 16-32 px (features,

@@ -155,13 +155,47 @@ def generator_from_checkpoint(ckpt: Any, source: str = "checkpoint") -> Generato
     return build_generator(cfg, ckpt["model"], source)
 
 
+def free_memory_bytes() -> int | None:
+    """Memory the system can still give without swapping (Linux ``MemAvailable``, which counts the page
+    cache as free), or None where it cannot tell (then no check is made)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits_in_memory(path: Path, factor: float = 2.0) -> None:
+    """One clear line instead of a swap storm or a killed process: loading holds the file's tensors and
+    the built generator at once, about ``factor`` x the file's size."""
+    free = free_memory_bytes()
+    size = path.stat().st_size
+    if free is not None and size * factor > free:
+        raise CheckpointError(f"{path.name} is {size / 2**20:.0f} MB and opening it needs about "
+                              f"{size * factor / 2**20:.0f} MB, but only {free / 2**20:.0f} MB of memory is "
+                              "free; close other programs or use a machine with more memory.")
+
+
 def load_generator(path: str | os.PathLike) -> Generator:
     """Open an official ``.pkl`` network pickle or a project ``.pt`` checkpoint as an eval Generator.
 
-    Every failure is a :class:`CheckpointError` whose message says what the file is instead.
-    The result carries ``G.source_info`` (kind, path, step when known).
+    Every failure is a :class:`CheckpointError` whose message says what the file is instead (a file too
+    large for the free memory included). The result carries ``G.source_info`` (kind, path, step when
+    known).
     """
     path = require_file(path)
+    check_fits_in_memory(path)
+    try:
+        return _load_generator(path)
+    except MemoryError:
+        raise CheckpointError(f"{path.name}: not enough memory to open it "
+                              f"({path.stat().st_size / 2**20:.0f} MB file).") from None
+
+
+def _load_generator(path: Path) -> Generator:
     with open(path, "rb") as f:
         head = f.read(16)
     if head.startswith(b"PK\x03\x04"):

@@ -7,6 +7,7 @@ uint8 HxWx3 images (via :func:`core.imaging.to_uint8`).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator, Sequence
 
@@ -14,31 +15,108 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.device import device_name, is_device_failure
 from core.imaging import make_grid, to_uint8
+from core.stylegan2.fast import FAST_MIN_RESOLUTION, bf16_is_fast, fast_synthesis
 from core.stylegan2.latents import lerp, mix_styles, seeds_to_ws
 from core.stylegan2.networks import Generator
 
 
-def _noise_generator(noise_mode: str, noise_seed: int) -> torch.Generator | None:
+def _noise_generator(noise_mode: str, noise_seed: int,
+                     device: torch.device | None = None) -> torch.Generator | None:
     if noise_mode != "random":
         return None
-    g = torch.Generator()
+    g = torch.Generator(device=device or "cpu")
     g.manual_seed(int(noise_seed))
     return g
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "reference")
+
+
+def render_path(G: Generator, noise_mode: str = "const", precision: str = "auto") -> str:
+    """Which synthesis draws G's pictures: 'fast-fp32' / 'fast-bf16' (:mod:`core.stylegan2.fast`, the CPU
+    renderer for large generators), 'reference' (``G.synthesis``, the official numerics) or 'device'
+    (``G.synthesis`` on a GPU, in half precision where the official network uses it).
+
+    ``precision``: 'auto' (the fast fp32 renderer for generators of at least FAST_MIN_RESOLUTION px on the
+    CPU, bf16 only where the CPU has bf16 units), 'fp32', 'bf16', or 'reference'.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if G.mapping.w_avg.device.type != "cpu":
+        return "device"
+    if precision == "reference" or noise_mode == "random" or G.training:
+        return "reference"
+    if precision == "auto":
+        if G.img_resolution < FAST_MIN_RESOLUTION:
+            return "reference"
+        return "fast-bf16" if bf16_is_fast() else "fast-fp32"
+    return f"fast-{precision}"
+
+
+def uses_half(G: Generator) -> bool:
+    """Whether the network's release runs its top blocks in fp16 on a GPU (``num_fp16_res`` > 0)."""
+    return any(getattr(G.synthesis, f"b{r}").use_fp16 for r in G.synthesis.block_resolutions)
+
+
+def render_precision(G: Generator, noise_mode: str = "const", precision: str = "auto") -> str:
+    """The precision :func:`synthesize` draws G in: 'fast-fp32', 'fast-bf16', 'fp32' (the reference
+    synthesis) or, on a GPU, 'fp16 mixed' where the official network uses half precision."""
+    path = render_path(G, noise_mode, precision)
+    if path == "device":
+        return "fp16 mixed" if G.mapping.w_avg.device.type == "cuda" and uses_half(G) else "fp32"
+    return "fp32" if path == "reference" else path
+
+
+def generator_device(G: Generator) -> str:
+    """'cpu', 'cuda:0', 'mps:0' ... (where G's weights are)."""
+    return str(G.mapping.w_avg.device)
+
+
+def _synthesis(G: Generator, ws: torch.Tensor, noise_mode: str, noise_seed: int,
+               max_resolution: int | None, precision: str) -> torch.Tensor:
+    path = render_path(G, noise_mode, precision)
+    if path.startswith("fast-"):
+        dtype = torch.bfloat16 if path == "fast-bf16" else torch.float32
+        img = fast_synthesis(G, dtype)(ws.cpu(), noise_mode, max_resolution=max_resolution)
+    else:
+        ws = ws.to(G.mapping.w_avg.device)
+        # Unfused modulation: one shared conv per layer and cached demodulation sums (same maths).
+        # On a GPU the blocks the official release runs in fp16 run in fp16 (force_fp32 stays False).
+        img = G.synthesis(ws, noise_mode=noise_mode, max_resolution=max_resolution,
+                          fused_modconv=path == "device" and ws.shape[0] == 1,
+                          generator=_noise_generator(noise_mode, noise_seed, ws.device)).float()
+    return img
+
+
 @torch.no_grad()
 def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_seed: int = 0,
-               max_resolution: int | None = None, out_size: int | None = None) -> np.ndarray:
+               max_resolution: int | None = None, out_size: int | None = None,
+               precision: str = "auto") -> np.ndarray:
     """ws [N, num_ws, w_dim] -> uint8 [N, H, W, 3].
 
     ``max_resolution`` stops synthesis after that block (cheap preview; the skip architecture makes
-    every block's running image valid) and ``out_size`` resizes (bilinear) for display.
+    every block's running image valid) and ``out_size`` resizes (bilinear) for display. ``precision``
+    picks the renderer (:func:`render_path`); ws may live on the CPU whatever G's device.
     """
     assert ws.ndim == 3 and ws.shape[1] == G.num_ws, f"ws must be [N, {G.num_ws}, w_dim], got {ws.shape}"
-    # Unfused modulation: one shared conv per layer and cached demodulation sums (same maths).
-    img = G.synthesis(ws, noise_mode=noise_mode, max_resolution=max_resolution, fused_modconv=False,
-                      generator=_noise_generator(noise_mode, noise_seed))
+    try:
+        img = _synthesis(G, ws, noise_mode, noise_seed, max_resolution, precision)
+    except Exception as e:  # noqa: BLE001 -- only a device giving out is retried, see below
+        if generator_device(G) == "cpu" or not is_device_failure(e):
+            raise
+        # The GPU ran out of memory or failed mid-render: say so once, move G to the CPU (in place, so
+        # every later call stays there) and draw the same picture again; nothing is lost.
+        reason = " ".join(str(e).split())[:100]
+        line = (f"{device_name(generator_device(G))} failed while drawing ({reason}); "
+                "continuing on the processor")
+        print(line, file=sys.stderr)
+        G.__dict__["device_fallback"] = line
+        G.to("cpu")
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        img = _synthesis(G, ws, noise_mode, noise_seed, max_resolution, precision)
     if out_size is not None and img.shape[-1] != out_size:
         img = F.interpolate(img, size=(out_size, out_size), mode="bilinear", align_corners=False,
                             antialias=img.shape[-1] > out_size)
@@ -109,7 +187,7 @@ def preview_resolution(G: Generator, budget_ms: float, probe: bool = True) -> in
     Times batch-1 synthesis per resolution (best of two, after a warm-up), smallest first, stopping at
     the first that misses.
     """
-    ws = G.mapping.w_avg.reshape(1, 1, -1).repeat(1, G.num_ws, 1)
+    ws = G.mapping.w_avg.reshape(1, 1, -1).repeat(1, G.num_ws, 1).cpu()
     best = G.synthesis.block_resolutions[0]
     if not probe:
         return best

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from core.cli import ArgumentParser, UserError, check_output_path, run_cli
+from core.device import add_device_argument, choose_device
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
 from core.stylegan2.training.distill import TEACHER_NOTE
@@ -83,7 +84,7 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--checkpoint-minutes", type=float)
     t.add_argument("--snapshot-minutes", type=float)
     t.add_argument("--log-every", type=int)
-    t.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_device_argument(t)
     t.add_argument("--max-steps", type=int, help="stop after this many steps of this session")
     return ap
 
@@ -145,7 +146,8 @@ def main_teacher(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
             value = {"bf16": bool, "silent_noise_res": tuple}.get(flag, lambda v: v)(given[flag])
             cfg.update({name: value for name in names})
     trainer = train_distill(cfg, load_teacher(args.teacher), args.out, resume=args.resume,
-                            resume_from=args.resume_from, device=args.device, max_steps=args.max_steps)
+                            resume_from=args.resume_from, device=choose_device(args.device).device,
+                            max_steps=args.max_steps)
     if args.export:
         export_generator(trainer.state_dict(optimizers=False), args.export, notes={"teacher": TEACHER_NOTE})
         print(f"exported generator to {args.export}")

@@ -121,8 +121,14 @@ class RenderContext:
             if not path.is_file():
                 raise ShowError(f"model file not found: {model} (put it back, or present the show from its "
                                 "media, which needs no model)")
+            from core.device import choose_device
+
             self.models.clear()  # one large generator in memory at a time
-            self.models[model] = sg.load_generator(path)
+            # The device of $CUSTOM_CAST_DEVICE (set by `prepare --device` or the studio's choice), else
+            # CUDA, MPS, CPU; sg.synthesize falls back to the CPU if the device gives out mid-render.
+            device = choose_device().device
+            G = sg.load_generator(path)
+            self.models[model] = G.to(device) if device != "cpu" else G
         return self.models[model]
 
     # -- frame sequences that resume ------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""The fast StyleGAN2 renderer (core.stylegan2.fast) draws the reference synthesis' picture: official
+weights to 1e-4, large generators within PSNR >= 40 dB in fp32, bf16 within a bounded error; and
+:func:`sg.synthesize` picks it only where it should."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core import stylegan2 as sg
+from core.stylegan2.fast import FAST_MIN_RESOLUTION, FastSynthesis, fast_synthesis, psnr
+from tests.conftest import shared_path
+
+REF = ("reference", "stylegan2_ada")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return torch.load(shared_path(*REF, "tiny32-expected.pt"), weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def tiny32():
+    return sg.load_generator(shared_path(*REF, "tiny32-network.pkl"))
+
+
+def _big_narrow(resolution: int = FAST_MIN_RESOLUTION) -> sg.Generator:
+    """A generator of a 'large' resolution with the official layer types (fp16 flags, conv_clamp 256)
+    but narrow channels, so the test stays fast; noise strengths set so the noise buffers matter."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        G = sg.Generator(64, 0, 64, resolution, 3, mapping_kwargs={"num_layers": 2},
+                         synthesis_kwargs={"channel_base": 2048, "channel_max": 32, "num_fp16_res": 4,
+                                           "conv_clamp": 256})
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.data.fill_(0.3)
+            if name.endswith(".bias") and "synthesis" in name:
+                p.data.normal_(0, 0.2)
+        G.mapping.w_avg.normal_()
+    return G.eval().requires_grad_(False)
+
+
+@pytest.mark.parametrize("noise", ["const", "none"])
+def test_fast_renderer_matches_official_outputs(tiny32, expected, noise):
+    img = fast_synthesis(tiny32)(expected["ws_mixed"], noise)
+    torch.testing.assert_close(img, expected[f"img_mixed_{noise}"], atol=1e-4, rtol=0)
+
+
+def test_fast_renderer_psnr_and_early_exit_on_a_large_generator():
+    G = _big_narrow()
+    ws = sg.seeds_to_ws(G, [1, 2], 0.7)
+    with torch.no_grad():
+        ref = G.synthesis(ws, noise_mode="const", force_fp32=True)
+        fast = fast_synthesis(G)(ws, "const")
+        assert psnr(fast, ref) >= 40 and psnr(fast, ref) > 80  # fp32: only rounding differs
+        ref64 = G.synthesis(ws, noise_mode="const", max_resolution=64)
+        torch.testing.assert_close(fast_synthesis(G)(ws, "const", max_resolution=64), ref64,
+                                   atol=1e-4, rtol=0)
+        assert not torch.equal(fast, fast_synthesis(G)(ws, "none"))  # the noise buffers are used
+
+
+def test_bf16_error_is_bounded(tiny32, expected):
+    G = _big_narrow(64)
+    ws = sg.seeds_to_ws(G, [5], 0.7)
+    with torch.no_grad():
+        ref = G.synthesis(ws, noise_mode="const")
+        bf16 = fast_synthesis(G, torch.bfloat16)(ws, "const")
+    assert bf16.dtype == torch.float32 and 30 <= psnr(bf16, ref) < 200
+    official = fast_synthesis(tiny32, torch.bfloat16)(expected["ws_mixed"], "const")
+    assert psnr(official, expected["img_mixed_const"]) >= 30
+    with pytest.raises(ValueError, match="float32 or bfloat16"):
+        FastSynthesis(G, torch.float16)
+
+
+def test_synthesize_uses_the_fast_path_only_for_large_generators(tiny32, expected, monkeypatch):
+    big = _big_narrow()
+    assert sg.render_path(big) in ("fast-fp32", "fast-bf16")
+    assert sg.render_path(big, precision="fp32") == "fast-fp32"
+    assert sg.render_path(big, noise_mode="random") == "reference"  # random noise: per-call draws
+    assert sg.render_path(big, precision="reference") == "reference"
+    assert sg.render_path(tiny32) == "reference"  # small models keep the reference numerics
+    with pytest.raises(ValueError, match="precision"):
+        sg.render_path(big, precision="fp8")
+    ws = sg.seeds_to_ws(big, [4], 0.7)
+    fast_u8 = sg.synthesize(big, ws, precision="fp32")
+    ref_u8 = sg.synthesize(big, ws, precision="reference")
+    assert fast_u8.shape == (1, 256, 256, 3) and np.abs(fast_u8.astype(int) - ref_u8).max() <= 1
+    # The cache follows weight changes (a trainer that keeps sampling must not see stale weights).
+    fs = fast_synthesis(big)
+    assert fast_synthesis(big) is fs
+    with torch.no_grad():
+        big.synthesis.b8.conv1.weight.mul_(1.5)
+    assert fast_synthesis(big) is not fs
+
+
+def test_official_size_network_pickle_round_trip_and_sample(tmp_path, capsys):
+    """A 1024 px generator of the official FFHQ shape, written in NVIDIA's pickle layout, loads through
+    the restricted unpickler tensor for tensor, and ``sample`` draws from it (early exit keeps it light)."""
+    import sys
+
+    from core.cli import run_cli
+    from tests.official_pickle import write_network_pickle
+
+    G = sg.official_size_generator(1024, seed=5)
+    path = write_network_pickle(G, tmp_path / "ffhq-like-1024.pkl")
+    assert "torch_utils" not in sys.modules and "dnnlib" not in sys.modules
+    loaded = sg.load_generator(path)
+    assert loaded.source_info["kind"] == "official-pickle" and loaded.img_resolution == 1024
+    assert loaded.num_ws == 18 and sg.uses_half(loaded)
+    for (name, a), (name_b, b) in zip(G.state_dict().items(), loaded.state_dict().items()):
+        assert name == name_b and torch.equal(a, b), name
+    ws = sg.seeds_to_ws(loaded, [7], 0.7)
+    np.testing.assert_array_equal(sg.synthesize(loaded, ws, max_resolution=32),
+                                  sg.synthesize(G, ws, max_resolution=32))
+    out = tmp_path / "out"
+    assert run_cli(sg.main, ["sample", "--network", str(path), "--seeds", "1", "--out", str(out),
+                             "--precision", "fp32"]) == 0
+    assert (out / "seed0001.png").stat().st_size > 100_000  # a 1024 px PNG of a (random-weight) picture
