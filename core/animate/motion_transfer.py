@@ -34,13 +34,17 @@ size (so [0, 1] across the frame), "pixel" means in the output image.
 
 from __future__ import annotations
 
+import functools
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 import cv2
 import numpy as np
 
 from core import landmarks as lmk
-from core.animate.warp import PiecewiseAffineWarper, triangulate
+from core.animate import features as ft
+from core.animate.smoothing import OneEuroFilter
+from core.animate.warp import SmoothWarper, remap, similarity
 
 # Face-mesh indices driving the warp (order is part of the motion-file format: keep it stable).
 _BROWS = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46, 300, 293, 334, 296, 336, 285, 295, 282, 283, 276]
@@ -55,13 +59,23 @@ NUM_KEYPOINTS = len(KEYPOINT_INDICES)
 _POS = {idx: i for i, idx in enumerate(KEYPOINT_INDICES)}
 OVAL_POS = np.array([_POS[i] for i in lmk.FACE_OVAL])
 INNER_LIPS_POS = np.array([_POS[i] for i in INNER_LIPS])
-_UPPER_INNER = [_POS[i] for i in (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)]
-_LOWER_INNER = [_POS[i] for i in (95, 88, 178, 87, 14, 317, 402, 318, 324)]
 
-RING_SCALE = 1.45      # the head ring sits this far out from the face centre, relative to the oval
-RING_FOLLOW = 0.8      # fraction of the oval's motion the ring follows (hair, ears, neck)
-KEEP_SCALE = 1.1       # the warp is exact inside the oval grown by this; softened outside (warp.py)
+RING_SCALE = 1.3       # the head ring (hair, ears, jaw line) sits this far out from the oval's centre...
+OUTER_SCALE = 1.9      # ...and a looser ring (hair ends, neck, shoulders) this far
+OUTER_FOLLOW = 0.5     # share of the head's similarity motion the outer ring follows
+_RING_STEP = 2         # every second oval point makes a ring point
+_OUTER_POINTS = 12
 _BORDER_STEPS = 4      # anchors per image side
+RING_MARGIN = 0.08     # ring points this near the frame's edge (share of the size) are left out
+FAR_CHEEK_KEEP = 0.25  # on a turn, far-side points keep at least this share of their distance to the outline
+_UPPER_INNER_POS = np.array([_POS[i] for i in ft.UPPER_INNER_LIP])
+_LOWER_INNER_POS = np.array([_POS[i] for i in ft.LOWER_INNER_LIP])
+EYE_POS = ft.eye_positions(KEYPOINT_INDICES)
+MOUTH_POS = ft.positions(ft.MOUTH, KEYPOINT_INDICES)
+_RIGID_POS = np.array([_POS[i] for i in lmk.FACE_OVAL + [168, 6, 197, 195, 5]])   # head pose from these
+_NOSE_TIP = _POS[1]
+_NOSE_POS = np.array([_POS[i] for i in _NOSE])
+_FREE_POS = np.setdiff1d(np.arange(NUM_KEYPOINTS), OVAL_POS)
 
 
 def subset(mesh_points: np.ndarray) -> np.ndarray:
@@ -112,29 +126,136 @@ def best_frame(kp_source: np.ndarray, kp_driving: Iterable[np.ndarray]) -> int:
     return best
 
 
-def _ring_and_border(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+# -- driving -> target, in time ---------------------------------------------------------------------
+# One-Euro settings (face units: keypoints / sqrt(face hull area)); lids and lips react faster.
+SMOOTH_MIN_CUTOFF = 1.2      # Hz, head and face outline at rest
+SMOOTH_BETA = 4.0
+FAST_MIN_CUTOFF = 2.5        # Hz, eyelids and inner lips at rest
+FAST_BETA = 8.0
+EYE_RATIO_MAX = 1.35         # an eye opens at most this much wider than the source's own
+EYE_HISTORY = 1500           # frames of driving eye openness the reference (median) is taken over
+_FAST_POS = np.unique(np.concatenate([*(np.concatenate([e.upper, e.lower]) for e in EYE_POS),
+                                      _UPPER_INNER_POS, _LOWER_INNER_POS]))
+
+
+HEAD_SHIFT_FOLLOW = 0.5      # share of the driving head's travel across the frame the source follows
+HEAD_SHIFT_MAX = 0.08        # ...at most this far (share of the frame)
+HEAD_SCALE_FOLLOW = 0.3      # share of the driving head's approach / retreat (log scale) it follows
+
+
+class Follower:
+    """Driving keypoints -> target keypoints, frame by frame: the engine's motion in time.
+
+    1. the driving keypoints are smoothed in time by a One-Euro filter (less jitter than the tracker,
+       little lag on blinks and turns);
+    2. FOMM-style relative motion (:func:`normalize_keypoints`);
+    3. eye openness transfers as a ratio: each source eye opens as much, relative to its own opening,
+       as the driving eye does relative to its usual opening (the running median), so a full blink
+       closes an eye of any size and a wide-eyed driver does not tear a narrow-eyed source.
+    """
+
+    def __init__(self, source_kp: np.ndarray, driving_initial: np.ndarray, fps: float = 25.0,
+                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True):
+        self.source_kp = np.asarray(source_kp, np.float32)
+        self.initial = np.asarray(driving_initial, np.float32)
+        self.dt = 1.0 / max(float(fps), 1.0)
+        self.relative, self.adapt_scale = relative, adapt_scale
+        self._unit = float(np.sqrt(max(hull_area(self.initial), 1e-12)))
+        min_cut = np.full((NUM_KEYPOINTS, 1), SMOOTH_MIN_CUTOFF)
+        beta = np.full((NUM_KEYPOINTS, 1), SMOOTH_BETA)
+        min_cut[_FAST_POS], beta[_FAST_POS] = FAST_MIN_CUTOFF, FAST_BETA
+        self._filter = OneEuroFilter(min_cut, beta) if smooth else None
+        self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
+        self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
+
+    def _steady_head(self, target: np.ndarray) -> np.ndarray:
+        """The head keeps its rotation, but only part of its travel and of its size change.
+
+        A driver walking towards the camera or drifting across the frame is framing, not expression;
+        followed in full, it drags the source face out of its photo and stretches the neck.
+        """
+        rot, shift = similarity(self.source_kp[_RIGID_POS], target[_RIGID_POS])
+        angle, scale = _angle_scale(rot)
+        centre = self.source_kp[_RIGID_POS].mean(0)
+        moved = centre @ rot.T + shift - centre
+        moved = np.clip(moved * HEAD_SHIFT_FOLLOW, -HEAD_SHIFT_MAX, HEAD_SHIFT_MAX)
+        keep_scale = scale ** HEAD_SCALE_FOLLOW
+        c, s_ = np.cos(angle) * keep_scale, np.sin(angle) * keep_scale
+        steady = np.array([[c, -s_], [s_, c]], np.float32)
+        # target = S(expression); keep the expression, replace S by the steadier similarity.
+        inv = _inverse_similarity(rot)
+        expression = (target - shift) @ inv.T
+        return ((expression - centre) @ steady.T + centre + moved).astype(np.float32)
+
+    def __call__(self, kp_driving: np.ndarray) -> np.ndarray:
+        kp = np.asarray(kp_driving, np.float32)
+        if self._filter is not None:
+            kp = (self._filter(kp / self._unit, self.dt) * self._unit).astype(np.float32)
+        target = normalize_keypoints(self.source_kp, kp, self.initial, self.adapt_scale, self.relative)
+        if not self.relative:
+            return target
+        target = self._steady_head(target)
+        for eye, history, gaps in zip(EYE_POS, self._history, self._source_gaps):
+            now = ft.openness(kp, eye)
+            history.append(now)
+            usual = max(float(np.median(history)), 1e-3)
+            ratio = float(np.clip(now / usual, 0.0, EYE_RATIO_MAX))
+            target = ft.set_lid_gaps(target, eye, np.maximum(gaps, 0.0) * ratio)
+        return target
+
+
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _inverse_similarity(rot: np.ndarray) -> np.ndarray:
+    a, b = float(rot[0, 0]), float(rot[1, 0])   # rot = [[a, -b], [b, a]]
+    return np.array([[a, b], [-b, a]]) / max(a * a + b * b, 1e-12)
+
+
+def _angle_scale(rot: np.ndarray) -> tuple[float, float]:
+    return float(np.arctan2(rot[1, 0], rot[0, 0])), float(np.hypot(rot[0, 0], rot[1, 0]))
+
+
+# -- the animator ---------------------------------------------------------------------------------
+def _rings(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Head ring, outer ring and border anchors (pixels) around a face's keypoints."""
     oval = kp_px[OVAL_POS]
     centre = oval.mean(0)
-    ring = centre + (oval - centre) * RING_SCALE
-    t = np.linspace(0, size, _BORDER_STEPS + 1, dtype=np.float32)
-    lo, hi = np.zeros_like(t), np.full_like(t, size)
+    ring = centre + (oval[::_RING_STEP] - centre) * RING_SCALE
+    angles = np.linspace(0, 2 * np.pi, _OUTER_POINTS, endpoint=False)
+    radius = np.ptp(oval, 0) / 2 * OUTER_SCALE
+    outer = centre + np.stack([np.cos(angles), np.sin(angles)], 1) * radius
+    t = np.linspace(0, size - 1, _BORDER_STEPS + 1, dtype=np.float32)
+    lo, hi = np.zeros_like(t), np.full_like(t, size - 1)
     border = np.concatenate([np.stack([t, lo], 1), np.stack([t, hi], 1),
                              np.stack([lo[1:-1], t[1:-1]], 1), np.stack([hi[1:-1], t[1:-1]], 1)])
-    return ring.astype(np.float32), border.astype(np.float32)
+    # Ring points near or beyond the frame's edge would crowd the fixed border anchors (a face that
+    # fills the frame): they are left out, and the field between the face and the border stays smooth.
+    margin = RING_MARGIN * size
+
+    def inside(p):
+        return p[((p >= margin) & (p <= size - 1 - margin)).all(1)]
+
+    return (inside(ring).astype(np.float32), inside(outer).astype(np.float32), border.astype(np.float32))
 
 
 class LandmarkAnimator:
     """Animate one source face with driving keypoints (the offline engine).
 
     Usage: ``anim = LandmarkAnimator(); anim.set_source(img)`` (or pass ``source_keypoints``), then
-    ``anim.render(target_kp)`` per frame, or ``anim.animate(driving_kp, ...)`` for a whole sequence.
+    ``anim.render(target_kp)`` per frame, or ``anim.animate(driving_kp, ...)`` for a whole sequence
+    (smoothed in time, eye openness as a ratio: :class:`Follower`).
     """
 
     def __init__(self, landmarker: lmk.FaceLandmarker | None = None):
         self._landmarker = landmarker  # static-image FaceLandmarker for the source; created lazily
         self.source: np.ndarray | None = None
         self.source_kp: np.ndarray | None = None   # (K, 2) normalised
-        self._warper: PiecewiseAffineWarper | None = None
+        self._warper: SmoothWarper | None = None
         self._source_mouth_area = 0.0
 
     def set_source(self, image: np.ndarray, source_keypoints: np.ndarray | None = None) -> None:
@@ -153,72 +274,134 @@ class LandmarkAnimator:
         assert kp.shape == (NUM_KEYPOINTS, 2), f"expected ({NUM_KEYPOINTS}, 2) keypoints, got {kp.shape}"
         self.source, self.source_kp = np.ascontiguousarray(image), kp
         kp_px = kp * size
-        ring, border = _ring_and_border(kp_px, size)
-        points = np.concatenate([kp_px, ring, border])
-        # Triangulate with the lips parted and the lids apart, so one topology fits closed and open
-        # mouths and eyes alike (a closed-mouth source would otherwise link lips across the seam).
-        layout = points.copy()
-        face_h = np.ptp(kp_px[OVAL_POS, 1]) + 1e-3
-        layout[_UPPER_INNER, 1] -= 0.02 * face_h
-        layout[_LOWER_INNER, 1] += 0.04 * face_h
-        self._warper = PiecewiseAffineWarper(image, points, triangulate(layout))
-        self._source_mouth_area = float(cv2.contourArea(kp_px[INNER_LIPS_POS]))
+        self._ring, self._outer, self._border = _rings(kp_px, size)
+        points = np.concatenate([kp_px, self._ring, self._outer, self._border])
+        anchored = np.zeros(len(points), bool)
+        anchored[-len(self._border):] = True
+        lo, hi = self._ring.min(0), self._ring.max(0)
+        pad = (hi - lo) * 0.1
+        self._warper = SmoothWarper(image, points, (*(lo - pad), *(hi + pad)), anchored)
+        self._source_mouth_area = float(cv2.contourArea(self._inner_lips(kp_px)))
 
-    def target_points(self, target_kp: np.ndarray) -> np.ndarray:
-        """All warp points in pixels (keypoints, head ring, border) for normalised target keypoints."""
-        assert self.source_kp is not None, "call set_source first"
+    @staticmethod
+    def _inner_lips(kp_px: np.ndarray) -> np.ndarray:
+        return np.concatenate([kp_px[_UPPER_INNER_POS], kp_px[_LOWER_INNER_POS][::-1][1:-1]])
+
+    def head_motion(self, target_kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The head's similarity motion (A, t), source pixels -> target pixels (outline and nose bridge)."""
         size = self.source.shape[0]
-        src_px, tgt_px = self.source_kp * size, np.asarray(target_kp, np.float32) * size
-        src_ring, border = _ring_and_border(src_px, size)
-        ring = src_ring + RING_FOLLOW * (tgt_px[OVAL_POS] - src_px[OVAL_POS])
-        return np.concatenate([tgt_px, ring, border])
+        return similarity(self.source_kp[_RIGID_POS] * size,
+                          np.asarray(target_kp, np.float32)[_RIGID_POS] * size)
+
+    def control_points(self, target_kp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(target, rest) control points in pixels: keypoints, head ring, outer ring, border anchors.
+
+        The rings follow the head's similarity motion (the outer one in part); ``rest`` is the source
+        moved rigidly with the head, the fold-free pose the warp falls back towards.
+        """
+        assert self._warper is not None, "call set_source first"
+        size = self.source.shape[0]
+        rot, shift = self.head_motion(target_kp)
+        src_px = self.source_kp * size
+
+        def moved(p):
+            return p @ rot.T + shift
+
+        lo, hi = RING_MARGIN * size / 2, size - 1 - RING_MARGIN * size / 2
+        ring = np.clip(moved(self._ring), lo, hi)
+        outer = np.clip(self._outer + OUTER_FOLLOW * (moved(self._outer) - self._outer), lo, hi)
+        tgt = self._keep_order(np.asarray(target_kp, np.float32) * size, rot, shift)
+        target = np.concatenate([tgt, ring, outer, self._border]).astype(np.float32)
+        rest = np.concatenate([moved(src_px), ring, outer, self._border]).astype(np.float32)
+        return target, rest
+
+    def _keep_order(self, tgt: np.ndarray, rot: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """Occlusion-aware clean-up of target keypoints that a 2D field could only show by folding.
+
+        * lips: an inner lower-lip point never rises above its upper partner (they meet instead);
+        * eyes: the field keeps each eye ``features.OPEN_FLOOR`` open (the eyelid map closes the rest);
+        * far cheek: on a turn, points between the nose and the far outline keep at least
+          ``FAR_CHEEK_KEEP`` of their source distance to it (the far cheek is squeezed, the nose never
+          crosses the outline), measured in the head's own upright frame.
+        """
+        size = self.source.shape[0]
+        tgt = self._lips_apart(tgt)
+        for band, gaps, share in zip((*EYE_POS, MOUTH_POS), self._source_gaps_px(), (1.0, 1.0, 0.5)):
+            floor = np.maximum(ft.lid_gaps(tgt, band), np.maximum(gaps, 0.0) * ft.OPEN_FLOOR)
+            tgt = ft.set_lid_gaps(tgt, band, floor, share)
+        src_px = self.source_kp * size
+        # Far cheek, in the head's upright frame (the source's own).
+        up = (tgt - shift) @ _inverse_similarity(rot).T
+        oval_s, oval_t = src_px[OVAL_POS], up[OVAL_POS]
+        centre = oval_t.mean(0)
+        side = np.sign(up[_NOSE_TIP, 0] - centre[0] - (src_px[_NOSE_TIP, 0] - oval_s.mean(0)[0]))
+        if side != 0:
+            far_t = oval_t[(oval_t[:, 0] - centre[0]) * side > 0]
+            far_s = oval_s[(oval_s[:, 0] - oval_s.mean(0)[0]) * side > 0]
+            if len(far_t) >= 2 and len(far_s) >= 2:
+                o_t, o_s = np.argsort(far_t[:, 1]), np.argsort(far_s[:, 1])
+                edge_t = np.interp(up[_FREE_POS, 1], far_t[o_t, 1], far_t[o_t, 0])
+                edge_s = np.interp(src_px[_FREE_POS, 1], far_s[o_s, 1], far_s[o_s, 0])
+                d_s = (edge_s - src_px[_FREE_POS, 0]) * side
+                d_t = (edge_t - up[_FREE_POS, 0]) * side
+                need = (d_s > 0) & (d_t < FAR_CHEEK_KEEP * d_s)
+                if need.any():
+                    idx = _FREE_POS[need]
+                    up[idx, 0] = edge_t[need] - side * FAR_CHEEK_KEEP * d_s[need]
+                    tgt[idx] = up[idx] @ rot.T.astype(np.float64) + shift
+        return tgt.astype(np.float32)
+
+    def _source_gaps_px(self) -> list[np.ndarray]:
+        """Source openings of the right eye, the left eye and the inner lips, pixels per point pair."""
+        size = self.source.shape[0]
+        return [ft.lid_gaps(self.source_kp * size, e) for e in (*EYE_POS, MOUTH_POS)]
+
+    @staticmethod
+    def _lips_apart(tgt: np.ndarray) -> np.ndarray:
+        """An inner lower-lip point never rises above its upper partner (they meet instead)."""
+        return ft.set_lid_gaps(tgt, MOUTH_POS, np.maximum(ft.lid_gaps(tgt, MOUTH_POS), 0.0), 0.5)
 
     def render(self, target_kp: np.ndarray) -> np.ndarray:
         """Source warped onto (K, 2) normalised target keypoints -> uint8 HxWx3."""
         assert self._warper is not None, "call set_source first"
-        pts = self.target_points(target_kp)
-        oval = pts[OVAL_POS]
-        centre = oval.mean(0)
-        frame = self._warper.warp(pts, keep=centre + (oval - centre) * KEEP_SCALE)
-        return self._paint_mouth(frame, pts[:NUM_KEYPOINTS])
+        # The per-frame spline solve is a small dense system: one BLAS thread is ~10x faster than
+        # OpenBLAS's two, whose threads wait on each other when the other core is busy (tracking).
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return self._render(target_kp)
 
-    def _paint_mouth(self, frame: np.ndarray, kp_px: np.ndarray) -> np.ndarray:
-        poly = kp_px[INNER_LIPS_POS]
-        area = float(cv2.contourArea(poly))
-        # Opening the source lips cannot supply: paint it; a source with an open mouth keeps its own.
-        alpha_max = np.clip((area - self._source_mouth_area * 1.15) / max(area, 1e-6), 0.0, 1.0)
-        if area < 2.0 or alpha_max <= 0.02:
-            return frame
-        h, w = frame.shape[:2]
-        x0, y0 = np.floor(poly.min(0)).astype(int) - 3
-        x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return frame
-        solid = np.zeros((y1 - y0, x1 - x0), np.float32)
-        cv2.fillPoly(solid, [np.round((poly - (x0, y0)) * 16).astype(np.int32)], 1.0,
-                     lineType=cv2.LINE_AA, shift=4)
-        out = frame.copy()
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        # The interior takes the lips' own colour, darkened (a fixed dark red read as a pasted block on
-        # pale or small faces), and its edge is feathered in proportion to the opening.
-        ring = (cv2.dilate(solid, np.ones((3, 3), np.uint8), iterations=2) > 0.5) & (solid < 0.5)
-        lips = roi[ring].mean(0) if ring.any() else np.array([150.0, 80.0, 80.0], np.float32)
-        height = float(np.ptp(poly[:, 1]))
-        sigma = max(0.8, 0.18 * height)
-        mask = cv2.GaussianBlur(solid, (0, 0), sigma) * solid ** 0.5 * alpha_max
-        # Shaded: darkest in the middle of the opening, nearer the lips' colour towards them.
-        yy = np.linspace(-1, 1, y1 - y0, dtype=np.float32)[:, None]
-        shade = (0.22 + 0.3 * np.abs(yy)) * np.ones((1, x1 - x0), np.float32)
-        interior = shade[..., None] * lips[None, None, :]
-        out[y0:y1, x0:x1] = (roi * (1 - mask[..., None]) + interior * mask[..., None]).astype(np.uint8)
-        return out
+    def _render(self, target_kp: np.ndarray) -> np.ndarray:
+        size = self.source.shape[0]
+        wanted = np.asarray(target_kp, np.float32) * size
+        target, rest = self.control_points(target_kp)
+        placed, nodes = self._warper.fold_free(target, rest)
+        map_x, map_y = self._warper.dense(nodes)
+        field_kp = placed[:NUM_KEYPOINTS]
+        # What the field could not narrow (it keeps eyes and lips OPEN_FLOOR open): the band maps slide
+        # the lids, or the lips over the teeth, the rest of the way.
+        wanted = self._lips_apart(wanted)
+        for band, share, stretch in ((EYE_POS[0], 1.0, ft.LID_STRETCH), (EYE_POS[1], 1.0, ft.LID_STRETCH),
+                                     (MOUTH_POS, 0.5, ft.LIP_STRETCH)):
+            gaps = np.minimum(ft.lid_gaps(wanted, band), ft.lid_gaps(field_kp, band))
+            narrowed = ft.set_lid_gaps(field_kp, band, gaps, share)
+            ft.close_band(map_x, map_y, *ft.band_curves(field_kp, band), *ft.band_curves(narrowed, band),
+                          stretch)
+        lips = narrowed   # the mouth was the last band
+        frame = remap(self.source, map_x, map_y)
+        area = float(cv2.contourArea(self._inner_lips(lips)))
+        # A mouth opened wider than the source's is painted (fading in from 1.1x to 1.7x the source's
+        # opening); a source whose mouth is open keeps its own interior up to about its own opening.
+        growth = area / max(self._source_mouth_area, 4.0)
+        strength = float(np.clip((growth - 1.1) / 0.6, 0.0, 1.0))
+        return ft.paint_mouth(frame, lips[_UPPER_INNER_POS], lips[_LOWER_INNER_POS], strength)
+
+    def follower(self, driving_initial: np.ndarray, fps: float = 25.0, relative: bool = True,
+                 adapt_scale: bool = True, smooth: bool = True) -> Follower:
+        assert self.source_kp is not None, "call set_source first"
+        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth)
 
     def animate(self, driving_kp: Iterable[np.ndarray], driving_initial: np.ndarray,
-                relative: bool = True, adapt_scale: bool = True) -> Iterator[np.ndarray]:
+                relative: bool = True, adapt_scale: bool = True, fps: float = 25.0) -> Iterator[np.ndarray]:
         """Yield one uint8 frame per (K, 2) normalised driving keypoint set."""
-        assert self.source_kp is not None, "call set_source first"
+        follow = self.follower(driving_initial, fps, relative, adapt_scale)
         for kp in driving_kp:
-            yield self.render(normalize_keypoints(self.source_kp, kp, driving_initial,
-                                                  adapt_movement_scale=adapt_scale,
-                                                  use_relative_movement=relative))
+            yield self.render(follow(kp))
