@@ -137,12 +137,19 @@ def test_eye_openness_transfers_as_a_ratio_and_the_lids_close():
     follow = anim.follower(kp, fps=25.0, smooth=False)
     for _ in range(5):
         follow(kp)                               # the driver's usual opening: this one
-    closed = kp.copy()
+    def driver(share):
+        out = kp.copy()
+        for eye in mt.EYE_POS:
+            out = ft.set_lid_gaps(out, eye, ft.lid_gaps(kp, eye) * share)
+        return out
+
+    half = follow(driver(0.6))      # 60 % open: the change is amplified by EYE_GAIN (1.5): 40 % open
     for eye in mt.EYE_POS:
-        closed = ft.set_lid_gaps(closed, eye, ft.lid_gaps(kp, eye) * 0.1)
-    target = follow(closed)
+        want = 1 + mt.EYE_GAIN * (0.6 - 1)
+        assert ft.openness(half, eye) == pytest.approx(want * ft.openness(kp, eye), rel=0.05)
+    target = follow(driver(0.1))
     for eye in mt.EYE_POS:
-        assert ft.openness(target, eye) == pytest.approx(0.1 * ft.openness(kp, eye), rel=0.05)
+        assert ft.openness(target, eye) < 0.02 * ft.openness(kp, eye)
     out = anim.render(target)
     for eye in mt.EYE_POS:                       # the iris is under the lid: skin, not dark
         upper, lower = ft.band_curves(kp * size, eye)
@@ -153,7 +160,7 @@ def test_eye_openness_transfers_as_a_ratio_and_the_lids_close():
         assert before > 4 and after <= 0.3 * before
 
 
-def test_open_mouth_is_shaded_with_a_lip_edge_and_teeth_and_stays_inside_the_lips():
+def test_open_mouth_is_shaded_with_a_lip_edge_and_teeth_and_stays_inside_the_lips(monkeypatch):
     size = 160
     kp = _rest_kp()
     img = _cartoon_face(kp, size)
@@ -180,8 +187,10 @@ def test_open_mouth_is_shaded_with_a_lip_edge_and_teeth_and_stays_inside_the_lip
     near = np.zeros((size, size), np.uint8)
     cv2.fillPoly(near, [poly], 1)
     near = cv2.dilate(near, np.ones((3, 3), np.uint8), iterations=3).astype(bool)
-    plain = anim._warper.warp(*anim.control_points(target))
+    monkeypatch.setattr(ft, "paint_mouth", lambda frame, *args: frame)
+    plain = anim.render(target)
     assert np.abs(out[~near] - plain[~near]).max() <= 1
+    assert np.abs(out[near] - plain[near]).max() > 40
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses the shared fidelity tool's interpreter")

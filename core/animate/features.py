@@ -28,7 +28,8 @@ from core.animate.warp import remap
 
 OPEN_FLOOR = 0.55       # the field keeps eyes and lips at least this open (share of the source's opening)
 LID_STRETCH = 1.1       # the eyelid skin that stretches over a closing eye: this many eye openings high
-LIP_STRETCH = 0.6       # the lips that close over an open source mouth's teeth: this many openings
+LIP_STRETCH = 0.6       # the lips that move over the mouth's opening: this many openings high
+LIP_FIELD_SHARE = 0.3   # the field opens a mouth this share of the way beyond the source's opening
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,15 @@ def _curve(points: np.ndarray, origin, along, down) -> tuple[np.ndarray, np.ndar
     return a[order], b[order]
 
 
-def close_band(map_x: np.ndarray, map_y: np.ndarray, upper: np.ndarray, lower: np.ndarray,
-               want_upper: np.ndarray, want_lower: np.ndarray, stretch: float) -> None:
-    """Compose the backward maps (in place) with a map that narrows an eye or a mouth.
+def reshape_band(map_x: np.ndarray, map_y: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+                 want_upper: np.ndarray, want_lower: np.ndarray, stretch: float) -> None:
+    """Compose the backward maps (in place) with a map that narrows or widens an eye or a mouth.
 
     ``upper``/``lower``: (n, 2) pixel curves from corner to corner (shared corners) where the field
-    put the lids or lips; ``want_*``: where they should be (narrower). Along the band's own vertical
-    axis, the skin ``stretch`` band-heights above (and below) follows the moving edge, and what lies
-    between the edges (the eyeball, the teeth) is squeezed: piecewise linear and increasing in that
-    axis, so nothing folds; the identity at the corners and outside.
+    put the lids or lips; ``want_*``: where they should be. Along the band's own vertical axis, the
+    skin ``stretch`` band-heights above and below follows the moving edges and what lies between them
+    (the eyeball, the teeth, the seam of closed lips) is squeezed or stretched: piecewise linear and
+    increasing along that axis, so nothing folds; the identity at the corners and outside.
     """
     h, w = map_x.shape
     origin, along, down = _band_frame(upper[[0, -1]])
@@ -136,12 +137,12 @@ def close_band(map_x: np.ndarray, map_y: np.ndarray, upper: np.ndarray, lower: n
     la, lb = _curve(lower, origin, along, down)
     wua, wub = _curve(want_upper, origin, along, down)
     wla, wlb = _curve(want_lower, origin, along, down)
-    if not ((wub - np.interp(wua, ua, ub) > 0.25).any() or (np.interp(wla, la, lb) - wlb > 0.25).any()):
+    if max(np.abs(wub - np.interp(wua, ua, ub)).max(), np.abs(wlb - np.interp(wla, la, lb)).max()) < 0.25:
         return  # the edges are where they should be
     a0, a1 = ua[0], ua[-1]
-    gap_max = float(max((np.interp(ua, la, lb) - ub).max(), 1.0))
-    top_b = float(ub.min()) - stretch * gap_max - 2
-    bot_b = float(lb.max()) + stretch * gap_max + 2
+    gap_max = float(max((np.interp(ua, la, lb) - ub).max(), (np.interp(wua, wla, wlb) - wub).max(), 1.0))
+    top_b = float(min(ub.min(), wub.min())) - stretch * gap_max - 2
+    bot_b = float(max(lb.max(), wlb.max())) + stretch * gap_max + 2
     corners = np.array([origin + a * along + b * down for a in (a0, a1) for b in (top_b, bot_b)])
     x0, y0 = np.maximum(np.floor(corners.min(0)).astype(int), 0)
     x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1, (w, h))
@@ -152,16 +153,18 @@ def close_band(map_x: np.ndarray, map_y: np.ndarray, upper: np.ndarray, lower: n
     pa, pb = dx * along[0] + dy * along[1], dx * down[0] + dy * down[1]
     inside = (pa > a0) & (pa < a1)
     up, lo = np.interp(pa, ua, ub), np.interp(pa, la, lb)
-    gap = np.maximum(lo - up, 0.0)
-    up_w = np.clip(np.interp(pa, wua, wub), up, lo)          # the wanted edges, never wider
-    lo_w = np.clip(np.interp(pa, wla, wlb), up_w, lo)
-    top, bot = up - stretch * gap, lo + stretch * gap
+    lo = np.maximum(lo, up)
+    up_w = np.interp(pa, wua, wub)
+    lo_w = np.maximum(np.interp(pa, wla, wlb), up_w)
+    reach = stretch * np.maximum(np.maximum(lo - up, lo_w - up_w), 1.0)
+    top = np.minimum(up, up_w) - reach
+    bot = np.maximum(lo, lo_w) + reach
     src_b = pb.copy()
-    above = inside & (pb >= top) & (pb < up_w) & (up_w - top > 1e-6)
+    above = inside & (pb >= top) & (pb < up_w)
     src_b[above] = (top + (pb - top) * (up - top) / np.maximum(up_w - top, 1e-6))[above]
     middle = inside & (pb >= up_w) & (pb <= lo_w)
     src_b[middle] = (up + (pb - up_w) * (lo - up) / np.maximum(lo_w - up_w, 1e-6))[middle]
-    below = inside & (pb > lo_w) & (pb <= bot) & (bot - lo_w > 1e-6)
+    below = inside & (pb > lo_w) & (pb <= bot)
     src_b[below] = (lo + (pb - lo_w) * (bot - lo) / np.maximum(bot - lo_w, 1e-6))[below]
     moved = above | middle | below
     if not moved.any():
@@ -206,7 +209,8 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
     inside = (solid > 0.5).astype(np.uint8)
     ring = (cv2.dilate(inside, np.ones((3, 3), np.uint8), iterations=2) > 0) & (inside == 0)
     lips = roi[ring].mean(0) if ring.any() else np.array([150.0, 80.0, 80.0], np.float32)
-    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3) if inside.any() else np.zeros_like(solid)
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) if inside.any() \
+        else np.zeros_like(solid)
     width = float(np.ptp(poly[:, 0])) + 1e-6
     order = np.argsort(upper[:, 0])
     xs = np.arange(x0, x1, dtype=np.float32)
@@ -220,6 +224,11 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
     # Interior: the lips' hue, dark but not black; darkest under the upper lip and at the corners.
     shade = (0.20 + 0.16 * v) * (1.0 - 0.35 * u ** 2)
     colour = shade[..., None] * lips[None, None, :] + 10.0
+    # The tongue: a lighter, redder mound on the floor of a wide-open mouth.
+    tongue = np.clip((v - 0.55) / 0.3, 0.0, 1.0) * np.clip(1.0 - u / 0.7, 0.0, 1.0)
+    tongue *= float(np.clip((float(height.max()) / width - 0.12) / 0.2, 0.0, 1.0)) * 0.6
+    tongue_colour = lips * np.array([0.62, 0.42, 0.45], np.float32)
+    colour = colour * (1 - tongue[..., None]) + tongue_colour[None, None, :] * tongue[..., None]
     # Upper teeth: an off-white band hanging from the upper lip, receding (darker) towards the corners.
     opening = float(height.max()) / width
     teeth_amount = float(np.clip((opening - TEETH_FROM) / (TEETH_FULL - TEETH_FROM), 0.0, 1.0))

@@ -3,30 +3,30 @@
 The idea follows the First Order Motion Model (Siarohin et al., "First Order Motion Model for Image
 Animation", NeurIPS 2019): keypoints on the source and on every driving frame, *relative* motion
 (source keypoints + (driving - initial driving) x adaptive scale, the scale being the square root of the
-ratio of the keypoints' convex-hull areas), and local affine (first-order) transforms around the
-keypoints combined into one dense warp of the source. Where FOMM *learns* its keypoints, jacobians,
-dense-motion masks and an inpainting generator, this engine uses what runs offline:
+ratio of the keypoints' convex-hull areas), turned into one dense warp of the source. Where FOMM
+*learns* its keypoints, dense motion, occlusion masks and an inpainting generator, this engine uses
+what runs offline:
 
-* keypoints: a fixed subset (~150) of MediaPipe's 478-point face mesh (``core.landmarks``), plus a ring
-  around the face that follows the head at 80% strength and fixed anchors on the image border;
-* local affines: one exact affine per triangle of a fixed Delaunay triangulation of those keypoints
-  (piecewise-affine warp, continuous across triangle edges), evaluated per output pixel from a
-  rasterised triangle-index map of the *target* mesh and applied with ``cv2.remap``;
-* eyes: the eye rings are mesh vertices, so when the driving lids close the eye interior is compressed
-  and the eyelid skin above it stretches down (a plausible blink);
-* mouth: an opening mouth would stretch the closed lips' seam, so the part of the target inner-lip
-  polygon the source cannot supply is painted with a shaded dark mouth interior in the lips' own colour,
-  feathered at its edge in proportion to the opening.
+* keypoints: a fixed subset (~150) of MediaPipe's 478-point face mesh (``core.landmarks``), a head ring
+  and a looser outer ring that follow the head's similarity motion (hair, ears, neck), and fixed
+  anchors outside the frame;
+* in time (:class:`Follower`): a One-Euro filter on the driving keypoints (less jitter than the
+  tracker, little lag), the head's travel and size change followed only in part (framing, not
+  expression), and eye openness transferred as a ratio of each eye's usual opening;
+* the warp (:mod:`core.animate.warp`): a smooth polyharmonic-spline field through the control points,
+  checked cell by cell for a positive Jacobian determinant and damped locally where it would fold;
+  occlusion-aware clean-up first (the far cheek is squeezed, never crossed by the nose; lips never
+  cross), so no output pixel comes from a folded or torn region;
+* eyes and mouth (:mod:`core.animate.features`): the field keeps eyes and lips partly open and opens a
+  mouth only part of the way, and per-band maps (monotone along the band's own vertical axis) slide the
+  lids over the eye in a blink and the lips over the teeth or apart; an opening mouth is painted with a
+  shaded interior, a wet inner-lip edge, a hint of tongue and, when wide, upper teeth.
 
-What it cannot do compared with neural FOMM: no occlusion reasoning or inpainting (a turned head
-stretches the far cheek instead of revealing new content; where the nose or cheek would pass over the
-outline, the motion around the folding triangles is smoothed until none flips (``warp.fold_free``), which
-flattens the far side), teeth and tongue never
-appear, hair and shoulders only follow a smooth falloff, nothing outside the face mesh moves on its
-own, and rotations beyond ~30 degrees of yaw or pitch look flat and smeared. On the other hand it
-is fast (the warp alone takes ~2.5-4 ms of CPU a frame at 256 px; end-to-end figures in
-bench/bench_animate.py), deterministic, and exactly identity-preserving when the driving face does
-not move.
+What it cannot do compared with neural FOMM: no real inpainting (a turned head squeezes the far cheek
+instead of revealing the far side; teeth and tongue are painted, not the person's own), hair and
+shoulders only follow the rings, and rotations beyond ~30 degrees of yaw or pitch look flat. On the
+other hand it is fast (end-to-end figures in bench/bench_animate.py), deterministic, and exactly
+identity-preserving when the driving face does not move.
 
 Coordinates: keypoints are float32 (K, 2) arrays of (x, y); "normalised" means divided by the frame
 size (so [0, 1] across the frame), "pixel" means in the output image.
@@ -66,12 +66,17 @@ OUTER_FOLLOW = 0.5     # share of the head's similarity motion the outer ring fo
 _RING_STEP = 2         # every second oval point makes a ring point
 _OUTER_POINTS = 12
 _BORDER_STEPS = 4      # anchors per image side
-RING_MARGIN = 0.08     # ring points this near the frame's edge (share of the size) are left out
+MIN_SOURCE_GAP = 0.6   # pixels: the source's closed lids are parted at least this much, and its
+MIN_SOURCE_LIP_GAP = 2.5  # lips this much (a wider seam lets the field open a mouth with a gentler slope)
+MOUTH_TAPER = 1.15     # an opening is at most this times an ellipse through its widest gap
+ANCHOR_OUT = 0.25      # the fixed anchors sit this far outside the frame (share of its size)
+RING_ROOM = 0.12       # ring points stay at least this far (share of the size) from the anchors
 FAR_CHEEK_KEEP = 0.25  # on a turn, far-side points keep at least this share of their distance to the outline
 _UPPER_INNER_POS = np.array([_POS[i] for i in ft.UPPER_INNER_LIP])
 _LOWER_INNER_POS = np.array([_POS[i] for i in ft.LOWER_INNER_LIP])
 EYE_POS = ft.eye_positions(KEYPOINT_INDICES)
 MOUTH_POS = ft.positions(ft.MOUTH, KEYPOINT_INDICES)
+_OUTER_LOWER_POS = np.array([_POS[i] for i in (146, 91, 181, 84, 17, 314, 405, 321, 375)])  # as MOUTH.lower
 _RIGID_POS = np.array([_POS[i] for i in lmk.FACE_OVAL + [168, 6, 197, 195, 5]])   # head pose from these
 _NOSE_TIP = _POS[1]
 _NOSE_POS = np.array([_POS[i] for i in _NOSE])
@@ -128,12 +133,17 @@ def best_frame(kp_source: np.ndarray, kp_driving: Iterable[np.ndarray]) -> int:
 
 # -- driving -> target, in time ---------------------------------------------------------------------
 # One-Euro settings (face units: keypoints / sqrt(face hull area)); lids and lips react faster.
-SMOOTH_MIN_CUTOFF = 1.2      # Hz, head and face outline at rest
+SMOOTH_MIN_CUTOFF = 0.9      # Hz, head and face outline at rest
 SMOOTH_BETA = 4.0
-FAST_MIN_CUTOFF = 2.5        # Hz, eyelids and inner lips at rest
-FAST_BETA = 8.0
+FAST_MIN_CUTOFF = 4.0        # Hz, eyelids and inner lips at rest
+FAST_BETA = 15.0
+SMOOTH_D_CUTOFF = 2.0        # Hz, the speed estimate's own low-pass (quick lips need a quick estimate)
 EYE_RATIO_MAX = 1.35         # an eye opens at most this much wider than the source's own
-EYE_HISTORY = 1500           # frames of driving eye openness the reference (median) is taken over
+EYE_GAIN = 1.5               # changes of the driving eye's openness, amplified this much: a warped eye
+                             # reads as less open or closed than its lids say (the iris stays round)
+EYE_HISTORY = 1500           # frames of driving eye openness the usual opening is taken over...
+EYE_USUAL_PERCENTILE = 85    # ...as this percentile (eyes are open most of the time; a long squint
+                             # or a look down must not become the new "open")
 _FAST_POS = np.unique(np.concatenate([*(np.concatenate([e.upper, e.lower]) for e in EYE_POS),
                                       _UPPER_INNER_POS, _LOWER_INNER_POS]))
 
@@ -150,7 +160,7 @@ class Follower:
        little lag on blinks and turns);
     2. FOMM-style relative motion (:func:`normalize_keypoints`);
     3. eye openness transfers as a ratio: each source eye opens as much, relative to its own opening,
-       as the driving eye does relative to its usual opening (the running median), so a full blink
+       as the driving eye does relative to its usual opening (a running high percentile), so a full blink
        closes an eye of any size and a wide-eyed driver does not tear a narrow-eyed source.
     """
 
@@ -164,7 +174,7 @@ class Follower:
         min_cut = np.full((NUM_KEYPOINTS, 1), SMOOTH_MIN_CUTOFF)
         beta = np.full((NUM_KEYPOINTS, 1), SMOOTH_BETA)
         min_cut[_FAST_POS], beta[_FAST_POS] = FAST_MIN_CUTOFF, FAST_BETA
-        self._filter = OneEuroFilter(min_cut, beta) if smooth else None
+        self._filter = OneEuroFilter(min_cut, beta, SMOOTH_D_CUTOFF) if smooth else None
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
         self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
 
@@ -198,8 +208,8 @@ class Follower:
         for eye, history, gaps in zip(EYE_POS, self._history, self._source_gaps):
             now = ft.openness(kp, eye)
             history.append(now)
-            usual = max(float(np.median(history)), 1e-3)
-            ratio = float(np.clip(now / usual, 0.0, EYE_RATIO_MAX))
+            usual = max(float(np.percentile(history, EYE_USUAL_PERCENTILE)), 1e-3)
+            ratio = float(np.clip(1.0 + EYE_GAIN * (now / usual - 1.0), 0.0, EYE_RATIO_MAX))
             target = ft.set_lid_gaps(target, eye, np.maximum(gaps, 0.0) * ratio)
         return target
 
@@ -221,6 +231,10 @@ def _angle_scale(rot: np.ndarray) -> tuple[float, float]:
 
 
 # -- the animator ---------------------------------------------------------------------------------
+def _ring_limits(size: int) -> tuple[float, float]:
+    return (RING_ROOM - ANCHOR_OUT) * size, (1 + ANCHOR_OUT - RING_ROOM) * size - 1
+
+
 def _rings(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Head ring, outer ring and border anchors (pixels) around a face's keypoints."""
     oval = kp_px[OVAL_POS]
@@ -229,16 +243,17 @@ def _rings(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
     angles = np.linspace(0, 2 * np.pi, _OUTER_POINTS, endpoint=False)
     radius = np.ptp(oval, 0) / 2 * OUTER_SCALE
     outer = centre + np.stack([np.cos(angles), np.sin(angles)], 1) * radius
-    t = np.linspace(0, size - 1, _BORDER_STEPS + 1, dtype=np.float32)
-    lo, hi = np.zeros_like(t), np.full_like(t, size - 1)
+    # The fixed anchors sit outside the frame, so a face that fills it (a chin on the bottom edge) still
+    # has room to move; ring points that would crowd them are left out.
+    out = ANCHOR_OUT * size
+    t = np.linspace(-out, size - 1 + out, _BORDER_STEPS + 1, dtype=np.float32)
+    lo, hi = np.full_like(t, -out), np.full_like(t, size - 1 + out)
     border = np.concatenate([np.stack([t, lo], 1), np.stack([t, hi], 1),
                              np.stack([lo[1:-1], t[1:-1]], 1), np.stack([hi[1:-1], t[1:-1]], 1)])
-    # Ring points near or beyond the frame's edge would crowd the fixed border anchors (a face that
-    # fills the frame): they are left out, and the field between the face and the border stays smooth.
-    margin = RING_MARGIN * size
+    lo_ok, hi_ok = _ring_limits(size)
 
     def inside(p):
-        return p[((p >= margin) & (p <= size - 1 - margin)).all(1)]
+        return p[((p >= lo_ok) & (p <= hi_ok)).all(1)]
 
     return (inside(ring).astype(np.float32), inside(outer).astype(np.float32), border.astype(np.float32))
 
@@ -272,16 +287,21 @@ class LandmarkAnimator:
             source_keypoints = subset(meshes[0]) / size
         kp = np.asarray(source_keypoints, dtype=np.float32)
         assert kp.shape == (NUM_KEYPOINTS, 2), f"expected ({NUM_KEYPOINTS}, 2) keypoints, got {kp.shape}"
+        # A closed mouth's (or eye's) mesh often has the lower points a hair above the upper ones;
+        # sampled in that order, any opening would fold the warp. Part them by a fraction of a pixel.
+        for band, gap in zip((*EYE_POS, MOUTH_POS), (MIN_SOURCE_GAP, MIN_SOURCE_GAP, MIN_SOURCE_LIP_GAP)):
+            kp = ft.set_lid_gaps(kp, band, np.maximum(ft.lid_gaps(kp, band), gap / size), 0.5)
         self.source, self.source_kp = np.ascontiguousarray(image), kp
+        self._source_mouth_area = float(cv2.contourArea(self._inner_lips(kp * size)))
         kp_px = kp * size
         self._ring, self._outer, self._border = _rings(kp_px, size)
         points = np.concatenate([kp_px, self._ring, self._outer, self._border])
         anchored = np.zeros(len(points), bool)
         anchored[-len(self._border):] = True
-        lo, hi = self._ring.min(0), self._ring.max(0)
-        pad = (hi - lo) * 0.1
+        # Fine nodes over the face and a little around it; the hair and background bend gently.
+        lo, hi = kp_px[OVAL_POS].min(0), kp_px[OVAL_POS].max(0)
+        pad = (hi - lo) * 0.12
         self._warper = SmoothWarper(image, points, (*(lo - pad), *(hi + pad)), anchored)
-        self._source_mouth_area = float(cv2.contourArea(self._inner_lips(kp_px)))
 
     @staticmethod
     def _inner_lips(kp_px: np.ndarray) -> np.ndarray:
@@ -307,7 +327,7 @@ class LandmarkAnimator:
         def moved(p):
             return p @ rot.T + shift
 
-        lo, hi = RING_MARGIN * size / 2, size - 1 - RING_MARGIN * size / 2
+        lo, hi = _ring_limits(size)
         ring = np.clip(moved(self._ring), lo, hi)
         outer = np.clip(self._outer + OUTER_FOLLOW * (moved(self._outer) - self._outer), lo, hi)
         tgt = self._keep_order(np.asarray(target_kp, np.float32) * size, rot, shift)
@@ -329,6 +349,12 @@ class LandmarkAnimator:
         for band, gaps, share in zip((*EYE_POS, MOUTH_POS), self._source_gaps_px(), (1.0, 1.0, 0.5)):
             floor = np.maximum(ft.lid_gaps(tgt, band), np.maximum(gaps, 0.0) * ft.OPEN_FLOOR)
             tgt = ft.set_lid_gaps(tgt, band, floor, share)
+        # A mouth opened far beyond the source's seam would need a cliff in the field (folds at the
+        # upper lip): the field opens it part of the way, the lip band map the rest.
+        src_gaps = self._source_gaps_px()[2]
+        now = ft.lid_gaps(tgt, MOUTH_POS)
+        capped = np.where(now > src_gaps, src_gaps + ft.LIP_FIELD_SHARE * (now - src_gaps), now)
+        tgt = ft.set_lid_gaps(tgt, MOUTH_POS, capped, 0.3)
         src_px = self.source_kp * size
         # Far cheek, in the head's upright frame (the source's own).
         up = (tgt - shift) @ _inverse_similarity(rot).T
@@ -356,10 +382,25 @@ class LandmarkAnimator:
         size = self.source.shape[0]
         return [ft.lid_gaps(self.source_kp * size, e) for e in (*EYE_POS, MOUTH_POS)]
 
-    @staticmethod
-    def _lips_apart(tgt: np.ndarray) -> np.ndarray:
-        """An inner lower-lip point never rises above its upper partner (they meet instead)."""
-        return ft.set_lid_gaps(tgt, MOUTH_POS, np.maximum(ft.lid_gaps(tgt, MOUTH_POS), 0.0), 0.5)
+    def _lips_apart(self, tgt: np.ndarray) -> np.ndarray:
+        """Inner lips that neither cross nor open as a box.
+
+        A lower-lip point never rises above its upper partner (they meet instead), and the opening
+        beyond the source's own tapers towards the corners at least like an ellipse through the widest
+        gap (a jaw that drops every lower-lip point alike, as in procedural motions, would otherwise
+        open a rectangle).
+        """
+        gaps = np.maximum(ft.lid_gaps(tgt, MOUTH_POS), 0.0)
+        own = np.maximum(self._source_gaps_px()[2], 0.0)
+        origin, along, _, width = ft.eye_axes(tgt, MOUTH_POS)
+        u = np.abs((tgt[MOUTH_POS.upper] - origin) @ along) / (width / 2 + 1e-9)
+        extra = np.maximum(gaps - own, 0.0)
+        envelope = own + extra.max() * np.sqrt(np.clip(1.0 - u ** 2, 0.0, 1.0)) * MOUTH_TAPER
+        out = ft.set_lid_gaps(tgt, MOUTH_POS, np.minimum(gaps, np.maximum(envelope, np.minimum(gaps, own))),
+                              0.5)
+        # The lower lip's outer edge comes along with its inner edge (the lip keeps its thickness).
+        out[_OUTER_LOWER_POS] += out[MOUTH_POS.lower] - tgt[MOUTH_POS.lower]
+        return out
 
     def render(self, target_kp: np.ndarray) -> np.ndarray:
         """Source warped onto (K, 2) normalised target keypoints -> uint8 HxWx3."""
@@ -376,22 +417,24 @@ class LandmarkAnimator:
         placed, nodes = self._warper.fold_free(target, rest)
         map_x, map_y = self._warper.dense(nodes)
         field_kp = placed[:NUM_KEYPOINTS]
-        # What the field could not narrow (it keeps eyes and lips OPEN_FLOOR open): the band maps slide
-        # the lids, or the lips over the teeth, the rest of the way.
+        # What the field could not narrow (it keeps eyes and lips OPEN_FLOOR open) or open (a mouth
+        # wider than the source's): the band maps move the lids and lips the rest of the way.
         wanted = self._lips_apart(wanted)
-        for band, share, stretch in ((EYE_POS[0], 1.0, ft.LID_STRETCH), (EYE_POS[1], 1.0, ft.LID_STRETCH),
-                                     (MOUTH_POS, 0.5, ft.LIP_STRETCH)):
+        for band in EYE_POS:
             gaps = np.minimum(ft.lid_gaps(wanted, band), ft.lid_gaps(field_kp, band))
-            narrowed = ft.set_lid_gaps(field_kp, band, gaps, share)
-            ft.close_band(map_x, map_y, *ft.band_curves(field_kp, band), *ft.band_curves(narrowed, band),
-                          stretch)
-        lips = narrowed   # the mouth was the last band
+            narrowed = ft.set_lid_gaps(field_kp, band, gaps, 1.0)
+            ft.reshape_band(map_x, map_y, *ft.band_curves(field_kp, band), *ft.band_curves(narrowed, band),
+                            ft.LID_STRETCH)
+        lips = field_kp.copy()
+        lips[MOUTH_POS.upper], lips[MOUTH_POS.lower] = wanted[MOUTH_POS.upper], wanted[MOUTH_POS.lower]
+        ft.reshape_band(map_x, map_y, *ft.band_curves(field_kp, MOUTH_POS), *ft.band_curves(lips, MOUTH_POS),
+                        ft.LIP_STRETCH)
         frame = remap(self.source, map_x, map_y)
         area = float(cv2.contourArea(self._inner_lips(lips)))
-        # A mouth opened wider than the source's is painted (fading in from 1.1x to 1.7x the source's
+        # A mouth opened wider than the source's is painted (fading in from 1.05x to 1.45x the source's
         # opening); a source whose mouth is open keeps its own interior up to about its own opening.
         growth = area / max(self._source_mouth_area, 4.0)
-        strength = float(np.clip((growth - 1.1) / 0.6, 0.0, 1.0))
+        strength = float(np.clip((growth - 1.05) / 0.4, 0.0, 1.0))
         return ft.paint_mouth(frame, lips[_UPPER_INNER_POS], lips[_LOWER_INNER_POS], strength)
 
     def follower(self, driving_initial: np.ndarray, fps: float = 25.0, relative: bool = True,
