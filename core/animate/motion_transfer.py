@@ -68,8 +68,10 @@ _OUTER_POINTS = 12
 _BORDER_STEPS = 4      # anchors per image side
 MIN_SOURCE_GAP = 0.6   # pixels: the source's closed lids are parted at least this much, and its
 MIN_SOURCE_LIP_GAP = 2.5  # lips this much (a wider seam lets the field open a mouth with a gentler slope)
-MOUTH_TAPER = 1.15     # an opening is at most this times an ellipse through its widest gap
+MOUTH_TAPER = 1.15     # an opening is at most this times a parabola through its widest gap
 ANCHOR_OUT = 0.25      # the fixed anchors sit this far outside the frame (share of its size)
+RING_MIN_ROOM = 0.12   # ring points stay this far beyond the outline point they follow (share of its radius)
+DAMPING_RELAX = 0.04   # per frame, a damped point gets back this share of its motion
 RING_ROOM = 0.12       # ring points stay at least this far (share of the size) from the anchors
 FAR_CHEEK_KEEP = 0.25  # on a turn, far-side points keep at least this share of their distance to the outline
 _UPPER_INNER_POS = np.array([_POS[i] for i in ft.UPPER_INNER_LIP])
@@ -235,8 +237,9 @@ def _ring_limits(size: int) -> tuple[float, float]:
     return (RING_ROOM - ANCHOR_OUT) * size, (1 + ANCHOR_OUT - RING_ROOM) * size - 1
 
 
-def _rings(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Head ring, outer ring and border anchors (pixels) around a face's keypoints."""
+def _rings(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Head ring, outer ring and border anchors (pixels) around a face's keypoints, and which of the
+    candidate ring points (one per second outline point) were kept."""
     oval = kp_px[OVAL_POS]
     centre = oval.mean(0)
     ring = centre + (oval[::_RING_STEP] - centre) * RING_SCALE
@@ -252,10 +255,11 @@ def _rings(kp_px: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.nda
                              np.stack([lo[1:-1], t[1:-1]], 1), np.stack([hi[1:-1], t[1:-1]], 1)])
     lo_ok, hi_ok = _ring_limits(size)
 
-    def inside(p):
-        return p[((p >= lo_ok) & (p <= hi_ok)).all(1)]
+    def kept(p):
+        return ((p >= lo_ok) & (p <= hi_ok)).all(1)
 
-    return (inside(ring).astype(np.float32), inside(outer).astype(np.float32), border.astype(np.float32))
+    return ring[kept(ring)].astype(np.float32), outer[kept(outer)].astype(np.float32), \
+        border.astype(np.float32), kept(ring)
 
 
 class LandmarkAnimator:
@@ -294,7 +298,7 @@ class LandmarkAnimator:
         self.source, self.source_kp = np.ascontiguousarray(image), kp
         self._source_mouth_area = float(cv2.contourArea(self._inner_lips(kp * size)))
         kp_px = kp * size
-        self._ring, self._outer, self._border = _rings(kp_px, size)
+        self._ring, self._outer, self._border, self._ring_kept = _rings(kp_px, size)
         points = np.concatenate([kp_px, self._ring, self._outer, self._border])
         anchored = np.zeros(len(points), bool)
         anchored[-len(self._border):] = True
@@ -302,6 +306,7 @@ class LandmarkAnimator:
         lo, hi = kp_px[OVAL_POS].min(0), kp_px[OVAL_POS].max(0)
         pad = (hi - lo) * 0.12
         self._warper = SmoothWarper(image, points, (*(lo - pad), *(hi + pad)), anchored)
+        self._damping = np.ones(len(points), np.float32)   # carried from frame to frame (render)
 
     @staticmethod
     def _inner_lips(kp_px: np.ndarray) -> np.ndarray:
@@ -331,9 +336,26 @@ class LandmarkAnimator:
         ring = np.clip(moved(self._ring), lo, hi)
         outer = np.clip(self._outer + OUTER_FOLLOW * (moved(self._outer) - self._outer), lo, hi)
         tgt = self._keep_order(np.asarray(target_kp, np.float32) * size, rot, shift)
+        ring = self._ring_outside(ring, tgt)
         target = np.concatenate([tgt, ring, outer, self._border]).astype(np.float32)
         rest = np.concatenate([moved(src_px), ring, outer, self._border]).astype(np.float32)
         return target, rest
+
+    def _ring_outside(self, ring: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        """Ring points pushed out radially to stay RING_MIN_ROOM beyond the face outline they follow.
+
+        On a turn the near side's outline widens past the rigidly moved ring; a ring point inside the
+        outline would fold the field between them. The push is continuous in time (no flicker).
+        """
+        oval = tgt[OVAL_POS]
+        centre = oval.mean(0)
+        follow = oval[::_RING_STEP][self._ring_kept]
+        radial = ring - centre
+        r_ring = np.linalg.norm(radial, axis=1) + 1e-6
+        r_need = np.linalg.norm(follow - centre, axis=1) * (1.0 + RING_MIN_ROOM)
+        scale = np.maximum(r_need / r_ring, 1.0)
+        lo, hi = _ring_limits(self.source.shape[0])
+        return np.clip(centre + radial * scale[:, None], lo, hi).astype(np.float32)
 
     def _keep_order(self, tgt: np.ndarray, rot: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """Occlusion-aware clean-up of target keypoints that a 2D field could only show by folding.
@@ -386,7 +408,7 @@ class LandmarkAnimator:
         """Inner lips that neither cross nor open as a box.
 
         A lower-lip point never rises above its upper partner (they meet instead), and the opening
-        beyond the source's own tapers towards the corners at least like an ellipse through the widest
+        beyond the source's own tapers towards the corners at least like a parabola through the widest
         gap (a jaw that drops every lower-lip point alike, as in procedural motions, would otherwise
         open a rectangle).
         """
@@ -395,7 +417,7 @@ class LandmarkAnimator:
         origin, along, _, width = ft.eye_axes(tgt, MOUTH_POS)
         u = np.abs((tgt[MOUTH_POS.upper] - origin) @ along) / (width / 2 + 1e-9)
         extra = np.maximum(gaps - own, 0.0)
-        envelope = own + extra.max() * np.sqrt(np.clip(1.0 - u ** 2, 0.0, 1.0)) * MOUTH_TAPER
+        envelope = own + extra.max() * np.clip(1.0 - u ** 2, 0.0, 1.0) * MOUTH_TAPER
         out = ft.set_lid_gaps(tgt, MOUTH_POS, np.minimum(gaps, np.maximum(envelope, np.minimum(gaps, own))),
                               0.5)
         # The lower lip's outer edge comes along with its inner edge (the lip keeps its thickness).
@@ -414,7 +436,11 @@ class LandmarkAnimator:
         size = self.source.shape[0]
         wanted = np.asarray(target_kp, np.float32) * size
         target, rest = self.control_points(target_kp)
-        placed, nodes = self._warper.fold_free(target, rest)
+        # Damping starts from the last frame's, relaxed towards none: a fold that comes and goes
+        # between frames would otherwise switch the damping on and off (visible jitter).
+        start = np.minimum(self._damping + DAMPING_RELAX, 1.0)
+        placed, nodes = self._warper.fold_free(target, rest, start)
+        self._damping = self._warper.last_damping
         map_x, map_y = self._warper.dense(nodes)
         field_kp = placed[:NUM_KEYPOINTS]
         # What the field could not narrow (it keeps eyes and lips OPEN_FLOOR open) or open (a mouth

@@ -82,6 +82,7 @@ class SmoothWarper:
         n = len(self.source_points)
         self.anchored = np.zeros(n, bool) if anchored is None else np.asarray(anchored, bool)
         self.last_fixes = 0      # damping rounds the last fold_free needed (0: the motion was fold-free)
+        self.last_damping = np.ones(n, np.float32)   # the share of the motion it kept, per point
 
     # -- the field ------------------------------------------------------------------------------
     def node_map(self, target_points: np.ndarray) -> np.ndarray:
@@ -130,36 +131,43 @@ class SmoothWarper:
         """(nH-1, nW-1) bool: cells where the map folds (or nearly collapses) somewhere."""
         return self.jacobian_dets(nodes).min(-1) <= MIN_DET
 
-    def fold_free(self, target_points: np.ndarray, rest_points: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def fold_free(self, target_points: np.ndarray, rest_points: np.ndarray | None = None,
+                  damping: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(target points, node map) with no folded cell, the motion damped only where it folds.
 
         ``rest_points``: a fold-free pose to damp towards (default: the source points, the identity).
+        ``damping``: (P,) share of each point's motion away from the rest pose to start from (1: all of
+        it); what was finally used is left in ``last_damping``, so a caller can carry it from frame to
+        frame and the damping does not flicker on and off.
         """
-        tgt = np.asarray(target_points, np.float32).copy()
+        target = np.asarray(target_points, np.float32)
         rest = self.source_points if rest_points is None else np.asarray(rest_points, np.float32)
+        share = np.ones(len(target), np.float32) if damping is None \
+            else np.asarray(damping, np.float32).copy()
         cx = (self.node_x[:-1] + self.node_x[1:]) / 2
         cy = (self.node_y[:-1] + self.node_y[1:]) / 2
         for attempt in range(LOCAL_FIXES + GLOBAL_FIXES + 1):
+            tgt = rest + share[:, None] * (target - rest)
             nodes = self.node_map(tgt)
             bad = self.folded_cells(nodes)
             if not bad.any():
-                self.last_fixes = attempt
+                self.last_fixes, self.last_damping = attempt, share
                 return tgt, nodes
             if attempt < LOCAL_FIXES:
                 iy, ix = np.nonzero(bad)
                 where = np.stack([cx[ix], cy[iy]], 1)
-                # Near a folded cell in the output (where the target points are) or in the source.
+                # Near a folded cell in the output (where the target points are).
                 d_t = np.sqrt(((tgt[:, None, :] - where[None]) ** 2).sum(-1)).min(1)
-                near = (d_t < FIX_RADIUS * self.size) & ~self.anchored
-                if not near.any():
-                    near = ~self.anchored
-                tgt[near] = rest[near] + 0.5 * (tgt[near] - rest[near])
+                # The reach grows each round: a fold can be pushed from afar (a nose on a turn).
+                near = (d_t < FIX_RADIUS * (1 + attempt) * self.size) & ~self.anchored
+                share[near if near.any() else ~self.anchored] *= 0.5
             elif attempt < LOCAL_FIXES + GLOBAL_FIXES - 1:
-                tgt = rest + 0.5 * (tgt - rest)
+                share *= 0.5
             else:
-                tgt = self.source_points.copy()   # the identity: never folds
-        self.last_fixes = LOCAL_FIXES + GLOBAL_FIXES
+                rest = self.source_points   # the identity: never folds
+                share[:] = 0.0
+        self.last_fixes, self.last_damping = LOCAL_FIXES + GLOBAL_FIXES, share
+        tgt = rest + share[:, None] * (target - rest)
         return tgt, self.node_map(tgt)
 
     def dense(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
