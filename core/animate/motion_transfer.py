@@ -73,7 +73,7 @@ ANCHOR_OUT = 0.25      # the fixed anchors sit this far outside the frame (share
 RING_MIN_ROOM = 0.12   # ring points stay this far beyond the outline point they follow (share of its radius)
 DAMPING_RELAX = 0.04   # per frame, a damped point gets back this share of its motion
 RING_ROOM = 0.12       # ring points stay at least this far (share of the size) from the anchors
-FAR_CHEEK_KEEP = 0.25  # on a turn, far-side points keep at least this share of their distance to the outline
+FAR_CHEEK_KEEP = 0.5  # on a turn, far-side points keep at least this share of their distance to the outline
 _UPPER_INNER_POS = np.array([_POS[i] for i in ft.UPPER_INNER_LIP])
 _LOWER_INNER_POS = np.array([_POS[i] for i in ft.LOWER_INNER_LIP])
 EYE_POS = ft.eye_positions(KEYPOINT_INDICES)
@@ -81,6 +81,7 @@ MOUTH_POS = ft.positions(ft.MOUTH, KEYPOINT_INDICES)
 _OUTER_LOWER_POS = np.array([_POS[i] for i in (146, 91, 181, 84, 17, 314, 405, 321, 375)])  # as MOUTH.lower
 _RIGID_POS = np.array([_POS[i] for i in lmk.FACE_OVAL + [168, 6, 197, 195, 5]])   # head pose from these
 _NOSE_TIP = _POS[1]
+_CHEEK_R, _CHEEK_L = _POS[234], _POS[454]
 _NOSE_POS = np.array([_POS[i] for i in _NOSE])
 _FREE_POS = np.setdiff1d(np.arange(NUM_KEYPOINTS), OVAL_POS)
 
@@ -152,6 +153,7 @@ _FAST_POS = np.unique(np.concatenate([*(np.concatenate([e.upper, e.lower]) for e
 
 HEAD_SHIFT_FOLLOW = 0.5      # share of the driving head's travel across the frame the source follows
 HEAD_SHIFT_MAX = 0.08        # ...at most this far (share of the frame)
+TURN_LIMIT = 0.15            # turns saturate softly at this yaw measure (nose place between the cheeks)
 HEAD_SCALE_FOLLOW = 0.3      # share of the driving head's approach / retreat (log scale) it follows
 
 
@@ -180,6 +182,24 @@ class Follower:
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
         self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
 
+    def _soft_turn(self, upright: np.ndarray) -> np.ndarray:
+        """Saturate very large turns: a 2D warp can only squeeze the far cheek, and beyond ~30 degrees
+        the squeeze reads as a crease. The turn (the nose's place between the outline's sides, the
+        yaw measure of the fidelity tool) beyond the source's own is mapped through L tanh(x / L),
+        by scaling every point's sideways motion, in the head's upright frame."""
+        src = self.source_kp
+
+        def yaw(k):
+            return (k[_NOSE_TIP, 0] - k[_CHEEK_R, 0]) / (k[_CHEEK_L, 0] - k[_CHEEK_R, 0] + 1e-9)
+
+        turn = yaw(upright) - yaw(src)
+        if abs(turn) < 1e-4:
+            return upright
+        factor = TURN_LIMIT * np.tanh(turn / TURN_LIMIT) / turn
+        out = upright.copy()
+        out[:, 0] = src[:, 0] + (upright[:, 0] - src[:, 0]) * factor
+        return out
+
     def _steady_head(self, target: np.ndarray) -> np.ndarray:
         """The head keeps its rotation, but only part of its travel and of its size change.
 
@@ -196,7 +216,7 @@ class Follower:
         steady = np.array([[c, -s_], [s_, c]], np.float32)
         # target = S(expression); keep the expression, replace S by the steadier similarity.
         inv = _inverse_similarity(rot)
-        expression = (target - shift) @ inv.T
+        expression = self._soft_turn((target - shift) @ inv.T)
         return ((expression - centre) @ steady.T + centre + moved).astype(np.float32)
 
     def __call__(self, kp_driving: np.ndarray) -> np.ndarray:
