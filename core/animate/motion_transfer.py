@@ -317,6 +317,7 @@ class LandmarkAnimator:
             kp = ft.set_lid_gaps(kp, band, np.maximum(ft.lid_gaps(kp, band), gap / size), 0.5)
         self.source, self.source_kp = np.ascontiguousarray(image), kp
         self._source_mouth_area = float(cv2.contourArea(self._inner_lips(kp * size)))
+        self._source_gaps = [ft.lid_gaps(kp * size, e) for e in (*EYE_POS, MOUTH_POS)]
         kp_px = kp * size
         self._ring, self._outer, self._border, self._ring_kept = _rings(kp_px, size)
         points = np.concatenate([kp_px, self._ring, self._outer, self._border])
@@ -421,8 +422,8 @@ class LandmarkAnimator:
 
     def _source_gaps_px(self) -> list[np.ndarray]:
         """Source openings of the right eye, the left eye and the inner lips, pixels per point pair."""
-        size = self.source.shape[0]
-        return [ft.lid_gaps(self.source_kp * size, e) for e in (*EYE_POS, MOUTH_POS)]
+        return self._source_gaps
+
 
     def _lips_apart(self, tgt: np.ndarray) -> np.ndarray:
         """Inner lips that neither cross nor open as a box.
