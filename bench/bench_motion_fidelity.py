@@ -93,11 +93,19 @@ def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], path: Path) -> None:
         cv2.putText(strip, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 2, cv2.LINE_AA)
         cv2.putText(strip, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (20, 20, 20), 1, cv2.LINE_AA)
         strips.append(strip)
-    from core.checkpoint import atomic_write_bytes
-    from core.imaging import png_bytes
+    import io
 
+    from PIL import Image
+
+    from core.checkpoint import atomic_write_bytes
+
+    # 3/4 size and a 256-colour palette: ~0.6 MB instead of 2.5 MB for the repository's figure.
+    sheet = Image.fromarray(np.concatenate(strips, 0))
+    sheet = sheet.resize((sheet.width * 3 // 4, sheet.height * 3 // 4), Image.LANCZOS)
+    buf = io.BytesIO()
+    sheet.quantize(256, dither=Image.FLOYDSTEINBERG).save(buf, format="PNG", optimize=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, png_bytes(np.concatenate(strips, 0)))
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def main() -> None:
