@@ -8,8 +8,9 @@ machine, so it also prints CPU time per frame (this process plus its ffmpeg chil
 CPU time allows on one idle core ("cpu-bound fps"), and the load average.
 
 ``--motions`` measures the bundled motions instead: mean absolute pixel change (0-255) they cause in
-the mouth, eye and face regions of the neutral synthetic preview face, and the warp mesh's flipped
-triangles before and after the fold-over fix (``core.animate.preview.motion_change``).
+the mouth, eye and face regions of the neutral synthetic preview face; the
+frames whose motion had to be damped to stay fold-free, and the smallest Jacobian determinant
+of the warp over the motion (``core.animate.preview.motion_change``).
 
     .venv/bin/python bench/bench_animate.py [--max-frames N] [--motions]
 """
@@ -43,18 +44,19 @@ def _cpu_seconds() -> float:
 def bench_motions() -> None:
     animator = preview.motion_animator()
     warper = animator._warper
-    print("motion  seconds  mouth  eyes  face  mouth frame-to-frame   flipped triangles raw -> fixed")
+    print("motion  seconds  mouth  eyes  face  mouth frame-to-frame   frames damped to unfold   min Jacobian")
     for name, path in an.bundled_motions().items():
         motion = an.load_motion(path)
         change = preview.motion_change(motion, animator)
-        raw = fixed = 0
+        damped, worst = 0, float("inf")
         for kp in motion.keypoints:
-            pts = animator.target_points(mt.normalize_keypoints(animator.source_kp, kp, motion.keypoints[0]))
-            raw += warper.count_flips(pts)
-            fixed += warper.count_flips(warper.fold_free(pts))
+            target = mt.normalize_keypoints(animator.source_kp, kp, motion.keypoints[0])
+            _, nodes = warper.fold_free(*animator.control_points(target))
+            damped += warper.last_fixes > 0
+            worst = min(worst, float(warper.jacobian_dets(nodes).min()))
         print(f"{name:7s} {len(motion.keypoints) / motion.fps:6.1f}  {change['mouth']:5.1f} "
               f"{change['eyes']:5.1f} {change['face']:5.1f}  {change['mouth_step']:10.2f}"
-              f"           {raw:6d} -> {fixed}")
+              f"           {damped:6d}                {worst:.3f}")
 
 
 def _run(face: Path, video: Path, out: Path, depth: int, max_frames: int | None) -> tuple[int, float, float]:

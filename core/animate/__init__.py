@@ -6,7 +6,8 @@ Used by the FOMM animator page and the command line (``python -m core.fomm anima
 * :mod:`~core.animate.pipeline` -- :func:`animate`: source + driving -> MP4, engines, options, result;
 * :mod:`~core.animate.source` -- the source face, found and aligned (largest face when several);
 * :mod:`~core.animate.driving` -- the driving video's stable face crop and per-frame keypoints;
-* :mod:`~core.animate.motion_transfer` + :mod:`~core.animate.warp` -- the offline landmark engine;
+* :mod:`~core.animate.motion_transfer` + :mod:`~core.animate.warp` + :mod:`~core.animate.features` +
+  :mod:`~core.animate.smoothing` -- the offline landmark engine (smooth fold-checked warp, eyes, mouth);
 * :mod:`~core.animate.motions` -- motion files (bundled demo motions, recorded trajectories);
 * :mod:`~core.animate.audio` -- the driving audio, fitted to the animation's length; a voice decoded;
 * :mod:`~core.animate.voice` -- a face that says your line: a voice -> a driving motion (+ its sound);

@@ -240,9 +240,10 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
     silent = work / "silent.mp4"
     stats: dict = {"lost": lost}
     if fused:
-        rendered = _render_fused(src, driving, crop, animator, src_kp, opts, stats)
+        rendered = _render_fused(src, driving, crop, animator, src_kp, opts, stats, fps)
     elif opts.engine == "landmarks":
-        rendered = _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start, opts, is_motion)
+        rendered = _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start, opts, is_motion,
+                                     fps)
     else:
         rendered = _render_fomm(src, driving, crop, start, opts, engine)
     try:
@@ -347,23 +348,23 @@ def prefetch(items: Iterator[T], depth: int = PREFETCH_DEPTH) -> Iterator[T]:
 
 
 def _render_fused(src, driving, crop, animator, src_kp, opts: AnimateOptions,
-                  stats: dict) -> Iterator[np.ndarray]:
+                  stats: dict, fps: float = 25.0) -> Iterator[np.ndarray]:
     from core.landmarks import FaceLandmarker
 
-    initial_kp = None
+    follow = None
     with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
         tracked = tracked_frames(driving, crop, mesher, opts.max_frames, opts.side_by_side, stats)
         ahead = prefetch(tracked) if PREFETCH_DEPTH > 0 else tracked  # 0: one thread (the bench's baseline)
         with contextlib.closing(ahead) as frames:
             for frame, kp in frames:
-                initial_kp = kp if initial_kp is None else initial_kp
-                result = animator.render(mt.normalize_keypoints(src_kp, kp, initial_kp, opts.adapt_scale,
-                                                                opts.relative))
+                if follow is None:  # smoothing in time and eye openness start from the first frame
+                    follow = animator.follower(kp, fps, opts.relative, opts.adapt_scale)
+                result = animator.render(follow(kp))
                 yield compose(src, frame, result, opts.upscale, opts.side_by_side)
 
 
 def _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start: int, opts: AnimateOptions,
-                      is_motion: bool) -> Iterator[np.ndarray]:
+                      is_motion: bool, fps: float = 25.0) -> Iterator[np.ndarray]:
     initial_kp = drv_kp[start]
     views = None
     if opts.side_by_side and not is_motion:
@@ -375,10 +376,10 @@ def _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start: int, 
             views = preview.preview_frames(Motion("driving", 25.0, drv_kp), preview.motion_animator())
         except (FileNotFoundError, ValueError):  # the bundled faces are missing: dots after all
             views = None
+    follow = animator.follower(initial_kp, fps, opts.relative, opts.adapt_scale)
     try:
         for kp in drv_kp:
-            result = animator.render(mt.normalize_keypoints(src_kp, kp, initial_kp, opts.adapt_scale,
-                                                            opts.relative))
+            result = animator.render(follow(kp))
             view = None
             if opts.side_by_side:
                 view = draw_keypoints(kp) if views is None else next(views, None)

@@ -52,7 +52,7 @@ def preview_frames(motion: Motion, animator: mt.LandmarkAnimator | None = None,
                    size: int | None = None) -> Iterator[np.ndarray]:
     """One frame per motion frame: the motion applied (relative, adapted) to the animator's face."""
     anim = animator or motion_animator()
-    for frame in anim.animate(motion.keypoints, motion.keypoints[0]):
+    for frame in anim.animate(motion.keypoints, motion.keypoints[0], fps=motion.fps):
         if size is not None and frame.shape[0] != size:
             frame = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
         yield frame

@@ -1,15 +1,21 @@
-"""Dense piecewise-affine warping of one image between two fixed-topology meshes (the offline engine's warp).
+"""A smooth, one-to-one dense deformation of one image (the offline engine's warp).
 
-One exact affine per triangle of a fixed triangulation (continuous across triangle edges), evaluated
-per output pixel from a rasterised triangle-index map of the *target* mesh and applied with
-``cv2.remap``. Points are float32 (P, 2) pixel coordinates (x, y).
+The field is a polyharmonic spline (the r^3 kernel, a cousin of the thin-plate spline: both minimise
+a bending energy, r^3 needs a square root where the thin-plate kernel needs a logarithm, which is
+~4x cheaper on the CPU) fitted per frame from the *target* control points to the *source* ones, so it
+is directly the backward map ``cv2.remap`` wants: for every output pixel, where to sample the source.
+It is evaluated on a rectilinear node grid (fine over the face, coarse around it) and spread to
+every pixel by bilinear interpolation of the nodes (one ``cv2.remap`` of the node arrays).
 
-Fold-over: a 2D warp cannot show self-occlusion (a turning nose passing the far cheek), so a target
-mesh whose triangles flip orientation would draw mirrored patches and tear at their edges.
-:meth:`PiecewiseAffineWarper.fold_free` removes every flip before drawing (rigid local unfolding,
-then damping the offending vertices towards their rest positions); :meth:`count_flips` measures it.
-Outside an optional ``keep`` polygon (the face), the displacement is blended with a smoothed copy of
-itself, so the hair and neck bend softly instead of creasing along the head ring's triangle edges.
+One-to-one: the bilinear interpolant of a node grid has, inside each cell, a Jacobian determinant
+that is affine in the cell coordinates, so it is positive everywhere if it is positive at the four
+corners. :meth:`SmoothWarper.fold_free` checks exactly that and, while any cell folds (a nose
+pushed past the far cheek, lips forced across each other), pulls the control points near the folded
+cells back towards a fold-free rest pose (the source moved rigidly with the head), then the whole
+motion, until no cell folds. With the image border anchored, a map whose Jacobian is positive
+everywhere is a bijection of the frame: no output pixel comes from a folded or torn region.
+
+Points are float32 (P, 2) pixel coordinates (x, y).
 """
 
 from __future__ import annotations
@@ -17,216 +23,189 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-SOFT_SIGMA = 6.0          # smoothing of the displacement outside the keep polygon, in node-grid cells
-SOFT_FEATHER = 3.0        # feather of the keep polygon's edge, in node-grid cells
-MIN_AREA_RATIO = 0.25     # triangles squeezed below this share of their source area are relaxed too
-DAMP_STEPS = 24           # halvings of the offending vertices' displacement before the global fallback
+FINE_STEP = 5.0         # node spacing over the face, pixels
+COARSE_STEP = 16.0      # node spacing elsewhere, pixels
+SMOOTHING = 1e-6        # spline regularisation (normalised units): near-coincident points stay solvable
+LOCAL_FIXES = 6         # rounds of local damping before the whole motion is damped
+GLOBAL_FIXES = 6
+FIX_RADIUS = 0.08       # control points this near a folded cell (fraction of the image) are damped
+MIN_DET = 1e-3          # a cell corner's Jacobian determinant must exceed this (1 = identity)
 
 
-def _signed_areas(tri: np.ndarray) -> np.ndarray:
-    """Twice the signed area of each (T, 3, 2) triangle (float64)."""
-    t = tri.astype(np.float64)
-    return ((t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1])
-            - (t[:, 1, 1] - t[:, 0, 1]) * (t[:, 2, 0] - t[:, 0, 0]))
+def _axis_nodes(n: int, lo: float, hi: float) -> np.ndarray:
+    """Node coordinates 0..n-1: FINE_STEP apart inside [lo, hi], about COARSE_STEP apart outside."""
+    lo, hi = float(np.clip(lo, 0, n - 1)), float(np.clip(hi, 0, n - 1))
+    fine = np.linspace(lo, hi, max(2, int(np.ceil((hi - lo) / FINE_STEP)) + 1))
+    left = np.linspace(0.0, lo, max(1, int(np.ceil(lo / COARSE_STEP))) + 1)[:-1] if lo > 0.5 else []
+    right = np.linspace(hi, n - 1, max(1, int(np.ceil((n - 1 - hi) / COARSE_STEP))) + 1)[1:] \
+        if hi < n - 1.5 else []
+    return np.unique(np.concatenate([left, fine, right]).astype(np.float32))
 
 
-class PiecewiseAffineWarper:
-    """Dense piecewise-affine warp of one source image between fixed-topology meshes.
-
-    Built once per source (triangulation, pixel grid); ``warp(target_points)`` renders the source
-    deformed so that source point i lands on target point i. Triangles whose target is degenerate
-    simply cover no pixels; pixels no target triangle covers borrow the surrounding motion.
-    """
-
-    def __init__(self, source: np.ndarray, source_points: np.ndarray, triangles: np.ndarray):
-        assert source.ndim == 3 and source.dtype == np.uint8, source.shape
-        assert triangles.ndim == 2 and triangles.shape[1] == 3, triangles.shape
-        self.source = np.ascontiguousarray(source)
-        self.source_points = np.asarray(source_points, dtype=np.float32)  # (P, 2) pixels
-        self.triangles = np.asarray(triangles, dtype=np.int32)             # (T, 3) point indices
-        h, w = source.shape[:2]
-        # The maps are evaluated on a node grid of every second pixel (one extra node past the edge)
-        # and filled in by exact midpoint interpolation: the warp is piecewise linear, so this is
-        # exact inside triangles and costs a quarter of the per-pixel work.
-        self._nh, self._nw = h // 2 + 1, w // 2 + 1
-        self._xs = np.ascontiguousarray(np.broadcast_to(
-            np.arange(self._nw, dtype=np.float32)[None, :] * 2, (self._nh, self._nw)))
-        self._ys = np.ascontiguousarray(np.broadcast_to(
-            np.arange(self._nh, dtype=np.float32)[:, None] * 2, (self._nh, self._nw)))
-        src_area = _signed_areas(self.source_points[self.triangles])
-        self._src_sign, self._src_area = np.sign(src_area), np.abs(src_area)
-        from scipy import sparse
-
-        # Mesh adjacency (for unfolding) and the points on the image border, which never move.
-        n = len(self.source_points)
-        i, j = self.triangles[:, [0, 1, 2, 1, 2, 0]].ravel(), self.triangles[:, [1, 2, 0, 0, 1, 2]].ravel()
-        adj = sparse.coo_matrix((np.ones(len(i), np.float32), (i, j)), shape=(n, n)).tocsr()
-        adj.data[:] = 1.0  # duplicate edges (shared by two triangles) count once
-        self._adjacency = adj
-        self._degree = np.maximum(np.asarray(adj.sum(1)).ravel(), 1.0).astype(np.float32)
-        p = self.source_points
-        self._fixed = (p[:, 0] <= 0.5) | (p[:, 1] <= 0.5) | (p[:, 0] >= w - 0.5) | (p[:, 1] >= h - 0.5)
-        edge = np.minimum(np.minimum(self._xs, w - self._xs), np.minimum(self._ys, h - self._ys)) / 2
-        self._edge_ramp = np.clip(edge / (2 * SOFT_SIGMA), 0.0, 1.0).astype(np.float32)  # node cells
-        self._ids = np.empty((self._nh, self._nw), np.int32)               # reused triangle-index map
-        self._up = np.empty((2, 2 * self._nh - 1, 2 * self._nw - 1), np.float32)  # reused full maps
-
-    # -- fold-over -----------------------------------------------------------------------------
-    def flipped(self, points: np.ndarray) -> np.ndarray:
-        """Boolean (T,): triangles whose orientation differs from the source's (folded over)."""
-        return np.sign(_signed_areas(np.asarray(points)[self.triangles])) != self._src_sign
-
-    def count_flips(self, points: np.ndarray) -> int:
-        return int(self.flipped(points).sum())
-
-    def squeezed(self, points: np.ndarray, ratio: float = MIN_AREA_RATIO) -> np.ndarray:
-        """Boolean (T,): triangles flipped or squeezed below ``ratio`` of their source area."""
-        area = _signed_areas(np.asarray(points)[self.triangles]) * self._src_sign
-        return area < ratio * self._src_area
-
-    def unfold(self, target_points: np.ndarray, iterations: int = 30) -> np.ndarray:
-        """Relax folds by smoothing the displacement around flipped triangles (border points stay put).
-
-        A head turn moves the nose and cheeks past the far face outline (self-occlusion, which a
-        2D warp cannot represent). Each round, the vertices of flipped triangles and their mesh
-        neighbours take the mean displacement of their neighbours (Laplacian smoothing), which
-        spreads the squeeze over the neighbourhood instead of creasing it along triangle edges.
-        Triangles squeezed below ``MIN_AREA_RATIO`` of their area are relaxed the same way: thinner
-        than the sampling grid, they would drop out of the drawing and leave a jagged seam.
-        """
-        tgt = np.asarray(target_points, dtype=np.float32).copy()
-        assert tgt.shape == self.source_points.shape, (tgt.shape, self.source_points.shape)
-        for _ in range(iterations):
-            bad = self.squeezed(tgt)
-            if not bad.any():
-                break
-            region = np.zeros(len(tgt), bool)
-            region[self.triangles[bad].ravel()] = True
-            region |= (self._adjacency @ region.astype(np.float32)) > 0   # plus their neighbours
-            region &= ~self._fixed
-            disp = tgt - self.source_points
-            mean = (self._adjacency @ disp) / self._degree[:, None]
-            tgt[region] = self.source_points[region] + mean[region]
-        return tgt
-
-    def fold_free(self, target_points: np.ndarray) -> np.ndarray:
-        """Target points with no flipped triangle: :meth:`unfold`, then damped, then (never seen) scaled.
-
-        Damping halves the displacement of every vertex of a still-flipped triangle, which converges
-        to the source's own (unflipped) layout locally; if anything is left after ``DAMP_STEPS``
-        rounds, the whole motion is scaled down until no triangle flips (0 is the identity).
-        """
-        tgt = self.unfold(target_points)
-        for _ in range(DAMP_STEPS):
-            bad = self.flipped(tgt)
-            if not bad.any():
-                return tgt
-            v = np.unique(self.triangles[bad])
-            tgt[v] = self.source_points[v] + 0.5 * (tgt[v] - self.source_points[v])
-        for scale in (0.5, 0.25, 0.125, 0.0):
-            scaled = self.source_points + scale * (tgt - self.source_points)
-            if not self.flipped(scaled).any():
-                return scaled
-        return self.source_points.copy()  # only reached with degenerate source triangles
-
-    # -- dense maps ----------------------------------------------------------------------------
-    def _affines(self, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(T, 2, 3) float32 target->source affines in node-grid pixels, and (T,) target signed areas."""
-        t = tgt[self.triangles].astype(np.float64)                         # (T, 3, 2)
-        s = self.source_points[self.triangles].astype(np.float64)
-        e1, e2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
-        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-        ok = np.abs(det) > 1e-6
-        inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-        # inverse of [e1 e2] (columns) in closed form; source edges times it is the linear part.
-        inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], -1), np.stack([-e1[:, 1], e1[:, 0]], -1)], 1)
-        inv *= inv_det[:, None, None]
-        f = np.stack([s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]], -1)           # (T, 2, 2) columns f1 f2
-        lin = f @ inv
-        off = s[:, 0] - np.einsum("tij,tj->ti", lin, t[:, 0])
-        return np.concatenate([lin, off[:, :, None]], 2).astype(np.float32), det
-
-    def maps(self, target_points: np.ndarray, keep: np.ndarray | None = None,
-             reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y) float32 HxW: for each output pixel, where to sample the source.
-
-        ``keep``: (N, 2) pixel polygon (the face) where the warp stays exact; outside it the
-        displacement is blended with a smoothed copy (soft falloff towards the fixed border).
-        ``reuse``: write into the warper's own buffers (valid until the next call; :meth:`warp`).
-        """
-        tgt = self.fold_free(np.asarray(target_points, dtype=np.float32))
-        h, w = self.source.shape[:2]
-        t = tgt[self.triangles]                                            # (T, 3, 2)
-        mats, det = self._affines(tgt)
-        n_tri = len(t)
-        mats = np.concatenate([mats, np.array([[[1, 0, 0], [0, 1, 0]]], np.float32)], 0)  # last: identity
-        ids = self._ids
-        ids.fill(n_tri)
-        # Larger target triangles first, so thin (compressed) ones stay visible on top.
-        ok = np.abs(det) > 1e-6
-        order = np.argsort(-np.abs(det), kind="stable")
-        pts = np.round(t * 8).astype(np.int32)              # node-grid coords (x / 2), 4 fractional bits
-        for k in order[ok[order]]:
-            cv2.fillConvexPoly(ids, pts[k], int(k), lineType=cv2.LINE_8, shift=4)
-        m = mats[ids]                                                      # (nH, nW, 2, 3)
-        xs, ys = self._xs, self._ys
-        node_x = m[..., 0, 0] * xs + m[..., 0, 1] * ys + m[..., 0, 2]
-        node_y = m[..., 1, 0] * xs + m[..., 1, 1] * ys + m[..., 1, 2]
-        holes = ids == n_tri
-        if holes.any():  # left by degenerate triangles: borrow the surrounding motion
-            node_x, node_y = _fill_holes(node_x, holes), _fill_holes(node_y, holes)
-        if keep is not None:
-            node_x, node_y = self._soften(node_x, node_y, np.asarray(keep, np.float32))
-        bufs = self._up if reuse else (None, None)
-        return _midpoint_upsample(node_x, h, w, bufs[0]), _midpoint_upsample(node_y, h, w, bufs[1])
-
-    def _soften(self, node_x: np.ndarray, node_y: np.ndarray, keep: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.zeros((self._nh, self._nw), np.float32)
-        cv2.fillPoly(mask, [np.round(keep * 8).astype(np.int32)], 1.0, lineType=cv2.LINE_8, shift=4)
-        mask = cv2.GaussianBlur(mask, (0, 0), SOFT_FEATHER)
-        dx, dy = node_x - self._xs, node_y - self._ys
-        # The smoothed copy fades to zero at the image border, which stays anchored.
-        sx = cv2.GaussianBlur(dx, (0, 0), SOFT_SIGMA, borderType=cv2.BORDER_CONSTANT) * self._edge_ramp
-        sy = cv2.GaussianBlur(dy, (0, 0), SOFT_SIGMA, borderType=cv2.BORDER_CONSTANT) * self._edge_ramp
-        return (self._xs + sx + mask * (dx - sx), self._ys + sy + mask * (dy - sy))
-
-    def warp(self, target_points: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-        map_x, map_y = self.maps(target_points, keep, reuse=True)
-        return cv2.remap(self.source, map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
-
-
-def _fill_holes(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
-    """Replace values at ``holes`` by a normalised-convolution average of the valid neighbours."""
-    valid = (~holes).astype(np.float32)
-    out = values.astype(np.float32).copy()
-    for sigma in (1.5, 4.0, 12.0):
-        num = cv2.GaussianBlur(out * valid, (0, 0), sigma)
-        den = cv2.GaussianBlur(valid, (0, 0), sigma)
-        fill = holes & (den > 1e-3)
-        out[fill] = num[fill] / den[fill]
-        valid = np.maximum(valid, fill.astype(np.float32))
-        holes = holes & ~fill
-        if not holes.any():
-            break
+def _lerp_matrix(nodes: np.ndarray, n: int) -> np.ndarray:
+    """(n, len(nodes)) float32: row p holds the linear-interpolation weights of pixel p between nodes."""
+    px = np.arange(n, dtype=np.float64)
+    lower = np.clip(np.searchsorted(nodes, px, side="right") - 1, 0, len(nodes) - 2)
+    weight = (px - nodes[lower]) / (nodes[lower + 1] - nodes[lower])
+    out = np.zeros((n, len(nodes)), np.float32)
+    out[np.arange(n), lower] = 1.0 - weight
+    out[np.arange(n), lower + 1] += weight
     return out
 
 
-def _midpoint_upsample(nodes: np.ndarray, h: int, w: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Values at even pixels from ``nodes``; odd pixels are the mean of their neighbouring nodes."""
-    nh, nw = nodes.shape
-    if out is None:
-        out = np.empty((2 * nh - 1, 2 * nw - 1), np.float32)
-    out[0::2, 0::2] = nodes
-    np.add(nodes[:, :-1], nodes[:, 1:], out=out[0::2, 1::2])
-    out[0::2, 1::2] *= 0.5
-    np.add(out[0:-1:2, :], out[2::2, :], out=out[1::2, :])
-    out[1::2, :] *= 0.5
-    return out[:h, :w]
+def _kernel(r2: np.ndarray) -> np.ndarray:
+    return r2 * np.sqrt(r2)
 
 
-def triangulate(points: np.ndarray) -> np.ndarray:
-    from scipy.spatial import Delaunay
+class SmoothWarper:
+    """Backward spline warp of one source image; the control points' layout is fixed per source.
 
-    return Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
+    ``focus``: (x0, y0, x1, y1) pixel box (the face and its surroundings) where the node grid is fine.
+    ``anchored``: (P,) bool, control points that never move (the image border).
+    """
+
+    def __init__(self, source: np.ndarray, source_points: np.ndarray,
+                 focus: tuple[float, float, float, float], anchored: np.ndarray | None = None):
+        assert source.ndim == 3 and source.dtype == np.uint8, source.shape
+        self.source = np.ascontiguousarray(source)
+        self.source_points = np.asarray(source_points, dtype=np.float32)
+        h, w = source.shape[:2]
+        self.size = float(max(h, w))
+        self.node_x = _axis_nodes(w, focus[0], focus[2])
+        self.node_y = _axis_nodes(h, focus[1], focus[3])
+        # Pixel -> (lower node, weight of the upper node) per axis: exact separable bilinear spreading
+        # (cv2.remap would quantise the weights to 1/32, visible as a half-pixel wobble on 16 px cells).
+        self._spread_x = _lerp_matrix(self.node_x, w)       # (W, nW)
+        self._spread_y = _lerp_matrix(self.node_y, h)       # (H, nH)
+        self._gx = self.node_x / self.size
+        self._gy = self.node_y / self.size
+        n = len(self.source_points)
+        self.anchored = np.zeros(n, bool) if anchored is None else np.asarray(anchored, bool)
+        self.last_fixes = 0      # damping rounds the last fold_free needed (0: the motion was fold-free)
+        self.last_damping = np.ones(n, np.float32)   # the share of the motion it kept, per point
+
+    # -- the field ------------------------------------------------------------------------------
+    def node_map(self, target_points: np.ndarray) -> np.ndarray:
+        """(nH, nW, 2) float32: source pixel sampled at every node, from the spline through the points."""
+        c = np.asarray(target_points, np.float64) / self.size
+        s = self.source_points.astype(np.float64) / self.size
+        n = len(c)
+        d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+        a = np.zeros((n + 3, n + 3))
+        a[:n, :n] = _kernel(d2) + SMOOTHING * np.eye(n)
+        a[:n, n] = 1.0
+        a[:n, n + 1:] = c
+        a[n, :n] = 1.0
+        a[n + 1:, :n] = c.T
+        rhs = np.zeros((n + 3, 2))
+        rhs[:n] = s - c                      # displacement target -> source
+        coef = np.linalg.solve(a, rhs).astype(np.float32)
+        cf = c.astype(np.float32)
+        ax = (self._gx[:, None] - cf[None, :, 0]) ** 2          # (nW, n)
+        ay = (self._gy[:, None] - cf[None, :, 1]) ** 2          # (nH, n)
+        r2 = ay[:, None, :] + ax[None, :, :]                     # (nH, nW, n)
+        disp = _kernel(r2).reshape(-1, n) @ coef[:n]
+        nh, nw = len(self._gy), len(self._gx)
+        gx = np.broadcast_to(self._gx[None, :], (nh, nw)).ravel()
+        gy = np.broadcast_to(self._gy[:, None], (nh, nw)).ravel()
+        disp += coef[n] + gx[:, None] * coef[n + 1] + gy[:, None] * coef[n + 2]
+        out = np.empty((nh, nw, 2), np.float32)
+        out[..., 0] = self.node_x[None, :] + disp[:, 0].reshape(nh, nw) * self.size
+        out[..., 1] = self.node_y[:, None] + disp[:, 1].reshape(nh, nw) * self.size
+        return out
+
+    def jacobian_dets(self, nodes: np.ndarray) -> np.ndarray:
+        """(nH-1, nW-1, 4) Jacobian determinants of the map at each cell's four corners (1 = identity)."""
+        ex_top, ex_bot = nodes[:-1, 1:] - nodes[:-1, :-1], nodes[1:, 1:] - nodes[1:, :-1]
+        ey_left, ey_right = nodes[1:, :-1] - nodes[:-1, :-1], nodes[1:, 1:] - nodes[:-1, 1:]
+        dx = np.diff(self.node_x)[None, :]
+        dy = np.diff(self.node_y)[:, None]
+
+        def cross(a, b):
+            return (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]) / (dx * dy)
+
+        return np.stack([cross(ex_top, ey_left), cross(ex_top, ey_right),
+                         cross(ex_bot, ey_left), cross(ex_bot, ey_right)], -1)
+
+    def folded_cells(self, nodes: np.ndarray) -> np.ndarray:
+        """(nH-1, nW-1) bool: cells where the map folds (or nearly collapses) somewhere."""
+        return self.jacobian_dets(nodes).min(-1) <= MIN_DET
+
+    def fold_free(self, target_points: np.ndarray, rest_points: np.ndarray | None = None,
+                  damping: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(target points, node map) with no folded cell, the motion damped only where it folds.
+
+        ``rest_points``: a fold-free pose to damp towards (default: the source points, the identity).
+        ``damping``: (P,) share of each point's motion away from the rest pose to start from (1: all of
+        it); what was finally used is left in ``last_damping``, so a caller can carry it from frame to
+        frame and the damping does not flicker on and off.
+        """
+        target = np.asarray(target_points, np.float32)
+        rest = self.source_points if rest_points is None else np.asarray(rest_points, np.float32)
+        share = np.ones(len(target), np.float32) if damping is None \
+            else np.asarray(damping, np.float32).copy()
+        cx = (self.node_x[:-1] + self.node_x[1:]) / 2
+        cy = (self.node_y[:-1] + self.node_y[1:]) / 2
+        for attempt in range(LOCAL_FIXES + GLOBAL_FIXES + 1):
+            tgt = rest + share[:, None] * (target - rest)
+            nodes = self.node_map(tgt)
+            bad = self.folded_cells(nodes)
+            if not bad.any():
+                self.last_fixes, self.last_damping = attempt, share
+                return tgt, nodes
+            if attempt < LOCAL_FIXES:
+                iy, ix = np.nonzero(bad)
+                where = np.stack([cx[ix], cy[iy]], 1)
+                # Near a folded cell in the output (where the target points are).
+                d_t = np.sqrt(((tgt[:, None, :] - where[None]) ** 2).sum(-1)).min(1)
+                # The reach grows each round: a fold can be pushed from afar (a nose on a turn).
+                near = (d_t < FIX_RADIUS * (1 + attempt) * self.size) & ~self.anchored
+                share[near if near.any() else ~self.anchored] *= 0.5
+            elif attempt < LOCAL_FIXES + GLOBAL_FIXES - 1:
+                share *= 0.5
+            else:
+                rest = self.source_points   # the identity: never folds
+                share[:] = 0.0
+        self.last_fixes, self.last_damping = LOCAL_FIXES + GLOBAL_FIXES, share
+        tgt = rest + share[:, None] * (target - rest)
+        return tgt, self.node_map(tgt)
+
+    def dense(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y) float32 HxW from a node map (bilinear between nodes: two small products)."""
+        return (self._spread_y @ nodes[..., 0] @ self._spread_x.T,
+                self._spread_y @ nodes[..., 1] @ self._spread_x.T)
+
+    def maps(self, target_points: np.ndarray, rest_points: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        _, nodes = self.fold_free(target_points, rest_points)
+        return self.dense(nodes)
+
+    def warp(self, target_points: np.ndarray, rest_points: np.ndarray | None = None) -> np.ndarray:
+        map_x, map_y = self.maps(target_points, rest_points)
+        return remap(self.source, map_x, map_y)
+
+
+def remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def map_jacobian_dets(map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """Per-pixel Jacobian determinant of a dense backward map (forward differences; (H-1, W-1))."""
+    mxx, mxy = np.diff(map_x, axis=1)[:-1], np.diff(map_x, axis=0)[:, :-1]
+    myx, myy = np.diff(map_y, axis=1)[:-1], np.diff(map_y, axis=0)[:, :-1]
+    return mxx * myy - mxy * myx
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares similarity (rotation, uniform scale, translation; no reflection) src -> dst.
+
+    Returns (A, t) with dst ~ src @ A.T + t (Umeyama's closed form).
+    """
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    s, d = src - ms, dst - md
+    var = (s ** 2).sum() + 1e-12
+    a = (s[:, 0] * d[:, 0] + s[:, 1] * d[:, 1]).sum() / var     # scale * cos
+    b = (s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum() / var     # scale * sin
+    rot = np.array([[a, -b], [b, a]])
+    return rot.astype(np.float32), (md - ms @ rot.T).astype(np.float32)
