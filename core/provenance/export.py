@@ -35,7 +35,7 @@ def label_text(settings: ProvenanceSettings) -> str | None:
 
 
 def mark(image: np.ndarray, settings: ProvenanceSettings | None = None, enlarge: bool = True,
-         watermark_it: bool = True, last_panel_only: bool = False) -> np.ndarray:
+         watermark_it: bool = True, last_panel_only: bool = False, top: bool = False) -> np.ndarray:
     """The picture as it leaves the studio: enlarged to 256 px when labelled and smaller (``enlarge``),
     labelled, watermarked (>= 256 px)."""
     settings = _settings(settings)
@@ -47,7 +47,7 @@ def mark(image: np.ndarray, settings: ProvenanceSettings | None = None, enlarge:
             scale = LABEL_MIN_SIDE / min(image.shape[:2])
             new_size = (int(round(image.shape[1] * scale)), int(round(image.shape[0] * scale)))
             image = display_resize(image, new_size)
-        image = draw_label(image, settings.label_text, last_panel_only)
+        image = draw_label(image, settings.label_text, last_panel_only, top=top)
     if settings.watermark and watermark_it:
         image = watermark.embed(image)
     return image
@@ -61,7 +61,7 @@ def mark_frames(frames: Iterable[np.ndarray], settings: ProvenanceSettings | Non
     every = max(1, int(round(fps / 2)))
     for i, frame in enumerate(frames):
         yield mark(frame, settings, enlarge=False, watermark_it=i % every == 0,
-                   last_panel_only=last_panel_only)
+                   last_panel_only=last_panel_only, top=True)
 
 
 def seal_file(path: str | os.PathLike, origin: Origin, settings: ProvenanceSettings | None = None,
