@@ -12,6 +12,7 @@ from core import show as S
 from core.jobs import JobBusyError, read_job, start_process_job
 from core.show.player import scene_data, show_document
 from pages._show import frame_urls
+from pages._stage_check import stage_check_button, stage_check_results
 
 st.set_page_config(layout="wide", initial_sidebar_state="collapsed")
 
@@ -78,6 +79,9 @@ def _start_prepare(only: list[str] | None = None) -> None:
 
 
 # ------------------------------------------------------------------------------------- the stage
+with st.sidebar:
+    stage_check_button(show_dir)
+stage_check_results(show_dir)
 missing = [v for v in views if not v.ready]
 if missing:
     listed = ", ".join(f"{v.index + 1} ({html.escape(v.title)})" for v in missing[:6])

@@ -203,3 +203,22 @@ def test_add_to_show_widget(tmp_path, monkeypatch):
     at.button(key="bad_go").click().run()
     assert any("seed: must be between" in e.value for e in at.error)
     assert len(S.load_show(tmp_path / "pitch-day").scenes) == 2
+
+
+def test_check_the_stage_lists_red_with_fixes_first(shows, tmp_path, monkeypatch):
+    """The button runs the pre-flight in its own process (models load there, not in the page's server)."""
+    monkeypatch.setenv("CUSTOM_CAST_DB", str(tmp_path / "votes.sqlite3"))
+    at = _app()
+    at.session_state["live_poll_join_url"] = "http://127.0.0.1:9/"  # what the dashboard's field holds
+    at.button(key="present_check_stage").click().run(timeout=180)
+    assert not at.exception
+    (panel,) = [e for e in at.expander if e.label.startswith("Stage check: ")]
+    assert panel.label.endswith("fix the red lines")
+    lines = [m.value for m in panel.markdown]
+    assert lines[0].startswith("🔴")  # red first
+    text = "\n".join(lines)
+    assert "**Join URL**: http://127.0.0.1:9/" in text and "loopback" in text
+    assert "**Voter app**" in text and "python -m core.vote serve --port 9" in text
+    assert "**Model tiny.pt**" in text and "loads in" in text
+    assert "not been prepared" in text  # the scene without media
+    assert "**Browser window**" in text
