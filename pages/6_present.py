@@ -11,6 +11,7 @@ import streamlit as st
 from core import show as S
 from core.jobs import JobBusyError, read_job, start_process_job
 from core.show.player import scene_data, show_document
+from pages._presenter import audience_follower, presenter_view
 from pages._show import frame_urls
 from pages._stage_check import stage_check_button, stage_check_results
 
@@ -33,6 +34,7 @@ PAGE_OPTIONS = """{
   onScene: function (i) {
     var u = new URL(window.parent.location.href); u.searchParams.set('scene', i + 1);
     window.parent.history.replaceState(window.parent.history.state, '', u);
+    window.parent.dispatchEvent(new CustomEvent('cc-scene', {detail: i}));  // the presenter's screen follows
   }
 }"""
 
@@ -78,8 +80,14 @@ def _start_prepare(only: list[str] | None = None) -> None:
         st.toast("A prepare of this show is already running.")
 
 
+if st.query_params.get("view") == "presenter":  # the presenter's own window: no stage, no tools
+    presenter_view(show_dir, show.title, views)
+    st.stop()
+
 # ------------------------------------------------------------------------------------- the stage
 with st.sidebar:
+    st.link_button("Open the presenter's screen", f"?show={name}&view=presenter", width="stretch",
+                   help="A second window with notes, timers and the next scene; this window follows it.")
     stage_check_button(show_dir)
 stage_check_results(show_dir)
 missing = [v for v in views if not v.ready]
@@ -100,6 +108,7 @@ def _url(path) -> str:
 scenes = [scene_data(v, _url) for v in views]
 st.iframe(show_document(show.title, scenes, f"{FRAME_HEIGHT}px", f"{MEDIA_HEIGHT}px", PAGE_OPTIONS),
           height=STAGE_HEIGHT)
+audience_follower(show_dir, n)  # moves made in the presenter's window (or another machine) within ~0.1 s
 
 
 # --------------------------------------------------------------------------------- sidebar: tools

@@ -222,3 +222,30 @@ def test_check_the_stage_lists_red_with_fixes_first(shows, tmp_path, monkeypatch
     assert "**Model tiny.pt**" in text and "loads in" in text
     assert "not been prepared" in text  # the scene without media
     assert "**Browser window**" in text
+
+
+def test_presenter_screen_moves_the_show_and_the_audience_window_follows(shows, tmp_path, monkeypatch):
+    from core.show import position as P
+
+    monkeypatch.setattr(P, "POSITIONS_DIR", tmp_path / "positions")
+    talk = shows / "talk"
+    presenter = _app(show="talk", view="presenter")
+    assert not presenter.exception
+    assert len(presenter.get("iframe")) == 0  # the presenter's window has no stage of its own
+    assert any(m.value == "## 1 / 4 · Opening" for m in presenter.markdown)
+    assert [m.label for m in presenter.metric] == ["Talk", "This scene"]
+    presenter.button(key="presenter_next").click().run()
+    pos = P.read_position(talk, 4)
+    assert pos.scene == 1 and pos.seq == 1 and pos.started_at > 0
+    assert any(m.value.startswith("## 2 / 4 · ") for m in presenter.markdown)
+    assert any("Say: nobody." in m.value for m in presenter.markdown)  # the current scene's notes
+    assert any(m.value.startswith("**Next:** ") for m in presenter.markdown)
+    assert len(presenter.get("image")) == 2  # the current scene and the next one's thumbnail
+
+    audience = _app(show="talk")
+    (follow,) = [e for e in audience.get("bidi_component") if e.proto.component_name == "custom_cast_follow"]
+    assert json.loads(follow.proto.json) == {"scene": 1, "seq": 1}  # the stage is told where the show is
+    presenter.button(key="presenter_prev").click().run()
+    assert P.read_position(talk, 4).scene == 0
+    assert P.step(talk, 10, 4).scene == 3  # clamped to the show
+    assert P.move_to(talk, 3, 4).seq == P.read_position(talk, 4).seq  # no move, no new seq
