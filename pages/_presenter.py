@@ -4,10 +4,10 @@ Both windows share the show's position (core.show.position, a small file per sho
 - the presenter's window shows the current scene, a thumbnail of the next, the scene's notes, the talk's
   elapsed time and the scene's own timer; its buttons, arrow keys and a clicker's PageUp/PageDown move
   the show;
-- the audience window (the stage) polls the position in an ``st.fragment(run_every=FOLLOW_EVERY_S)``
-  and hands a move to the player already on screen (``ccShow.go``), so neither window reloads; a move
-  made on the audience window itself (a clicker pointed at the projector) is written back, and the
-  presenter's window follows it.
+- each window's browser reads the position file every ``POLL_MS`` (Streamlit serves it as a static file,
+  so a poll costs no script rerun); the audience hands a new position to the player already on screen
+  (``ccShow.go``), so neither window reloads; a move made on the audience window itself (a clicker
+  pointed at the projector) is written back, and the presenter's window follows it.
 
 The browser side is two small bidirectional components (``st.components.v2``: no iframe, so they see the
 page's keys and the stage's player).
@@ -22,56 +22,77 @@ import streamlit as st
 from core.show import position as P
 from core.show.view import SceneView
 
-FOLLOW_EVERY_S = 0.1  # the audience's poll: a move shows within ~0.1 s plus a round trip
-PRESENTER_EVERY_S = 0.5  # the presenter's window: timers tick, audience-side moves arrive
+POLL_MS = 100  # how often each window's browser reads the position file (a static file: no rerun)
+PRESENTER_EVERY_S = 1.0  # the presenter's timers tick
 THUMB_WIDTH = 300
 
-# The audience window: apply the shared position to the stage's player; report the player's own moves.
+# Both windows: read the show's position file every POLL_MS. The audience hands a new position to the
+# stage's player (ccShow.go, no reload) and reports the player's own moves (a clicker on the projector's
+# window); the presenter's window reruns its panel when the position changed elsewhere.
 FOLLOW_JS = """
 export default function (component) {
-  const { data, setTriggerValue } = component;
-  window.__ccReport = setTriggerValue;
+  const { data, setStateValue } = component;
+  const w = window;
+  w.__ccData = data; w.__ccSet = setStateValue;
   const player = () => {
     for (const f of document.querySelectorAll('iframe')) {
       try { if (f.contentWindow && f.contentWindow.ccShow) return f.contentWindow.ccShow; } catch (e) {}
     }
     return null;
   };
-  const apply = (tries) => {
-    const show = player();
-    if (!show) { if (tries > 0) setTimeout(() => apply(tries - 1), 50); return; }
-    window.__ccApplied = data.scene;
-    if (show.current() !== data.scene) show.go(data.scene);
+  const apply = (pos) => {
+    const d = w.__ccData;
+    if (d.role === 'audience') {
+      const show = player();
+      if (!show) return false;
+      w.__ccApplied = pos.scene;
+      if (show.current() !== pos.scene) show.go(pos.scene);
+    } else if (pos.seq !== d.seq) {
+      w.__ccSet('seen', { seq: pos.seq, at: Date.now() });
+    }
+    return true;
   };
-  if (data && window.__ccSeq !== data.seq) { window.__ccSeq = data.seq; apply(100); }
-  if (!window.__ccListening) {
-    window.__ccListening = true;
-    window.addEventListener('cc-scene', (e) => {
-      if (e.detail !== window.__ccApplied && window.__ccReport) {
-        window.__ccApplied = e.detail;
-        window.__ccReport('moved', { scene: e.detail, at: Date.now() });
+  const poll = () => {
+    const d = w.__ccData;
+    fetch(d.url + '?t=' + Date.now(), { cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((pos) => { if (pos && pos.seq !== w.__ccSeq && apply(pos)) w.__ccSeq = pos.seq; })
+      .catch(() => {});
+  };
+  if (!w.__ccPolling) {
+    w.__ccPolling = setInterval(poll, POLL_MS);
+    w.addEventListener('cc-scene', (e) => {
+      if (w.__ccData.role === 'audience' && e.detail !== w.__ccApplied) {
+        w.__ccApplied = e.detail;
+        w.__ccSet('moved', { scene: e.detail, at: Date.now() });
       }
     });
   }
+  poll();
 }
-"""
+""".replace("POLL_MS", str(POLL_MS))
 
-# The presenter's window: arrows, PageUp/PageDown (a clicker), space, Home/End move the show.
+# The presenter's window: arrows, PageUp/PageDown (a clicker), space, Home/End. Presses add up locally
+# and are sent as the scene to show, so a press made while the page is busy is never lost.
 KEYS_JS = """
 export default function (component) {
-  const { setTriggerValue } = component;
-  window.__ccMove = setTriggerValue;
-  if (window.__ccKeys) return;
-  window.__ccKeys = (e) => {
+  const { data, setStateValue } = component;
+  const w = window;
+  if (!w.__ccKeyData || w.__ccKeyData.seq !== data.seq) w.__ccTarget = null;
+  w.__ccKeyData = data; w.__ccKeySet = setStateValue;
+  if (w.__ccKeys) return;
+  w.__ccKeys = (e) => {
     const t = e.target, tag = t && t.tagName;
     if (tag === 'INPUT' || tag === 'TEXTAREA' || (t && t.isContentEditable)) return;
-    const step = { ArrowRight: 1, ArrowDown: 1, PageDown: 1, ' ': 1, ArrowLeft: -1, ArrowUp: -1, PageUp: -1,
-                   Home: 'first', End: 'last' }[e.key];
-    if (step === undefined) return;
+    const d = w.__ccKeyData, from = w.__ccTarget === null ? d.scene : w.__ccTarget;
+    const to = { ArrowRight: from + 1, ArrowDown: from + 1, PageDown: from + 1, ' ': from + 1,
+                 ArrowLeft: from - 1, ArrowUp: from - 1, PageUp: from - 1, Home: 0, End: d.n - 1 }[e.key];
+    if (to === undefined) return;
     e.preventDefault();
-    window.__ccMove('key', { step: step, at: Date.now() });
+    w.__ccTarget = Math.max(0, Math.min(d.n - 1, to));
+    w.__ccKeySet('target', { scene: w.__ccTarget, at: Date.now() });
   };
-  window.addEventListener('keydown', window.__ccKeys);
+  w.addEventListener('keydown', w.__ccKeys);
 }
 """
 
@@ -87,22 +108,37 @@ def _component(name: str, js: str):
 # has its own component registry.
 
 
+def _fresh(event: object, seen_key: str) -> bool:
+    """True once per browser event: a component's trigger value can still be there on the next fragment
+    run (e.g. one a button started), and a key press must move the show once."""
+    if not isinstance(event, dict) or event.get("at") == st.session_state.get(seen_key):
+        return False
+    st.session_state[seen_key] = event.get("at")
+    return True
+
+
 # ------------------------------------------------------------------------------------- audience window
+
+
+def _position_url(show_dir: Path) -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{'/' + base if base else ''}/{P.STATIC_URL}/{P.position_file(show_dir).name}"
 
 
 def audience_follower(show_dir: Path, n: int) -> None:
     """Keep the stage on the shared position (call once, after the stage)."""
+    if not P.position_file(show_dir).exists():
+        P.move_to(show_dir, 0, n)  # the file the windows poll exists from the start
 
-    @st.fragment(run_every=FOLLOW_EVERY_S)
+    @st.fragment
     def follow() -> None:
-        pos = P.read_position(show_dir, n)
         follower = _component("custom_cast_follow", FOLLOW_JS)
         if follower is None:
             return
-        result = follower(key="present_follow", data={"scene": pos.scene, "seq": pos.seq},
-                           on_moved_change=lambda: None, height=0)
+        result = follower(key="present_follow", data={"role": "audience", "url": _position_url(show_dir)},
+                          on_moved_change=lambda: None, height=0)
         moved = getattr(result, "moved", None)
-        if isinstance(moved, dict) and isinstance(moved.get("scene"), int):
+        if _fresh(moved, "present_follow_seen") and isinstance(moved.get("scene"), int):
             P.move_to(show_dir, moved["scene"], n)
 
     follow()
@@ -141,13 +177,19 @@ def presenter_view(show_dir: Path, title: str, views: list[SceneView]) -> None:
 
     @st.fragment(run_every=PRESENTER_EVERY_S)
     def screen() -> None:
-        keys = _component("custom_cast_keys", KEYS_JS)
-        if keys is not None:
-            result = keys(key="present_keys", on_key_change=lambda: None, height=0)
-            key = getattr(result, "key", None)
-            if isinstance(key, dict) and key.get("step") in (1, -1, "first", "last"):
-                _move(show_dir, n, key["step"])
+        if not P.position_file(show_dir).exists():
+            P.move_to(show_dir, 0, n)
         pos = P.read_position(show_dir, n)
+        keys = _component("custom_cast_keys", KEYS_JS)
+        follower = _component("custom_cast_follow", FOLLOW_JS)
+        if keys is not None and follower is not None:
+            result = keys(key="present_keys", data={"scene": pos.scene, "seq": pos.seq, "n": n},
+                          on_target_change=lambda: None, height=0)
+            target = getattr(result, "target", None)
+            if _fresh(target, "present_keys_seen") and isinstance(target.get("scene"), int):
+                pos = P.move_to(show_dir, target["scene"], n)
+            follower(key="present_watch", data={"role": "presenter", "url": _position_url(show_dir),
+                                                "seq": pos.seq}, on_seen_change=lambda: None, height=0)
         current, nxt = views[pos.scene], views[pos.scene + 1] if pos.scene + 1 < n else None
         import time
 

@@ -236,7 +236,7 @@ def test_presenter_screen_moves_the_show_and_the_audience_window_follows(shows, 
     assert [m.label for m in presenter.metric] == ["Talk", "This scene"]
     presenter.button(key="presenter_next").click().run()
     pos = P.read_position(talk, 4)
-    assert pos.scene == 1 and pos.seq == 1 and pos.started_at > 0
+    assert pos.scene == 1 and pos.seq == 2 and pos.started_at > 0  # placed at 1, then moved
     assert any(m.value.startswith("## 2 / 4 · ") for m in presenter.markdown)
     assert any("Say: nobody." in m.value for m in presenter.markdown)  # the current scene's notes
     assert any(m.value.startswith("**Next:** ") for m in presenter.markdown)
@@ -244,7 +244,10 @@ def test_presenter_screen_moves_the_show_and_the_audience_window_follows(shows, 
 
     audience = _app(show="talk")
     (follow,) = [e for e in audience.get("bidi_component") if e.proto.component_name == "custom_cast_follow"]
-    assert json.loads(follow.proto.json) == {"scene": 1, "seq": 1}  # the stage is told where the show is
+    # The stage's browser polls the position file itself, served as a static file (no rerun per poll).
+    data = json.loads(follow.proto.json)
+    assert data == {"role": "audience", "url": f"/app/static/present/{P.position_file(talk).name}"}
+    assert json.loads(P.position_file(talk).read_text())["scene"] == 1
     presenter.button(key="presenter_prev").click().run()
     assert P.read_position(talk, 4).scene == 0
     assert P.step(talk, 10, 4).scene == 3  # clamped to the show

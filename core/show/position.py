@@ -2,9 +2,11 @@
 
 The presenter's window (``/present?show=…&view=presenter``) and the audience's (the stage) are separate
 browser sessions, possibly on two machines; a move in either is written here and the other follows
-within a fraction of a second (the pages poll this small file). One JSON file per show under
-``runs/present/`` (not in the show folder, which may be read-only or under version control), written
-atomically; ``seq`` counts moves so a window can tell a new move from the one it already applied.
+within a fraction of a second. One small JSON file per show, written atomically, under the studio's
+``static/present/`` folder (not in the show folder, which may be read-only or under version control):
+Streamlit serves that folder as plain files (``server.enableStaticServing``), so each window's browser
+polls ``/app/static/present/<file>`` itself, without a script rerun per poll. ``seq`` counts moves so a
+window can tell a new move from the one it already applied.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core import RUNS_DIR
+from core import PROJECT_ROOT
 from core.checkpoint import atomic_write_bytes
 
-POSITIONS_DIR = RUNS_DIR / "present"
+POSITIONS_DIR = PROJECT_ROOT / "static" / "present"  # served at /app/static/present/ (git-ignored)
+STATIC_URL = "app/static/present"
 MAX_POSITION_BYTES = 4096
 
 
