@@ -45,6 +45,11 @@ export default function (component) {
     if (d.role === 'audience') {
       const show = player();
       if (!show) return false;
+      // The echo of a move made here (written back a moment ago) must not pull the stage back after
+      // further local moves: only a position this window did not itself report moves the stage.
+      const now = Date.now();
+      w.__ccRecent = (w.__ccRecent || []).filter((r) => now - r.t < 3000);
+      if (w.__ccRecent.some((r) => r.scene === pos.scene)) return true;
       w.__ccApplied = pos.scene;
       if (show.current() !== pos.scene) show.go(pos.scene);
     } else if (pos.seq !== d.seq) {
@@ -52,8 +57,18 @@ export default function (component) {
     }
     return true;
   };
+  const keepAddress = () => {  // a rerun rewrites the address from the server's query params: keep ?scene=
+    const show = w.__ccData.role === 'audience' && player();
+    if (!show) return;
+    const u = new URL(location.href), want = String(show.current() + 1);
+    if (u.searchParams.get('scene') !== want) {
+      u.searchParams.set('scene', want);
+      history.replaceState(history.state, '', u);
+    }
+  };
   const poll = () => {
     const d = w.__ccData;
+    keepAddress();
     fetch(d.url + '?t=' + Date.now(), { cache: 'no-store' })
       .then((r) => (r.ok ? r.json() : null))
       .then((pos) => { if (pos && pos.seq !== w.__ccSeq && apply(pos)) w.__ccSeq = pos.seq; })
@@ -64,6 +79,7 @@ export default function (component) {
     w.addEventListener('cc-scene', (e) => {
       if (w.__ccData.role === 'audience' && e.detail !== w.__ccApplied) {
         w.__ccApplied = e.detail;
+        (w.__ccRecent = w.__ccRecent || []).push({ scene: e.detail, t: Date.now() });
         w.__ccSet('moved', { scene: e.detail, at: Date.now() });
       }
     });
