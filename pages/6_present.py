@@ -13,8 +13,10 @@ from core import show as S
 from core.jobs import JobBusyError, read_job, start_process_job
 from core.show.licences import licence_warning, show_licences
 from core.show.player import scene_data, show_document
+from pages._presenter import audience_follower, presenter_view
 from pages._provenance import export_flags, export_options, export_settings
 from pages._show import frame_urls
+from pages._stage_check import stage_check_button, stage_check_results
 
 st.set_page_config(layout="wide", initial_sidebar_state="collapsed")
 
@@ -35,6 +37,7 @@ PAGE_OPTIONS = """{
   onScene: function (i) {
     var u = new URL(window.parent.location.href); u.searchParams.set('scene', i + 1);
     window.parent.history.replaceState(window.parent.history.state, '', u);
+    window.parent.dispatchEvent(new CustomEvent('cc-scene', {detail: i}));  // the presenter's screen follows
   }
 }"""
 
@@ -80,7 +83,16 @@ def _start_prepare(only: list[str] | None = None) -> None:
         st.toast("A prepare of this show is already running.")
 
 
+if st.query_params.get("view") == "presenter":  # the presenter's own window: no stage, no tools
+    presenter_view(show_dir, show.title, views)
+    st.stop()
+
 # ------------------------------------------------------------------------------------- the stage
+with st.sidebar:
+    st.link_button("Open the presenter's screen", f"?show={name}&view=presenter", width="stretch",
+                   help="A second window with notes, timers and the next scene; this window follows it.")
+    stage_check_button(show_dir)
+stage_check_results(show_dir)
 missing = [v for v in views if not v.ready]
 if missing:
     listed = ", ".join(f"{v.index + 1} ({html.escape(v.title)})" for v in missing[:6])
@@ -102,6 +114,7 @@ st.iframe(show_document(show.title, scenes, f"{FRAME_HEIGHT}px", f"{MEDIA_HEIGHT
                         badge=badge), height=STAGE_HEIGHT)
 st.caption("Models: " + "; ".join(f"{lic.name} — {lic.licence}" for lic in show_licences(show))
            if show_licences(show) else "No model in this show.")
+audience_follower(show_dir, n)  # moves made in the presenter's window (or another machine) within ~0.1 s
 
 
 # --------------------------------------------------------------------------------- sidebar: tools

@@ -215,3 +215,52 @@ def test_add_to_show_widget(tmp_path, monkeypatch):
     at.button(key="bad_go").click().run()
     assert any("seed: must be between" in e.value for e in at.error)
     assert len(S.load_show(tmp_path / "pitch-day").scenes) == 2
+
+
+def test_check_the_stage_lists_red_with_fixes_first(shows, tmp_path, monkeypatch):
+    """The button runs the pre-flight in its own process (models load there, not in the page's server)."""
+    monkeypatch.setenv("CUSTOM_CAST_DB", str(tmp_path / "votes.sqlite3"))
+    at = _app()
+    at.session_state["live_poll_join_url"] = "http://127.0.0.1:9/"  # what the dashboard's field holds
+    at.button(key="present_check_stage").click().run(timeout=180)
+    assert not at.exception
+    (panel,) = [e for e in at.expander if e.label.startswith("Stage check: ")]
+    assert panel.label.endswith("fix the red lines")
+    lines = [m.value for m in panel.markdown]
+    assert lines[0].startswith("🔴")  # red first
+    text = "\n".join(lines)
+    assert "**Join URL**: http://127.0.0.1:9/" in text and "loopback" in text
+    assert "**Voter app**" in text and "python -m core.vote serve --port 9" in text
+    assert "**Model tiny.pt**" in text and "loads in" in text
+    assert "not been prepared" in text  # the scene without media
+    assert "**Browser window**" in text
+
+
+def test_presenter_screen_moves_the_show_and_the_audience_window_follows(shows, tmp_path, monkeypatch):
+    from core.show import position as P
+
+    monkeypatch.setattr(P, "POSITIONS_DIR", tmp_path / "positions")
+    talk = shows / "talk"
+    presenter = _app(show="talk", view="presenter")
+    assert not presenter.exception
+    assert len(presenter.get("iframe")) == 0  # the presenter's window has no stage of its own
+    assert any(m.value == "## 1 / 4 · Opening" for m in presenter.markdown)
+    assert [m.label for m in presenter.metric] == ["Talk", "This scene"]
+    presenter.button(key="presenter_next").click().run()
+    pos = P.read_position(talk, 4)
+    assert pos.scene == 1 and pos.seq == 2 and pos.started_at > 0  # placed at 1, then moved
+    assert any(m.value.startswith("## 2 / 4 · ") for m in presenter.markdown)
+    assert any("Say: nobody." in m.value for m in presenter.markdown)  # the current scene's notes
+    assert any(m.value.startswith("**Next:** ") for m in presenter.markdown)
+    assert len(presenter.get("image")) == 2  # the current scene and the next one's thumbnail
+
+    audience = _app(show="talk")
+    (follow,) = [e for e in audience.get("bidi_component") if e.proto.component_name == "custom_cast_follow"]
+    # The stage's browser polls the position file itself, served as a static file (no rerun per poll).
+    data = json.loads(follow.proto.json)
+    assert data == {"role": "audience", "url": f"/app/static/present/{P.position_file(talk).name}"}
+    assert json.loads(P.position_file(talk).read_text())["scene"] == 1
+    presenter.button(key="presenter_prev").click().run()
+    assert P.read_position(talk, 4).scene == 0
+    assert P.step(talk, 10, 4).scene == 3  # clamped to the show
+    assert P.move_to(talk, 3, 4).seq == P.read_position(talk, 4).seq  # no move, no new seq

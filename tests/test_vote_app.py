@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import survey as sv
 from core import vote
+from core.vote import claims
 from core.vote import db as vote_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +173,10 @@ def dashboard(session: dict | None = None) -> AppTest:
     return at
 
 
+def alerts(at: AppTest) -> list:
+    return [*at.info, *at.success, *at.warning]
+
+
 def headings(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("#")]
 
@@ -183,10 +189,17 @@ def test_live_source_opens_a_poll_with_the_studys_questions(db):
     assert not at.exception
     poll = vote.current_poll(db)
     assert poll is not None and [q.text for q in poll.questions] == [q.text for q in vote.default_questions()]
-    assert at.success[0].value == f"Poll #{poll.id} is open: voters can answer now."
-    assert headings(at)[:2] == ["# 0 votes", "### No answers yet: scan the code and vote."]
+    assert at.success[0].value.startswith(f"Poll #{poll.id} is open: voters can answer now.")
+    # The study's claim was registered with the poll: its yes/no question, Yes, 70 %, 60 answers planned.
+    registered = claims.registered_claim(db, poll.id)
+    assert registered.claim == claims.Claim(vote.default_test_question(poll), ("Yes",), 0.7, 0.05, 60)
+    assert headings(at)[:2] == ["# 0 of 60 planned answers", "### No answers yet: scan the code and vote."]
     assert at.text_input(key="live_poll_join_url").value.endswith(":8502/")
     assert len(at.get("image")) == 1  # the QR code
+    # The database's location is for the engineer: only under Details.
+    details = next(e for e in at.expander if e.label == "Details")
+    assert any("sqlite" in c.value for c in details.caption)
+    assert sum("sqlite" in c.value for c in at.caption) == 1
 
 
 def test_live_source_shows_n_verdict_and_charts_and_controls_the_poll(db):
@@ -195,14 +208,17 @@ def test_live_source_shows_n_verdict_and_charts_and_controls_the_poll(db):
         vote.submit_ballot(db, poll.id, vote.new_voter_token(),
                            {"q1": ["Man", "Woman"][i % 2], "q2": "Yes" if i < 9 else "No", "q3": SECRET})
     at = dashboard()
-    assert headings(at)[:2] == ["# 10 votes",
-                                "### 90% answered Yes: consistent with the 70% claim (p = 0.168)."]
     report = vote.poll_report(db, poll.id)
+    test = sv.proportion_test(vote.results.clean_poll(poll, vote.load_responses(db, poll.id)),
+                              "Would you watch it?", positive=["Yes"])
+    # One verdict, worded by the survey module: the headline and the plain verdict, no second p-value line.
+    assert headings(at)[:2] == ["# 10 answers", f"### {sv.headline_sentence(test)}"]
+    assert [a.value for a in alerts(at) if "p = " in a.value] == [sv.plain_verdict(test)]
     assert at.metric[1].value == f"{report['test']['chi2']:.2f}"  # the same test as the CSV path
     assert len(at.get("plotly_chart")) == 3  # counts, sunburst, test
     vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "No"})
     at.run()
-    assert headings(at)[0] == "# 11 votes"
+    assert headings(at)[0] == "# 11 answers"
 
     at.toggle(key=f"live_poll_publish_{poll.id}").set_value(True).run()
     assert vote.get_poll(db, poll.id).results_published
@@ -212,6 +228,49 @@ def test_live_source_shows_n_verdict_and_charts_and_controls_the_poll(db):
         vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "No"})
     at.button(key="live_poll_reopen").click().run()
     assert vote.get_poll(db, poll.id).is_open and not at.exception
+
+
+def test_under_ten_answers_no_verdict_only_how_many_are_needed(db):
+    poll = vote.open_poll(db, questions())
+    vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "Yes"})
+    at = dashboard()
+    assert headings(at)[0] == "# 1 of 10 answers needed"
+    texts = " ".join(e.value for e in alerts(at) + list(at.markdown))
+    assert "1 of 10 answers needed before any verdict." in texts and "p = " not in texts
+
+
+def test_a_registered_poll_hides_its_result_until_revealed_and_waits_for_the_planned_answers(db):
+    claim = claims.Claim("Would you watch it?", ("Yes",), 0.7, 0.05, 14)
+    poll, _ = claims.open_poll_with_claim(db, questions(), claim)
+    for i in range(11):
+        vote.submit_ballot(db, poll.id, vote.new_voter_token(), {"q1": "Man", "q2": "Yes" if i < 9 else "No"})
+    at = dashboard()
+    assert headings(at)[0] == "# 11 of 14 planned answers"
+    assert any(e.value == "The result is hidden until the presenter reveals it." for e in at.info)
+    assert len(at.get("plotly_chart")) == 0  # no counts either: early results sway the room
+    assert at.toggle(key=f"live_poll_publish_{poll.id}").disabled  # nor on the voters' phones
+    at.toggle(key=f"live_poll_reveal_{poll.id}").set_value(True).run()
+    assert claims.registered_claim(db, poll.id).revealed
+    assert headings(at)[0] == "# 11 of 14 planned answers"
+    assert any("The verdict appears at 14 answers" in e.value for e in at.info)
+    assert len(at.get("plotly_chart")) == 2 and not [e for e in at.success if "p = " in e.value]
+    changed = claims.change_claim(db, poll.id, claims.Claim("Would you watch it?", ("Yes",), 0.6, 0.05, 14))
+    vote.close_poll(db, poll.id)  # at close: the verdict, with the change beside it
+    at.run()
+    assert not at.exception
+    verdicts = [e.value for e in alerts(at) if "p = " in e.value]
+    assert len(verdicts) == 1 and "60 %" in verdicts[0]
+    assert any(e.value == changed.changes[0].describe() for e in at.warning)
+    assert "closed" in at.selectbox(key="live_poll_select").options[0]
+
+
+def test_the_voter_app_warning_checks_the_join_urls_own_host_and_port(db):
+    vote.open_poll(db, questions())
+    at = dashboard()
+    at.text_input(key="live_poll_join_url").input("http://127.0.0.1:9/").run()
+    assert any("No voter app answers at http://127.0.0.1:9/" in w.value for w in at.warning)
+    assert any("loopback" in e.value for e in at.error)
+    assert at.button(key="live_poll_start_app").label == "Start the voter app on port 9"
 
 
 def test_live_source_snapshot_feeds_the_dashboards_tabs(db):

@@ -173,3 +173,53 @@ def test_concurrent_writer_processes_on_postgres(db, pg_url):
     assert report["test"] == reference
     live = vote.live_results(db, poll.id)  # timed in bench/bench_vote.py, not here
     assert live.n == 600 and live.test is not None
+
+
+def _health(url: str) -> dict:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url + "health", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_two_voter_processes_behind_one_url_on_postgres(db, pg_url):
+    """``serve --workers 2``: two processes share one port (one URL); phones' ballots all land once."""
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.vote.phones import run_phones
+
+    poll = vote.open_poll(db, questions())
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-m", "core.vote", "serve", "--db", pg_url, "--port",
+                               str(port), "--address", "127.0.0.1", "--workers", "2"], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = _health(url)
+                if health["poll"] == poll.id:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, server.stderr.read()
+            assert time.monotonic() < deadline, "the voter processes did not start"
+            time.sleep(0.2)
+        pids: set[int] = set()
+        with ThreadPoolExecutor(8) as pool:  # fresh connections, spread over both processes
+            while len(pids) < 2 and time.monotonic() < deadline:  # the second may still be starting
+                pids |= {h["pid"] for h in pool.map(lambda _: _health(url), range(40))}
+        assert len(pids) == 2 and server.pid not in pids
+        results = run_phones(url, 60, 0.0, resend_every=6, seed=5, open_before_s=1.0)
+        assert [r.error for r in results if r.error] == []
+        assert all(r.receipt and (not r.resent or r.resend_receipt == r.receipt) for r in results)
+        stored = vote.load_responses(db, poll.id)
+        assert len(stored) == 60 and len({r.receipt for r in results}) == 60
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

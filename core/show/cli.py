@@ -8,6 +8,7 @@
     python -m core.show new SHOW_DIR --title TITLE
     python -m core.show add SHOW_DIR --scene '{"kind": "face", "model": "...", "seed": 7}'
     python -m core.show prune SHOW_DIR                # delete media no scene uses any more
+    python -m core.show preflight SHOW_DIR [--json] [--join-url URL] [--db URL] [--no-load] [--no-vote]
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument("--scene", required=True, help="the scene as a JSON object (with its 'kind')")
     pn = sub.add_parser("prune", help="delete media that no scene uses")
     pn.add_argument("show_dir")
+    pf = sub.add_parser("preflight", help="check the stage before the talk (exit 1 when anything is red)")
+    pf.add_argument("show_dir")
+    pf.add_argument("--json", action="store_true")
+    pf.add_argument("--join-url", default=None, help="the voter app's URL as phones see it "
+                    "(default: this machine's LAN address, port 8502)")
+    pf.add_argument("--db", default=None,
+                    help="the vote database (default: $CUSTOM_CAST_DB or the SQLite file)")
+    pf.add_argument("--no-load", action="store_true",
+                    help="check that model files exist without loading them")
+    pf.add_argument("--no-vote", action="store_true",
+                    help="skip the live-vote checks (a show without a vote)")
     return p
 
 
@@ -168,6 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         scene = store.add_scene(args.show_dir, data)
         print(f"added {scene.KIND} scene {scene.id}")
         return 0
+    if args.command == "preflight":
+        from core.show.preflight import run_preflight
+
+        with quiet_native_stderr():
+            report = run_preflight(args.show_dir, join_url=args.join_url, db_url=args.db,
+                                   load_models=not args.no_load, vote_checks=not args.no_vote)
+        print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.text())
+        return 0 if report.ok else 1
     if args.command == "prune":
         from core.show.prepare import prepare_status
 

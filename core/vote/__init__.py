@@ -6,16 +6,20 @@
 - ``results``: stored responses, counts, the Google Forms CSV export, the report (survey module's test);
 - ``live``: one refresh of the presenter's live view (counts, test, sunburst figures);
 - ``simulate``: many voter processes at once, for rehearsals and load tests;
-- ``serve``: the voter app's command line, starting it from the dashboard, the join URL and QR code.
+- ``serve``: the voter app's command line, starting it from the dashboard, the join URL and QR code;
+- ``web``: the voter page as a small HTML form on Starlette/uvicorn (what ``serve`` runs), with
+  ``receipts`` (an idempotency key per form: every voter sees a receipt, none counted twice) and
+  ``phones`` (simulated phones speaking HTTP, for the load benchmark and tests).
 
-The voter app is ``vote_app.py`` (``python -m core.vote serve``); the presenter's side is the dashboard's
-"Live poll" source. Command line::
+The voter app is ``core.vote.web`` (``python -m core.vote serve [--workers N]``; the older Streamlit page
+``vote_app.py`` with ``--streamlit``); the presenter's side is the dashboard's "Live poll" source.
+Command line::
 
     python -m core.vote open --db URL [--questions-from CSV] [--title T] --json
     python -m core.vote simulate --db URL --poll ID --n 500 [--workers 8]
     python -m core.vote report --db URL --poll ID [--question Q --positive P --claim C] --json
     python -m core.vote close|reopen|publish|unpublish|export|list ...
-    python -m core.vote serve [--port 8502] [--db URL]
+    python -m core.vote serve [--port 8502] [--db URL] [--workers N] [--streamlit]
 """
 
 from core.vote.ballots import (

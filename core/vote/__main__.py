@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.cli import ArgumentParser, UserError, run_cli
-from core.vote.serve import DEFAULT_VOTER_PORT, serve_command
+from core.vote.serve import DEFAULT_VOTER_PORT, streamlit_serve_command
 
 
 def _print(obj: dict, as_json: bool, text: str) -> None:
@@ -82,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--claim", type=float, default=None, help="claimed proportion, 0 < P < 1 (default 0.7)")
     rep.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
 
-    srv = sub.add_parser("serve", parents=[common], help="run the voter app (streamlit run vote_app.py)")
+    srv = sub.add_parser("serve", parents=[common], help="run the voter app (an HTML form; docs/stage.md)")
     srv.add_argument("--port", type=int, default=DEFAULT_VOTER_PORT)
     srv.add_argument("--address", default="0.0.0.0", help="address to listen on (default: all interfaces)")
+    srv.add_argument("--workers", type=int, default=1, help="voter processes sharing the port (default 1)")
+    srv.add_argument("--streamlit", action="store_true", help="serve the older Streamlit voter app instead")
     return parser
 
 
@@ -97,8 +99,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.db:
             env[vote.DB_ENV] = vote.normalize_url(args.db)
         vote.open_db(env.get(vote.DB_ENV))  # a bad URL fails here, with one line, not in every browser
-        cmd = serve_command(args.port, args.address)
-        os.execve(cmd[0], cmd, env)
+        if not 1 <= args.workers <= 32:
+            raise UserError("--workers must be between 1 and 32.")
+        if not 1 <= args.port <= 65535:
+            raise UserError("--port must be between 1 and 65535.")
+        from core.vote.serve import check_port_free
+
+        check_port_free(args.port, args.address)
+        if args.streamlit:
+            cmd = streamlit_serve_command(args.port, args.address)
+            os.execve(cmd[0], cmd, env)
+        from core.vote.web import serve
+
+        os.environ.update(env)  # the workers open the database from $CUSTOM_CAST_DB
+        serve(args.port, args.address, args.workers)
+        return 0
     db = vote.open_db(args.db)
     if args.command == "open":
         if args.questions_from and args.questions_json:

@@ -293,8 +293,12 @@ def open_poll(
     questions: Sequence[Question | Mapping] | None = None,
     title: str = DEFAULT_TITLE,
     media: tuple[bytes, str, str] | None = None,
+    before_open=None,
 ) -> Poll:
-    """Create a poll and open it (closing any other open poll). ``media`` comes from prepare_media."""
+    """Create a poll and open it (closing any other open poll). ``media`` comes from prepare_media.
+
+    ``before_open(session, poll)`` runs in the same transaction once the poll has its id, so whatever it
+    writes (core.vote.claims: the registered claim) commits with the poll or not at all."""
     qs = validate_questions(questions) if questions is not None else default_questions()
     title = clean_text(title, TITLE_MAX_CHARS, "The title").replace("\n", " ") or DEFAULT_TITLE
     if media is not None:
@@ -320,7 +324,10 @@ def open_poll(
         )
         s.add(row)
         s.flush()
-        return _to_poll(row)
+        poll = _to_poll(row)
+        if before_open is not None:
+            before_open(s, poll)
+        return poll
 
 
 def _require_row(s, poll_id: int) -> PollRow:

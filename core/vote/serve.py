@@ -22,7 +22,13 @@ JOIN_URL_MAX_CHARS = 300
 _LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
 
 
-def serve_command(port: int = DEFAULT_VOTER_PORT, address: str = "0.0.0.0") -> list[str]:
+def serve_command(port: int = DEFAULT_VOTER_PORT, address: str = "0.0.0.0", workers: int = 1) -> list[str]:
+    """``python -m core.vote serve``: the voter page as a small HTML form (core.vote.web, uvicorn)."""
+    return [sys.executable, "-m", "core.vote", "serve", "--port", str(int(port)), "--address", address,
+            "--workers", str(int(workers))]
+
+
+def streamlit_serve_command(port: int = DEFAULT_VOTER_PORT, address: str = "0.0.0.0") -> list[str]:
     """``streamlit run vote_app.py`` for a room: no toolbar, no sidebar, no static files, no telemetry."""
     return [sys.executable, "-m", "streamlit", "run", str(VOTER_APP),
             "--server.port", str(int(port)), "--server.address", address, "--server.headless", "true",
@@ -32,12 +38,24 @@ def serve_command(port: int = DEFAULT_VOTER_PORT, address: str = "0.0.0.0") -> l
 
 
 def voter_app_running(port: int = DEFAULT_VOTER_PORT, host: str = "127.0.0.1") -> bool:
-    """Whether something answers on the voter app's port on this machine."""
+    """Whether something answers on the voter app's port on this machine (``join_url_port`` gives the port
+    a join URL uses)."""
     try:
         with socket.create_connection((host, int(port)), timeout=0.3):
             return True
     except OSError:
         return False
+
+
+def check_port_free(port: int, address: str = "0.0.0.0") -> None:
+    """Raise UserError (one line) when the voter app could not listen on ``address:port``."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((address, int(port)))
+    except OSError as e:
+        raise UserError(f"Cannot listen on {address}:{port}: {e.strerror or e}; the voter app may already "
+                        "be running, or pick another --port.") from None
 
 
 def start_voter_app(db_url: str | None = None, port: int = DEFAULT_VOTER_PORT,
@@ -81,6 +99,16 @@ def default_join_url(page_url: str | None = None, port: int = DEFAULT_VOTER_PORT
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     return f"{scheme}://{host}:{int(port)}/"
+
+
+def join_url_port(url: str) -> int:
+    """The TCP port a join URL points at (80 / 443 when it names none)."""
+    parts = urlsplit((url or "").strip())
+    try:
+        port = parts.port
+    except ValueError:
+        raise UserError(f"The join URL {url!r} has an invalid port.") from None
+    return port or (443 if parts.scheme == "https" else 80)
 
 
 def check_join_url(url: str) -> str:
