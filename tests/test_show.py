@@ -344,8 +344,11 @@ def test_evidence_timelapse_and_bad_inputs(tmp_path):
     with pytest.raises(S.ShowError, match="1 of 3 scene"):
         prepare_show(d)
     views = S.scene_views(d, S.load_show(d))
-    assert views[0].headline == "67 of 89 viewers (75%) said Yes"
-    assert views[0].verdict.startswith("Consistent with the claim that 70% say Yes (p = 0.28")
+    # The dashboard's words (core.survey.verdict_words), not a sentence of the show's own.
+    assert views[0].headline == "67 of 89 viewers (75 %) said Yes"
+    assert views[0].verdict == (
+        "Not enough evidence yet that more than 70 % of viewers say yes: 75 % said yes, but with 89 answers "
+        "that could be chance (p = 0.28).")
     assert views[0].chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert views[1].labels == ["step 0", "step 200", "step 300"] or views[1].labels == ["step 0", "step 100",
                                                                                          "step 300"]

@@ -348,6 +348,11 @@ class EvidenceScene(Scene):
     def default_title(self) -> str:
         return "What the viewers said"
 
+    def render_fields(self) -> dict:
+        # 2: headline and verdict worded by core.survey.verdict_words (was a sentence of its own); only this
+        # kind's render keys change, so other prepared scenes stay rendered.
+        return {**super().render_fields(), "wording": 2}
+
 
 SCENE_TYPES: dict[str, type[Scene]] = {cls.KIND: cls for cls in (
     TitleScene, FaceScene, MorphScene, EditScene, MixingScene, AnimationScene, DatasetScene, TimelapseScene,

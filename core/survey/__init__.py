@@ -109,6 +109,8 @@ from core.survey.wording import (
     VERDICT_CLOSE,
     VERDICT_SUPPORTED,
     VERDICT_TOO_FEW,
+    Verdict,
+    answers_needed,
     detectable_power,
     detectable_share,
     format_p_value,
@@ -119,6 +121,7 @@ from core.survey.wording import (
     short_label,
     short_label_map,
     verdict_kind,
+    verdict_words,
 )
 
 __all__ = [
@@ -139,5 +142,5 @@ __all__ = [
     "DETECTABLE_DIFFERENCE", "detectable_power", "detectable_share", "format_p_value", "format_percent",
     "headline_sentence", "MIN_ANSWERS", "plain_verdict", "power_at", "power_sentence", "short_label",
     "short_label_map", "TARGET_POWER", "VERDICT_AGAINST", "VERDICT_CLOSE", "verdict_kind",
-    "VERDICT_SUPPORTED", "VERDICT_TOO_FEW",
+    "VERDICT_SUPPORTED", "VERDICT_TOO_FEW", "Verdict", "verdict_words", "answers_needed",
 ]
