@@ -309,7 +309,7 @@ class TimelapseScene(Scene):
     KIND: ClassVar[str] = "timelapse"
     LABEL: ClassVar[str] = "Training time-lapse"
     INPUT_PATHS: ClassVar[tuple[str, ...]] = ("run",)
-    run: str = ""                 # a DCGAN run folder (its snapshots/step_*.png)
+    run: str = ""                 # a DCGAN run folder (snapshots/step_*.png) or a recorded time-lapse .mp4
     fps: float = 8.0
     max_frames: int = 120         # snapshots kept, evenly spaced, first and last always
 
