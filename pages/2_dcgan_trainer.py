@@ -39,7 +39,8 @@ SCROLL_TO_TOP_JS = ("for (const el of [document.scrollingElement, ...document.qu
 AUTOPLAY_JS = ("for (const v of document.querySelectorAll('video[data-cc-autoplay]')) {"
                " v.muted = true; const go = () => v.play().catch(() => {});"
                " if (v.paused) go(); v.addEventListener('canplay', go, {once: true});"
-               " v.addEventListener('pause', () => setTimeout(() => { if (!v.ended) go(); }, 300)); }")
+               " v.addEventListener('pause', () => setTimeout(() => {"
+               " if (!v.ended && !v.dataset.ccHold) go(); }, 300)); }")  # data-cc-hold: a screenshot's frame
 ARCHS = ["tutorial", "study"]
 PRESET_HELP = {
     "live demo": "Continues the bundled generator (76 minutes of training already done) on these images: "

@@ -369,8 +369,8 @@ def test_dcgan_start_shows_live_grid_at_top(warm_app, browser, dcgan_run):
         "the live grid must be on screen after Start"
     assert_clean(browser, "/dcgan after Start")
     time.sleep(3)  # past the first poll of the live panel; the recorded time-lapse shown at its end
-    browser.execute_script("document.querySelectorAll('video').forEach(v => { v.pause();"
-                           " if (v.duration) v.currentTime = v.duration - 0.05; })")
+    browser.execute_script("document.querySelectorAll('video').forEach(v => { v.dataset.ccHold = 1;"
+                           " v.pause(); if (v.duration) v.currentTime = v.duration - 0.05; })")
     shot(browser, "dcgan_training")
     click_button(browser, "Stop")
 
