@@ -67,7 +67,7 @@ def survey_headline(path: str, stamp: tuple[int, int] | None) -> dict | None:
 def clip_caption() -> str:
     try:
         info = json.loads(CLIP_INFO.read_text())
-        return f"DCGAN {info['face']} driven by the bundled motions: {', '.join(info['motions'])}."
+        return f"A face of the DCGAN, driven by the bundled motions: {', '.join(info['motions'])}."
     except (OSError, ValueError, KeyError, TypeError):
         return "A generated face driven by the bundled motions."
 
