@@ -217,9 +217,12 @@ c[2].metric("Rejected", sum(summary["rejected"].values()))
 c[3].metric("Duplicates", summary["duplicates"])
 c[4].metric("Scan time", f"{summary['seconds']:.1f} s")
 why = ", ".join(f"{reason} {n}" for reason, n in summary["rejected"].items())
-st.caption(f"Scanned {F.display_name(str(root))} with the {result.config.detector} detector "
-           f"({sum(r.cached for r in result.records)} images from cache)."
-           + (f" Rejected: {why}." if why else ""))
+# The folder by name only (an absolute path is the engineer's; it is in the tooltip).
+demo = root.resolve() == DEMO_DIR.resolve()
+where = "the bundled demo photos" if demo else f"“{F.display_name(root.name)}”"
+st.caption(f"Scanned {where}." + (f" Rejected: {why}." if why else ""),
+           help=f"{F.display_name(str(root))}, {result.config.detector} detector, "
+                f"{sum(r.cached for r in result.records)} images from the cache")
 cfg_used = result.config
 add_to_show({"kind": "dataset", "folder": str(root), "detector": cfg_used.detector, "size": cfg_used.size,
              "min_face": cfg_used.min_face, "blur_threshold": float(cfg_used.blur_threshold),
