@@ -488,3 +488,27 @@ def test_sampler_download_png_is_the_face_on_screen(warm_app, browser, tmp_path)
     with Image.open(files[0]) as img:
         assert img.format == "PNG" and img.mode == "RGB" and img.size[0] == img.size[1] >= 64
     assert_clean(browser, "/stylegan2 after a download")
+
+
+def test_dashboard_summary_downloads_carry_the_test(warm_app, browser, tmp_path):
+    """Issue 22: both summary files download (HTML after Markdown too) and include the hypothesis test."""
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.get(f"{warm_app}/dashboard")
+    wait_rendered(browser, "Hypothesis dashboard")
+    wait(browser, "[...document.querySelectorAll('[role=tab]')].some(e => e.innerText.includes('Export'))",
+         120, "the tabs")
+    next(e for e in browser.find_elements(By.CSS_SELECTOR, '[role="tab"]') if "Export" in e.text).click()
+    files = (("Summary (Markdown)", "survey_summary.md"), ("Summary (HTML)", "survey_summary.html"))
+    for label, name in files:
+        buttons = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button')
+        button = next(b for b in buttons if label in b.text)
+        assert button.is_enabled(), label
+        button.click()
+        deadline = time.time() + 30
+        while not (tmp_path / name).is_file() and time.time() < deadline:
+            time.sleep(0.2)
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "Hypothesis test" in text and "Not enough evidence yet" in text, name
