@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import sys
 from dataclasses import dataclass
 
 from core import ASSETS_DIR, CHECKPOINTS_DIR, DOWNLOADS_DIR
@@ -77,11 +78,17 @@ def showcase_state() -> str:
     return "; ".join(parts)
 
 
-def hardware() -> dict[str, str]:
+def hardware(import_torch: bool = True) -> dict[str, str]:
+    """Python, platform, cores, torch threads and GPU. ``import_torch=False`` (the home page: a fresh
+    server's first request must not wait 2-10 s for torch) reports torch's figures only once it is loaded."""
+    info = {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "cpu cores": str(os.cpu_count())}
+    if not import_torch and "torch" not in sys.modules:
+        info["torch threads"] = info["gpu"] = "shown once torch is loaded (reload this page in a moment)"
+        return info
     import torch
 
-    info = {"python": platform.python_version(), "platform": platform.platform(terse=True),
-            "cpu cores": str(os.cpu_count()), "torch threads": str(torch.get_num_threads())}
+    info["torch threads"] = str(torch.get_num_threads())
     if torch.cuda.is_available():
         info["gpu"] = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
     else:

@@ -80,8 +80,11 @@ with st.sidebar:
     size = st.select_slider("Crop size", options=list(F.ALIGN_SIZES), value=64, key="explorer_size")
     keep = st.radio("Faces per image", ("largest", "all"), horizontal=True, key="explorer_keep")
     min_face = st.slider("Minimum face size (px)", 8, 256, 32, key="explorer_min_face")
-    blur = st.slider("Blur threshold (Laplacian variance)", 0.0, 200.0, 20.0, key="explorer_blur")
-    dup = st.slider("Duplicate threshold (pHash bits)", 0, 20, 6, key="explorer_dup")
+    blur = st.slider("Reject faces less sharp than", 0.0, 200.0, 20.0, key="explorer_blur",
+                     help="Sharpness is the variance of the Laplacian of the aligned crop; below this the "
+                          "face is rejected as blurry.")
+    dup = st.slider("Treat photos as duplicates up to this many differences", 0, 20, 6, key="explorer_dup",
+                    help="Differences are bits of a 64-bit perceptual hash (pHash) of the face.")
 
 
 def resolve_source() -> tuple[Path | None, str | None]:
@@ -122,6 +125,11 @@ def load_metadata(root: Path | None) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ scan
+# The view picker is not drawn while a scan runs (the page stops at the progress bar), and Streamlit drops
+# the state of a widget that a run did not draw: after a rescan the picker showed "Faces" over another
+# view and ignored a click on it. Re-assigning the value keeps it through those runs.
+if "explorer_view" in st.session_state:
+    st.session_state.explorer_view = st.session_state.explorer_view
 run_dir = _session_dir("explorer_run_dir", lambda: SCAN_RUNS / f"session-{uuid.uuid4().hex[:12]}")
 status = jobs.read_job(run_dir)
 scanning = status is not None and status.is_active
@@ -209,9 +217,12 @@ c[2].metric("Rejected", sum(summary["rejected"].values()))
 c[3].metric("Duplicates", summary["duplicates"])
 c[4].metric("Scan time", f"{summary['seconds']:.1f} s")
 why = ", ".join(f"{reason} {n}" for reason, n in summary["rejected"].items())
-st.caption(f"Scanned {F.display_name(str(root))} with the {result.config.detector} detector "
-           f"({sum(r.cached for r in result.records)} images from cache)."
-           + (f" Rejected: {why}." if why else ""))
+# The folder by name only (an absolute path is the engineer's; it is in the tooltip).
+demo = root.resolve() == DEMO_DIR.resolve()
+where = "the bundled demo photos" if demo else f"“{F.display_name(root.name)}”"
+st.caption(f"Scanned {where}." + (f" Rejected: {why}." if why else ""),
+           help=f"{F.display_name(str(root))}, {result.config.detector} detector, "
+                f"{sum(r.cached for r in result.records)} images from the cache")
 cfg_used = result.config
 add_to_show({"kind": "dataset", "folder": str(root), "detector": cfg_used.detector, "size": cfg_used.size,
              "min_face": cfg_used.min_face, "blur_threshold": float(cfg_used.blur_threshold),
@@ -305,7 +316,8 @@ def faces_view() -> None:
     if show == "kept":
         crops = kept_stack(scan_id, result)
         if len(crops):
-            st.image(mosaic(scan_id, crops), width="stretch",
+            # At its own size (never wider): a few faces enlarged to the page width looked stretched.
+            st.image(mosaic(scan_id, crops), width="content",
                      caption=f"The vetted faces, aligned at {result.config.size} px"
                      + (f" (first {MOSAIC_MAX} of {len(crops)})" if len(crops) > MOSAIC_MAX else "")
                      + "; pick 'all' or 'rejected' above to see every photo with its verdict.")
@@ -335,11 +347,10 @@ def image_view() -> None:
         st.warning(f"The photo cannot be shown any more ({why}).")
         return
     a, b = st.columns([2, 1])
-    a.image(drawn, caption="green: kept, red: rejected; magenta: eyes and mouth; yellow: mesh",
-            width="stretch")
+    a.image(drawn, caption=preview.LEGEND, width="stretch")
     for f in rec.faces:
         if f.crop is not None:
-            b.image(f.crop, caption=f"aligned {result.config.size}px, blur {f.blur:.0f}", width=160)
+            b.image(f.crop, caption=f"aligned {result.config.size} px, sharpness {f.blur:.0f}", width=160)
         else:
             b.write(f"face {f.box}: {f.reason}")
 

@@ -143,8 +143,9 @@ with st.sidebar:
                "(files land in checkpoints/downloads and appear here).")
     device_request = device_choice()
     st.subheader("Sampling")
-    psi = st.slider("Truncation ψ", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
-                    help="Pulls w towards the average face: lower = more typical, higher = more varied.")
+    psi = st.slider("Variety", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
+                    help="Truncation ψ: pulls w towards the average face: lower = more typical, higher = "
+                         "more varied.")
     noise_mode = st.radio("Noise", ["const", "random", "none"], horizontal=True, key="sg_noise",
                           help="Per-pixel noise: fixed per layer (const), drawn from the seed (random), "
                                "or off.")
@@ -197,11 +198,13 @@ with st.sidebar:
 showcase = _showcase(model_file, Path(model_file).stat().st_mtime if model_file else 0.0)
 torch.set_num_threads(_render_threads(G))
 kind = G.source_info.get("kind", "?")
-st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} style "
-           f"layers · source: {kind}" + (" · **untrained (random weights)**" if untrained else "")
-           + (f" · step {G.source_info['step']}" if G.source_info.get("step") else "")
-           + (f" · {float(G.source_info['kimg']):.1f} kimg" if G.source_info.get("kimg") else "")
+st.caption(f"{G.img_resolution} px faces" + (" · **untrained (random weights)**" if untrained else "")
            + ("" if showcase.curated else f" · {showcase.note}"))
+with st.sidebar.expander("Details: this generator"):  # the engineer's words, off the main path
+    st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} style "
+               f"layers · source: {kind}"
+               + (f" · step {G.source_info['step']}" if G.source_info.get("step") else "")
+               + (f" · {float(G.source_info['kimg']):.1f} kimg" if G.source_info.get("kimg") else ""))
 if device_error:
     st.warning(f"{device_error}. Drawing on the processor instead.")
 
@@ -316,7 +319,7 @@ def hero() -> None:
     with face_col:
         morph_view(key="sg_morph", src=src, t=t, pair=pair, seed_a=seed, on_release=_released,
                    scrub=bool(st.session_state.get("sg_scrub", True)),
-                   caption=f"A = seed {seed} · B = seed {seed_b} · t = {t:.2f} · ψ {psi:.2f}")
+                   caption=f"Face A → face B: {t:.0%}" if t else "Face A: drag the slider towards face B")
     with ctl_col:
         st.caption(f"⏱ {'slider' if t else 'seed'} → image {ms:.0f} ms (mapping + synthesis at "
                    f"{G.img_resolution} px + encoding)")

@@ -60,6 +60,9 @@ def save_upload(upload, suffix: str) -> Path:
 
 page_header("FOMM animator", "Make a face follow a driving video: offline landmark motion transfer, "
             "or the First Order Motion Model (Siarohin et al., NeurIPS 2019) with its official weights.")
+# Animate, its progress and the result sit at the top, above the fold at 1600x1000 (they were below the
+# options); filled at the end of the script, once the choices below are known.
+action_slot = st.container()
 
 with st.sidebar:
     export_options()
@@ -118,7 +121,7 @@ else:
     video = st.file_uploader("Driving video", type=["mp4", "mov", "webm", "gif", "m4v"])
     if video is not None:
         driving = save_upload(video, Path(video.name).suffix.lower())
-        st.video(video.getvalue())
+        st.video(video.getvalue(), width=320)  # a preview, not the page width (it filled 1,070 px)
         if st.button("Record motion from this video"):
             try:
                 with st.spinner("Tracking the face..."):
@@ -130,59 +133,85 @@ else:
                 st.error(str(e))
 
 # --------------------------------------------------------------------------------- options
-st.subheader("3. Engine and options")
-checkpoints = fomm_checkpoints()
-engine_labels = {"landmarks": "Offline landmark motion transfer (no weights)",
-                 "fomm": "Neural FOMM (vox-256 checkpoint)"}
-engine = st.radio("Engine", list(engine_labels), format_func=engine_labels.get, horizontal=True)
-checkpoint = None
-fomm_bf16 = False
-if engine == "fomm":
-    fomm_bf16 = st.toggle("Faster neural engine (bf16)", value=False,
-                          help="Runs the generator's residual bottleneck under bf16: about 1.3x faster per "
-                               "frame on CPUs with bf16 units, with ~1 % error in its features.")
-    if checkpoints:
-        checkpoint = str(st.selectbox("Checkpoint", checkpoints, format_func=lambda p: Path(p).name))
-    else:
-        st.info(f"No FOMM checkpoint in {DOWNLOADS_DIR}. Download it with "
-                "`python -m core.download get vox-256 --accept-licence` (about 700 MB; non-commercial "
-                "licence), give the path of a copy you have below, or use the offline engine.")
-        typed = st.text_input("Path to vox-cpk.pth.tar", "").strip()
-        if typed:
-            if Path(typed).is_file():
-                checkpoint = typed
-            else:
-                st.warning(f"No file at {typed}.")
-    if isinstance(driving, an.Motion):
-        st.warning("Bundled motions drive the offline engine only; upload a video for FOMM.")
+with st.expander("3. Engine and options (the offline landmark engine by default)"):
+    checkpoints = fomm_checkpoints()
+    engine_labels = {"landmarks": "Offline landmark motion transfer (no weights)",
+                     "fomm": "Neural FOMM (vox-256 checkpoint)"}
+    engine = st.radio("Engine", list(engine_labels), format_func=engine_labels.get, horizontal=True)
+    checkpoint = None
+    fomm_bf16 = False
+    if engine == "fomm":
+        fomm_bf16 = st.toggle("Faster neural engine (bf16)", value=False,
+                              help="Runs the generator's residual bottleneck under bf16: about 1.3x faster "
+                                   "per frame on CPUs with bf16 units, with ~1 % error in its features.")
+        if checkpoints:
+            checkpoint = str(st.selectbox("Checkpoint", checkpoints, format_func=lambda p: Path(p).name))
+        else:
+            st.info(f"No FOMM checkpoint in {DOWNLOADS_DIR}. Download it with "
+                    "`python -m core.download get vox-256 --accept-licence` (about 700 MB; non-commercial "
+                    "licence), give the path of a copy you have below, or use the offline engine.")
+            typed = st.text_input("Path to vox-cpk.pth.tar", "").strip()
+            if typed:
+                if Path(typed).is_file():
+                    checkpoint = typed
+                else:
+                    st.warning(f"No file at {typed}.")
+        if isinstance(driving, an.Motion):
+            st.warning("Bundled motions drive the offline engine only; upload a video for FOMM.")
+    c1, c2, c3 = st.columns(3)
+    relative = c1.radio("Motion", ["relative", "absolute"], help="Relative: the source keeps its face shape "
+                        "and copies the driving changes (FOMM demo default).") == "relative"
+    adapt_scale = c2.checkbox("Adapt movement scale", value=True)
+    best_frame = c2.checkbox("Best start frame", value=False,
+                             help="Start from the driving frame whose face shape best matches the source.")
+    side_by_side = c3.checkbox("Side by side (source | driving | result)", value=True)
+    upscale = c3.selectbox("Output size", [1, 2], format_func=lambda k: f"{256 * k} px")
 licence_caption(checkpoint if engine == "fomm" and checkpoint else engine)
-c1, c2, c3 = st.columns(3)
-relative = c1.radio("Motion", ["relative", "absolute"], help="Relative: the source keeps its face shape "
-                    "and copies the driving changes (FOMM demo default).") == "relative"
-adapt_scale = c2.checkbox("Adapt movement scale", value=True)
-best_frame = c2.checkbox("Best start frame", value=False,
-                         help="Start from the driving frame whose face shape best matches the source.")
-side_by_side = c3.checkbox("Side by side (source | driving | result)", value=True)
-upscale = c3.selectbox("Output size", [1, 2], format_func=lambda k: f"{256 * k} px")
 
 # ------------------------------------------------------------------------------- animate
+ANIMATE_REQUEST = "animator_animate_requested"
+
+
+def _request_animation() -> None:
+    """Button callback: recorded in the session, so a click that lands while the page is still rerunning
+    for a new motion is not lost with that interrupted run (twice it started nothing and said nothing)."""
+    st.session_state[ANIMATE_REQUEST] = True
+
+
+def why_not_ready() -> str | None:
+    if source is None:
+        return "Choose a source face first (section 1)."
+    if driving is None:
+        return "Choose a driving motion or upload a video first (section 2)."
+    if engine == "fomm" and not checkpoint:
+        return "The neural engine needs its checkpoint (section 3), or choose the offline engine."
+    return None
+
+
 run_dir = st.session_state.get("animator_run")
 status = jobs.read_job(run_dir) if run_dir else None
 busy = status is not None and status.is_active
-ready = source is not None and driving is not None and (engine == "landmarks" or checkpoint)
-if st.button("Animate", type="primary", disabled=not ready or busy):
-    run_dir = str(WORK_DIR / f"animation-{uuid.uuid4().hex[:12]}")
-    opts = an.AnimateOptions(engine=engine, checkpoint=checkpoint, relative=relative,
-                             adapt_scale=adapt_scale, best_frame=best_frame, upscale=int(upscale),
-                             side_by_side=side_by_side, fomm_bf16=fomm_bf16,
-                             real_photo=source_kind == "Upload photo", provenance=export_settings(),
-                             source_note=st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, "")
-                             if source_kind == "Sent from a generator" else source_kind)
-    an.start_animation_job(run_dir, source, driving, opts, crop_source=crop_source)
-    st.session_state["animator_run"] = run_dir
-    status = jobs.read_job(run_dir)
+not_ready = why_not_ready()
+ready = not_ready is None
+with action_slot:
+    st.button("Animate", type="primary", disabled=busy, on_click=_request_animation, key="animator_animate",
+              help=not_ready)
+    if st.session_state.pop(ANIMATE_REQUEST, False) and not busy:
+        if not ready:
+            st.warning(not_ready)
+        else:
+            run_dir = str(WORK_DIR / f"animation-{uuid.uuid4().hex[:12]}")
+            opts = an.AnimateOptions(engine=engine, checkpoint=checkpoint, relative=relative,
+                                     adapt_scale=adapt_scale, best_frame=best_frame, upscale=int(upscale),
+                                     side_by_side=side_by_side, fomm_bf16=fomm_bf16,
+                                     real_photo=source_kind == "Upload photo", provenance=export_settings(),
+                                     source_note=st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, "")
+                                     if source_kind == "Sent from a generator" else source_kind)
+            an.start_animation_job(run_dir, source, driving, opts, crop_source=crop_source)
+            st.session_state["animator_run"] = run_dir
+            status = jobs.read_job(run_dir)
 if not ready:
-    st.caption("Choose a source face and a driving motion to animate.")
+    action_slot.caption(not_ready)
 else:  # this setup as a show scene; a face or video that exists only here is stored in the show
     bundled = source_kind == "Bundled face"
     add_to_show({"kind": "animation", "source_kind": "bundled" if bundled else "image",
@@ -230,10 +259,11 @@ def job_panel(run: str) -> None:
 
 
 if status is not None:
-    if status.is_final:
-        show_result(status)
-    else:
-        job_panel(run_dir)
+    with action_slot:
+        if status.is_final:
+            show_result(status)
+        else:
+            job_panel(run_dir)
 
 # ------------------------------------------------------------------ a face that says your line
 if source is not None and source_kind == "Bundled face":

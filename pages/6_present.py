@@ -133,6 +133,39 @@ def _job_panel(run_dir, what: str) -> bool:
     return False
 
 
+def export_panel(show_dir, name: str, fmt: str, label: str) -> None:
+    """Build and download one reel. While the build runs this part reruns alone every second, so its
+    progress moves and the download appears by itself (it sat on "queued" until someone pressed Refresh)."""
+    run_dir = S.job_dir(show_dir, f"export-{fmt}")
+    job = read_job(run_dir)
+    building = job is not None and job.is_active
+
+    @st.fragment(run_every=1.0 if building else None)
+    def panel() -> None:
+        out = run_dir / f"{name}.{fmt}"
+        running = _job_panel(run_dir, f"{label} export")
+        if building and not running:
+            st.rerun()  # finished: show the download and stop polling
+        done = read_job(run_dir)
+        if not running and st.button(f"Build {label}", key=f"present_build_{fmt}"):
+            try:
+                start_process_job(run_dir, ["-m", "core.show", "export", str(show_dir.resolve()), f"--{fmt}",
+                                            str(out), *export_flags()], kind=f"show-export-{fmt}")
+                st.rerun()
+            except JobBusyError:
+                st.toast(f"The {label} is already being built.")
+        elif not running and done is not None and done.state == "done" and out.is_file():
+            st.download_button(f"Download {out.name} ({out.stat().st_size / 1e6:.1f} MB)",
+                               data=lambda p=out: p.read_bytes(), file_name=out.name,
+                               mime="text/html" if fmt == "html" else "video/mp4", key=f"present_dl_{fmt}")
+            if (credentials := pv.sidecar_path(out)).is_file():  # HTML cannot embed a C2PA manifest
+                st.download_button(f"Download its content credentials ({credentials.name})",
+                                   data=lambda p=credentials: p.read_bytes(), file_name=credentials.name,
+                                   mime="application/c2pa", key=f"present_dl_{fmt}_c2pa")
+
+    panel()
+
+
 with st.sidebar:
     st.subheader("Prepare")
     st.caption(f"{n - len(missing)} of {n} scenes ready")
@@ -161,27 +194,7 @@ with st.sidebar:
     if licence_note := licence_warning(show):
         st.warning(f"Warning: {licence_note}")
     for fmt, label in (("html", "HTML reel"), ("mp4", "MP4 reel")):
-        run_dir = S.job_dir(show_dir, f"export-{fmt}")
-        out = run_dir / f"{name}.{fmt}"
-        running = _job_panel(run_dir, f"{label} export")
-        done = read_job(run_dir)
-        if not running and st.button(f"Build {label}", key=f"present_build_{fmt}"):
-            try:
-                start_process_job(run_dir, ["-m", "core.show", "export", str(show_dir.resolve()), f"--{fmt}",
-                                            str(out), *export_flags()], kind=f"show-export-{fmt}")
-                st.rerun()
-            except JobBusyError:
-                st.toast(f"The {label} is already being built.")
-        if running:
-            st.button(f"Refresh {label} progress", key=f"present_refresh_{fmt}")
-        elif done is not None and done.state == "done" and out.is_file():
-            st.download_button(f"Download {out.name} ({out.stat().st_size / 1e6:.1f} MB)",
-                               data=lambda p=out: p.read_bytes(), file_name=out.name,
-                               mime="text/html" if fmt == "html" else "video/mp4", key=f"present_dl_{fmt}")
-            if (credentials := pv.sidecar_path(out)).is_file():  # HTML cannot embed a C2PA manifest
-                st.download_button(f"Download its content credentials ({credentials.name})",
-                                   data=lambda p=credentials: p.read_bytes(), file_name=credentials.name,
-                                   mime="application/c2pa", key=f"present_dl_{fmt}_c2pa")
+        export_panel(show_dir, name, fmt, label)
 
     notes = [(v.index, v.title, v.scene.notes) for v in views if v.scene.notes]
     if notes:

@@ -16,6 +16,7 @@ import torch
 
 import core
 from core import provenance as pv
+from core import sefa_names
 from core import stylegan2 as sg
 from pages._common import send_to_animator
 from pages._provenance import export_settings
@@ -37,6 +38,27 @@ class SamplerModel:
 def _sefa(model_key: str, _G: sg.Generator, group: str, num: int) -> sg.SemanticDirections:
     layers = None if group == "all" else sg.style_layers(_G, group)
     return sg.sefa_directions(_G, layers=layers, num=num)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _direction_names(model_key: str, file: str | None, layers: tuple[int, ...]) -> list | None:
+    """Measured names and ranges of the directions (core.sefa_names), when stored for this checkpoint."""
+    return sefa_names.load_names(file, layers) if file else None
+
+
+def _name_directions_button(m: SamplerModel, group: str) -> None:
+    """Measure and store the names of this model's directions (minutes: faces moved and measured)."""
+    if m.file is None:
+        return
+    if st.button("Name these directions by measuring faces (a few minutes)", key="sg_sefa_measure"):
+        layers = None if group == "all" else sg.style_layers(m.G, group)
+        with st.spinner("Moving faces along each direction and measuring them with the face mesh…"):
+            from core.showcase import load_showcase
+
+            seeds = load_showcase(m.file).seeds[:6] or list(range(6))
+            sefa_names.measure_and_store(m.file, m.G, layers, [m.ws_cache.get(s, 0.7) for s in seeds])
+        _direction_names.clear()
+        st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -147,20 +169,25 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
 
     with tab_sefa:
         st.caption("Closed-form factorisation (SeFa, Shen & Zhou 2021): the eigenvectors of the style-"
-                   "modulation weights are the directions in W that change the image most. No labels: "
-                   "look at the strips and name them yourself.")
+                   "modulation weights are the directions in W that change the image most. No labels: each "
+                   "is named by measuring faces moved along it with the face mesh (head turn, tilt, smile, "
+                   "mouth, eyes, brightness), and its slider stops where the face stops being the same "
+                   "person.")
         s1, s2 = st.columns(2)
         sefa_group = s1.radio("Factorise layers", ["all", *sg.STYLE_GROUPS], horizontal=True,
                               key="sg_sefa_group")
         num_dirs = s2.slider("Directions", 1, 8, 5, key="sg_sefa_num")
         sem = _sefa(m.key, m.G, sefa_group, num_dirs)
+        measured = _direction_names(m.key, m.file, tuple(sem.layers))
+        if measured is None:
+            _name_directions_button(m, sefa_group)
+        names = [measured[k] if measured and k < len(measured) else None for k in range(num_dirs)]
         strip_res = min(m.G.img_resolution, max(m.preview_res, 32))
         if st.checkbox("Show preview strips (−3σ … +3σ)", value=m.G.img_resolution <= 64,
                        key="sg_sefa_strips"):
             strips = _strips(m.key, m.G, sem, sefa_group, num_dirs, seed, psi, noise_mode, strip_res, ws_main)
             for k, strip in enumerate(strips):
-                st.image(strip, caption=f"{st.session_state.get(f'sg_dir_name_{k}', f'direction {k + 1}')} "
-                                 f"(eigenvalue {float(sem.eigenvalues[k]):.2f})")
+                st.image(strip, caption=st.session_state.get(f"sg_dir_name_{k}", f"direction {k + 1}"))
 
         @st.fragment
         def sefa_panel() -> None:
@@ -170,11 +197,20 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
             left, right = st.columns([3, 2])
             with left:
                 for k in range(num_dirs):
+                    found = names[k]
                     n_col, a_col = st.columns([2, 3])
-                    name = n_col.text_input(f"Name of direction {k + 1}", f"direction {k + 1}",
-                                            key=f"sg_dir_name_{k}")
-                    amounts.append(a_col.slider(name or f"direction {k + 1}", -3.0, 3.0, 0.0, 0.25,
-                                                key=f"sg_dir_amt_{k}_{m.key}"))
+                    name = n_col.text_input(f"Name of direction {k + 1}",
+                                            found.name if found else f"direction {k + 1}",
+                                            key=f"sg_dir_name_{k}_{m.key}_{sefa_group}")
+                    st.session_state[f"sg_dir_name_{k}"] = name
+                    # Within the measured range the face stays the same person (±3σ without a measurement).
+                    low, high = (found.low, found.high) if found else (-3.0, 3.0)
+                    label = found.label() if found and name == found.name else (name or f"direction {k + 1}")
+                    amounts.append(a_col.slider(label, float(low), float(high), 0.0, 0.25,
+                                                key=f"sg_dir_amt_{k}_{m.key}_{sefa_group}",
+                                                help=None if found is None else
+                                                f"Measured: {found.name}, kept within {found.low:+.1f} … "
+                                                f"{found.high:+.1f} σ where the face stays the same person."))
             edited = sg.apply_directions(m.ws_cache.get(seed_now, psi), sem, amounts)
             img, ms = _render(m, edited, seed_now, noise_mode)
             with right:
@@ -188,9 +224,10 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
                     st.success("Sent to the FOMM animator.")
                 # the direction moved most (or the first)
                 k = max(range(num_dirs), key=lambda i: abs(amounts[i]))
+                low, high = (names[k].low, names[k].high) if names[k] else (-3.0, 3.0)
                 add_to_show({"kind": "edit", "model": m.file, "seed": seed_now, "psi": psi,
-                             "noise": noise_mode, "layers": sefa_group, "direction": k, "amount_min": -3.0,
-                             "amount_max": 3.0,
+                             "noise": noise_mode, "layers": sefa_group, "direction": k, "amount_min": low,
+                             "amount_max": high,
                              "name": st.session_state.get(f"sg_dir_name_{k}", "")})
 
         sefa_panel()

@@ -25,23 +25,23 @@ def show_headline(test: sv.ProportionTest | None, box) -> None:
             st.info("Pick a question and the answer(s) to count under **Hypothesis test** for the headline.")
             return
         st.markdown(f"*“{md_escape(test.question)}”*")
+        words = sv.verdict_words(test)
         st.markdown(
             f'<p style="font-size:3rem;font-weight:700;line-height:1.15;margin:0 0 0.4rem">'
-            f"{html.escape(sv.headline_sentence(test))}</p>",
+            f"{html.escape(words.headline)}</p>",
             unsafe_allow_html=True,
         )
-        kind = sv.verdict_kind(test)
-        alert = {sv.VERDICT_SUPPORTED: st.success, sv.VERDICT_AGAINST: st.warning}.get(kind, st.info)
-        alert(f"#### {md_escape(sv.plain_verdict(test))}")
-        with st.expander("Details: χ² test, exact binomial test, confidence interval, power"):
-            show_details(test)
+        alert = {sv.VERDICT_SUPPORTED: st.success, sv.VERDICT_AGAINST: st.warning}.get(words.kind, st.info)
+        alert(f"#### {md_escape(words.sentence)}")
+        with st.expander("Details: the statistics behind the verdict"):
+            show_details(test, words)
 
 
 def _p(p_value: float, alpha: float) -> str:
     return sv.format_p_value(p_value, alpha).removeprefix("p = ")
 
 
-def show_details(test: sv.ProportionTest) -> None:
+def show_details(test: sv.ProportionTest, words: sv.Verdict) -> None:
     conf = sv.format_percent(1 - test.alpha)
     m = st.columns(5)
     m[0].metric("χ² goodness of fit", f"{test.chi2:.2f}", help="Pearson's χ², 1 degree of freedom")
@@ -59,7 +59,7 @@ def show_details(test: sv.ProportionTest) -> None:
         f"{sv.format_percent(test.observed_share)} (the sentence below asks about a 10-point difference).",
     )
     st.markdown(sv.power_sentence(test))
-    st.markdown(f"In statistical terms: {md_escape(test.verdict)}")
+    st.markdown(f"In statistical terms: {md_escape(words.statistics)}")
     st.dataframe(
         pd.DataFrame(
             {

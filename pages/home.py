@@ -33,16 +33,19 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return st_.st_mtime_ns, st_.st_size
 
 
-@st.cache_data(show_spinner="Generating faces…", max_entries=4)
+@st.cache_data(show_spinner="Preparing the faces…", max_entries=4)
 def showcase_faces(path: str, stamp: tuple[int, int] | None, count: int, size: int):
-    """(labels, faces, note) of the bundled DCGAN's showcase, or ([], None, why) when it cannot load."""
-    from core.showcase import dcgan_face_label, dcgan_showcase_faces
+    """(labels, faces, note) of the bundled DCGAN's showcase, or ([], None, why) when it cannot load.
+
+    Prepared once per checkpoint and kept on disk (core.showcase.prepared_dcgan_faces): a fresh server
+    shows them within a second of the first request."""
+    from core.showcase import dcgan_face_label, prepared_dcgan_faces
 
     try:
-        showcase, faces = dcgan_showcase_faces(path, count, size)
+        ids, faces, note = prepared_dcgan_faces(path, count, size)
     except (ValueError, OSError) as e:  # CheckpointError is a ValueError
         return [], None, f"The bundled DCGAN checkpoint could not be opened ({e})."
-    return [dcgan_face_label(s) for s in showcase.seeds[:count]], faces, showcase.note
+    return [dcgan_face_label(i) for i in ids], faces, note
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -64,75 +67,94 @@ def survey_headline(path: str, stamp: tuple[int, int] | None) -> dict | None:
 def clip_caption() -> str:
     try:
         info = json.loads(CLIP_INFO.read_text())
-        return f"DCGAN {info['face']} driven by the bundled motions: {', '.join(info['motions'])}."
+        return f"A face of the DCGAN, driven by the bundled motions: {', '.join(info['motions'])}."
     except (OSError, ValueError, KeyError, TypeError):
         return "A generated face driven by the bundled motions."
 
 
-st.title("🎭 Custom Cast")
-st.markdown("### **Choose who you see on screen.** Faces of no real person, generated and animated live.")
+def faces_panel() -> list[str]:
+    """The opening row: six faces of no real person; returns their names (for the status, not the slide)."""
+    labels, faces, note = showcase_faces(str(CHECKPOINT), _stamp(CHECKPOINT), FACES, FACE_PX)
+    if faces is None:
+        st.info(note + " The other steps still work; see *Status of this installation* below.")
+        return []
+    for col, face in zip(st.columns(len(faces), gap="small"), faces):
+        col.image(face, width="stretch", output_format="PNG")
+    st.caption("Six faces of the DCGAN this project trained: none of them is a real person."
+               + (f" {note}" if note else ""))
+    st.page_link("pages/2_dcgan_trainer.py",
+                 label="Faces by the DCGAN this project trained: see it learn, live", icon="🏋️")
+    st.page_link("pages/3_stylegan2_sampler.py", label="Generate and morph faces: StyleGAN2 sampler",
+                 icon="🧬")
+    return labels
 
-# --- the faces ------------------------------------------------------------------------------------------
-labels, faces, note = showcase_faces(str(CHECKPOINT), _stamp(CHECKPOINT), FACES, FACE_PX)
-if faces is None:
-    st.info(note + " The other steps still work; see *Status of this installation* below.")
-else:
-    for col, label, face in zip(st.columns(len(faces), gap="small"), labels, faces):
-        col.image(face, caption=label, width="stretch", output_format="PNG")
-    if note:
-        st.caption(note)
-st.page_link("pages/2_dcgan_trainer.py", label="Faces by the DCGAN this project trained: see it learn, live",
-             icon="🏋️")
-st.page_link("pages/3_stylegan2_sampler.py", label="Generate and morph faces: StyleGAN2 sampler", icon="🧬")
 
-# --- the clip, the survey, the steps ---------------------------------------------------------------------
-clip_col, survey_col, steps_col = st.columns([4, 5, 4], gap="large")
-with clip_col:
-    if CLIP.is_file():
-        st.video(str(CLIP), loop=True, autoplay=True, muted=True, width=250)
-        st.caption(clip_caption())
-    else:
-        st.info("The home clip is missing (make it with `python assets/make_home_clip.py`).")
-    st.page_link("pages/4_fomm_animator.py", label="Animate a face: FOMM animator", icon="🎬")
-with survey_col:
-    headline = survey_headline(str(SURVEY), _stamp(SURVEY))
-    if headline is None:
-        st.info("The bundled survey is missing or has no yes/no question.")
-    else:
-        st.markdown(f"## {headline['sentence']}")
-        st.markdown(f"*“{headline['question']}”*")
-    st.page_link("pages/5_hypothesis_dashboard.py", label="See the survey: hypothesis dashboard", icon="📊")
-with steps_col:
-    st.markdown("#### The pipeline")
-    for page, label, icon in [
-        ("pages/1_dataset_explorer.py", "1 · Collect: find and align faces in photos", "🗂️"),
-        ("pages/2_dcgan_trainer.py", "2 · Train: a DCGAN learns faces, live", "🏋️"),
-        ("pages/3_stylegan2_sampler.py", "3 · Generate: StyleGAN2 seeds, morphs, styles", "🧬"),
-        ("pages/4_fomm_animator.py", "4 · Animate: a face follows a driving video", "🎬"),
-        ("pages/5_hypothesis_dashboard.py", "5 · Evidence: the viewers' survey and its test", "📊"),
-    ]:
-        st.page_link(page, label=label, icon=icon)
+def clip_survey_steps_panel() -> None:
+    """The animated clip, the survey's headline and the pipeline's steps, side by side."""
+    clip_col, survey_col, steps_col = st.columns([4, 5, 4], gap="large")
+    with clip_col:
+        if CLIP.is_file():
+            st.video(str(CLIP), loop=True, autoplay=True, muted=True, width=250)
+            st.caption(clip_caption())
+        else:
+            st.info("The home clip is missing (make it with `python assets/make_home_clip.py`).")
+        st.page_link("pages/4_fomm_animator.py", label="Animate a face: FOMM animator", icon="🎬")
+    with survey_col:
+        headline = survey_headline(str(SURVEY), _stamp(SURVEY))
+        if headline is None:
+            st.info("The bundled survey is missing or has no yes/no question.")
+        else:
+            st.markdown(f"## {headline['sentence']}")
+            st.markdown(f"*“{headline['question']}”*")
+        st.page_link("pages/5_hypothesis_dashboard.py", label="See the survey: hypothesis dashboard",
+                     icon="📊")
+    with steps_col:
+        st.markdown("#### The pipeline")
+        for page, label, icon in [
+            ("pages/1_dataset_explorer.py", "1 · Collect: find and align faces in photos", "🗂️"),
+            ("pages/2_dcgan_trainer.py", "2 · Train: a DCGAN learns faces, live", "🏋️"),
+            ("pages/3_stylegan2_sampler.py", "3 · Generate: StyleGAN2 seeds, morphs, styles", "🧬"),
+            ("pages/4_fomm_animator.py", "4 · Animate: a face follows a driving video", "🎬"),
+            ("pages/5_hypothesis_dashboard.py", "5 · Evidence: the viewers' survey and its test", "📊"),
+        ]:
+            st.page_link(page, label=label, icon=icon)
 
-# --- the machinery, folded away -----------------------------------------------------------------------------
-with st.expander("Status of this installation"):
-    st.caption("Everything below ships with the app and works offline; downloaded official weights appear "
-               "here when present.")
-    items = asset_status()
-    missing = [it.name for it in items if not it.present]
-    if missing:
-        st.warning("Missing: " + ", ".join(missing) + ". The pages that need them say so; the rest works.")
-    else:
-        st.success("All bundled demo assets and checkpoints are present.")
-    st.dataframe(pd.DataFrame([{"item": it.name, "present": it.present, "path": it.path, "detail": it.detail}
-                               for it in items]),
-                 hide_index=True, width="stretch",
-                 column_config={"present": st.column_config.CheckboxColumn("present")})
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Hardware**")
-        st.dataframe(pd.DataFrame(hardware().items(), columns=["", "value"]), hide_index=True,
-                     width="stretch")
-    with right:
-        st.markdown("**Libraries**")
-        st.dataframe(pd.DataFrame(library_versions().items(), columns=["library", "version"]),
-                     hide_index=True, width="stretch")
+
+def status_panel(face_labels: list[str]) -> None:
+    """The machinery, folded away."""
+    with st.expander("Status of this installation"):
+        st.caption("Everything below ships with the app and works offline; downloaded official weights "
+                   "appear here when present.")
+        items = asset_status()
+        missing = [it.name for it in items if not it.present]
+        if missing:
+            st.warning("Missing: " + ", ".join(missing)
+                       + ". The pages that need them say so; the rest works.")
+        else:
+            st.success("All bundled demo assets and checkpoints are present.")
+        st.dataframe(pd.DataFrame([{"item": it.name, "present": it.present, "path": it.path,
+                                    "detail": it.detail} for it in items]),
+                     hide_index=True, width="stretch",
+                     column_config={"present": st.column_config.CheckboxColumn("present")})
+        if face_labels:
+            st.caption("Faces on the slide (as the DCGAN page names them): " + "; ".join(face_labels))
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Hardware**")
+            st.dataframe(pd.DataFrame(hardware(import_torch=False).items(), columns=["", "value"]),
+                         hide_index=True, width="stretch")
+        with right:
+            st.markdown("**Libraries**")
+            st.dataframe(pd.DataFrame(library_versions().items(), columns=["library", "version"]),
+                         hide_index=True, width="stretch")
+
+
+def main() -> None:
+    st.title("🎭 Custom Cast")
+    st.markdown("### **Choose who you see on screen.** Faces of no real person, generated and animated live.")
+    labels = faces_panel()
+    clip_survey_steps_panel()
+    status_panel(labels)
+
+
+main()

@@ -193,7 +193,8 @@ def test_dataset_empty_and_too_small(tmp_path):
 
 
 def _losses(run_dir: Path) -> list[tuple]:
-    return [(r["step"], r["d_loss"], r["g_loss"], r["d_x"], r["d_gz"]) for r in dcgan.read_metrics(run_dir)]
+    return [(r["step"], r["d_loss"], r["g_loss"], r["d_x"], r["d_gz"]) for r in dcgan.read_metrics(run_dir)
+            if "d_loss" in r]  # step 0 has only its SWD
 
 
 @pytest.mark.parametrize("arch", ["study", "tutorial"])
@@ -223,7 +224,7 @@ def test_exact_resume(tmp_path, arch):
     assert {"model", "discriminator", "opt_g", "opt_d", "rng", "sampler", "fixed_noise"} <= set(ckpt)
     assert all(math.isfinite(r[1]) for r in a) and 0 < a[0][3] < 1
     rows = dcgan.read_metrics(tmp_path / "part")
-    assert [r["step"] for r in rows if "swd" in r] == [3, 6]
+    assert [r["step"] for r in rows if "swd" in r] == [0, 3, 6]  # step 0: the chart never starts empty
     assert [p.name for p in dcgan.snapshot_paths(tmp_path / "part")] == [
         "step_0000000.png", "step_0000003.png", "step_0000006.png"]
     grid = np.asarray(Image.open(tmp_path / "part" / dcgan.LATEST_GRID_NAME))
@@ -463,3 +464,30 @@ def test_ddp_two_cpu_processes_gloo(tmp_path):
     ckpt = safe_torch_load(tmp_path / "run" / dcgan.CHECKPOINT_NAME)
     assert ckpt["step"] == 3 and ckpt["world_size"] == 2 and len(ckpt["rng"]["per_rank"]) == 2
     assert len(dcgan.read_metrics(tmp_path / "run")) == 3  # only rank 0 writes files
+
+
+def test_a_run_can_start_from_a_trained_generator_and_warm_up_its_discriminator(tmp_path):
+    """Issue 22: the live preset continues the bundled generator, so faces show at step 0; its fresh
+    discriminator learns alone for d_warmup_steps, during which G does not move."""
+    source = dcgan.Trainer(tiny_config("tutorial", steps=2), tiny_data(), tmp_path / "src")
+    source.run()
+    source.close()
+    dcgan.export_generator(tmp_path / "src" / dcgan.CHECKPOINT_NAME, tmp_path / "g.pt")
+    cfg = tiny_config("tutorial", steps=3, d_warmup_steps=2, init_generator=str(tmp_path / "g.pt"),
+                      snapshot_every=1)
+    t = dcgan.Trainer(cfg, tiny_data(), tmp_path / "run")
+    start = {k: v.clone() for k, v in t.G.state_dict().items()}
+    for k, v in source.G.state_dict().items():
+        torch.testing.assert_close(start[k], v, rtol=0, atol=0)
+    torch.testing.assert_close(t.fixed_noise, source.fixed_noise[: cfg.n_fixed])
+    t.run(until=2)
+    for k, v in t.G.named_parameters():  # D alone learned in the warm-up (BatchNorm statistics may move)
+        torch.testing.assert_close(v.detach(), start[k], rtol=0, atol=0)
+    t.run()
+    assert any(not torch.equal(v.detach(), start[k]) for k, v in t.G.named_parameters())
+    t.close()
+    bad = tiny_config("study", init_generator=str(tmp_path / "g.pt"))
+    with pytest.raises(CheckpointError, match="model differs"):
+        dcgan.Trainer(bad, tiny_data(), tmp_path / "bad")
+    with pytest.raises(dcgan.ConfigError, match="init_generator"):
+        tiny_config(init_generator=7).validate()

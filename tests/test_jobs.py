@@ -84,6 +84,31 @@ def test_eta_estimator_uses_recent_rate_and_waits_for_history():
     assert eta.update(5, None, now=137.0) is None        # unknown total: no estimate
 
 
+def test_smoothed_eta_stays_steady_when_a_shared_cpu_changes_speed():
+    """Issue 22: "time left" jumped 43 min -> 1 h 49 -> 27 min; the jobs' estimator smooths the rate."""
+    raw = jobs.EtaEstimator(window_s=30.0)
+    steady = jobs.EtaEstimator(window_s=60.0, smooth_s=90.0)
+    done, estimates = 0.0, {"raw": [], "steady": []}
+    for t in range(0, 900):
+        done += 1.0 if (t // 60) % 2 else 3.0  # a minute at 3 steps/s, a minute at 1 step/s, ...
+        for name, eta in (("raw", raw), ("steady", steady)):
+            value = eta.update(done, 5000, now=float(t))
+            if t >= 300 and value is not None:
+                estimates[name].append(value + t)  # predicted finishing time: constant if the ETA is honest
+    spread = {k: max(v) - min(v) for k, v in estimates.items()}
+    assert spread["steady"] < 0.35 * spread["raw"]
+    mean_rate = 2.0
+    finish = 5000 / mean_rate
+    assert abs(estimates["steady"][-1] - finish) < 0.25 * finish
+
+
+def test_time_left_is_said_as_a_person_says_it():
+    say = jobs.spoken_time_left
+    assert say(None) == "-" and say(float("nan")) == "-" and say(30) == "under a minute"
+    assert say(7 * 60) == "7 min" and say(43 * 60) == "45 min" and say(109 * 60) == "1 h 50 min"
+    assert say(120 * 60) == "2 h"
+
+
 def test_thread_job_progress_eta_result_and_throttled_writes(tmp_path, monkeypatch):
     writes = []
     real_write = manifest_mod.atomic_write_bytes

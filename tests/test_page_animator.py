@@ -63,3 +63,18 @@ def test_page_offers_generator_handoff():
     source = next(r for r in at.radio if r.label == "Source")
     assert source.value == "Sent from a generator"
     assert any("StyleGAN2 seed 7" in c.value for c in at.caption)
+
+
+def test_animate_sits_at_the_top_and_says_why_it_cannot_start():
+    """Issue 22: the Animate button was below the fold; a click that could not start said nothing."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    order = [(type(e).__name__, getattr(e, "label", "")) for e in at.main]
+    animate = order.index(("Button", "Animate"))
+    first_radio = next(i for i, (kind, _) in enumerate(order) if kind == "Radio")
+    assert animate < first_radio  # above the choices, right under the title
+    next(r for r in at.radio if r.label == "Source").set_value("Upload photo").run()
+    next(b for b in at.button if b.label == "Animate").click().run()
+    assert not at.exception
+    assert any("Choose a source face first" in w.value for w in at.warning)

@@ -109,3 +109,29 @@ def test_bad_uploads_give_clear_messages(payload, message):
     # The page keeps working: switching back to the demo shows the analysis again.
     at.radio(key="dashboard_source").set_value("Bundled demo survey").run()
     assert not at.exception and "90 responses" in _text(at)
+
+
+def test_summary_downloads_carry_the_hypothesis_test():
+    """Issue 22: the summary files are built in the script run (bytes, not a deferred callable), so they
+    carry the test shown on the page and need no ScriptRunContext when downloaded."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    for label in ("Summary (Markdown)", "Summary (HTML)"):
+        assert buttons[label].url and not buttons[label].deferred_file_id
+    preview = next(e for e in at.expander if e.label == "Preview the summary").markdown[0].value
+    assert "## Hypothesis test" in preview and f"**{HEADLINE}.** {VERDICT}" in preview
+    assert "## Sentiment" in preview  # the sentiment tab ran before the export tab in the same run
+
+
+def test_crosstab_statistics_are_folded_and_defaults_match_whole_words():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    main_text = " ".join(m.value for m in at.main.markdown)
+    assert "link between the answers" in main_text and "χ²" not in main_text.split("Pearson")[0]
+    details = next(e for e in at.expander if str(e.label).startswith("Details: chi-square"))
+    assert "Pearson χ²" in details.markdown[0].value
+    from pages._dashboard_explore import mentions
+
+    assert mentions("Age group", "age") and not mentions("Preferred language", "age")

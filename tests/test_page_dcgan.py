@@ -82,11 +82,13 @@ def test_start_puts_the_live_grid_and_progress_on_top():
     at.run()
     try:
         by_label = lambda widgets, label: next(w for w in widgets if w.label == label)
+        at.selectbox(key="dcgan_preset").set_value("from scratch (small)").run()  # the fast one for a test
         by_label(at.number_input, "Steps").set_value(3)
         bf16 = by_label(at.toggle, "bf16 mixed precision")
         assert bf16.value == dcgan.bf16_is_fast(dcgan.resolve_device("auto"))  # the preset: tutorial
         bf16.set_value(True)
         by_label(at.text_input, "Run name (one run per folder)").set_value(name)
+        assert "Advanced" in at.expander[1].label or any("Advanced" in e.label for e in at.expander)
         by_label(at.button, "Start training").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert at.session_state["dcgan_run_dir"] == str(run)
@@ -119,3 +121,24 @@ def test_pretrained_send_to_animator():
     face = at.session_state[HANDOFF_ANIMATOR_SOURCE]
     assert isinstance(face, np.ndarray) and face.shape == (256, 256, 3) and face.dtype == np.uint8
     assert any("Sent" in s.value for s in at.success)
+
+
+def test_live_preset_starts_from_the_bundled_generator_and_says_so():
+    """Issue 22: faces within seconds of Start: the live preset continues the bundled generator (honestly
+    labelled on the page), its hyperparameters folded under Advanced; charts without toolbars."""
+    cfg = dcgan.preset_config("live demo")
+    assert cfg.init_generator == str(CHECKPOINTS_DIR / "dcgan_demo.pt") and cfg.d_warmup_steps > 0
+    bundled = dcgan.load_generator(CHECKPOINTS_DIR / "dcgan_demo.pt")[1]["config"]["model"]
+    assert cfg.model == dcgan.ModelConfig(**bundled)  # the weights fit: the run starts from them
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="dcgan_preset").value == "live demo"
+    assert any("Continues the bundled generator" in c.value for c in at.caption)
+    advanced = next(e for e in at.expander if e.label.startswith("Advanced"))
+    assert {w.label for w in advanced.number_input} >= {"G learning rate", "Batch size"}
+    main_labels = {w.label for w in at.main.number_input} - {w.label for w in advanced.number_input}
+    assert "G learning rate" not in main_labels
+    html = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert "data-cc-autoplay" in html and ".play()" in html  # started from script on every visit
+

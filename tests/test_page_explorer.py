@@ -112,3 +112,30 @@ def test_every_view_robust(tmp_path: Path, monkeypatch):
     assert not at.exception
     assert at.error and "no space left" in at.error[0].value
     assert not at.success
+
+
+def test_view_picker_keeps_its_view_through_a_rescan_and_captions_match(tmp_path: Path):
+    """Issue 22: after a rescan the picker showed "Faces" over the Image view; the caption said "yellow:
+    mesh" for a cyan mesh. (The mosaic's width is not visible to AppTest: the browser test's screenshot
+    shows it.)"""
+    from core.faces import preview
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    for name in ("profile_003.jpg", "profile_004.jpg"):
+        shutil.copy(ASSETS_DIR / "demo_photos" / name, src / name)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    _scan(at, src)
+    at.button_group(key="explorer_view").set_value("Image").run()
+    at.button(key="explorer_scan").click().run()  # rescan: the picker is not drawn while it runs
+    deadline = time.time() + 50
+    while time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+        if at.metric:
+            break
+    assert not at.exception
+    assert at.button_group(key="explorer_view").value == "Image"
+    assert at.selectbox(key="explorer_pick")  # the Image view is what shows
+    captions = [i.caption for img in at.get("image") for i in img.proto.imgs]
+    assert preview.LEGEND in captions and "cyan" in preview.LEGEND and preview.MESH == (0, 255, 255)

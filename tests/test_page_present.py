@@ -264,3 +264,19 @@ def test_presenter_screen_moves_the_show_and_the_audience_window_follows(shows, 
     assert P.read_position(talk, 4).scene == 0
     assert P.step(talk, 10, 4).scene == 3  # clamped to the show
     assert P.move_to(talk, 3, 4).seq == P.read_position(talk, 4).seq  # no move, no new seq
+
+
+def test_html_reel_build_offers_its_download_without_a_refresh_button(shows):
+    """Issue 22: "Build HTML reel" sat on "queued ... Refresh" though it was done; the export part now
+    polls itself while the build runs and shows the download when it is done."""
+    from core import jobs
+
+    at = _app(show="talk")
+    assert not at.exception
+    next(b for b in at.button if b.label == "Build HTML reel").click().run()
+    assert not at.exception
+    assert not any("Refresh" in b.label for b in at.button)
+    run_dir = S.job_dir(shows / "talk", "export-html")
+    assert jobs.wait(run_dir, 120) and jobs.read_job(run_dir).state == "done"
+    at.run()
+    assert any(str(d.proto.label).startswith("Download talk.html") for d in at.get("download_button"))

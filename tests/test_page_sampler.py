@@ -79,12 +79,14 @@ def test_semantic_slider_edits_the_face_and_sends_it(empty_downloads):
     at.run()
     seed = at.session_state["sg_seed"]
     amount = next(s for s in at.slider if s.key.startswith("sg_dir_amt_0_"))
-    at.text_input(key="sg_dir_name_0").set_value("smile")
-    amount.set_value(2.0).run()
+    next(t for t in at.text_input if t.key.startswith("sg_dir_name_0_")).set_value("smile")
+    value = min(2.0, amount.max)  # the slider stops where the face stops being the same person
+    amount.set_value(value).run()
     assert not at.exception
     at.button(key="sg_send_sefa").click().run()
     edited = at.session_state[HANDOFF_ANIMATOR_SOURCE]
-    assert at.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] == f"StyleGAN2 seed {seed}, psi 0.70, smile +2.00σ"
+    assert at.session_state[HANDOFF_ANIMATOR_SOURCE_LABEL] == (
+        f"StyleGAN2 seed {seed}, psi 0.70, smile {value:+.2f}σ")
     at.button(key="sg_send_main").click().run()  # the unedited face of the same seed
     plain = at.session_state[HANDOFF_ANIMATOR_SOURCE]
     assert edited.shape == plain.shape and edited.dtype == plain.dtype
@@ -197,3 +199,21 @@ def test_official_layout_1024_network_renders_fast_and_drags_at_256_px(empty_dow
                for c in at.caption)
     pair = at.session_state["sg_scrub_want"][0]
     assert int(pair.split("|")[-2]) >= 256, pair  # the drag frames' resolution
+
+
+def test_directions_are_named_by_measurement_with_their_ranges(empty_downloads):
+    """Issue 22: the bundled model's SeFa directions carry measured names (assets/direction_names.json,
+    core.sefa_names) on their sliders, each slider within the range where the face stays the same."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    names = [t.value for t in at.text_input if t.key.startswith("sg_dir_name_")]
+    sliders = [s for s in at.slider if s.key.startswith("sg_dir_amt_")]
+    assert len(names) == len(sliders) >= 1
+    measured = [n for n in names if not n.startswith("direction")]
+    assert measured, names  # at least one direction is named by what it does
+    assert all(set(n.split()[0:2]) & {"head", "smile", "mouth", "eyes", "brightness"} for n in measured)
+    for slider in sliders:
+        assert -3.0 <= slider.min < 0 < slider.max <= 3.0
+    labels = [s.label for s in sliders]
+    assert any(m in label for m in measured for label in labels)  # the name is on the slider

@@ -351,13 +351,42 @@ def test_evidence_timelapse_and_bad_inputs(tmp_path):
     with pytest.raises(S.ShowError, match="1 of 3 scene"):
         prepare_show(d)
     views = S.scene_views(d, S.load_show(d))
-    assert views[0].headline == "67 of 89 viewers (75%) said Yes"
-    assert views[0].verdict.startswith("Consistent with the claim that 70% say Yes (p = 0.28")
+    # The dashboard's words (core.survey.verdict_words), not a sentence of the show's own.
+    assert views[0].headline == "67 of 89 viewers (75 %) said Yes"
+    assert views[0].verdict == (
+        "Not enough evidence yet that more than 70 % of viewers say yes: 75 % said yes, but with 89 answers "
+        "that could be chance (p = 0.28).")
     assert views[0].chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert views[1].labels == ["step 0", "step 200", "step 300"] or views[1].labels == ["step 0", "step 100",
                                                                                          "step 300"]
     assert len(views[1].frames) == 3
     assert views[2].status == store.MISSING
+
+
+def test_timelapse_from_a_recorded_video_says_it_is_recorded(tmp_path):
+    """Issue 22: the show's training scene can play a recorded run long enough to end in faces (the bundled
+    checkpoints/dcgan_demo_timelapse.mp4); each frame's label says it is recorded."""
+    from core import dcgan
+
+    run = tmp_path / "run"
+    (run / "snapshots").mkdir(parents=True)
+    for step in (0, 50, 100, 150):
+        Image.fromarray(np.full((16, 16, 3), step, np.uint8)).save(run / "snapshots" / f"step_{step:07d}.png")
+    dcgan.write_timelapse(run, tmp_path / "rec.mp4", fps=4)
+    d = make_show(tmp_path / "s", [{"kind": "timelapse", "id": "l", "run": str(tmp_path / "rec.mp4")}])
+    assert prepare_show(d).rendered == ["l"]
+    view = S.scene_views(d, S.load_show(d))[0]
+    assert view.labels == ["recorded · step 0", "recorded · step 50", "recorded · step 100",
+                           "recorded · step 150"]
+    assert len(view.frames) == 4
+
+
+def test_demo_show_plays_the_recorded_run_that_ends_in_faces():
+    show = S.load_show(ROOT / "shows" / "demo")
+    scene = next(s for s in show.scenes if s.KIND == "timelapse")
+    assert scene.run == "checkpoints/dcgan_demo_timelapse.mp4" and "recorded" in scene.title
+    view = S.scene_views(ROOT / "shows" / "demo", show)[show.scenes.index(scene)]
+    assert view.labels[-1] == "recorded · step 4,850" and len(view.frames) >= 30
 
 
 @pytest.mark.slow

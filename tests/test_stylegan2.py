@@ -395,3 +395,44 @@ def test_parse_seeds():
             sg.parse_seeds(bad)
     with pytest.raises(ValueError, match="at most"):
         sg.parse_seeds("0-20000")
+
+
+def test_sefa_names_measure_faces_and_keep_a_same_person_range(tmp_path, monkeypatch):
+    """core.sefa_names on synthetic pictures: a direction that brightens is named "brightness"; amounts
+    whose pictures change too much leave the slider's range."""
+    import numpy as np
+    import torch
+
+    from core import sefa_names
+
+    class Fixed:  # a stand-in face mesh: the same face each time, so only brightness moves
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def mesh(self, image):
+            from core import landmarks as lm
+
+            pts = np.zeros((lm.NUM_MESH_POINTS, 2), np.float32)
+            pts[lm.LEFT_EYE_RING] = (160, 100)
+            pts[lm.RIGHT_EYE_RING] = (96, 100)
+            pts[lm.NOSE_TIP] = (128, 140)
+            pts[lm.MOUTH_LEFT_CORNER], pts[lm.MOUTH_RIGHT_CORNER] = (150, 180), (106, 180)
+            return [pts]
+
+    monkeypatch.setattr("core.landmarks.FaceLandmarker", lambda **k: Fixed())
+
+    def fake_synthesize(G, ws, noise_mode="const", noise_seed=0, **k):
+        level = 100 + 20 * ws[:, 0, 0] + 5 * noise_seed  # brightness follows w[0]
+        return np.stack([np.full((16, 16, 3), float(v), np.uint8) for v in level.clamp(0, 255)])
+
+    monkeypatch.setattr("core.stylegan2.synthesize", fake_synthesize)
+    sem = sefa_names.SemanticDirections(directions=torch.eye(2, 4), eigenvalues=torch.ones(2), layers=[0],
+                                        sigmas=torch.ones(2))
+    ws = [torch.zeros(1, 1, 4), torch.zeros(1, 1, 4) + 0.1, torch.zeros(1, 1, 4) - 0.1]
+    names = sefa_names.measure_directions(None, sem, ws)
+    assert names[0].name == "brightness" and names[0].effect > 0 and names[0].label() == "brightness (→ more)"
+    assert names[0].low == -1.0 and names[0].high == 1.0  # 2σ is 40 grey levels: another picture
+    assert names[1].name == "direction 2" and (names[1].low, names[1].high) == (-3.0, 3.0)  # no effect

@@ -377,7 +377,7 @@ def test_headline_on_demo(demo):
          "Not enough evidence yet either way: 50 % said yes against the 70 % claimed, and with 20 answers "
          "the gap could be chance (p = 0.05)."),
         (4, 5, 0.5, sv.VERDICT_TOO_FEW,
-         "Too few answers to tell yet: 4 of 5 viewers said yes. Wait for at least 10 answers."),
+         "5 of 10 answers needed"),
         (288, 400, 0.7, sv.VERDICT_CLOSE,
          "No clear evidence that more than 70 % of viewers say yes: 72 % said yes, close enough to the 70 % "
          "claimed to be chance (400 answers, p = 0.38)."),
@@ -390,6 +390,24 @@ def test_plain_verdict_branches(k, n, claim, kind, sentence):
     assert "reject" not in sentence and "alpha" not in sentence
     assert not re.search(r"\d\.\d{5,}", sentence)  # no raw floats
     assert t.verdict == sv.verdict_sentence(t)  # the statistician's sentence is unchanged beside it
+
+
+def test_one_wording_for_every_surface(demo):
+    """Issue 22: the dashboard, the show, the poll and the exports word a test through verdict_words."""
+    t = sv.proportion_test(demo, DIVERSITY)
+    words = sv.verdict_words(t)
+    assert words.ready and words.kind == sv.VERDICT_TOO_FEW and words.p_text == "p = 0.28"
+    assert words.headline == sv.headline_sentence(t) and words.sentence == sv.plain_verdict(t)
+    assert words.statistics == t.verdict and "consistent with" not in words.statistics
+    markdown = sv.summary_markdown(demo, t)
+    assert f"**{words.headline}.** {words.sentence}" in markdown and words.statistics in markdown
+
+
+@pytest.mark.parametrize("k, n", [(1, 1), (0, 3), (9, 9)])
+def test_no_verdict_below_ten_answers(k, n):
+    words = sv.verdict_words(sv.claim_test(k, n, claim=0.7))
+    assert not words.ready and words.sentence == f"{n} of 10 answers needed" and words.p_text == ""
+    assert "p =" not in words.sentence and "claim" not in words.sentence
 
 
 def test_power_behind_the_verdict():

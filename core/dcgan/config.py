@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from core import CHECKPOINTS_DIR
 from core.dcgan.augment import AUGMENTS, augment_policy
 from core.teacher import TEACHER_NAMES, TEACHER_Z_DIM
 
@@ -30,7 +31,8 @@ TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
     "beta1": (0.0, 1.0), "beta2": (0.0, 1.0), "label_smoothing": (0.0, 0.5), "seed": (0, 2**62),
     "checkpoint_every": (1, 10**9), "snapshot_every": (0, 10**9), "swd_every": (0, 10**9),
     "swd_images": (2, 10_000), "log_every": (1, 10**9), "n_fixed": (1, 256), "threads": (0, 1024),
-    "rec_steps": (0, 10**9), "rec_weight": (0.0, 1000.0), "real_min_score": (0.0, 0.99)}
+    "rec_steps": (0, 10**9), "rec_weight": (0.0, 1000.0), "real_min_score": (0.0, 0.99),
+    "d_warmup_steps": (0, 10**9)}
 _EXCLUSIVE_LOW = {"lr_g", "lr_d"}
 _EXCLUSIVE_HIGH = {"d_dropout", "beta1", "beta2", "label_smoothing"}
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
@@ -112,13 +114,19 @@ class TrainConfig:
     rec_weight: float = 0.0      # teacher runs, after the warm start: weight of that regression in G's loss
     real_min_score: float = 0.0  # teacher runs: D's reals score >= this on the face detector (0 = all)
     amp_bf16: bool = False       # G and D passes under bf16 autocast (losses and Adam in fp32)
+    # A fresh run may start from a trained generator export (G weights and its fixed noise) instead of
+    # random weights: the live preset shows faces at once and continues the bundled run on the chosen
+    # images. Its new discriminator first learns alone for d_warmup_steps, so that it does not push the
+    # trained generator around while it still knows nothing.
+    init_generator: str = ""     # "" = random weights; else a generator file (python -m core.dcgan export)
+    d_warmup_steps: int = 0      # steps at the start of a run in which only D is updated
 
     def validate(self) -> None:
         if not isinstance(self.model, ModelConfig):
             raise ConfigError(f"model must be a ModelConfig, not {type(self.model).__name__}.")
         self.model.validate()
         for f in fields(self):
-            if f.name not in ("model", "diffaugment", "device", "teacher"):
+            if f.name not in ("model", "diffaugment", "device", "teacher", "init_generator"):
                 _check_field("config", f.name, getattr(self, f.name), str(f.type))
         if not isinstance(self.diffaugment, str):
             raise ConfigError(f"diffaugment must be a string, not {self.diffaugment!r:.40}.")
@@ -128,6 +136,9 @@ class TrainConfig:
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError(f"device must be 'auto', 'cpu', 'mps', 'cuda' or 'cuda:N', "
                               f"not {self.device!r:.40}.")
+        if not isinstance(self.init_generator, str) or len(self.init_generator) > 4096:
+            raise ConfigError(f"init_generator must be a file path or empty, not "
+                              f"{self.init_generator!r:.40}.")
         if self.teacher not in ("", *TEACHER_NAMES):
             raise ConfigError(f"teacher must be one of {list(TEACHER_NAMES)} or empty, "
                               f"not {self.teacher!r:.40}.")
@@ -171,7 +182,8 @@ class TrainConfig:
 
 
 TEACHER_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)
-                    if f.name in ("teacher", "rec_steps", "rec_weight", "real_min_score", "amp_bf16")}
+                    if f.name in ("teacher", "rec_steps", "rec_weight", "real_min_score", "amp_bf16",
+                                  "init_generator", "d_warmup_steps")}
 
 
 def model_config_from_dict(d: Any, source: str) -> ModelConfig:
@@ -191,11 +203,18 @@ def model_config_from_dict(d: Any, source: str) -> ModelConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # Visible progress within minutes on 2 CPU cores: 32 px, small widths and batch, a new picture every
-    # 10 steps (a snapshot costs about a twentieth of a step).
-    "live demo": dict(model=dict(arch="tutorial", size=32, latent_dim=64, g_width=32, d_width=32),
-                      steps=3000, batch_size=32, snapshot_every=10, swd_every=200, swd_images=128,
-                      log_every=5, checkpoint_every=250, diffaugment="translation"),
+    # Faces at once on 2 CPU cores: continues the bundled generator (76 min of training, see
+    # checkpoints/README.md) on the chosen images; its fresh discriminator learns alone for the first steps.
+    # The page says so; the recorded time-lapse beside it shows how those faces came out of noise.
+    "live demo": dict(model=dict(arch="tutorial", size=64, latent_dim=100, g_width=64, d_width=64),
+                      init_generator=str(CHECKPOINTS_DIR / "dcgan_demo.pt"), d_warmup_steps=20,
+                      steps=1000, batch_size=16, lr_g=2e-5, lr_d=1e-4, snapshot_every=10, swd_every=100,
+                      swd_images=128, log_every=5, checkpoint_every=100, diffaugment="translation"),
+    # From random weights: 32 px, small widths and batch, a new picture every 10 steps (a snapshot costs
+    # about a twentieth of a step). Faces take tens of minutes on 2 CPU cores.
+    "from scratch (small)": dict(model=dict(arch="tutorial", size=32, latent_dim=64, g_width=32, d_width=32),
+                                 steps=3000, batch_size=32, snapshot_every=10, swd_every=200, swd_images=128,
+                                 log_every=5, checkpoint_every=250, diffaugment="translation"),
     # The tutorial's full widths; worth a GPU.
     "quality": dict(model=dict(arch="tutorial", size=64, latent_dim=100, g_width=64, d_width=64),
                     steps=20000, batch_size=128, snapshot_every=200, swd_every=1000, swd_images=512,

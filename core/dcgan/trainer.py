@@ -30,7 +30,9 @@ from core.dcgan.config import TrainConfig, resolve_device
 from core.dcgan.data import DatasetError, EpochSampler, ImageSet
 from core.dcgan.loading import (
     CHECKPOINT_VERSION,
+    GENERATOR_KEYS,
     RESUME_KEYS,
+    checked_model_config,
     read_checkpoint,
     save_checkpoint,
     saved_train_config,
@@ -176,7 +178,9 @@ class Trainer:
         self.swd_noise: torch.Tensor | None = None
         if resuming:
             self.load_checkpoint(self.path)
-        elif self.is_main:
+        elif cfg.init_generator:
+            self.load_initial_generator(Path(cfg.init_generator))
+        if not resuming and self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             for stale in (METRICS_NAME, CONTROL_NAME):
                 (self.run_dir / stale).unlink(missing_ok=True)
@@ -274,6 +278,20 @@ class Trainer:
                                 f"uninterrupted one.")
         self.load_extra_state(ckpt, name)
 
+    def load_initial_generator(self, path: Path) -> None:
+        """Start G (and the fixed noise, so the grid shows that generator's own faces) from a generator
+        export; checked like any checkpoint, refused when its architecture differs from this run's."""
+        ckpt = read_checkpoint(path, GENERATOR_KEYS, "DCGAN generator", map_location=self.device)
+        model = checked_model_config(ckpt, path.name)
+        if model != self.cfg.model:
+            raise CheckpointError(f"{path.name} is a {model.arch} {model.size} px generator (z "
+                                  f"{model.latent_dim}, width {model.g_width}); this run's model differs "
+                                  f"({self.cfg.model}).")
+        load_state_strict(self.G, ckpt["model"], path.name, "model")
+        fixed = ckpt.get("fixed_noise")
+        if torch.is_tensor(fixed) and fixed.ndim == 2 and fixed.shape[1] == model.latent_dim and len(fixed):
+            self.fixed_noise = fixed[: self.cfg.n_fixed].float().cpu()
+
     def load_extra_state(self, ckpt: dict, name: str) -> None:
         """Restore what a subclass adds to :meth:`checkpoint_dict` (nothing here)."""
 
@@ -297,7 +315,7 @@ class Trainer:
         cfg = self.cfg
         real = self._real_batch()
         z = torch.randn(real.shape[0], cfg.model.latent_dim, device=self.device)
-        with self._autocast():
+        with torch.set_grad_enabled(self.step >= cfg.d_warmup_steps), self._autocast():
             fake = self.g_train(z)
         fake = fake.float()
         aug = cfg.diffaugment
@@ -312,6 +330,15 @@ class Trainer:
         loss_fake = F.binary_cross_entropy_with_logits(out_fake, self.fake_target)
         loss_fake.backward()
         self.opt_d.step()
+
+        if self.step < cfg.d_warmup_steps:  # a fresh D learns alone first (see TrainConfig.d_warmup_steps)
+            with torch.no_grad(), self._autocast():
+                out_gen = self.d_train(fake).float()
+            loss_g = F.binary_cross_entropy_with_logits(out_gen, self.gen_target)
+            with torch.no_grad():
+                vals = torch.stack([loss_real + loss_fake, loss_g, torch.sigmoid(out_real).mean(),
+                                    torch.sigmoid(out_fake).mean(), torch.sigmoid(out_gen).mean()]).tolist()
+            return dict(zip(("d_loss", "g_loss", "d_x", "d_gz", "d_gz_g"), vals))
 
         self.opt_g.zero_grad(set_to_none=True)
         # D's weight gradients are not needed for the G update; skipping them saves a third of the
@@ -435,6 +462,8 @@ class Trainer:
         start_step = self.step
         if self.is_main and self.step == 0:
             self.snapshot()
+            if cfg.swd_every:  # the quality chart starts with a point, not empty until swd_every steps
+                self._log({"step": 0, "time": time.time(), **self.evaluate_swd()})
         self._ips_window = [(time.perf_counter(), self.step)]
         self.write_status("running")
         self.report_progress()

@@ -18,6 +18,8 @@ from core.imaging import make_grid, png_bytes
 
 PLACEHOLDER = 200  # grey of the thumbnail of a photo that cannot be read any more
 KEPT, REJECTED, POINTS, MESH = (0, 200, 0), (230, 40, 40), (255, 0, 255), (0, 255, 255)  # RGB
+# The caption under a drawn photo, in the colours above (the mesh is cyan: the page once said yellow).
+LEGEND = "green box: kept, red box: rejected; magenta: eyes and mouth; cyan dots: face mesh"
 
 
 def kept_array(result: ScanResult) -> np.ndarray:
@@ -55,7 +57,7 @@ def face_mosaic(crops: np.ndarray, side: int = 96, cols: int = 12, limit: int = 
 
 def draw_detections(rgb: np.ndarray, rec: ImageRecord, meshes: list[np.ndarray] = ()) -> np.ndarray:
     """A copy of the photo with every face box (green kept, red rejected), eye and mouth points (magenta)
-    and, when given, every third mesh landmark (yellow)."""
+    and, when given, every third mesh landmark (cyan); :data:`LEGEND` words it."""
     drawn = rgb.copy()
     for pts in meshes:
         for x, y in pts[::3]:

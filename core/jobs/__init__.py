@@ -24,7 +24,7 @@ from core.jobs.control import (
     request_cancel,
     wait,
 )
-from core.jobs.eta import EtaEstimator
+from core.jobs.eta import EtaEstimator, spoken_time_left
 from core.jobs.liveness import pid_alive
 from core.jobs.manifest import (
     CANCEL_FILE,
@@ -43,7 +43,8 @@ from core.jobs.threads import ThreadJob, forget_thread_job, get_thread_job, star
 
 __all__ = [
     "CANCEL_FILE", "CANCELLED", "DONE", "FAILED", "JOB_FILE", "LOG_FILE", "QUEUED", "RUNNING",
-    "CancelFlag", "EtaEstimator", "JobBusyError", "JobCancelled", "JobContext", "JobStatus", "Progress",
+    "CancelFlag", "EtaEstimator", "spoken_time_left",
+    "JobBusyError", "JobCancelled", "JobContext", "JobStatus", "Progress",
     "ThreadJob", "cancel_requested", "current_context", "forget_thread_job", "get_thread_job",
     "kill_job", "log_tail", "pid_alive", "read_job", "request_cancel",
     "start_process_job", "start_thread_job", "wait",

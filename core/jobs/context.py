@@ -71,7 +71,7 @@ class JobContext:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._data = manifest if manifest is not None else {}
         self._log_to_stderr = log_to_stderr  # a process job's stderr already is the log file
-        self._eta = eta or EtaEstimator()
+        self._eta = eta or EtaEstimator(window_s=60.0, smooth_s=90.0)
         self._last_write = 0.0
         self._cancel_event = threading.Event()  # same-process cancel, seen without touching the disk
         self.saw_cancel = False  # the job observed the request: a normal return then means "cancelled"

@@ -321,7 +321,7 @@ class TimelapseScene(Scene):
     KIND: ClassVar[str] = "timelapse"
     LABEL: ClassVar[str] = "Training time-lapse"
     INPUT_PATHS: ClassVar[tuple[str, ...]] = ("run",)
-    run: str = ""                 # a DCGAN run folder (its snapshots/step_*.png)
+    run: str = ""                 # a DCGAN run folder (snapshots/step_*.png) or a recorded time-lapse .mp4
     fps: float = 8.0
     max_frames: int = 120         # snapshots kept, evenly spaced, first and last always
 
@@ -363,6 +363,11 @@ class EvidenceScene(Scene):
 
     def default_title(self) -> str:
         return "What the viewers said"
+
+    def render_fields(self) -> dict:
+        # 2: headline and verdict worded by core.survey.verdict_words (was a sentence of its own); only this
+        # kind's render keys change, so other prepared scenes stay rendered.
+        return {**super().render_fields(), "wording": 2}
 
 
 SCENE_TYPES: dict[str, type[Scene]] = {cls.KIND: cls for cls in (

@@ -110,6 +110,8 @@ from core.survey.wording import (
     VERDICT_CLOSE,
     VERDICT_SUPPORTED,
     VERDICT_TOO_FEW,
+    Verdict,
+    answers_needed,
     detectable_power,
     detectable_share,
     format_p_value,
@@ -120,6 +122,7 @@ from core.survey.wording import (
     short_label,
     short_label_map,
     verdict_kind,
+    verdict_words,
 )
 
 __all__ = [
@@ -141,5 +144,5 @@ __all__ = [
     "DETECTABLE_DIFFERENCE", "detectable_power", "detectable_share", "format_p_value", "format_percent",
     "headline_sentence", "MIN_ANSWERS", "plain_verdict", "power_at", "power_sentence", "short_label",
     "short_label_map", "TARGET_POWER", "VERDICT_AGAINST", "VERDICT_CLOSE", "verdict_kind",
-    "VERDICT_SUPPORTED", "VERDICT_TOO_FEW",
+    "VERDICT_SUPPORTED", "VERDICT_TOO_FEW", "Verdict", "verdict_words", "answers_needed",
 ]

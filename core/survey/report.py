@@ -24,7 +24,7 @@ from core.survey.significance import (
     check_claim,
     proportion_test,
 )
-from core.survey.wording import format_p_value, headline_sentence, plain_verdict
+from core.survey.wording import format_p_value, verdict_words
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice and
 # Google Sheets (=HYPERLINK(...) phones home, DDE runs commands), so the export prefixes it with a quote.
@@ -62,10 +62,11 @@ def summary_markdown(
     n_rows = len(clean.data)
     lines = [f"# {title}", "", f"{n_rows} responses, {len(clean.questions())} multiple-choice questions.", ""]
     if test is not None:
+        words = verdict_words(test)
         lines += [
             "## Hypothesis test",
             "",
-            f"**{headline_sentence(test)}.** {plain_verdict(test)}",
+            f"**{words.headline}.** {words.sentence}",
             "",
             f"**Question:** {test.question}  ",
             f"**Positive answer:** {', '.join(test.positive)}  ",
@@ -81,7 +82,7 @@ def summary_markdown(
             f"- Wilson {1 - test.alpha:.0%} CI: {test.ci_low:.1%} – {test.ci_high:.1%}",
             f"- Power at n = {test.n}: {test.power:.0%}",
             "",
-            f"**In statistical terms:** {test.verdict}",
+            f"**In statistical terms:** {words.statistics}",
             "",
         ]
     lines += ["## Answers per question", ""]

@@ -211,8 +211,9 @@ def verdict_sentence(t: ProportionTest) -> str:
     if t.power < 0.8:
         note = f" With {t.n} responses the test had only {t.power:.0%} power, so absence of evidence is weak."
     return (
-        f"{core} At alpha = {t.alpha:g} the data are consistent with the claim of {t.claim:.0%} "
-        f"(chi-square = {t.chi2:.2f}, p = {t.p_value:.3g}); the claim is not rejected.{note}"
+        f"{core} At alpha = {t.alpha:g} the claim of {t.claim:.0%} is not rejected "
+        f"(chi-square = {t.chi2:.2f}, p = {t.p_value:.3g}): the data neither clearly exceed nor clearly "
+        f"fall short of it.{note}"
     )
 
 

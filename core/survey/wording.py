@@ -13,7 +13,9 @@ study's two-sided chi-square goodness of fit, so a share clearly *below* the cla
 
 from __future__ import annotations
 
-from core.survey.significance import DEFAULT_ALPHA, ProportionTest, power_at
+from dataclasses import dataclass
+
+from core.survey.significance import DEFAULT_ALPHA, ProportionTest, power_at, verdict_sentence
 
 # Below this many answers the verdict says "too few answers" whatever the test says: the chi-square
 # approximation wants an expected count of 5 in each cell, which a 70 % claim reaches only past ~17.
@@ -96,9 +98,47 @@ def power_sentence(t: ProportionTest) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Everything the room and the engineer read about one claim test, worded once.
+
+    Every surface (dashboard, show scene, live poll, summary downloads, CLI reports) takes its words from
+    :func:`verdict_words`, so one test never reads two ways."""
+
+    kind: str        # VERDICT_SUPPORTED / VERDICT_AGAINST / VERDICT_TOO_FEW / VERDICT_CLOSE
+    ready: bool      # False below MIN_ANSWERS: no verdict at all, only how many answers are still needed
+    headline: str    # "67 of 89 viewers (75 %) said Yes": the count, in large type
+    sentence: str    # the plain verdict, or "4 of 10 answers needed"
+    p_text: str      # "p = 0.28"; "" when not ready (a p-value of 3 answers is not shown)
+    statistics: str  # the statistician's sentence (interval, chi-square), for Details only
+
+
+def verdict_words(t: ProportionTest, noun: str = "viewers") -> Verdict:
+    """The one wording of a claim test: headline, plain verdict and statistics that never contradict."""
+    ready = t.n >= MIN_ANSWERS
+    return Verdict(
+        kind=verdict_kind(t),
+        ready=ready,
+        headline=headline_sentence(t, noun),
+        sentence=_plain_sentence(t, noun),
+        p_text=format_p_value(t.p_value, t.alpha) if ready else "",
+        statistics=verdict_sentence(t),
+    )
+
+
+def answers_needed(n: int) -> str:
+    """``4 of 10 answers needed``: what stands in for a verdict below MIN_ANSWERS."""
+    return f"{n} of {MIN_ANSWERS} answers needed"
+
+
 def plain_verdict(t: ProportionTest, noun: str = "viewers") -> str:
     """One sentence a non-statistician reads correctly, e.g. "Not enough evidence yet that more than 70 % of
-    viewers say yes: 75 % said yes, but with 89 answers that could be chance (p = 0.28)."."""
+    viewers say yes: 75 % said yes, but with 89 answers that could be chance (p = 0.28).". Below
+    MIN_ANSWERS there is no verdict: "4 of 10 answers needed"."""
+    return verdict_words(t, noun).sentence
+
+
+def _plain_sentence(t: ProportionTest, noun: str) -> str:
     kind = verdict_kind(t)
     share = format_percent(t.observed_share, versus=t.claim)
     p = format_p_value(t.p_value, t.alpha)
@@ -110,10 +150,7 @@ def plain_verdict(t: ProportionTest, noun: str = "viewers") -> str:
     more = f"most {noun}" if half else f"more than {claim} of {noun}"
     mark = "half" if half else f"the {claim} claimed"
     if kind == VERDICT_TOO_FEW and t.n < MIN_ANSWERS:
-        return (
-            f"Too few answers to tell yet: {t.observed_positive} of {t.n} {noun} {said}. "
-            f"Wait for at least {MIN_ANSWERS} answers."
-        )
+        return answers_needed(t.n)
     if kind == VERDICT_SUPPORTED:
         return f"{_cap(more)} {say}: {share} did, clearly more than {mark} ({p})."
     if kind == VERDICT_AGAINST:

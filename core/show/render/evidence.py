@@ -1,6 +1,6 @@
 """Evidence: the hypothesis test of the dashboard (:func:`core.survey.proportion_test`) on a survey
-question, as a chart (PNG, drawn once here so presenting needs no plotting library) and one sentence
-the room reads correctly."""
+question, as a chart (PNG, drawn once here so presenting needs no plotting library) and the headline and
+verdict worded by :func:`core.survey.verdict_words`, the same words as the dashboard and the live poll."""
 
 from __future__ import annotations
 
@@ -13,26 +13,6 @@ from core.show.schema import EvidenceScene
 
 def estimate(scene: EvidenceScene) -> int:
     return 1
-
-
-def p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
-
-
-def headline(t) -> str:
-    label = " or ".join(t.positive)
-    return f"{t.observed_positive} of {t.n} viewers ({t.observed_share:.0%}) said {label}"
-
-
-def verdict(t) -> str:
-    """One line for the room: what the test says about the claim, in words."""
-    label = " or ".join(t.positive)
-    if t.reject_null:
-        more = t.observed_share > t.claim
-        return (f"Significantly {'more' if more else 'fewer'} than the claimed {t.claim:.0%} said {label} "
-                f"({p_text(t.p_value)}, {1 - t.alpha:.0%} interval {t.ci_low:.0%}–{t.ci_high:.0%}).")
-    return (f"Consistent with the claim that {t.claim:.0%} say {label} ({p_text(t.p_value)}, "
-            f"{1 - t.alpha:.0%} interval {t.ci_low:.0%}–{t.ci_high:.0%}).")
 
 
 def chart_png(t, width_px: int = 1200, height_px: int = 520) -> bytes:
@@ -83,6 +63,8 @@ def render(scene: EvidenceScene, ctx: RenderContext) -> dict:
         raise ShowError(f"survey question {scene.question!r}: {message}") from None
     chart = ctx.put_bytes(chart_png(t), ".png")
     ctx.advance(1, "chart")
-    return {"chart": chart, "headline": headline(t), "verdict": verdict(t), "details": sv.verdict_sentence(t),
+    words = sv.verdict_words(t)
+    return {"chart": chart, "headline": words.headline, "verdict": words.sentence,
+            "details": words.statistics,
             "question": question, "n": t.n, "positive_count": t.observed_positive, "share": t.observed_share,
             "claim": t.claim, "p_value": t.p_value, "ci": [t.ci_low, t.ci_high], "reject": t.reject_null}
