@@ -67,7 +67,7 @@ def joined_motion():
 def source_face(face_id: int) -> np.ndarray:
     """The DCGAN face's 64 px render upscaled to the animator's 256 px (uint8 HxWx3)."""
     from core import dcgan
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     gen, _ = dcgan.load_generator(DCGAN_CHECKPOINT)
     face = render_dcgan_faces(gen, [face_id])[0]

@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from core.fomm import FommAnimator, FommConfig, build_fomm, normalize_kp  # noqa: E402
-from core.imaging import to_uint8  # noqa: E402
+from core.image.convert import to_uint8  # noqa: E402
 
 
 def official_loop(kp_detector, generator, source_u8: np.ndarray, frames_u8: np.ndarray) -> np.ndarray:

@@ -44,7 +44,7 @@ MAX_JITTER = 1.2
 
 def generated_face() -> np.ndarray:
     from core.animate.preview import FACES_NPZ, PREVIEW_FACE
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     with np.load(FACES_NPZ, allow_pickle=False) as data:
         return display_resize(data["images"][PREVIEW_FACE], an.OUTPUT_SIZE)

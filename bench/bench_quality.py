@@ -84,7 +84,7 @@ def quality_row(name: str, faces: np.ndarray, scorer, swd: Callable) -> dict:
 def stylegan2_samples(path: Path, n: int, psi: float, noise_mode: str = "const") -> np.ndarray:
     load_generator = _import("load_generator", ("core.stylegan2",))
     zs_from_seeds = _import("zs_from_seeds", ("core.stylegan2",))
-    to_uint8 = _import("to_uint8", ("core.imaging",))
+    to_uint8 = _import("to_uint8", ("core.image.convert",))
     G = load_generator(path)
     z = zs_from_seeds(list(range(n)), G.z_dim)
     torch.manual_seed(0)  # noise_mode='random' draws from the global generator: same noise every run

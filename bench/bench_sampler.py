@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import CHECKPOINTS_DIR  # noqa: E402
 from core import stylegan2 as sg  # noqa: E402
-from core.imaging import png_bytes, to_uint8  # noqa: E402
+from core.image.convert import png_bytes, to_uint8  # noqa: E402
 
 
 def _pct(ms: list[float], q: float) -> float:

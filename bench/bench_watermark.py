@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CUSTOM_CAST_CONFIG_DIR", tempfile.mkdtemp(prefix="bench-provenance-"))
 
 from core import provenance as pv  # noqa: E402
-from core.images import read_rgb  # noqa: E402
-from core.imaging import png_bytes  # noqa: E402
+from core.image.convert import png_bytes  # noqa: E402
+from core.image.decode import read_rgb  # noqa: E402
 from core.provenance import watermark  # noqa: E402
 
 SHARED = Path(os.environ.get("CUSTOM_CAST_SHARED", ROOT.parent / "shared"))
@@ -64,7 +64,7 @@ def survival(marked: list[np.ndarray], plain: list[np.ndarray], title: str) -> N
 
 def video_costs(faces: list[np.ndarray], repeats: int = 3) -> None:
     """An interpolation export (48 frames, 256 px): plain MP4/GIF writes vs labelled, watermarked, signed."""
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
     from core.video import write_gif, write_mp4
 
     frames = [display_resize(f, 256) for f in faces[:48]]

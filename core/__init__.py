@@ -1,7 +1,7 @@
 """Custom Cast core layer: models, data pipelines and analysis, with no Streamlit import.
 
 Each model family lives in its own module (``dcgan``, ``stylegan2``, ``fomm``); shared plumbing
-(image conversion, atomic checkpoint writes, video writing, downloads) lives in ``imaging``,
+(image conversion, atomic checkpoint writes, video writing, downloads) lives in ``image``,
 ``checkpoint``, ``video`` and ``download``.
 """
 

@@ -73,7 +73,7 @@ class DirectionName:
 def face_measures(image: np.ndarray, landmarker) -> dict[str, float] | None:
     """The six measures of one uint8 RGB face, or None when the mesh finds no face."""
     from core import landmarks as lm
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     big = display_resize(image, MESH_PX) if image.shape[0] < MESH_PX else image
     meshes = landmarker.mesh(big)
@@ -96,7 +96,7 @@ def face_measures(image: np.ndarray, landmarker) -> dict[str, float] | None:
 
 
 def _small(image: np.ndarray) -> np.ndarray:
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     return display_resize(image, 32).astype(np.float32) / 255.0
 

@@ -191,7 +191,7 @@ def showcase_faces(checkpoint: str | os.PathLike = DEFAULT_CHECKPOINT, count: in
     ``load_generator`` raises (CheckpointError, OSError) when the checkpoint is missing or damaged.
     """
     from core import stylegan2 as sg
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     showcase = load_showcase(checkpoint)
     G = sg.load_generator(checkpoint)
@@ -221,7 +221,7 @@ def dcgan_showcase_faces(checkpoint: str | os.PathLike = DCGAN_CHECKPOINT, count
                          size: int = 256) -> tuple[Showcase, np.ndarray]:
     """Like :func:`showcase_faces`, for the bundled DCGAN (face ids: :func:`dcgan_face_label`)."""
     from core import dcgan
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     showcase = load_showcase(checkpoint)
     gen, _ = dcgan.load_generator(checkpoint)

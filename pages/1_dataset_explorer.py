@@ -22,7 +22,7 @@ from core import ASSETS_DIR, EXPORTS_DIR, RUNS_DIR, jobs
 from core import faces as F
 from core.cli import describe_os_error
 from core.faces import preview, stats
-from core.imaging import make_grid, png_bytes
+from core.image.convert import make_grid, png_bytes
 from pages._common import HANDOFF_TRAINING_DIR, page_header
 from pages._show import add_to_show
 

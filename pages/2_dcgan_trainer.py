@@ -20,8 +20,8 @@ from PIL import Image
 from core import ASSETS_DIR, CHECKPOINTS_DIR, RUNS_DIR, dcgan, jobs, video
 from core import provenance as pv
 from core.checkpoint import CheckpointError
-from core.images import ImageRejected, read_rgb
-from core.imaging import display_resize, make_grid
+from core.image.convert import display_resize, make_grid
+from core.image.decode import ImageRejected, read_rgb
 from pages._common import HANDOFF_TRAINING_DIR, page_header, send_to_animator
 from pages._provenance import export_options, export_settings, licence_caption, signing_blocked
 from pages._show import add_to_show

@@ -29,7 +29,7 @@ from core import provenance as pv
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
 from core.device import DeviceError, choose_device, describe
-from core.imaging import display_resize
+from core.image.convert import display_resize
 from core.showcase import Showcase, fallback, load_showcase
 from pages._common import (
     HANDOFF_ANIMATOR_SOURCE,

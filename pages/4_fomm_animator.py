@@ -17,7 +17,7 @@ import streamlit as st
 
 from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR, jobs
 from core import animate as an
-from core.imaging import display_resize
+from core.image.convert import display_resize
 from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
 from pages._provenance import export_options, export_settings, licence_caption, photo_rights_confirmed

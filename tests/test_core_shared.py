@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import checkpoint, imaging, video
+from core import checkpoint, video
+from core.image import convert as imaging
 
 
 def test_to_uint8_matches_official_rounding_and_clamps():
@@ -163,8 +164,8 @@ def test_display_resize_enlarges_with_lanczos_and_shrinks_by_area():
 
 
 def test_imaging_imports_torch_only_for_the_tensor_conversions():
-    """Torch-free pages (animator, home) resize and tile with core.imaging without importing torch."""
-    code = ("import sys, numpy as np; from core import imaging; "
+    """Torch-free pages (animator, home) resize and tile with core.image.convert without importing torch."""
+    code = ("import sys, numpy as np; from core.image import convert as imaging; "
             "imaging.make_grid([imaging.display_resize(np.zeros((8, 8, 3), np.uint8), 16)] * 2); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,

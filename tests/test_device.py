@@ -12,7 +12,7 @@ import torch
 from core import device as dv
 from core import stylegan2 as sg
 from core.cli import run_cli
-from core.images import read_rgb
+from core.image.decode import read_rgb
 from tests.conftest import shared_path
 
 TINY = ("reference", "stylegan2_ada", "tiny32-network.pkl")

@@ -18,7 +18,7 @@ from PIL import Image
 from core import ASSETS_DIR
 from core import faces as F
 from core.faces.align import align_face, box_quad, eye_mouth_points, ffhq_quad, quad_affine, transform_points
-from core.images import list_image_files
+from core.image.decode import list_image_files
 from tests.conftest import shared_path
 
 GOOD_PHOTO = ASSETS_DIR / "demo_photos" / "profile_003.jpg"

@@ -49,7 +49,7 @@ def face(size: int = 256, seed: int = 0) -> np.ndarray:
 def real_face(size: int = 256) -> np.ndarray:
     import cv2
 
-    from core.images import read_rgb
+    from core.image.decode import read_rgb
 
     photo = sorted(shared_path("data", "faces", "celeba_hq").glob("*.jpg"))[0]
     return cv2.resize(read_rgb(photo), (size, size), interpolation=cv2.INTER_AREA)

@@ -20,7 +20,7 @@ from core import download as dl
 from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
 from core.cli import run_cli
-from core.imaging import to_uint8
+from core.image.convert import to_uint8
 from tests.conftest import shared_path
 
 REF = ("reference", "stylegan2_ada")

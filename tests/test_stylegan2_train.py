@@ -1,4 +1,4 @@
-"""Tests of the project's StyleGAN2 training (core/stylegan2/training, core/stylegan2/train.py) on tiny
+"""Tests of the project's StyleGAN2 training (core/stylegan2/training, core/stylegan2/training/cli.py) on tiny
 CPU configs."""
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ stylegan2 = pytest.importorskip("core.stylegan2", reason="core.stylegan2 (the ge
 
 from core.checkpoint import CheckpointError, safe_torch_load  # noqa: E402
 from core.cli import run_cli  # noqa: E402
-from core.imaging import make_grid  # noqa: E402
+from core.image.convert import make_grid  # noqa: E402
 from core.stylegan2.discriminator import Discriminator  # noqa: E402
-from core.stylegan2.train import main  # noqa: E402
 from core.stylegan2.training import (  # noqa: E402
     AugmentPipe,
     TrainConfig,
@@ -31,6 +30,7 @@ from core.stylegan2.training import (  # noqa: E402
     train,
 )
 from core.stylegan2.training import load_training_images as load_images  # noqa: E402
+from core.stylegan2.training.cli import main  # noqa: E402
 from core.stylegan2.training.trainer import adam_state, lazy_adam  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,7 +239,7 @@ import json, sys
 from pathlib import Path
 
 from core.cli import run_cli
-from core.stylegan2.train import main
+from core.stylegan2.training.cli import main
 
 
 def digest(event, trainer):  # every process writes a fingerprint of its weights at the end
@@ -372,7 +372,7 @@ def test_existing_run_is_not_overwritten_without_resume(tmp_path):
 
 
 def test_cli_resume_names_the_flags_it_ignores(tmp_path, capsys):
-    from core.stylegan2.train import main as train_main
+    from core.stylegan2.training.cli import main as train_main
 
     np.savez(tmp_path / "d.npz", images=tiny_images())
     flags = ["--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "r"), "--res", "16", "--z-dim", "16",
@@ -631,7 +631,7 @@ def test_resume_file_is_compact_warm_restart_without_moments(tmp_path):
 
 
 def test_cli_teacher_run_export_resume_file_and_continue(tmp_path, monkeypatch, capsys):
-    import core.stylegan2.train as train_cli
+    import core.stylegan2.training as train_cli
     from core.stylegan2.training import distill as distill_mod
 
     monkeypatch.setattr(train_cli, "load_teacher", lambda name: tiny_teacher())

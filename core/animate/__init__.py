@@ -15,7 +15,7 @@ Used by the FOMM animator page and the command line (``python -m core.fomm anima
 * :mod:`~core.animate.job` -- an animation as a background job (:mod:`core.jobs` run folder);
 * :mod:`~core.animate.progress`, :mod:`~core.animate.errors`, :mod:`~core.animate.cli`.
 
-Video frames are read and written only through :mod:`core.video`; images through :mod:`core.images`.
+Video frames are read and written only through :mod:`core.video`; images through :mod:`core.image.decode`.
 The neural engine (:mod:`core.fomm`) is imported only when it is chosen.
 """
 

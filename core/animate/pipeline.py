@@ -292,7 +292,7 @@ def _origin(driving, opts: AnimateOptions, out_path: Path, src: np.ndarray) -> p
     model = opts.checkpoint if opts.engine == "fomm" and opts.checkpoint else opts.engine
     parent = None
     if opts.real_photo:
-        from core.imaging import png_bytes
+        from core.image.convert import png_bytes
 
         parent = png_bytes(src)
     return pv.Origin("FOMM animator", (model,), params, real_photo=opts.real_photo, title=out_path.name,

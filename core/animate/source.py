@@ -11,7 +11,7 @@ import numpy as np
 
 from core.animate.errors import AnimationError
 from core.animate.framing import OUTPUT_SIZE, crop_square, face_crop_from_boxes
-from core.images import ImageRejected, read_rgb
+from core.image.decode import ImageRejected, read_rgb
 
 _static_lock = threading.Lock()
 _static: list = []
@@ -28,7 +28,7 @@ def static_landmarker():
 
 
 def read_source_image(path: str | os.PathLike) -> np.ndarray:
-    """The source photo as uint8 HxWx3 RGB (core.images: EXIF, modes, bomb guard) or an AnimationError."""
+    """The source photo as uint8 HxWx3 RGB (core.image.decode: EXIF, modes, bombs) or an AnimationError."""
     path = Path(path)
     if not path.exists():
         raise AnimationError(f"Source image not found: {path}")

@@ -12,7 +12,7 @@ One topic per module:
 ``config``                typed TrainConfig / ModelConfig, presets, bounds on every field
 ``models``                the ``study`` and ``tutorial`` generators and discriminators
 ``augment``               DiffAugment
-``data``                  training images (through core.images), the .npz export, the epoch sampler
+``data``                  training images (through core.image.decode), the .npz export, the epoch sampler
 ``quality``               sliced Wasserstein distance (SWD)
 ``rng``                   RNG state as plain tensors for exact resume
 ``sampling``              seeded sampling and latent walks (uint8 N x H x W x 3)

@@ -34,7 +34,7 @@ from core.dcgan.run_dir import CHECKPOINT_NAME, STATUS_NAME, RunBusyError, RunEx
 from core.dcgan.sampling import MAX_SAMPLES, sample
 from core.dcgan.teacher_trainer import TeacherTrainer
 from core.dcgan.trainer import Trainer, refuse_previous_run
-from core.imaging import make_grid
+from core.image.convert import make_grid
 from core.teacher import TEACHER_NAMES
 
 PROG = "python -m core.dcgan"

@@ -1,4 +1,4 @@
-"""Training images: a folder (decoded by core.images, the one image reader) or the explorer's .npz export.
+"""Training images: a folder (read by core.image.decode) or the explorer's .npz export.
 
 Everything becomes uint8 N x 3 x S x S (centre-cropped squares); unreadable files are skipped and
 listed, an empty or image-less folder is refused with a hint. :class:`EpochSampler` draws batches.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.images import IMAGE_EXTENSIONS, ImageRejected, list_image_files, load_image, square_resize
+from core.image.decode import IMAGE_EXTENSIONS, ImageRejected, list_image_files, load_image, square_resize
 
 NPZ_SUFFIX = ".npz"
 # An .npz export is refused before its array is read when it claims more than this many pixels

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from core.imaging import to_uint8
+from core.image.convert import to_uint8
 
 MAX_SAMPLES = 1024
 

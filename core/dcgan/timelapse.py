@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
 from core.dcgan.run_dir import CONFIG_NAME, read_json, snapshot_paths, snapshot_step
-from core.images import read_rgb
+from core.image.decode import read_rgb
 
 LABEL_HEIGHT = 22  # px strip under the grid, at the output scale
 

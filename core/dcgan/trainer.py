@@ -61,7 +61,7 @@ from core.dcgan.run_dir import (
     write_json_atomic,
 )
 from core.dcgan.sampling import generate, latent_noise
-from core.imaging import make_grid, png_bytes, to_uint8
+from core.image.convert import make_grid, png_bytes, to_uint8
 from core.jobs import CANCEL_FILE, cancel_requested, current_context
 from core.optim import adam
 

@@ -3,7 +3,7 @@
 One topic per module:
 
 - :mod:`~core.faces.loading` - folders, zip archives (zip-slip, bomb and damage checks), uploads,
-  the metadata CSV. Photos are decoded by :mod:`core.images`, the project's one image reader.
+  the metadata CSV. Photos are decoded by :mod:`core.image.decode`, the project's one image reader.
 - :mod:`~core.faces.detection` - the Haar cascade (the seed study's) and MediaPipe BlazeFace + mesh.
 - :mod:`~core.faces.align` - FFHQ crop geometry from eye and mouth points.
 - :mod:`~core.faces.quality` - blur score, perceptual hashes, near-duplicate index.
@@ -65,7 +65,7 @@ from core.faces.records import (
     ScanConfig,
 )
 from core.faces.scan import ProgressFn, ScanResult, iter_scan, scan_files, scan_folder
-from core.images import (
+from core.image.decode import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     R_CORRUPT,

@@ -20,7 +20,7 @@ from core.faces.export import display_name, prepare_output_dir
 from core.faces.loading import extract_zip, folder_sources
 from core.faces.records import FILE_REASONS, KEEP_MODES, ImageRecord, ScanConfig
 from core.faces.scan import ScanResult, scan_files
-from core.images import IMAGE_EXTENSIONS
+from core.image.decode import IMAGE_EXTENSIONS
 
 PROG = "python -m core.faces"
 

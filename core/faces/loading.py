@@ -1,6 +1,6 @@
 """Getting photos in: folders, zip archives (checked before and while extracting), uploads, metadata.
 
-Decoding the photos themselves is :mod:`core.images`' job; this module only decides which files to
+Decoding the photos themselves is :mod:`core.image.decode`' job; this module only decides which files to
 read and makes archives and uploads safe to put on disk. Every refusal of a whole archive is an
 :class:`IngestRefused` (a ValueError, so both the page and the CLI wrapper show its one-line message).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.cli import describe_os_error
 from core.faces.export import write_file
-from core.images import MAX_FILE_BYTES, R_TOO_LARGE, ImageRejected, list_image_files
+from core.image.decode import MAX_FILE_BYTES, R_TOO_LARGE, ImageRejected, list_image_files
 
 # Zip limits. A folder of a few thousand profile photos is well under 512 MiB; bigger sets are better
 # scanned as a folder on disk than uploaded.

@@ -1,7 +1,7 @@
 """Pictures of a scan for people to look at: thumbnails, the vetted-face mosaic, detections drawn on a photo.
 
 Kept apart from the scan so the explorer page stays thin (it only caches and lays these out). Not
-re-exported by ``core.faces``: it pulls :mod:`core.imaging` (and with it torch) for the grid.
+re-exported by ``core.faces``: it pulls :mod:`core.image.convert` (and with it torch) for the grid.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 
 from core.faces.records import ImageRecord
 from core.faces.scan import ScanResult
-from core.images import ImageRejected, load_image
-from core.imaging import make_grid, png_bytes
+from core.image.convert import make_grid, png_bytes
+from core.image.decode import ImageRejected, load_image
 
 PLACEHOLDER = 200  # grey of the thumbnail of a photo that cannot be read any more
 KEPT, REJECTED, POINTS, MESH = (0, 200, 0), (230, 40, 40), (255, 0, 255), (0, 255, 255)  # RGB

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
-from core.images import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE
+from core.image.decode import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE
 
 # Rejection reasons (stable strings: they are JSON keys in the CLI summary and UI filter values). The
 # file-level ones (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE) come from the image reader.

@@ -38,7 +38,7 @@ from core.faces.records import (
     ImageRecord,
     ScanConfig,
 )
-from core.images import R_CORRUPT, ImageRejected, load_image
+from core.image.decode import R_CORRUPT, ImageRejected, load_image
 
 ProgressFn = Callable[[int, int, ImageRecord], None]
 Source = tuple[str, Callable[[], bytes]]

@@ -22,7 +22,7 @@ from core.fomm.fused import (
 from core.fomm.generator import OcclusionAwareGenerator
 from core.fomm.keypoint_detector import KPDetector
 from core.fomm.normalize import normalize_kp
-from core.imaging import to_uint8
+from core.image.convert import to_uint8
 
 
 class FommAnimator:

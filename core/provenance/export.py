@@ -42,7 +42,7 @@ def mark(image: np.ndarray, settings: ProvenanceSettings | None = None, enlarge:
     image = np.asarray(image, dtype=np.uint8)
     if settings.label:
         if enlarge and min(image.shape[:2]) < LABEL_MIN_SIDE:
-            from core.imaging import display_resize
+            from core.image.convert import display_resize
 
             scale = LABEL_MIN_SIDE / min(image.shape[:2])
             new_size = (int(round(image.shape[1] * scale)), int(round(image.shape[0] * scale)))

@@ -80,7 +80,7 @@ def _watermark_of(path: Path) -> bool | None:
     suffix = path.suffix.lower()
     try:
         if suffix in IMAGE_SUFFIXES:
-            from core.images import read_rgb
+            from core.image.decode import read_rgb
 
             return watermark.detect(read_rgb(path))
         if suffix in VIDEO_SUFFIXES:

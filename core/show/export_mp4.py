@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
-from core.images import read_rgb
+from core.image.decode import read_rgb
 from core.provenance import watermark
 from core.provenance.label import draw_label
 from core.show import store

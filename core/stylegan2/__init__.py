@@ -14,8 +14,8 @@ Layout (in the manner of NVIDIA's stylegan3 repository):
 ``sampling``           latents -> uint8 images, frames, style-mixing grid, preview resolution
 ``fast``               the fast batch-1 inference renderer for large generators (CPU, fp32/bf16)
 ``sefa``               closed-form semantic directions (SeFa)
-``training/``          config, dataset, augmentation, losses, trainer, run loop and export
-``cli`` / ``train``    ``python -m core.stylegan2 …`` and ``python -m core.stylegan2.train …``
+``training/``          config, dataset, augmentation, losses, trainer, run loop, export and ``cli``
+``cli``                ``python -m core.stylegan2 …`` (training: ``python -m core.stylegan2.training …``)
 =====================  ==========================================================================
 
 This module re-exports the names the pages, tests and benchmarks use (``from core import stylegan2

@@ -6,7 +6,7 @@
     python -m core.stylegan2 sample --network FILE --seeds 1-8 [--psi 0.7] [--out DIR] [--device D]
                                                      # one PNG per seed (seed0001.png, as generate.py)
 
-Training has its own command, ``python -m core.stylegan2.train`` (see :mod:`core.stylegan2.train`).
+Training has its own command, ``python -m core.stylegan2.training`` (see :mod:`core.stylegan2.training`).
 User errors raise (CheckpointError, UserError) and :func:`core.cli.run_cli` prints them as one line.
 """
 
@@ -91,7 +91,7 @@ def sample(a) -> int:
 
     from core.checkpoint import atomic_write_bytes
     from core.device import choose_device, describe, run_with_cpu_fallback
-    from core.imaging import png_bytes
+    from core.image.convert import png_bytes
     from core.stylegan2.latents import parse_seeds, seeds_to_ws
     from core.stylegan2.loading import load_generator
     from core.stylegan2.sampling import render_precision, synthesize

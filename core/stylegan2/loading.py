@@ -141,7 +141,7 @@ def generator_from_checkpoint(ckpt: Any, source: str = "checkpoint") -> Generato
                               "official network pickle or a project checkpoint first.")
     if ckpt.get("kind") == "stylegan2-train":
         raise CheckpointError(f"{source} is a StyleGAN2 training checkpoint; export its generator first "
-                              "(python -m core.stylegan2.train --out RUN --export-only --export FILE.pt).")
+                              "(python -m core.stylegan2.training --out RUN --export-only --export FILE.pt).")
     if "model" not in ckpt or "config" not in ckpt:
         found = ", ".join(sorted(map(str, ckpt))[:8]) or "nothing"
         raise CheckpointError(f"{source} is not a StyleGAN2 checkpoint: expected 'model' and 'config', "

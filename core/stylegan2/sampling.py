@@ -2,7 +2,7 @@
 latent-path frames for videos, and the preview resolution that fits a time budget.
 
 Every function is pure and seeded: the same generator, latents and noise seed give the same
-uint8 HxWx3 images (via :func:`core.imaging.to_uint8`).
+uint8 HxWx3 images (via :func:`core.image.convert.to_uint8`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from core.device import device_name, is_device_failure
-from core.imaging import make_grid, to_uint8
+from core.image.convert import make_grid, to_uint8
 from core.stylegan2.fast import FAST_MIN_RESOLUTION, bf16_is_fast, fast_synthesis
 from core.stylegan2.latents import lerp, mix_styles, seeds_to_ws
 from core.stylegan2.networks import Generator

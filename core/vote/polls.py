@@ -244,7 +244,7 @@ def prepare_media(data: bytes, caption: str = "") -> tuple[bytes, str, str]:
         return data, "video/mp4", caption
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return data, "video/webm", caption
-    from core.images import ImageRejected, load_image
+    from core.image.decode import ImageRejected, load_image
 
     try:
         rgb, _ = load_image(data)
@@ -256,7 +256,7 @@ def prepare_media(data: bytes, caption: str = "") -> tuple[bytes, str, str]:
 
 
 def _png(rgb) -> bytes:
-    # PIL directly: core.imaging's png_bytes lives beside torch code, and the vote never imports torch.
+    # PIL directly: core.image.convert's png_bytes lives beside torch code, and the vote never imports torch.
     import numpy as np
     from PIL import Image
 

@@ -82,11 +82,12 @@ def _loader_commands(loader: str, file: Path, where: Path, inputs: dict) -> tupl
         return ["core.stylegan2", "info", file], []
     if loader == "stylegan2.train --resume":
         run = _in_run_folder(file, where)
-        return ["core.stylegan2.train", "--resume", "--out", run, "--data", where / "unused.npz", *TINY_SG], \
+        return ["core.stylegan2.training", "--resume", "--out", run, "--data", where / "unused.npz",
+                *TINY_SG], \
             [run / "log.txt"]
     if loader == "stylegan2.train --export-only":
         run = _in_run_folder(file, where)
-        return ["core.stylegan2.train", "--out", run, "--export-only", "--export", out], [out]
+        return ["core.stylegan2.training", "--out", run, "--export-only", "--export", out], [out]
     if loader == "dcgan sample":
         return ["core.dcgan", "sample", "--checkpoint", file, "--out", out], [out]
     if loader == "dcgan export":
@@ -214,7 +215,7 @@ def test_malicious_files_given_to_non_model_loaders(tmp_path, inputs):
 # (module, a complete command that would run, a command that lacks a required argument or subcommand)
 COMMANDS = {
     "core.stylegan2": (["info", "g.pt"], ["info"]),
-    "core.stylegan2.train": (["--out", "run"], ["--res", "8"]),
+    "core.stylegan2.training": (["--out", "run"], ["--res", "8"]),
     "core.dcgan": (["sample", "--checkpoint", "c.pt", "--out", "g.png"], ["sample", "--out", "g.png"]),
     "core.fomm": (["animate", "--source", "f.png", "--driving", "blink", "--out", "o.mp4"],
                   ["animate", "--driving", "blink", "--out", "o.mp4"]),
@@ -326,7 +327,7 @@ def _odd_images() -> dict[str, tuple[bytes, tuple[int, int, int] | None, bool]]:
 
 @pytest.mark.parametrize("name", list(_odd_images()))
 def test_one_image_reader_reads_every_mode(name):
-    from core.images import load_image
+    from core.image.decode import load_image
 
     data, centre, gray = _odd_images()[name]
     rgb, is_gray = load_image(data)
@@ -340,7 +341,7 @@ def test_one_image_reader_reads_every_mode(name):
 
 
 def test_one_image_reader_refuses_every_damaged_file(tmp_path):
-    from core import images
+    from core.image import decode as images
 
     good = _encode(Image.new("RGB", (64, 64), (10, 20, 30)), "PNG")
     cases = {
@@ -392,7 +393,7 @@ def test_stylegan2_resume_removes_partial_checkpoint_writes(tmp_path):
     partial = run / ".checkpoint.pt.k3j9x2.tmp"
     partial.write_bytes(b"PK\x03\x04half a checkpoint")
     np.savez(tmp_path / "faces.npz", images=images)
-    result = run_cli("core.stylegan2.train", "--resume", "--out", run, "--data", tmp_path / "faces.npz",
+    result = run_cli("core.stylegan2.training", "--resume", "--out", run, "--data", tmp_path / "faces.npz",
                      *TINY_SG[:-6], "--kimg", "0.004", "--snap-kimg", "0.002", "--threads", "1")
     assert result.returncode == 0, result.stderr[-2000:]
     assert not partial.exists() and "resumed from" in result.stdout

@@ -75,9 +75,9 @@ def test_outputs_over_inputs_are_refused_and_inputs_kept(files):
           "--out", d / "sub" / ".." / "face.png"], ["source image"]),
         (["core.animate", "record-motion", "--video", files["driving.mp4"], "--out", files["driving.mp4"]],
          ["the video"]),
-        (["core.stylegan2.train", "--out", files["sg2run"], "--export-only", "--export",
+        (["core.stylegan2.training", "--out", files["sg2run"], "--export-only", "--export",
           files["sg2run"] / "." / "checkpoint.pt"], ["--export", "run's checkpoint"]),
-        (["core.stylegan2.train", "--out", files["sg2run"], "--teacher", "gan-face-generate",
+        (["core.stylegan2.training", "--out", files["sg2run"], "--teacher", "gan-face-generate",
           "--write-resume", files["sg2run"] / "checkpoint.pt"], ["--write-resume", "run's checkpoint"]),
     ]
     results = run_cli_batch([cmd for cmd, _ in cases])

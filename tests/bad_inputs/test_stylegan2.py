@@ -35,7 +35,7 @@ from tests.bad_inputs.conftest import (
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # ~110 CLI runs
 
-SG, TRAIN = "core.stylegan2", "core.stylegan2.train"
+SG, TRAIN = "core.stylegan2", "core.stylegan2.training"
 MODULE_SRC_MARKER = Path("/tmp/custom-cast-stylegan2-module-src-ran")  # official pickles' embedded source
 TINY_TRAIN = ["--res", "8", "--z-dim", "8", "--w-dim", "8", "--channel-base", "64", "--channel-max", "8",
               "--batch", "2", "--kimg", "0.002", "--snap-kimg", "0.002", "--threads", "1"]

@@ -27,7 +27,7 @@ def estimate(scene: AnimationScene) -> int:
 
 def bundled_face(index: int) -> np.ndarray:
     """A bundled synthetic face (no real person), upscaled to 256 px as the animator page shows it."""
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     if not FACES_NPZ.is_file():
         raise ShowError(f"the bundled faces are missing ({FACES_NPZ.relative_to(store.PROJECT_ROOT)})")
@@ -42,7 +42,7 @@ def bundled_face(index: int) -> np.ndarray:
 
 
 def _scene_face(scene: AnimationScene, ctx: RenderContext) -> np.ndarray:
-    from core.images import read_rgb
+    from core.image.decode import read_rgb
     from core.show.render.face import face_image
 
     ref = ctx.show.scene(scene.source)

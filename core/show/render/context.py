@@ -48,7 +48,7 @@ def encode_image(rgb: np.ndarray, fmt: str = "jpg", quality: int = JPEG_QUALITY)
 def enlarged_for_display(rgb: np.ndarray, cell: int, min_cell: int = FACE_DISPLAY_PX) -> np.ndarray:
     """``rgb`` (a face of side ``cell``, or a grid of such cells) scaled by the smallest whole factor that
     makes a cell at least ``min_cell`` pixels; unchanged when it already is."""
-    from core.imaging import display_resize
+    from core.image.convert import display_resize
 
     factor = max(1, -(-min_cell // max(int(cell), 1)))
     if factor == 1:

@@ -16,7 +16,7 @@ def render(scene: DatasetScene, ctx: RenderContext) -> dict:
     import numpy as np
 
     from core import faces as F
-    from core.imaging import make_grid
+    from core.image.convert import make_grid
 
     folder = ctx.input_path(scene.folder, "photo folder")
     cfg = F.ScanConfig(detector=scene.detector, size=scene.size, min_face=scene.min_face,

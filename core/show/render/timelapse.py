@@ -54,7 +54,7 @@ def render_recorded(scene: TimelapseScene, ctx: RenderContext, video_path) -> di
 
 def render(scene: TimelapseScene, ctx: RenderContext) -> dict:
     from core.dcgan import snapshot_paths
-    from core.images import read_rgb
+    from core.image.decode import read_rgb
 
     run = ctx.input_path(scene.run, "DCGAN run folder or recorded time-lapse")
     if run.is_file():

@@ -1,13 +1,13 @@
 """Training of the project's own StyleGAN2 (Karras et al. 2020) with ADA-style augmentation
 (Karras et al., NeurIPS 2020), data-parallel under ``torchrun``.
 
-``config`` (TrainConfig), ``dataset`` (images via core.images), ``augment`` (AugmentPipe), ``loss``,
+``config`` (TrainConfig), ``dataset`` (images via core.image.decode), ``augment`` (AugmentPipe), ``loss``,
 ``distributed`` (gloo helpers), ``trainer`` (Trainer: one step, state, snapshots), ``loop`` (train(): the
 run folder), ``export`` (the EMA generator in the format load_generator opens). The teacher-stream recipe
 (fresh samples of a teacher generator, warm-start regression then GAN): ``core.teacher`` (load_teacher,
 TeacherStream, multiscale_l1; shared with the DCGAN), ``distill`` (Distiller: one step, state),
 ``distill_run`` (train_distill(): the run folder; convert_checkpoint, write_resume_file). The command line is
-``python -m core.stylegan2.train`` (:mod:`core.stylegan2.train`).
+``python -m core.stylegan2.training`` (:mod:`core.stylegan2.training`).
 """
 
 from core.stylegan2.training.augment import AugmentPipe

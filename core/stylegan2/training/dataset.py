@@ -1,7 +1,7 @@
 """Training images: an ``.npz`` with a uint8 NHWC ``images`` array, or a folder of image files.
 
-Files are decoded by the project's one image reader (:mod:`core.images`: EXIF orientation, palette,
-16-bit and CMYK modes, bomb guard) and centre-cropped to squares by :func:`core.images.square_resize`.
+Files are decoded by the project's one image reader (:mod:`core.image.decode`: EXIF orientation, palette,
+16-bit and CMYK modes, bomb guard) and centre-cropped to squares by :func:`core.image.decode.square_resize`.
 Unreadable files in a folder are skipped and counted; a folder with no readable image is an error.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.checkpoint import describe_bytes
-from core.images import IMAGE_EXTENSIONS, ImageRejected, list_image_files, load_image, square_resize
+from core.image.decode import IMAGE_EXTENSIONS, ImageRejected, list_image_files, load_image, square_resize
 
 
 class DatasetError(ValueError):

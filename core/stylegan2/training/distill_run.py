@@ -55,7 +55,7 @@ def convert_checkpoint(ckpt: dict[str, Any], name: str = "checkpoint") -> dict[s
                  name)
     if ckpt.get("kind") not in (DISTILL_KIND, SCRATCH_KIND):
         raise CheckpointError(f"{name} is a {ckpt.get('kind')!r} checkpoint, not a teacher-stream run "
-                              "(use python -m core.stylegan2.train --data for dataset runs).")
+                              "(use python -m core.stylegan2.training --data for dataset runs).")
     cfg = DistillConfig.from_dict(ckpt["config"]).validate(CheckpointError)
     return {**ckpt, "kind": DISTILL_KIND, "config": asdict(cfg), "generator_config": cfg.generator_kwargs()}
 

@@ -18,7 +18,7 @@ from core.checkpoint import (
     require_keys,
     safe_torch_load,
 )
-from core.imaging import make_grid, png_bytes
+from core.image.convert import make_grid, png_bytes
 from core.stylegan2.loading import CHECKPOINT_VERSION, build_generator, load_generator
 from core.stylegan2.sampling import generate_images
 from core.stylegan2.training.distill import DISTILL_KIND, TEACHER_NOTE

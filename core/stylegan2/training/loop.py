@@ -26,7 +26,7 @@ import numpy as np
 
 from core.checkpoint import CheckpointError, atomic_write_bytes, require_keys, safe_torch_load
 from core.cli import UserError
-from core.imaging import png_bytes
+from core.image.convert import png_bytes
 from core.stylegan2.training.config import TrainConfig
 from core.stylegan2.training.dataset import load_training_images
 from core.stylegan2.training.distributed import world

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from core.checkpoint import CheckpointError, atomic_torch_save, load_state_strict, require_keys
-from core.imaging import make_grid
+from core.image.convert import make_grid
 from core.optim import adam
 from core.stylegan2.discriminator import Discriminator
 from core.stylegan2.networks import Generator

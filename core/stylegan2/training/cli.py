@@ -1,15 +1,15 @@
-"""Command line of StyleGAN2 training (``python -m core.stylegan2.train``; data parallel under torchrun)::
+"""Command line of StyleGAN2 training (``python -m core.stylegan2.training``; data parallel under torchrun)::
 
-    python -m core.stylegan2.train --data faces64.npz --res 64 --kimg 20 --out runs/sg2 [--resume]
-    torchrun --standalone --nproc_per_node 2 -m core.stylegan2.train ...     # gloo on CPU
-    python -m core.stylegan2.train --out runs/sg2 --export-only --export checkpoints/model.pt
+    python -m core.stylegan2.training --data faces64.npz --res 64 --kimg 20 --out runs/sg2 [--resume]
+    torchrun --standalone --nproc_per_node 2 -m core.stylegan2.training ...     # gloo on CPU
+    python -m core.stylegan2.training --out runs/sg2 --export-only --export checkpoints/model.pt
 
 Teacher stream (fresh samples of a teacher generator instead of a dataset; see checkpoints/README.md)::
 
-    python -m core.stylegan2.train --teacher gan-face-generate --res 64 --out runs/sg2_teacher [--resume]
-    python -m core.stylegan2.train --teacher gan-face-generate --out runs/sg2_teacher \
+    python -m core.stylegan2.training --teacher gan-face-generate --res 64 --out runs/sg2_teacher [--resume]
+    python -m core.stylegan2.training --teacher gan-face-generate --out runs/sg2_teacher \
         --write-resume checkpoints/training/sg2_teacher_resume.pt        # compact, committable resume file
-    python -m core.stylegan2.train --teacher gan-face-generate --out runs/sg2_teacher_2 \
+    python -m core.stylegan2.training --teacher gan-face-generate --out runs/sg2_teacher_2 \
         --resume-from checkpoints/training/sg2_teacher_resume.pt          # continue it in a new folder
 
 """
@@ -17,14 +17,13 @@ Teacher stream (fresh samples of a teacher generator instead of a dataset; see c
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from core.cli import ArgumentParser, UserError, check_output_path, run_cli
+from core.cli import ArgumentParser, UserError, check_output_path
 from core.device import add_device_argument, choose_device
 from core.stylegan2.config import check_int
 from core.stylegan2.training import TrainCallback, TrainConfig, export_generator, export_run, train
@@ -33,7 +32,7 @@ from core.stylegan2.training.distill_run import load_run_state, train_distill, w
 from core.stylegan2.training.distributed import init_distributed, world
 from core.teacher import TEACHER_NAMES, load_teacher
 
-PROG = "python -m core.stylegan2.train"
+PROG = "python -m core.stylegan2.training"
 
 
 def build_parser() -> ArgumentParser:
@@ -204,6 +203,3 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] =
             torch.distributed.destroy_process_group()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(run_cli(main, prog=PROG))
