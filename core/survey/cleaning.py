@@ -1,5 +1,6 @@
-"""Cleaning a parsed survey: role overrides, blanks per question, one-off answers folded into "Other",
-and one stable category order that every table and chart uses."""
+"""Cleaning a parsed survey: role overrides, blanks per question, answers normalised (invisible characters
+and Unicode forms never split one answer in two), checkbox answers split into options, one-off answers
+folded into "Other", and one stable category order that every table and chart uses."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.answer_text import normalize_answer
 from core.survey.errors import SurveyError
 from core.survey.reading import Survey
-from core.survey.roles import CHOICE_ROLES, ROLE_YES_NO, ROLES, YES_NO_WORDS
+from core.survey.roles import (
+    CHOICE_ROLES,
+    MULTI_SEPARATOR,
+    ROLE_MULTI,
+    ROLE_YES_NO,
+    ROLES,
+    YES_NO_WORDS,
+    split_options,
+)
 
 OTHER = "Other"
 _LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)")
@@ -21,8 +31,10 @@ _LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)")
 class CleanSurvey:
     """Cleaned answers: choice columns as ordered pandas Categoricals (NaN = blank), free text as strings.
 
-    ``folded[question]`` maps each original one-off answer to ``"Other"``; ``order[question]`` is the
-    stable category order used by every table and chart.
+    A multi-select (checkbox) column holds each respondent's ticked options joined by ", " (NaN = blank);
+    :func:`selected_options` gives one True/False column per option. ``folded[question]`` maps each
+    original one-off answer (or option) to ``"Other"``; ``order[question]`` is the stable category (or
+    option) order used by every table and chart.
     """
 
     data: pd.DataFrame
@@ -34,6 +46,32 @@ class CleanSurvey:
         wanted = roles or CHOICE_ROLES
         return [c for c in self.data.columns if self.roles.get(c) in wanted]
 
+    def answered(self, question: str) -> int:
+        """How many respondents answered ``question`` (ticked at least one option of a checkbox question)."""
+        return int(self.data[question].notna().sum())
+
+
+def selected_options(clean: CleanSurvey, question: str) -> pd.DataFrame:
+    """One bool column per option (in ``clean.order``) for the respondents who answered a multi-select
+    question: True where they ticked it."""
+    answers = clean.data[question].dropna().astype(str)
+    ticked = [set(split_options(a)) for a in answers]
+    return pd.DataFrame({o: [o in t for t in ticked] for o in clean.order[question]}, index=answers.index,
+                        dtype=bool)
+
+
+def _clean_multi(raw: pd.Series, min_count: int, keep: set[str]
+                 ) -> tuple[pd.Series, dict[str, str], list[str]]:
+    """A checkbox column: (joined options with one-off options folded into "Other", folding, order)."""
+    options = raw.map(split_options)
+    ticked = pd.Series([o for opts in options for o in opts], dtype=str)
+    mapping = fold_rare_answers(ticked, min_count=min_count, keep=keep)
+    if mapping:
+        options = options.map(lambda opts: list(dict.fromkeys(mapping.get(o, o) for o in opts)))
+        ticked = ticked.replace(mapping)
+    joined = options.map(lambda opts: MULTI_SEPARATOR.join(opts) if opts else None)
+    order = category_order(ticked.value_counts(sort=False), ROLE_MULTI)
+    return joined.astype(object), mapping, order
 
 def _shape(answer: str) -> str:
     """Answer with digits replaced, so '12-17 years old' matches the shape of '25-34 years old'."""
@@ -104,8 +142,12 @@ def clean_survey(
     for col in survey.frame.columns:
         raw = survey.frame[col]
         role = merged[col]
-        if role in CHOICE_ROLES:
-            kept = set(keep.get(col, ()))
+        if role == ROLE_MULTI:
+            out[col], folded[col], order[col] = _clean_multi(raw.map(normalize_answer), min_count,
+                                                            {normalize_answer(k) for k in keep.get(col, ())})
+        elif role in CHOICE_ROLES:
+            raw = raw.map(normalize_answer)
+            kept = {normalize_answer(k) for k in keep.get(col, ())}
             if role == ROLE_YES_NO:  # a lone "No" is an answer, not a typed-in "Other"
                 kept |= {a for a in raw.unique() if a.lower() in YES_NO_WORDS}
             mapping = fold_rare_answers(raw, min_count=min_count, keep=kept)
@@ -128,13 +170,15 @@ def require_question(clean: CleanSurvey, question: str, roles: Sequence[str]) ->
     if question not in clean.data.columns:
         raise SurveyError(f"Unknown question: {question!r}")
     if clean.roles.get(question) not in roles:
-        raise SurveyError(
-            f"{question!r} is a {clean.roles.get(question)} column; this needs one of: {', '.join(roles)}."
-        )
+        role = clean.roles.get(question)
+        why = " (each respondent may tick several options)" if role == ROLE_MULTI else ""
+        raise SurveyError(f"{question!r} is a {role} column{why}; this needs one of: {', '.join(roles)}.")
 
 
 def find_question(columns: Sequence[str], text: str) -> str:
-    """Exact column name, else the unique column containing ``text`` (case-insensitive)."""
+    """Exact column name, else the unique column containing ``text`` (case-insensitive); ``text`` is
+    normalised as the column names are."""
+    text = normalize_answer(text)
     if text in columns:
         return text
     hits = [c for c in columns if text.lower() in c.lower()]
