@@ -9,16 +9,88 @@ Landmark arrays are float32 (N, 2) in pixel coordinates (x, y) of the input imag
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
+import sys
+import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ info logs out of the console
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The one place MediaPipe graphs are created (every detector, mesh and scorer of the project is built
+# here), so the one place its native logging is silenced. The settings cover glog and TensorFlow's
+# logger; MediaPipe 0.10.21 logs through absl, which reads no setting before absl::InitializeLog(), so
+# its lines ("W0000 00:00:... inference_feedback_manager.cc:114] ...", "INFO: Created TensorFlow Lite
+# XNNPACK delegate") are kept off the terminal by native_logs_quiet() around each native call.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 logging.getLogger("absl").setLevel(logging.ERROR)
+
+_NATIVE_LOG_RE = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]*\] "  # absl / glog prefix (seconds may be epoch)
+    r"|INFO: Created TensorFlow Lite"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
+)
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved_fd: int | None = None
+_quiet_sink = None
+# A TFLite interpreter logs once when it first runs, sometimes from a graph thread a few tens of ms after
+# the call that started it returned; a window that caught a native line stays open this long for those.
+_NATIVE_LOG_GRACE_S = 0.2
+
+
+@contextlib.contextmanager
+def native_logs_quiet() -> Iterator[None]:
+    """While native MediaPipe code runs, file descriptor 2 goes to a scratch file; afterwards every line
+    that is not a native log line (a Python warning from another thread, say) is written back to the real
+    stderr, so nothing else is lost. Nested and concurrent uses share one redirection.
+    ``CUSTOM_CAST_DEBUG=1`` keeps the native logs.
+    """
+    global _quiet_depth, _quiet_saved_fd, _quiet_sink
+    if os.environ.get("CUSTOM_CAST_DEBUG") == "1":
+        yield
+        return
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            sys.stderr.flush()
+            if _quiet_sink is None:
+                _quiet_sink = tempfile.TemporaryFile()
+            _quiet_saved_fd = os.dup(2)
+            os.dup2(_quiet_sink.fileno(), 2)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                lines = _drain_sink()
+                if any(_NATIVE_LOG_RE.match(line) for line in lines):
+                    time.sleep(_NATIVE_LOG_GRACE_S)
+                    lines += _drain_sink()
+                os.dup2(_quiet_saved_fd, 2)
+                os.close(_quiet_saved_fd)
+                _quiet_saved_fd = None
+                kept = "".join(line for line in lines if not _NATIVE_LOG_RE.match(line))
+                if kept:
+                    os.write(2, kept.encode("utf-8", "replace"))
+
+
+def _drain_sink() -> list[str]:
+    """The lines written to the scratch file so far (which is emptied)."""
+    sys.stderr.flush()
+    _quiet_sink.seek(0)
+    text = _quiet_sink.read().decode("utf-8", "replace")
+    _quiet_sink.seek(0)
+    _quiet_sink.truncate()
+    return text.splitlines(keepends=True)
 
 NUM_MESH_POINTS = 478
 
@@ -80,18 +152,20 @@ class FaceLandmarker:
 
     def __init__(self, max_faces: int = 4, min_confidence: float = 0.5, video: bool = False,
                  refine: bool = True):
-        import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
-
         self._lock = threading.Lock()
-        self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_confidence)
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=not video, max_num_faces=max_faces, refine_landmarks=refine,
-            min_detection_confidence=min_confidence, min_tracking_confidence=0.5)
+        with native_logs_quiet():
+            import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
+
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=min_confidence)
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=not video, max_num_faces=max_faces, refine_landmarks=refine,
+                min_detection_confidence=min_confidence, min_tracking_confidence=0.5)
 
     def close(self) -> None:
-        self._detector.close()
-        self._mesh.close()
+        with native_logs_quiet():
+            self._detector.close()
+            self._mesh.close()
 
     def __enter__(self) -> FaceLandmarker:
         return self
@@ -103,7 +177,7 @@ class FaceLandmarker:
         """Face boxes from BlazeFace (full-range model), largest first. No landmarks."""
         rgb = _as_rgb(image)
         h, w = rgb.shape[:2]
-        with self._lock:
+        with self._lock, native_logs_quiet():
             res = self._detector.process(rgb)
         faces = []
         for d in res.detections or []:
@@ -121,7 +195,7 @@ class FaceLandmarker:
         """478-point landmark sets (pixel coords), one per face found by the mesh's own detector."""
         rgb = _as_rgb(image)
         h, w = rgb.shape[:2]
-        with self._lock:
+        with self._lock, native_logs_quiet():
             res = self._mesh.process(rgb)
         out = []
         for fl in res.multi_face_landmarks or []:
@@ -152,16 +226,18 @@ class SmallFaceScorer:
     """
 
     def __init__(self, canvas_px: int = 320, face_px: int = 160, min_confidence: float = 0.05):
-        import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
-
         assert 0 < face_px <= canvas_px, (face_px, canvas_px)
         self.canvas_px, self.face_px = canvas_px, face_px
         self._lock = threading.Lock()
-        self._detector = mp.solutions.face_detection.FaceDetection(  # model 0 = short range (<2 m)
-            model_selection=0, min_detection_confidence=min_confidence)
+        with native_logs_quiet():
+            import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
+
+            self._detector = mp.solutions.face_detection.FaceDetection(  # model 0 = short range (<2 m)
+                model_selection=0, min_detection_confidence=min_confidence)
 
     def close(self) -> None:
-        self._detector.close()
+        with native_logs_quiet():
+            self._detector.close()
 
     def __enter__(self) -> SmallFaceScorer:
         return self
@@ -177,7 +253,7 @@ class SmallFaceScorer:
         off = (self.canvas_px - self.face_px) // 2
         canvas[off:off + self.face_px, off:off + self.face_px] = cv2.resize(
             face, (self.face_px, self.face_px), interpolation=cv2.INTER_CUBIC)
-        with self._lock:
+        with self._lock, native_logs_quiet():
             res = self._detector.process(canvas)
         return max((float(d.score[0]) for d in res.detections or []), default=0.0)
 

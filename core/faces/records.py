@@ -8,7 +8,7 @@ import numpy as np
 
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
-from core.images import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE
+from core.images import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE, R_UNSUPPORTED
 
 # Rejection reasons (stable strings: they are JSON keys in the CLI summary and UI filter values). The
 # file-level ones (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE) come from the image reader.
@@ -17,7 +17,7 @@ R_SMALL = "face too small"
 R_BLURRY = "blurry"
 R_DUPLICATE = "duplicate"
 R_EXTRA = "not the largest face"
-FILE_REASONS = (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE)
+FILE_REASONS = (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE, R_UNSUPPORTED)
 KEEP_MODES = ("largest", "all")
 
 

@@ -288,11 +288,12 @@ def prepare_media(data: bytes, caption: str = "") -> tuple[bytes, str, str]:
             f"The media file is {len(data) / 2**20:.1f} MiB; the limit is {MEDIA_MAX_BYTES / 2**20:.0f} MiB."
         )
     caption = clean_text(caption, TITLE_MAX_CHARS, "The caption").replace("\n", " ")
-    if data[4:8] == b"ftyp":
+    from core.images import ImageRejected, image_brand, load_image
+
+    if data[4:8] == b"ftyp" and image_brand(data) is None:  # a HEIC/AVIF photo is an ftyp file too
         return data, "video/mp4", caption
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return data, "video/webm", caption
-    from core.images import ImageRejected, load_image
 
     try:
         rgb, _ = load_image(data)
