@@ -29,7 +29,8 @@ PROPERTY = settings(max_examples=150, deadline=None, database=None,
 # How the same "Yes" arrives from phones, spreadsheets and copy-paste.
 INVISIBLE_VARIANTS = [
     "Yes", "Yes\u200b", "\u200bYes", "Ye\u200bs", "\u200eYes", "Yes\u200f", "\u202aYes\u202c",
-    "\u2066Yes\u2069", "\ufeffYes", "Yes\u00a0", "\u00a0Yes", "Yes\u2060", "Yes\u00ad", "Ｙｅｓ", "Yes\u3000", "Y\u200des",
+    "\u2066Yes\u2069", "\ufeffYes",
+    "Yes\u00a0", "\u00a0Yes", "Yes\u2060", "Yes\u00ad", "Ｙｅｓ", "Yes\u3000", "Y\u200des",
 ]  # fmt: skip
 
 
