@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         vote.open_db(env.get(vote.DB_ENV))  # a bad URL fails here, with one line, not in every browser
         cmd = serve_command(args.port, args.address)
         os.execve(cmd[0], cmd, env)
-    db = vote.open_db(args.db)
+    # Only "open" and "list" may start a new database; the others are about a poll that must exist.
+    db = vote.open_db(args.db, create=args.command in ("open", "list"))
     if args.command == "open":
         if args.questions_from and args.questions_json:
             raise UserError("Use either --questions-from or --questions-json, not both.")

@@ -206,14 +206,23 @@ _cache: dict[tuple[int, str], VoteDB] = {}
 _cache_lock = threading.Lock()
 
 
-def open_db(url: str | os.PathLike | None = None) -> VoteDB:
-    """Open (and on first use create) the vote database at ``url``; one engine per process and URL."""
+def open_db(url: str | os.PathLike | None = None, create: bool = True) -> VoteDB:
+    """Open (and on first use create) the vote database at ``url``; one engine per process and URL.
+
+    ``create=False`` is for commands about an existing poll: a missing SQLite file is then refused as
+    missing (deleted or moved?) instead of being created empty, which would only say "There is no poll 1".
+    """
     normalized = normalize_url(url)
     key = (os.getpid(), normalized)
     with _cache_lock:
         if key in _cache:
             _cache[key].check_file()  # the presenter hears the file is gone, not "There is no poll 1"
             return _cache[key]
+        if not create and normalized.startswith("sqlite"):
+            path = _sqlite_file(normalized)
+            if path and not Path(path).is_file():
+                raise VoteDBError(f"The vote database {path} does not exist (deleted or moved?); its polls "
+                                  "cannot be found. Point --db at the file, or open a new poll.")
         make = _sqlite_engine if normalized.startswith("sqlite") else _postgres_engine
         engine = make(normalized)
         try:
