@@ -30,7 +30,10 @@ def neutralise_formula(cell: object) -> object:
 def csv_bytes(header: Sequence[object], rows: Iterable[Sequence[object]], quote_all: bool = False) -> bytes:
     """UTF-8 CSV of ``header`` and ``rows`` with every cell (header included) made spreadsheet-safe."""
     buf = io.StringIO(newline="")
-    writer = csv.writer(buf, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator="\n")
+    # RFC 4180 line ends for minimal quoting: Python's writer quotes a field only for the characters of
+    # its line terminator, so with "\n" a lone carriage return in a cell would go out bare and split the row.
+    writer = csv.writer(buf, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+                        lineterminator="\n" if quote_all else "\r\n")
     writer.writerow([neutralise_formula(c) for c in header])
     writer.writerows([neutralise_formula(c) for c in row] for row in rows)
     return buf.getvalue().encode("utf-8")
