@@ -21,7 +21,9 @@ def normalize_answer(text: str) -> str:
     """``text`` folded for comparison and counting: NFKC, no format characters, whitespace collapsed."""
     if text.isascii():
         return " ".join(text.split())
-    text = unicodedata.normalize("NFKC", text)
+    # Invisible characters go first: a zero-width space between a letter and its combining accent would
+    # otherwise keep NFKC from composing them ("A" + U+200B + U+0300 must become "À" like "A" + U+0300).
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = _VARIATION_SELECTOR_RE.sub("", text)
+    text = unicodedata.normalize("NFKC", text)
     return " ".join(text.split())
