@@ -242,7 +242,8 @@ def questions_from_json(text: str | bytes) -> tuple[Question, ...]:
     from core.safe_json import JSONRefused, load_json_bounded
 
     try:
-        specs = load_json_bounded(text, QUESTIONS_JSON_MAX_BYTES, QUESTIONS_JSON_MAX_DEPTH, "The questions")
+        specs = load_json_bounded(text, QUESTIONS_JSON_MAX_BYTES, QUESTIONS_JSON_MAX_DEPTH,
+                                  "The questions JSON")
     except JSONRefused as e:
         raise PollError(f"{e}.") from None
     if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):

@@ -194,3 +194,11 @@ def test_native_logs_stay_visible_when_debugging():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert any(line.startswith(("W0000", "I0000", "INFO: Created TensorFlow Lite"))
                for line in proc.stderr.splitlines()), proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_a_phone_photo_as_poll_media_is_an_image_not_a_clip(fmt):
+    from core import vote
+
+    data, mime, _ = vote.prepare_media(_encode(_smooth(), fmt), "caption")
+    assert mime == "image/png" and Image.open(io.BytesIO(data)).size == (64, 48)
