@@ -212,6 +212,11 @@ why = ", ".join(f"{reason} {n}" for reason, n in summary["rejected"].items())
 st.caption(f"Scanned {F.display_name(str(root))} with the {result.config.detector} detector "
            f"({sum(r.cached for r in result.records)} images from cache)."
            + (f" Rejected: {why}." if why else ""))
+# Every file of the folder is accounted for: those that are not photos are named, never skipped unseen.
+skipped = F.skipped_sources(root) if root.is_dir() else []
+if skipped:
+    with st.expander(f"{len(skipped)} other file(s) in the folder were not read (not photos)"):
+        st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True)
 cfg_used = result.config
 add_to_show({"kind": "dataset", "folder": str(root), "detector": cfg_used.detector, "size": cfg_used.size,
              "min_face": cfg_used.min_face, "blur_threshold": float(cfg_used.blur_threshold),
