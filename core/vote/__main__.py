@@ -157,7 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             questions = vote.questions_from_csv(Path(args.questions_from))
         else:
             questions = vote.default_questions()
-        media = vote.prepare_media(Path(args.media).read_bytes(), args.caption) if args.media else None
+        media = None
+        if args.media:
+            from core.vote.polls import MEDIA_MAX_BYTES
+
+            size = Path(args.media).stat().st_size  # bounded before it is read into memory
+            if size > MEDIA_MAX_BYTES:
+                raise UserError(f"--media {Path(args.media).name} is {size / 2**20:.1f} MiB; the limit is "
+                                f"{MEDIA_MAX_BYTES / 2**20:.0f} MiB")
+            media = vote.prepare_media(Path(args.media).read_bytes(), args.caption)
         kwargs = {"title": args.title} if args.title else {}
         poll = vote.open_poll(db, questions, media=media, **kwargs)
         _print({**poll.to_dict(), "db": vote.describe_url(db.url)}, args.json, _poll_line(poll))

@@ -285,3 +285,11 @@ def test_a_copied_database_is_still_found(tmp_path):
     assert vote.response_count(copied, poll.id) == 1
     _ballot(copied, poll)
     assert vote.response_count(copied, poll.id) == 2
+
+
+def test_oversized_media_is_refused_before_it_is_read(tmp_path):
+    big = tmp_path / "big.mp4"
+    with open(big, "wb") as f:  # sparse: 2 GiB on the file system, nothing on disk
+        f.truncate(2 * 2**30)
+    (result,) = run_cli_batch([["core.vote", "open", "--db", tmp_path / "v.sqlite3", "--media", big]])
+    assert_refused(result, "--media", "limit")
