@@ -20,6 +20,7 @@ from core.survey.roles import (
     ROLE_YES_NO,
     ROLES,
     YES_NO_WORDS,
+    normalized,
     split_options,
 )
 
@@ -55,23 +56,35 @@ def selected_options(clean: CleanSurvey, question: str) -> pd.DataFrame:
     """One bool column per option (in ``clean.order``) for the respondents who answered a multi-select
     question: True where they ticked it."""
     answers = clean.data[question].dropna().astype(str)
-    ticked = [set(split_options(a)) for a in answers]
-    return pd.DataFrame({o: [o in t for t in ticked] for o in clean.order[question]}, index=answers.index,
-                        dtype=bool)
+    ticked = {a: set(split_options(a)) for a in answers.unique()}
+    return pd.DataFrame({o: answers.map({a: o in t for a, t in ticked.items()}).astype(bool)
+                         for o in clean.order[question]}, index=answers.index)
+
+
+def _option_counts(freq: pd.Series, options_of: dict[str, list[str]]) -> pd.Series:
+    """How many respondents ticked each option, in first-seen order, from the counts of distinct answers."""
+    counts: dict[str, int] = {}
+    for answer, n in freq.items():
+        for option in options_of[answer]:
+            counts[option] = counts.get(option, 0) + int(n)
+    return pd.Series(counts, dtype="int64")
 
 
 def _clean_multi(raw: pd.Series, min_count: int, keep: set[str]
                  ) -> tuple[pd.Series, dict[str, str], list[str]]:
-    """A checkbox column: (joined options with one-off options folded into "Other", folding, order)."""
-    options = raw.map(split_options)
-    ticked = pd.Series([o for opts in options for o in opts], dtype=str)
-    mapping = fold_rare_answers(ticked, min_count=min_count, keep=keep)
+    """A checkbox column: (joined options with one-off options folded into "Other", folding, order).
+
+    Worked on distinct answers, each split once: a column of 200,000 responses repeats a few dozen."""
+    freq = raw[raw != ""].value_counts(sort=False)  # first-appearance order breaks count ties stably
+    options_of = {a: split_options(a) for a in freq.index}
+    mapping = _fold_counts(_option_counts(freq, options_of), min_count, keep)
     if mapping:
-        options = options.map(lambda opts: list(dict.fromkeys(mapping.get(o, o) for o in opts)))
-        ticked = ticked.replace(mapping)
-    joined = options.map(lambda opts: MULTI_SEPARATOR.join(opts) if opts else None)
-    order = category_order(ticked.value_counts(sort=False), ROLE_MULTI)
-    return joined.astype(object), mapping, order
+        options_of = {a: list(dict.fromkeys(mapping.get(o, o) for o in opts))
+                      for a, opts in options_of.items()}
+    joined = raw.map({a: MULTI_SEPARATOR.join(opts) for a, opts in options_of.items() if opts})
+    order = category_order(_option_counts(freq, options_of), ROLE_MULTI)
+    return joined.astype(object).where(joined.notna(), None), mapping, order
+
 
 def _shape(answer: str) -> str:
     """Answer with digits replaced, so '12-17 years old' matches the shape of '25-34 years old'."""
@@ -103,9 +116,13 @@ def fold_rare_answers(answers: pd.Series, min_count: int = 2, keep: Iterable[str
     An answer seen fewer than ``min_count`` times is folded unless it is listed in ``keep`` or has the
     same shape as a regular option (e.g. a lone '12-17 years old' among other age bands is kept).
     """
-    if min_count <= 1:
+    return _fold_counts(answers[answers != ""].value_counts(), min_count, keep)
+
+
+def _fold_counts(counts: pd.Series, min_count: int, keep: Iterable[str]) -> dict[str, str]:
+    """:func:`fold_rare_answers` from the counts of each distinct answer (or checkbox option)."""
+    if min_count <= 1 or counts.empty:
         return {}
-    counts = answers[answers != ""].value_counts()
     regular = counts[counts >= min_count]
     if regular.empty:
         return {}
@@ -143,10 +160,10 @@ def clean_survey(
         raw = survey.frame[col]
         role = merged[col]
         if role == ROLE_MULTI:
-            out[col], folded[col], order[col] = _clean_multi(raw.map(normalize_answer), min_count,
+            out[col], folded[col], order[col] = _clean_multi(normalized(raw), min_count,
                                                             {normalize_answer(k) for k in keep.get(col, ())})
         elif role in CHOICE_ROLES:
-            raw = raw.map(normalize_answer)
+            raw = normalized(raw)
             kept = {normalize_answer(k) for k in keep.get(col, ())}
             if role == ROLE_YES_NO:  # a lone "No" is an answer, not a typed-in "Other"
                 kept |= {a for a in raw.unique() if a.lower() in YES_NO_WORDS}

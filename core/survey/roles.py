@@ -32,6 +32,12 @@ YES_NO_WORDS = frozenset({"yes", "no", "y", "n", "true", "false"})
 _TIMESTAMP_RE = re.compile(r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}([ T]\d{1,2}:\d{2})?")
 
 
+def normalized(values: pd.Series) -> pd.Series:
+    """``values`` through :func:`normalize_answer`, once per distinct answer (choice columns repeat a few
+    answers thousands of times)."""
+    return values.map({v: normalize_answer(v) for v in values.unique()})
+
+
 def split_options(answer: str) -> list[str]:
     """The options ticked in one checkbox answer, in order, each once ("TV, Movies" -> ["TV", "Movies"])."""
     return list(dict.fromkeys(o for o in (p.strip() for p in answer.split(MULTI_SEPARATOR)) if o))
@@ -44,11 +50,15 @@ def looks_multi_select(answers: pd.Series) -> bool:
     "Yes, definitely" among "Yes" and "No" is one answer: splitting it yields as many options as there
     are answers, so it stays a categorical column.
     """
-    combined = answers[answers.str.contains(MULTI_SEPARATOR, regex=False)]
-    if len(combined) < 2 or len(combined) < 0.1 * len(answers):
+    freq = answers.value_counts()  # worked on distinct answers: a column repeats a few thousands of times
+    combined = int(freq[freq.index.str.contains(MULTI_SEPARATOR, regex=False)].sum())
+    if combined < 2 or combined < 0.1 * len(answers):
         return False
-    options = Counter(o for a in answers for o in split_options(a))
-    if not 2 <= len(options) <= MAX_CATEGORIES or len(options) >= answers.nunique():
+    options: Counter = Counter()
+    for answer, n in freq.items():
+        for option in split_options(answer):
+            options[option] += int(n)
+    if not 2 <= len(options) <= MAX_CATEGORIES or len(options) >= len(freq):
         return False
     ticked = sum(options.values())
     return sum(n for n in options.values() if n >= 2) >= 0.9 * ticked
@@ -57,7 +67,7 @@ def looks_multi_select(answers: pd.Series) -> bool:
 def detect_role(values: pd.Series, name: str = "") -> str:
     """Guess a column's role from its header and answers (categorical, multi-select, yes/no, free text,
     timestamp)."""
-    answers = values[values != ""].map(normalize_answer)
+    answers = normalized(values[values != ""])
     answers = answers[answers != ""]
     if answers.empty:
         return ROLE_IGNORE
