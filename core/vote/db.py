@@ -234,7 +234,8 @@ def open_db(url: str | os.PathLike | None = None, create: bool = True) -> VoteDB
             engine.dispose()
             reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
             raise VoteDBError(f"Cannot open the vote database {describe_url(normalized)}: {reason}") from None
-        path = _sqlite_file(normalized) if engine.dialect.name == "sqlite" else None
+        # Absolute: a relative sqlite:///votes.db must not look deleted after a change of directory.
+        path = os.path.abspath(_sqlite_file(normalized)) if engine.dialect.name == "sqlite" else None
         db = VoteDB(url=normalized, engine=engine, writer=engine.execution_options(**{_WRITE_OPTION: True}),
                     sqlite_path=path, file_identity=_identity(path) if path else None)
         _cache[key] = db
