@@ -184,13 +184,18 @@ def test_depth_scan_agrees_with_the_parsed_structure(value, limit):
 
 # ------------------------------------------------------------------------------ 7: a database that disappears
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?cache=shared",
-                                 "sqlite:///file:votes?mode=memory&uri=true"])
-def test_in_memory_databases_are_refused_for_polls(url, tmp_path):
-    with pytest.raises(vote.VoteDBError, match="in-memory"):
-        vote.open_db(url)
-    (result,) = run_cli_batch([["core.vote", "open", "--db", url]])
-    assert_refused(result, "in-memory", "file")
+MEMORY_URLS = ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?cache=shared",
+               "sqlite:///file:votes?mode=memory&uri=true"]
+
+
+def test_in_memory_databases_are_refused_for_polls():
+    for url in MEMORY_URLS:
+        with pytest.raises(vote.VoteDBError, match="in-memory"):
+            vote.open_db(url)
+    results = run_cli_batch([["core.vote", "open", "--db", u] for u in MEMORY_URLS])
+    for url, result in zip(MEMORY_URLS, results, strict=True):
+        line = assert_refused(result, "in-memory", "file")
+        assert url in line
 
 
 def test_no_receipt_once_the_file_is_deleted(poll_db):
@@ -250,18 +255,21 @@ def test_the_presenter_cli_names_a_missing_database(tmp_path):
     assert not path.exists()  # and no empty database was left in its place
 
 
-@pytest.mark.parametrize("n_answers", [MAX_CHOICES + 1, 25, 40])
-def test_questions_from_csv_refuses_rather_than_truncates(n_answers, tmp_path):
-    rows = ["Timestamp,Favourite snack"]
-    rows += [f"2026/03/02 9:{i % 60:02d}:00,Snack {i % n_answers}" for i in range(3 * n_answers)]
-    csv_path = tmp_path / "snacks.csv"
-    csv_path.write_text("\n".join(rows))
-    with pytest.raises(vote.PollError, match=f"at most {MAX_CHOICES} choices"):
-        vote.questions_from_csv(csv_path)
-    (result,) = run_cli_batch([["core.vote", "open", "--db", tmp_path / "v.sqlite3", "--questions-from",
-                                csv_path]])
-    line = assert_refused(result, str(n_answers), str(MAX_CHOICES))
-    assert "Favourite snack" in line
+def test_questions_from_csv_refuses_rather_than_truncates(tmp_path):
+    files = {}
+    for n_answers in (MAX_CHOICES + 1, 25, 40):
+        rows = ["Timestamp,Favourite snack"]
+        rows += [f"2026/03/02 9:{i % 60:02d}:00,Snack {i % n_answers}" for i in range(3 * n_answers)]
+        files[n_answers] = tmp_path / f"snacks-{n_answers}.csv"
+        files[n_answers].write_text("\n".join(rows))
+        with pytest.raises(vote.PollError, match=f"at most {MAX_CHOICES} choices"):
+            vote.questions_from_csv(files[n_answers])
+    results = run_cli_batch([["core.vote", "open", "--db", tmp_path / "v.sqlite3", "--questions-from", f]
+                             for f in files.values()])
+    for n_answers, result in zip(files, results, strict=True):
+        line = assert_refused(result, f"{n_answers} different answers", str(MAX_CHOICES))
+        assert "Favourite snack" in line
+    assert not vote.list_polls(vote.open_db(tmp_path / "v.sqlite3"))  # nothing was opened
 
 
 def test_twenty_answers_still_open(tmp_path):
