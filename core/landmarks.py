@@ -9,14 +9,13 @@ Landmark arrays are float32 (N, 2) in pixel coordinates (x, y) of the input imag
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import re
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,73 +23,117 @@ import numpy as np
 
 # The one place MediaPipe graphs are created (every detector, mesh and scorer of the project is built
 # here), so the one place its native logging is silenced. The settings cover glog and TensorFlow's
-# logger; MediaPipe 0.10.21 logs through absl, which reads no setting before absl::InitializeLog(), so
-# its lines ("W0000 00:00:... inference_feedback_manager.cc:114] ...", "INFO: Created TensorFlow Lite
-# XNNPACK delegate") are kept off the terminal by native_logs_quiet() around each native call.
+# logger; MediaPipe 0.10.21 logs through absl, which reads no setting before absl::InitializeLog(), and
+# its graph threads log when each TFLite interpreter starts, asynchronously, up to seconds after the call
+# that created the graph returned ("W0000 00:00:... inference_feedback_manager.cc:114] ...", "INFO:
+# Created TensorFlow Lite XNNPACK delegate"). So before any MediaPipe object exists, file descriptor 2
+# is routed through a pipe whose reader thread drops exactly those lines and writes every other byte to
+# the real stderr (silence_native_logs).
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 logging.getLogger("absl").setLevel(logging.ERROR)
 
 _NATIVE_LOG_RE = re.compile(
-    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]*\] "  # absl / glog prefix (seconds may be epoch)
-    r"|INFO: Created TensorFlow Lite"
-    r"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
+    rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]*\] "  # absl / glog prefix (seconds may be epoch)
+    rb"|INFO: Created TensorFlow Lite"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
 )
-_quiet_lock = threading.Lock()
-_quiet_depth = 0
-_quiet_saved_fd: int | None = None
-_quiet_sink = None
-# A TFLite interpreter logs once when it first runs, sometimes from a graph thread a few tens of ms after
-# the call that started it returned; a window that caught a native line stays open this long for those.
-_NATIVE_LOG_GRACE_S = 0.2
+_NATIVE_STARTS = (b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl")
+_filter_lock = threading.Lock()
+# (identity of the pipe's write end installed as fd 2, reader thread, fd of the stderr it writes to)
+_filter: tuple[tuple[int, int], threading.Thread, int] | None = None
+
+
+def _fd_identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def silence_native_logs() -> None:
+    """Route fd 2 through the native-log filter, unless it already is (idempotent and cheap: one fstat).
+
+    When someone else has since pointed fd 2 elsewhere (a CLI's scratch sink, pytest's capture), a new
+    filter is put in front of that. ``CUSTOM_CAST_DEBUG=1`` keeps the native logs.
+    """
+    global _filter
+    if os.environ.get("CUSTOM_CAST_DEBUG") == "1":
+        return
+    with _filter_lock:
+        try:
+            current = _fd_identity(2)
+        except OSError:
+            return  # no stderr at all: nothing to protect
+        if _filter is not None and _filter[0] == current:
+            return
+        sys.stderr.flush()
+        target = os.dup(2)
+        read_fd, write_fd = os.pipe()
+        identity = _fd_identity(write_fd)
+        thread = threading.Thread(target=_forward, args=(read_fd, target), name="native-log-filter",
+                                  daemon=True)
+        thread.start()
+        os.dup2(write_fd, 2)  # the previous filter's pipe (if any) loses its writer and its thread ends
+        os.close(write_fd)
+        _filter = (identity, thread, target)
+
+
+def _could_be_native(partial: bytes) -> bool:
+    """Whether an unfinished line may still turn out to be a native log line (so it waits for its end)."""
+    if re.match(rb"[IWEF]\d{4} ", partial) or re.fullmatch(rb"[IWEF]\d{0,4}", partial):
+        return True
+    return any(start.startswith(partial) or partial.startswith(start) for start in _NATIVE_STARTS)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        pass  # the real stderr is gone (closed terminal): nothing left to tell
+
+
+def _forward(read_fd: int, target: int) -> None:
+    """The filter's reader: every line but native log lines goes on to ``target``, unfinished lines
+    (a progress bar's ``\r``) at once unless they may be the start of a native line."""
+    pending = b""
+    try:
+        while chunk := os.read(read_fd, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            out = b"".join(line + b"\n" for line in lines if not _NATIVE_LOG_RE.match(line))
+            if pending and not _could_be_native(pending):
+                out, pending = out + pending, b""
+            if out:
+                _write_all(target, out)
+    finally:
+        if pending and not _NATIVE_LOG_RE.match(pending):
+            _write_all(target, pending)
+        os.close(read_fd)
+        os.close(target)
+
+
+@atexit.register
+def _restore_stderr() -> None:
+    """At exit, give fd 2 back to the real stderr and let the reader write out what it still holds."""
+    with _filter_lock:
+        if _filter is None:
+            return
+        identity, thread, target = _filter
+        try:
+            if _fd_identity(2) == identity:
+                sys.stderr.flush()
+                os.dup2(target, 2)
+        except OSError:
+            return
+    thread.join(timeout=2.0)
 
 
 @contextlib.contextmanager
 def native_logs_quiet() -> Iterator[None]:
-    """While native MediaPipe code runs, file descriptor 2 goes to a scratch file; afterwards every line
-    that is not a native log line (a Python warning from another thread, say) is written back to the real
-    stderr, so nothing else is lost. Nested and concurrent uses share one redirection.
-    ``CUSTOM_CAST_DEBUG=1`` keeps the native logs.
-    """
-    global _quiet_depth, _quiet_saved_fd, _quiet_sink
-    if os.environ.get("CUSTOM_CAST_DEBUG") == "1":
-        yield
-        return
-    with _quiet_lock:
-        if _quiet_depth == 0:
-            sys.stderr.flush()
-            if _quiet_sink is None:
-                _quiet_sink = tempfile.TemporaryFile()
-            _quiet_saved_fd = os.dup(2)
-            os.dup2(_quiet_sink.fileno(), 2)
-        _quiet_depth += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_depth -= 1
-            if _quiet_depth == 0:
-                lines = _drain_sink()
-                if any(_NATIVE_LOG_RE.match(line) for line in lines):
-                    time.sleep(_NATIVE_LOG_GRACE_S)
-                    lines += _drain_sink()
-                os.dup2(_quiet_saved_fd, 2)
-                os.close(_quiet_saved_fd)
-                _quiet_saved_fd = None
-                kept = "".join(line for line in lines if not _NATIVE_LOG_RE.match(line))
-                if kept:
-                    os.write(2, kept.encode("utf-8", "replace"))
+    """Around every MediaPipe call: make sure the native-log filter stands in front of stderr."""
+    silence_native_logs()
+    yield
 
-
-def _drain_sink() -> list[str]:
-    """The lines written to the scratch file so far (which is emptied)."""
-    sys.stderr.flush()
-    _quiet_sink.seek(0)
-    text = _quiet_sink.read().decode("utf-8", "replace")
-    _quiet_sink.seek(0)
-    _quiet_sink.truncate()
-    return text.splitlines(keepends=True)
 
 NUM_MESH_POINTS = 478
 

@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -176,7 +177,7 @@ _NATIVE_SCRIPT = textwrap.dedent("""
 def _run_script(script: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", script, str(PHOTO)], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-                                            "PATH": "/usr/bin:/bin", "HOME": str(ROOT), **env})
+                                            "PATH": "/usr/bin:/bin", "HOME": tempfile.gettempdir(), **env})
 
 
 def test_native_logs_never_reach_stderr_outside_the_clis():
