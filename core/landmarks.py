@@ -112,6 +112,21 @@ def _forward(read_fd: int, target: int) -> None:
         os.close(target)
 
 
+def drain_native_log_filter(timeout: float = 2.0) -> None:
+    """Once fd 2 has been pointed elsewhere (a test harness capturing each command), wait until the
+    filter's reader has written out all it read, so nothing said before the switch is missing."""
+    with _filter_lock:
+        current = _filter
+    if current is None:
+        return
+    try:
+        still_installed = _fd_identity(2) == current[0]
+    except OSError:
+        still_installed = False
+    if not still_installed:
+        current[1].join(timeout)
+
+
 @atexit.register
 def _restore_stderr() -> None:
     """At exit, give fd 2 back to the real stderr and let the reader write out what it still holds."""
