@@ -9,16 +9,146 @@ Landmark arrays are float32 (N, 2) in pixel coordinates (x, y) of the input imag
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
+import re
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ info logs out of the console
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The one place MediaPipe graphs are created (every detector, mesh and scorer of the project is built
+# here), so the one place its native logging is silenced. The settings cover glog and TensorFlow's
+# logger; MediaPipe 0.10.21 logs through absl, which reads no setting before absl::InitializeLog(), and
+# its graph threads log when each TFLite interpreter starts, asynchronously, up to seconds after the call
+# that created the graph returned ("W0000 00:00:... inference_feedback_manager.cc:114] ...", "INFO:
+# Created TensorFlow Lite XNNPACK delegate"). So before any MediaPipe object exists, file descriptor 2
+# is routed through a pipe whose reader thread drops exactly those lines and writes every other byte to
+# the real stderr (silence_native_logs).
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 logging.getLogger("absl").setLevel(logging.ERROR)
+
+_NATIVE_LOG_RE = re.compile(
+    rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [^\]]*\] "  # absl / glog prefix (seconds may be epoch)
+    rb"|INFO: Created TensorFlow Lite"
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
+)
+_NATIVE_STARTS = (b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl")
+_filter_lock = threading.Lock()
+# (identity of the pipe's write end installed as fd 2, reader thread, fd of the stderr it writes to)
+_filter: tuple[tuple[int, int], threading.Thread, int] | None = None
+
+
+def _fd_identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def silence_native_logs() -> None:
+    """Route fd 2 through the native-log filter, unless it already is (idempotent and cheap: one fstat).
+
+    When someone else has since pointed fd 2 elsewhere (a CLI's scratch sink, pytest's capture), a new
+    filter is put in front of that. ``CUSTOM_CAST_DEBUG=1`` keeps the native logs.
+    """
+    global _filter
+    if os.environ.get("CUSTOM_CAST_DEBUG") == "1":
+        return
+    with _filter_lock:
+        try:
+            current = _fd_identity(2)
+        except OSError:
+            return  # no stderr at all: nothing to protect
+        if _filter is not None and _filter[0] == current:
+            return
+        sys.stderr.flush()
+        target = os.dup(2)
+        read_fd, write_fd = os.pipe()
+        identity = _fd_identity(write_fd)
+        thread = threading.Thread(target=_forward, args=(read_fd, target), name="native-log-filter",
+                                  daemon=True)
+        thread.start()
+        os.dup2(write_fd, 2)  # the previous filter's pipe (if any) loses its writer and its thread ends
+        os.close(write_fd)
+        _filter = (identity, thread, target)
+
+
+def _could_be_native(partial: bytes) -> bool:
+    """Whether an unfinished line may still turn out to be a native log line (so it waits for its end)."""
+    if re.match(rb"[IWEF]\d{4} ", partial) or re.fullmatch(rb"[IWEF]\d{0,4}", partial):
+        return True
+    return any(start.startswith(partial) or partial.startswith(start) for start in _NATIVE_STARTS)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        pass  # the real stderr is gone (closed terminal): nothing left to tell
+
+
+def _forward(read_fd: int, target: int) -> None:
+    """The filter's reader: every line but native log lines goes on to ``target``, unfinished lines
+    (a progress bar's ``\r``) at once unless they may be the start of a native line."""
+    pending = b""
+    try:
+        while chunk := os.read(read_fd, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            out = b"".join(line + b"\n" for line in lines if not _NATIVE_LOG_RE.match(line))
+            if pending and not _could_be_native(pending):
+                out, pending = out + pending, b""
+            if out:
+                _write_all(target, out)
+    finally:
+        if pending and not _NATIVE_LOG_RE.match(pending):
+            _write_all(target, pending)
+        os.close(read_fd)
+        os.close(target)
+
+
+def drain_native_log_filter(timeout: float = 2.0) -> None:
+    """Once fd 2 has been pointed elsewhere (a test harness capturing each command), wait until the
+    filter's reader has written out all it read, so nothing said before the switch is missing."""
+    with _filter_lock:
+        current = _filter
+    if current is None:
+        return
+    try:
+        still_installed = _fd_identity(2) == current[0]
+    except OSError:
+        still_installed = False
+    if not still_installed:
+        current[1].join(timeout)
+
+
+@atexit.register
+def _restore_stderr() -> None:
+    """At exit, give fd 2 back to the real stderr and let the reader write out what it still holds."""
+    with _filter_lock:
+        if _filter is None:
+            return
+        identity, thread, target = _filter
+        try:
+            if _fd_identity(2) == identity:
+                sys.stderr.flush()
+                os.dup2(target, 2)
+        except OSError:
+            return
+    thread.join(timeout=2.0)
+
+
+@contextlib.contextmanager
+def native_logs_quiet() -> Iterator[None]:
+    """Around every MediaPipe call: make sure the native-log filter stands in front of stderr."""
+    silence_native_logs()
+    yield
+
 
 NUM_MESH_POINTS = 478
 
@@ -80,18 +210,20 @@ class FaceLandmarker:
 
     def __init__(self, max_faces: int = 4, min_confidence: float = 0.5, video: bool = False,
                  refine: bool = True):
-        import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
-
         self._lock = threading.Lock()
-        self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_confidence)
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=not video, max_num_faces=max_faces, refine_landmarks=refine,
-            min_detection_confidence=min_confidence, min_tracking_confidence=0.5)
+        with native_logs_quiet():
+            import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
+
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=min_confidence)
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=not video, max_num_faces=max_faces, refine_landmarks=refine,
+                min_detection_confidence=min_confidence, min_tracking_confidence=0.5)
 
     def close(self) -> None:
-        self._detector.close()
-        self._mesh.close()
+        with native_logs_quiet():
+            self._detector.close()
+            self._mesh.close()
 
     def __enter__(self) -> FaceLandmarker:
         return self
@@ -103,7 +235,7 @@ class FaceLandmarker:
         """Face boxes from BlazeFace (full-range model), largest first. No landmarks."""
         rgb = _as_rgb(image)
         h, w = rgb.shape[:2]
-        with self._lock:
+        with self._lock, native_logs_quiet():
             res = self._detector.process(rgb)
         faces = []
         for d in res.detections or []:
@@ -121,7 +253,7 @@ class FaceLandmarker:
         """478-point landmark sets (pixel coords), one per face found by the mesh's own detector."""
         rgb = _as_rgb(image)
         h, w = rgb.shape[:2]
-        with self._lock:
+        with self._lock, native_logs_quiet():
             res = self._mesh.process(rgb)
         out = []
         for fl in res.multi_face_landmarks or []:
@@ -152,16 +284,18 @@ class SmallFaceScorer:
     """
 
     def __init__(self, canvas_px: int = 320, face_px: int = 160, min_confidence: float = 0.05):
-        import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
-
         assert 0 < face_px <= canvas_px, (face_px, canvas_px)
         self.canvas_px, self.face_px = canvas_px, face_px
         self._lock = threading.Lock()
-        self._detector = mp.solutions.face_detection.FaceDetection(  # model 0 = short range (<2 m)
-            model_selection=0, min_detection_confidence=min_confidence)
+        with native_logs_quiet():
+            import mediapipe as mp  # imported lazily: it takes ~1 s and pulls TensorFlow Lite
+
+            self._detector = mp.solutions.face_detection.FaceDetection(  # model 0 = short range (<2 m)
+                model_selection=0, min_detection_confidence=min_confidence)
 
     def close(self) -> None:
-        self._detector.close()
+        with native_logs_quiet():
+            self._detector.close()
 
     def __enter__(self) -> SmallFaceScorer:
         return self
@@ -177,7 +311,7 @@ class SmallFaceScorer:
         off = (self.canvas_px - self.face_px) // 2
         canvas[off:off + self.face_px, off:off + self.face_px] = cv2.resize(
             face, (self.face_px, self.face_px), interpolation=cv2.INTER_CUBIC)
-        with self._lock:
+        with self._lock, native_logs_quiet():
             res = self._detector.process(canvas)
         return max((float(d.score[0]) for d in res.detections or []), default=0.0)
 

@@ -223,6 +223,11 @@ where = "the bundled demo photos" if demo else f"â€œ{F.display_name(root.name)}â
 st.caption(f"Scanned {where}." + (f" Rejected: {why}." if why else ""),
            help=f"{F.display_name(str(root))}, {result.config.detector} detector, "
                 f"{sum(r.cached for r in result.records)} images from the cache")
+# Every file of the folder is accounted for: those that are not photos are named, never skipped unseen.
+skipped = F.skipped_sources(root) if root.is_dir() else []
+if skipped:
+    with st.expander(f"{len(skipped)} other file(s) in the folder were not read (not photos)"):
+        st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True)
 cfg_used = result.config
 add_to_show({"kind": "dataset", "folder": str(root), "detector": cfg_used.detector, "size": cfg_used.size,
              "min_face": cfg_used.min_face, "blur_threshold": float(cfg_used.blur_threshold),

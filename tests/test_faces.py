@@ -215,7 +215,8 @@ def test_cli_json(bad_folder: Path, tmp_path: Path, capsys):
                  "--cache-dir", str(tmp_path / "c")])
     assert rc == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc["summary"]) == {"images", "faces_kept", "rejected", "duplicates", "seconds"}
+    assert set(doc["summary"]) == {"files", "skipped", "images", "faces_kept", "rejected", "duplicates",
+                                   "seconds"}
     assert doc["summary"]["images"] == 4 and doc["summary"]["faces_kept"] == 1
     assert len(doc["records"]) == 4
     crops = list((tmp_path / "out").glob("*.png"))

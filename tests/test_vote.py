@@ -433,6 +433,9 @@ def test_cli_errors_are_one_line(tmp_path):
     bad = run_cli("report", "--db", "mysql://h/db", "--poll", "1")
     assert bad.returncode == 2 and "Unsupported database 'mysql'" in bad.stderr
     assert "Traceback" not in bad.stderr
+    gone = run_cli("report", "--db", str(tmp_path / "x.sqlite3"), "--poll", "7")  # no such file: not created
+    assert gone.returncode == 2 and "does not exist" in gone.stderr and not (tmp_path / "x.sqlite3").exists()
+    assert run_cli("list", "--db", str(tmp_path / "x.sqlite3")).returncode == 0
     missing = run_cli("report", "--db", str(tmp_path / "x.sqlite3"), "--poll", "7")
     assert missing.returncode == 2 and "There is no poll 7" in missing.stderr
 

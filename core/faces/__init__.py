@@ -52,6 +52,7 @@ from core.faces.loading import (
     folder_sources,
     read_metadata,
     save_uploads,
+    skipped_sources,
 )
 from core.faces.quality import DuplicateIndex, blur_score, dhash, hamming, phash
 from core.faces.records import (
@@ -72,6 +73,7 @@ from core.image.decode import (
     R_EMPTY,
     R_NOT_IMAGE,
     R_TOO_LARGE,
+    R_UNSUPPORTED,
     ImageRejected,
     list_image_files,
     load_image,
@@ -87,5 +89,5 @@ __all__ = [
     "dhash", "display_name", "export_training_set", "extract_zip", "eye_mouth_points", "ffhq_quad",
     "folder_sources", "get_detector", "hamming", "iter_scan", "list_image_files", "load_image", "main",
     "phash", "quad_affine", "read_metadata", "safe_stem", "save_uploads", "scan_files", "scan_folder",
-    "start_scan_job", "transform_points", "warp_quad", "write_png",
+    "start_scan_job", "transform_points", "warp_quad", "write_png", "R_UNSUPPORTED", "skipped_sources",
 ]

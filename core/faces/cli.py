@@ -17,7 +17,7 @@ from core.cli import ArgumentParser, UserError, quiet_native_stderr
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
 from core.faces.export import display_name, prepare_output_dir
-from core.faces.loading import extract_zip, folder_sources
+from core.faces.loading import extract_zip, folder_sources, skipped_sources
 from core.faces.records import FILE_REASONS, KEEP_MODES, ImageRecord, ScanConfig
 from core.faces.scan import ScanResult, scan_files
 from core.image.decode import IMAGE_EXTENSIONS
@@ -50,8 +50,9 @@ def _no_photos_hint(root: Path) -> str:
             "(hidden files and folders are skipped); point DIR at a folder of photos or a zip of them")
 
 
-def _sources(root: Path, workdir: Path) -> list:
-    """(name, reader) pairs for DIR: a folder, a zip (extracted into ``workdir``) or one photo."""
+def _sources(root: Path, workdir: Path) -> tuple[list, list[tuple[str, str]]]:
+    """(name, reader) pairs for DIR (a folder, a zip extracted into ``workdir``, or one photo), and the
+    (name, reason) of the files there that are not photos."""
     if not root.exists():
         raise UserError(f"{display_name(str(root))} does not exist")
     if root.is_file() and root.suffix.lower() == ".zip":
@@ -62,7 +63,7 @@ def _sources(root: Path, workdir: Path) -> list:
     files = folder_sources(root)
     if not files:
         raise UserError(_no_photos_hint(root))
-    return files
+    return files, skipped_sources(root)
 
 
 def _report(result: ScanResult, out: Path, as_json: bool) -> None:
@@ -73,7 +74,16 @@ def _report(result: ScanResult, out: Path, as_json: bool) -> None:
     for rec in result.records:
         if len(rec.faces) > 1:
             print(f"{display_name(rec.file)}: {rec.detail}")
-    print(f"{s['images']} images, {s['faces_kept']} faces kept, rejected {s['rejected']}, "
+    # Every file that was not read as a photo is named with its reason: a phone's HEIC without a
+    # decoder, a clip, a damaged JPEG... never skipped without a word.
+    for rec in result.records:
+        if rec.reason in FILE_REASONS:
+            detail = f" ({rec.detail})" if rec.detail else ""
+            print(f"skipped {display_name(rec.file)}: {rec.reason}{detail}")
+    for name, why in result.skipped:
+        print(f"skipped {display_name(name)}: {why}")
+    print(f"{s['files']} files: {s['images']} images ({s['skipped']} other files skipped), "
+          f"{s['faces_kept']} faces kept, rejected {s['rejected']}, "
           f"{s['duplicates']} duplicates, {s['seconds']:.1f} s -> {display_name(str(out))}")
 
 
@@ -85,7 +95,7 @@ def _all_unreadable(records: list[ImageRecord]) -> str | None:
         counts[r.reason] = counts.get(r.reason, 0) + 1
     why = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
     return (f"none of the {len(records)} file(s) could be read as a photo ({why}); check that the folder "
-            "holds real JPEG/PNG/WebP images")
+            "holds real JPEG/PNG/WebP/HEIC/AVIF images")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,9 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if interactive and not args.json and (i % 50 == 0 or i == n):
                 print(f"{i}/{n}", file=terminal, flush=True)
 
-        files = _sources(args.dir, Path(work))
+        files, skipped = _sources(args.dir, Path(work))
         result = scan_files(files, cfg, out_dir=out, progress=progress, keep_crops=False,
                             cache_dir=args.cache_dir)
+        result.skipped = skipped
     _report(result, out, args.json)
     problem = _all_unreadable(result.records)
     if problem:

@@ -8,7 +8,6 @@ OpenCV's own file functions, which cannot take names that are not valid UTF-8.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -24,6 +23,7 @@ import numpy as np
 
 from core.checkpoint import atomic_write_bytes
 from core.cli import UserError, describe_os_error
+from core.spreadsheet import csv_bytes
 
 if TYPE_CHECKING:
     from core.faces.scan import ScanResult
@@ -134,11 +134,9 @@ def export_training_set(result: ScanResult, dest: str | os.PathLike,
                      "score": face.score, "blur": face.blur, "aligned": face.points is not None,
                      "name": meta.get("name", ""), "occupation": meta.get("occupation", "")})
         crops.append(face.crop)
-    text = io.StringIO(newline="")
-    w = csv.DictWriter(text, fieldnames=MANIFEST_COLUMNS)
-    w.writeheader()
-    w.writerows(rows)
-    write_file(img_dir / "manifest.csv", text.getvalue().encode("utf-8"))
+    # File names and metadata come from whoever made the folder: every cell is spreadsheet-safe.
+    manifest = csv_bytes(MANIFEST_COLUMNS, ([row[c] for c in MANIFEST_COLUMNS] for row in rows))
+    write_file(img_dir / "manifest.csv", manifest)
     size = result.config.size
     arr = np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
     npz = io.BytesIO()

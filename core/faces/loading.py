@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.cli import describe_os_error
 from core.faces.export import write_file
-from core.image.decode import MAX_FILE_BYTES, R_TOO_LARGE, ImageRejected, list_image_files
+from core.image.decode import MAX_FILE_BYTES, R_TOO_LARGE, ImageRejected, list_image_files, list_skipped_files
 
 # Zip limits. A folder of a few thousand profile photos is well under 512 MiB; bigger sets are better
 # scanned as a folder on disk than uploaded.
@@ -223,6 +223,13 @@ def folder_sources(root: str | os.PathLike) -> list[tuple[str, Callable[[], byte
     root = Path(root)
     base = root if root.is_dir() else root.parent
     return [(p.relative_to(base).as_posix(), partial(read_photo_bytes, p)) for p in list_image_files(root)]
+
+
+def skipped_sources(root: str | os.PathLike) -> list[tuple[str, str]]:
+    """(name relative to ``root``, reason) for every visible file under ``root`` that is not a photo type."""
+    root = Path(root)
+    base = root if root.is_dir() else root.parent
+    return [(p.relative_to(base).as_posix(), why) for p, why in list_skipped_files(root)]
 
 
 METADATA_COLUMNS = {"filename": ("filename", "file", "image", "path"),

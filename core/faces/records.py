@@ -9,7 +9,7 @@ import numpy as np
 
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
-from core.image.decode import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE
+from core.image.decode import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE, R_UNSUPPORTED
 
 # Rejection reasons (stable strings: they are JSON keys in the CLI summary and UI filter values). The
 # file-level ones (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE) come from the image reader.
@@ -18,7 +18,7 @@ R_SMALL = "face too small"
 R_BLURRY = "blurry"
 R_DUPLICATE = "duplicate"
 R_EXTRA = "not the largest face"
-FILE_REASONS = (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE)
+FILE_REASONS = (R_EMPTY, R_NOT_IMAGE, R_CORRUPT, R_TOO_LARGE, R_UNSUPPORTED)
 KEEP_MODES = ("largest", "all")
 MAX_MIN_FACE = 100_000            # px: no photo the reader accepts has a face side beyond this
 MAX_BLUR_THRESHOLD = 1e6          # Laplacian variance of 8-bit pixels stays far below this

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,7 +25,7 @@ from core import CACHE_DIR
 from core.faces.cache import cache_path, load_cache, save_cache
 from core.faces.detection import crop_face, downscale, get_detector
 from core.faces.export import CropNamer, prepare_output_dir, write_png
-from core.faces.loading import folder_sources
+from core.faces.loading import folder_sources, skipped_sources
 from core.faces.quality import DuplicateIndex, blur_score, phash
 from core.faces.records import (
     FILE_REASONS,
@@ -171,10 +171,15 @@ class ScanResult:
     records: list[ImageRecord]
     seconds: float
     config: ScanConfig
+    # Files seen but not read as photos (a clip, a document...): (name, reason), so the summary counts
+    # every file of the folder and names each one it left out.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict:
         rejected = Counter(r.reason for r in self.records if r.reason is not None and r.reason != R_DUPLICATE)
         return {
+            "files": len(self.records) + len(self.skipped),
+            "skipped": len(self.skipped),
             "images": len(self.records),
             "faces_kept": sum(len(r.kept_faces) for r in self.records),
             "rejected": dict(sorted(rejected.items())),
@@ -187,7 +192,8 @@ class ScanResult:
 
     def to_json(self) -> dict:
         return {"summary": self.summary(), "config": asdict(self.config),
-                "records": [r.to_json() for r in self.records]}
+                "records": [r.to_json() for r in self.records],
+                "skipped_files": [{"file": f, "reason": why} for f, why in self.skipped]}
 
 
 def scan_files(files: list[Source], cfg: ScanConfig | None = None, out_dir: str | os.PathLike | None = None,
@@ -224,4 +230,6 @@ def scan_folder(root: str | os.PathLike, cfg: ScanConfig | None = None, **kw) ->
     """Scan every image under a folder; see :func:`scan_files` for the keyword arguments."""
     if not Path(root).exists():
         raise FileNotFoundError(errno.ENOENT, "no such folder", os.fspath(root))
-    return scan_files(folder_sources(root), cfg, **kw)
+    result = scan_files(folder_sources(root), cfg, **kw)
+    result.skipped = skipped_sources(root)
+    return result

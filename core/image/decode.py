@@ -5,6 +5,10 @@ Decoding applies EXIF orientation, takes the first frame of animations and conve
 same in the explorer and in training. A decompression-bomb guard bounds the pixel count before any
 pixel is decoded. Failures raise :class:`ImageRejected` with a reason meant for users, never another
 exception.
+
+Phones save HEIC/HEIF (iPhone) and AVIF photos: HEIF is read through the pillow-heif plugin (registered
+here, once), AVIF through Pillow's own AVIF support. Where a decoder is missing, such a file is
+rejected as "unsupported format" with the package to install, never skipped without a word.
 """
 
 from __future__ import annotations
@@ -15,10 +19,20 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError, features
+
+try:  # the maintained HEIF plugin for Pillow (libheif + libde265 in its wheel)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - requirements.txt pins it; a bare install still says why
+    HEIF_SUPPORTED = False
+AVIF_SUPPORTED = bool(features.check("avif"))
 
 # The one extension list: folder scans, uploads and training sets all accept exactly these.
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif",
+                    ".hif", ".avif")
 # 64 MP: a 12000 x 5300 panorama still opens; a 30000 x 30000 header claim is refused before decoding.
 DEFAULT_MAX_PIXELS = 64_000_000
 # Encoded files larger than this are refused before they are read into memory.
@@ -28,6 +42,10 @@ R_EMPTY = "empty file"
 R_NOT_IMAGE = "not an image"
 R_CORRUPT = "corrupt or truncated"
 R_TOO_LARGE = "too large (decompression bomb guard)"
+R_UNSUPPORTED = "unsupported format"
+# ISO base media "ftyp" brands of still images (HEIF/HEIC and AVIF); an MP4 clip has other brands.
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
+AVIF_BRANDS = (b"avif", b"avis")
 # Files that start like an image but that Pillow cannot identify are damaged images, not "not an image".
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00",
                      b"MM\x00*")
@@ -37,6 +55,7 @@ class ImageRejected(Exception):
     """An input file that is not a usable image. ``reason`` is one of the ``R_*`` phrases."""
 
     def __init__(self, reason: str, detail: str = ""):
+        detail = " ".join(detail.split())  # a decoder's message may span lines; a reason is one line
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
@@ -64,7 +83,12 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        if data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        brand = image_brand(data)
+        if brand is not None and not (HEIF_SUPPORTED if brand == "HEIF" else AVIF_SUPPORTED):
+            package = "pillow-heif" if brand == "HEIF" else "Pillow with AVIF support"
+            raise ImageRejected(R_UNSUPPORTED, f"a {brand} photo, and no {brand} decoder is installed "
+                                               f"(install {package})") from None
+        if data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or brand:
             raise ImageRejected(R_CORRUPT, "the header of an image file is damaged") from None
         raise ImageRejected(R_NOT_IMAGE, "unrecognised format") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -88,6 +112,19 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
     except Exception as e:
         raise ImageRejected(R_CORRUPT, f"{type(e).__name__}: {e}") from None
     return rgb, gray
+
+
+def image_brand(data: bytes) -> str | None:
+    """"HEIF" or "AVIF" when ``data`` starts like an ISO-BMFF still image (major or compatible brand)."""
+    if data[4:8] != b"ftyp":
+        return None
+    size = int.from_bytes(data[:4], "big")
+    brands = [data[8:12]] + [data[i:i + 4] for i in range(16, min(max(size, 16), 64), 4)]
+    if any(b in AVIF_BRANDS for b in brands):
+        return "AVIF"
+    if any(b in HEIF_BRANDS for b in brands):
+        return "HEIF"
+    return None
 
 
 def read_rgb(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -126,13 +163,28 @@ def list_image_files(root: str | os.PathLike) -> list[Path]:
     """Image-like files under ``root`` (recursive, sorted, hidden files skipped); ``[root]`` for a file.
 
     Files are picked by extension, so a text file named ``.jpg`` is reported as unreadable rather
-    than silently ignored.
+    than silently ignored; :func:`list_skipped_files` names the others.
     """
     root = Path(root)
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    return sorted(p for p in _visible_files(root) if p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def list_skipped_files(root: str | os.PathLike) -> list[tuple[Path, str]]:
+    """(file, reason) for every visible file under ``root`` that :func:`list_image_files` leaves out
+    (a clip, a RAW file, a document...), so a scan can count and name every file it saw."""
+    root = Path(root)
+    if root.is_file():
+        return []
+    return [(p, f"not a photo type ({p.suffix.lower() or 'no extension'}; photos are "
+                f"{', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)})")
+            for p in sorted(_visible_files(root)) if p.suffix.lower() not in IMAGE_EXTENSIONS]
+
+
+def _visible_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
 
 
 def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:

@@ -5,7 +5,7 @@ and tested its headline claim with a chi-square goodness-of-fit test. One topic 
 
 ============================  ==========================================================================
 ``reading``                   encoding (UTF-8/BOM, UTF-16, Latin-1) and delimiter detection, CSV parsing
-``roles``                     column roles (multiple choice, yes/no, free text, timestamp)
+``roles``                     column roles (multiple choice, checkboxes, yes/no, free text, timestamp)
 ``cleaning``                  role overrides, blanks, one-off answers folded into "Other", category order
 ``counts``                    answer counts and shares, sunburst nodes
 ``significance``              claim test (chi-square GOF, exact binomial, Wilson CI, power, verdict), crosstab
@@ -28,6 +28,7 @@ from core.survey.cleaning import (
     find_question,
     fold_rare_answers,
     require_question,
+    selected_options,
 )
 from core.survey.cli import main
 from core.survey.counts import all_answer_counts, answer_counts, sunburst_data
@@ -69,11 +70,14 @@ from core.survey.roles import (
     ROLE_CATEGORICAL,
     ROLE_FREE_TEXT,
     ROLE_IGNORE,
+    ROLE_MULTI,
     ROLE_TIMESTAMP,
     ROLE_YES_NO,
     ROLES,
+    SINGLE_CHOICE_ROLES,
     detect_role,
     mentions,
+    split_options,
 )
 from core.survey.sentiment import (
     DEFAULT_NEGATIVE_THRESHOLD,
@@ -140,6 +144,7 @@ __all__ = [
     "sentiment_group_figure", "sentiment_histogram", "SENTIMENT_LABELS", "sentiment_scores",
     "sentiment_summary", "sniff_delimiter", "summary_html", "summary_markdown", "sunburst_figure", "Survey",
     "SurveyError", "vader_analyzer", "verdict_sentence", "word_cloud_png",
+    "ROLE_MULTI", "SINGLE_CHOICE_ROLES", "selected_options", "split_options",
     # wording: the room's headline and verdict
     "DETECTABLE_DIFFERENCE", "detectable_power", "detectable_share", "format_p_value", "format_percent",
     "headline_sentence", "MIN_ANSWERS", "plain_verdict", "power_at", "power_sentence", "short_label",

@@ -1,5 +1,6 @@
-"""Cleaning a parsed survey: role overrides, blanks per question, one-off answers folded into "Other",
-and one stable category order that every table and chart uses."""
+"""Cleaning a parsed survey: role overrides, blanks per question, answers normalised (invisible characters
+and Unicode forms never split one answer in two), checkbox answers split into options, one-off answers
+folded into "Other", and one stable category order that every table and chart uses."""
 
 from __future__ import annotations
 
@@ -9,9 +10,19 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.answer_text import normalize_answer
 from core.survey.errors import SurveyError
 from core.survey.reading import Survey
-from core.survey.roles import CHOICE_ROLES, ROLE_YES_NO, ROLES, YES_NO_WORDS
+from core.survey.roles import (
+    CHOICE_ROLES,
+    MULTI_SEPARATOR,
+    ROLE_MULTI,
+    ROLE_YES_NO,
+    ROLES,
+    YES_NO_WORDS,
+    normalized,
+    split_options,
+)
 
 OTHER = "Other"
 _LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)")
@@ -21,8 +32,10 @@ _LEADING_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)")
 class CleanSurvey:
     """Cleaned answers: choice columns as ordered pandas Categoricals (NaN = blank), free text as strings.
 
-    ``folded[question]`` maps each original one-off answer to ``"Other"``; ``order[question]`` is the
-    stable category order used by every table and chart.
+    A multi-select (checkbox) column holds each respondent's ticked options joined by ", " (NaN = blank);
+    :func:`selected_options` gives one True/False column per option. ``folded[question]`` maps each
+    original one-off answer (or option) to ``"Other"``; ``order[question]`` is the stable category (or
+    option) order used by every table and chart.
     """
 
     data: pd.DataFrame
@@ -33,6 +46,44 @@ class CleanSurvey:
     def questions(self, *roles: str) -> list[str]:
         wanted = roles or CHOICE_ROLES
         return [c for c in self.data.columns if self.roles.get(c) in wanted]
+
+    def answered(self, question: str) -> int:
+        """How many respondents answered ``question`` (ticked at least one option of a checkbox question)."""
+        return int(self.data[question].notna().sum())
+
+
+def selected_options(clean: CleanSurvey, question: str) -> pd.DataFrame:
+    """One bool column per option (in ``clean.order``) for the respondents who answered a multi-select
+    question: True where they ticked it."""
+    answers = clean.data[question].dropna().astype(str)
+    ticked = {a: set(split_options(a)) for a in answers.unique()}
+    return pd.DataFrame({o: answers.map({a: o in t for a, t in ticked.items()}).astype(bool)
+                         for o in clean.order[question]}, index=answers.index)
+
+
+def _option_counts(freq: pd.Series, options_of: dict[str, list[str]]) -> pd.Series:
+    """How many respondents ticked each option, in first-seen order, from the counts of distinct answers."""
+    counts: dict[str, int] = {}
+    for answer, n in freq.items():
+        for option in options_of[answer]:
+            counts[option] = counts.get(option, 0) + int(n)
+    return pd.Series(counts, dtype="int64")
+
+
+def _clean_multi(raw: pd.Series, min_count: int, keep: set[str]
+                 ) -> tuple[pd.Series, dict[str, str], list[str]]:
+    """A checkbox column: (joined options with one-off options folded into "Other", folding, order).
+
+    Worked on distinct answers, each split once: a column of 200,000 responses repeats a few dozen."""
+    freq = raw[raw != ""].value_counts(sort=False)  # first-appearance order breaks count ties stably
+    options_of = {a: split_options(a) for a in freq.index}
+    mapping = _fold_counts(_option_counts(freq, options_of), min_count, keep)
+    if mapping:
+        options_of = {a: list(dict.fromkeys(mapping.get(o, o) for o in opts))
+                      for a, opts in options_of.items()}
+    joined = raw.map({a: MULTI_SEPARATOR.join(opts) for a, opts in options_of.items() if opts})
+    order = category_order(_option_counts(freq, options_of), ROLE_MULTI)
+    return joined.astype(object).where(joined.notna(), None), mapping, order
 
 
 def _shape(answer: str) -> str:
@@ -65,9 +116,13 @@ def fold_rare_answers(answers: pd.Series, min_count: int = 2, keep: Iterable[str
     An answer seen fewer than ``min_count`` times is folded unless it is listed in ``keep`` or has the
     same shape as a regular option (e.g. a lone '12-17 years old' among other age bands is kept).
     """
-    if min_count <= 1:
+    return _fold_counts(answers[answers != ""].value_counts(), min_count, keep)
+
+
+def _fold_counts(counts: pd.Series, min_count: int, keep: Iterable[str]) -> dict[str, str]:
+    """:func:`fold_rare_answers` from the counts of each distinct answer (or checkbox option)."""
+    if min_count <= 1 or counts.empty:
         return {}
-    counts = answers[answers != ""].value_counts()
     regular = counts[counts >= min_count]
     if regular.empty:
         return {}
@@ -104,8 +159,12 @@ def clean_survey(
     for col in survey.frame.columns:
         raw = survey.frame[col]
         role = merged[col]
-        if role in CHOICE_ROLES:
-            kept = set(keep.get(col, ()))
+        if role == ROLE_MULTI:
+            out[col], folded[col], order[col] = _clean_multi(normalized(raw), min_count,
+                                                            {normalize_answer(k) for k in keep.get(col, ())})
+        elif role in CHOICE_ROLES:
+            raw = normalized(raw)
+            kept = {normalize_answer(k) for k in keep.get(col, ())}
             if role == ROLE_YES_NO:  # a lone "No" is an answer, not a typed-in "Other"
                 kept |= {a for a in raw.unique() if a.lower() in YES_NO_WORDS}
             mapping = fold_rare_answers(raw, min_count=min_count, keep=kept)
@@ -128,13 +187,15 @@ def require_question(clean: CleanSurvey, question: str, roles: Sequence[str]) ->
     if question not in clean.data.columns:
         raise SurveyError(f"Unknown question: {question!r}")
     if clean.roles.get(question) not in roles:
-        raise SurveyError(
-            f"{question!r} is a {clean.roles.get(question)} column; this needs one of: {', '.join(roles)}."
-        )
+        role = clean.roles.get(question)
+        why = " (each respondent may tick several options)" if role == ROLE_MULTI else ""
+        raise SurveyError(f"{question!r} is a {role} column{why}; this needs one of: {', '.join(roles)}.")
 
 
 def find_question(columns: Sequence[str], text: str) -> str:
-    """Exact column name, else the unique column containing ``text`` (case-insensitive)."""
+    """Exact column name, else the unique column containing ``text`` (case-insensitive); ``text`` is
+    normalised as the column names are."""
+    text = normalize_answer(text)
     if text in columns:
         return text
     hits = [c for c in columns if text.lower() in c.lower()]

@@ -7,17 +7,25 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from core.survey.cleaning import CleanSurvey, require_question
+from core.survey.cleaning import CleanSurvey, require_question, selected_options
 from core.survey.errors import SurveyError
-from core.survey.roles import CHOICE_ROLES
+from core.survey.roles import CHOICE_ROLES, ROLE_MULTI, SINGLE_CHOICE_ROLES
 
 
 def answer_counts(clean: CleanSurvey, question: str) -> pd.DataFrame:
-    """Counts and shares of one question's answers (blanks dropped), in the stable category order."""
+    """Counts and shares of one question's answers (blanks dropped), in the stable category order.
+
+    For a multi-select (checkbox) question each option is counted on its own: ``count`` respondents
+    ticked it, and ``share`` is of the respondents who answered, so shares may add up to more than 1.
+    """
     require_question(clean, question, CHOICE_ROLES)
-    counts = clean.data[question].value_counts(sort=False, dropna=True)
-    counts = counts.reindex(clean.order[question], fill_value=0)
-    total = int(counts.sum())
+    if clean.roles.get(question) == ROLE_MULTI:
+        counts = selected_options(clean, question).sum(axis=0).astype(int)
+        total = clean.answered(question)
+    else:
+        counts = clean.data[question].value_counts(sort=False, dropna=True)
+        counts = counts.reindex(clean.order[question], fill_value=0)
+        total = int(counts.sum())
     return pd.DataFrame(
         {
             "answer": counts.index.astype(str),
@@ -42,7 +50,7 @@ def sunburst_data(clean: CleanSurvey, path: Sequence[str]) -> pd.DataFrame:
     if not path:
         raise SurveyError("Choose at least one column for the sunburst.")
     for q in path:
-        require_question(clean, q, CHOICE_ROLES)
+        require_question(clean, q, SINGLE_CHOICE_ROLES)
     if len(set(path)) != len(path):
         raise SurveyError("Each column may appear only once in the sunburst path.")
     rows = clean.data[list(path)].dropna()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.answer_text import normalize_answer
 from core.survey.errors import SurveyError
 from core.survey.roles import detect_role
 
@@ -232,7 +233,9 @@ def read_survey(source: bytes | str | Path) -> Survey:
         raise SurveyError(f"The file has more than {MAX_ROWS:,} responses; split it or sample it first.")
     if frame.shape[1] > MAX_COLUMNS:
         raise SurveyError(f"The file has {frame.shape[1]} columns; the limit is {MAX_COLUMNS}.")
-    frame.columns = [str(c).strip() or f"Column {i + 1}" for i, c in enumerate(frame.columns)]
+    # Headers are normalised like answers: a question typed twice, once with a stray zero-width space or
+    # no-break space, is one question (the answers themselves are normalised per role, in cleaning).
+    frame.columns = [normalize_answer(str(c)) or f"Column {i + 1}" for i, c in enumerate(frame.columns)]
     if frame.columns.duplicated().any():
         frame.columns = _dedupe(list(frame.columns))
     frame = frame.apply(lambda s: s.astype(str).str.strip()).reset_index(drop=True)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.spreadsheet import FORMULA_PREFIXES, csv_bytes, neutralise_formula  # noqa: F401 (re-exported)
 from core.survey.cleaning import OTHER, CleanSurvey, clean_survey, find_question
 from core.survey.counts import all_answer_counts, answer_counts
 from core.survey.errors import SurveyError
@@ -26,29 +27,16 @@ from core.survey.significance import (
 )
 from core.survey.wording import format_p_value, verdict_words
 
-# OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice and
-# Google Sheets (=HYPERLINK(...) phones home, DDE runs commands), so the export prefixes it with a quote.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# A plain number cannot call a function or reference a cell, so "-3" or "+1.5e3" stays a readable number.
-_PLAIN_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def neutralise_formula(cell: object) -> object:
-    """A spreadsheet-safe cell: text starting with = + - @ tab or CR gets a leading single quote."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER_RE.fullmatch(cell):
-        return "'" + cell
-    return cell
-
 
 def cleaned_csv_bytes(clean: CleanSurvey) -> bytes:
     """Cleaned answers as UTF-8 CSV (blanks empty, one-off answers replaced by "Other").
 
-    Header and cells are passed through :func:`neutralise_formula` (issue 10, #9): answers are typed by
-    anyone who fills in the form, and the export is opened by the presenter in a spreadsheet.
+    Header and cells go through :func:`core.spreadsheet.csv_bytes` (issue 10, #9; issue 23, #8): answers
+    are typed by anyone who fills in the form, and the export is opened by the presenter in a spreadsheet.
     """
-    safe = clean.data.astype(object).map(neutralise_formula)
-    safe.columns = [neutralise_formula(c) for c in safe.columns]
-    return safe.to_csv(index=False).encode("utf-8")
+    data = clean.data.astype(object)
+    rows = ([("" if v is None or v != v else v) for v in row] for row in data.itertuples(index=False))
+    return csv_bytes(list(data.columns), rows)
 
 
 def summary_markdown(
@@ -91,7 +79,7 @@ def summary_markdown(
         parts = ", ".join(
             f"{a} {c} ({s:.0%})" for a, c, s in zip(table["answer"], table["count"], table["share"])
         )
-        lines.append(f"- **{q}** (n = {int(table['count'].sum())}): {parts}")
+        lines.append(f"- **{q}** (n = {clean.answered(q)}): {parts}")
         if clean.folded.get(q):
             lines.append(f'  - {len(clean.folded[q])} one-off answer(s) folded into "{OTHER}".')
     lines.append("")
@@ -186,6 +174,7 @@ def build_report(
         "delimiter": survey.delimiter,
         "roles": survey.roles,
         "questions": all_answer_counts(clean),
+        "answered": {q: clean.answered(q) for q in clean.questions()},
         "folded_to_other": {q: sorted(m) for q, m in clean.folded.items() if m},
         "test": {
             k: v
@@ -227,7 +216,7 @@ def format_report(report: dict) -> str:
     t = report["test"]
     lines = [f"{report['n_rows']} responses ({report['encoding']}, delimiter {report['delimiter']!r})", ""]
     for q, counts in report["questions"].items():
-        total = sum(counts.values())
+        total = report.get("answered", {}).get(q, sum(counts.values()))
         lines.append(f"{q}  (n = {total})")
         for a, c in counts.items():
             lines.append(f"  {c:5d}  {c / total if total else 0:6.1%}  {a}")

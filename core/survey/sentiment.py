@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.survey.cleaning import CleanSurvey, require_question
 from core.survey.errors import SurveyError
-from core.survey.roles import CHOICE_ROLES
+from core.survey.roles import SINGLE_CHOICE_ROLES
 
 # VADER authors' recommended cut-offs on the compound score.
 DEFAULT_POSITIVE_THRESHOLD = 0.05
@@ -79,7 +79,7 @@ def sentiment_extremes(scores: pd.DataFrame, k: int = 3) -> tuple[pd.DataFrame, 
 
 def sentiment_by_group(clean: CleanSurvey, scores: pd.DataFrame, group: str) -> pd.DataFrame:
     """Per answer of ``group``: n, mean compound score and positive/neutral/negative shares."""
-    require_question(clean, group, CHOICE_ROLES)
+    require_question(clean, group, SINGLE_CHOICE_ROLES)
     joined = scores.join(clean.data[group].rename("group")).dropna(subset=["group"])
     if joined.empty:
         return pd.DataFrame(columns=["group", "n", "mean_compound", *SENTIMENT_LABELS])

@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from core.survey.cleaning import CleanSurvey, require_question
+from core.answer_text import normalize_answer
+from core.survey.cleaning import CleanSurvey, require_question, selected_options
 from core.survey.counts import answer_counts
 from core.survey.errors import SurveyError
-from core.survey.roles import CHOICE_ROLES
+from core.survey.roles import CHOICE_ROLES, ROLE_MULTI, SINGLE_CHOICE_ROLES
 
 DEFAULT_CLAIM = 0.7
 DEFAULT_ALPHA = 0.05
@@ -170,6 +171,8 @@ def proportion_test(
     """:func:`claim_test` among the respondents who answered ``question`` of a cleaned survey.
 
     ``positive`` may list several answers counted together (e.g. both options that include the system).
+    For a multi-select (checkbox) question, a respondent counts as positive when they ticked any of the
+    ``positive`` options, among everyone who ticked at least one option.
     """
     require_question(clean, question, CHOICE_ROLES)
     claim = check_claim(claim)
@@ -183,12 +186,17 @@ def proportion_test(
     known = {a.lower(): a for a in clean.order[question]}
     resolved = []
     for label in positives:
-        if label.lower() not in known:
+        key = normalize_answer(str(label)).lower()
+        if key not in known:
             raise SurveyError(
                 f"{label!r} is not an answer to this question; answers: {', '.join(clean.order[question])}"
             )
-        resolved.append(known[label.lower()])
-    k = int(answers.isin(resolved).sum())
+        resolved.append(known[key])
+    resolved = list(dict.fromkeys(resolved))
+    if clean.roles.get(question) == ROLE_MULTI:
+        k = int(selected_options(clean, question)[resolved].any(axis=1).sum())
+    else:
+        k = int(answers.isin(resolved).sum())
     return claim_test(k, len(answers), claim=claim, alpha=alpha, question=question, positive=resolved)
 
 
@@ -234,8 +242,8 @@ def crosstab_test(clean: CleanSurvey, row: str, col: str) -> CrosstabResult:
     """Crosstab of two questions (respondents who answered both) with Pearson's chi-square test."""
     from scipy.stats import chi2_contingency
 
-    require_question(clean, row, CHOICE_ROLES)
-    require_question(clean, col, CHOICE_ROLES)
+    require_question(clean, row, SINGLE_CHOICE_ROLES)
+    require_question(clean, col, SINGLE_CHOICE_ROLES)
     if row == col:
         raise SurveyError("Pick two different questions for the crosstab.")
     both = clean.data[[row, col]].dropna()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.cli import ArgumentParser, UserError, run_cli
 from core.vote.serve import DEFAULT_VOTER_PORT, streamlit_serve_command
+from core.vote.simulate import MAX_PER_WORKER, MAX_WORKERS
 
 
 def _print(obj: dict, as_json: bool, text: str) -> None:
@@ -40,6 +41,42 @@ def _format_report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _poll_id(text: str) -> int:
+    from core.vote.polls import PollError, check_poll_id
+
+    try:
+        return check_poll_id(text, "the poll number")
+    except PollError as e:
+        raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
+
+
+def _bounded_int(low: int, high: int):
+    """An argparse type: a whole number from ``low`` to ``high``, the flag named by argparse."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low:,} to {high:,} (got {text[:40]!r})")
+        return value
+    return parse
+
+
+def _share(name: str):
+    """An argparse type for --claim / --alpha: a finite number inside the survey module's range."""
+    def parse(text: str) -> float:
+        from core import survey as sv
+
+        check = sv.check_claim if name == "claim" else sv.check_alpha
+        try:
+            return check(text)
+        except sv.SurveyError as e:
+            raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.vote.db import DB_ENV
 
@@ -64,28 +101,33 @@ def build_parser() -> argparse.ArgumentParser:
                        ("publish", "let voters see the counts"), ("unpublish", "hide the counts from voters"),
                        ("export", "print the answers as Google Forms CSV (redirect with > FILE)")):
         p = sub.add_parser(name, parents=[common], help=what)
-        p.add_argument("--poll", type=int, required=True, metavar="ID")
+        p.add_argument("--poll", type=_poll_id, required=True, metavar="ID")
 
     sub.add_parser("list", parents=[common], help="list polls, newest first")
 
     sim = sub.add_parser("simulate", parents=[common], help="simulated voters (rehearsals, load tests)")
-    sim.add_argument("--poll", type=int, required=True, metavar="ID")
-    sim.add_argument("--n", type=int, default=500, help="ballots per worker (default 500)")
-    sim.add_argument("--workers", type=int, default=8, help="voter processes (default 8)")
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--poll", type=_poll_id, required=True, metavar="ID")
+    sim.add_argument("--n", type=_bounded_int(1, MAX_PER_WORKER), default=500,
+                     help="ballots per worker (default 500)")
+    sim.add_argument("--workers", type=_bounded_int(1, MAX_WORKERS), default=8,
+                     help="voter processes (default 8)")
+    sim.add_argument("--seed", type=_bounded_int(0, 2**32 - 1), default=0)
 
     rep = sub.add_parser("report", parents=[common], help="counts and the hypothesis test")
-    rep.add_argument("--poll", type=int, required=True, metavar="ID")
+    rep.add_argument("--poll", type=_poll_id, required=True, metavar="ID")
     rep.add_argument("--question", help="question text or id (default: the first yes/no question)")
     rep.add_argument("--positive", action="append", metavar="LABEL",
                      help="answer counted as positive (default Yes / most common); repeat to combine")
-    rep.add_argument("--claim", type=float, default=None, help="claimed proportion, 0 < P < 1 (default 0.7)")
-    rep.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
+    rep.add_argument("--claim", type=_share("claim"), default=None,
+                     help="claimed proportion, 0.001 to 0.999 (default 0.7)")
+    rep.add_argument("--alpha", type=_share("alpha"), default=None,
+                     help="significance level, 0.000001 to 0.5 (default 0.05)")
 
     srv = sub.add_parser("serve", parents=[common], help="run the voter app (an HTML form; docs/stage.md)")
-    srv.add_argument("--port", type=int, default=DEFAULT_VOTER_PORT)
+    srv.add_argument("--port", type=_bounded_int(1, 65535), default=DEFAULT_VOTER_PORT)
     srv.add_argument("--address", default="0.0.0.0", help="address to listen on (default: all interfaces)")
-    srv.add_argument("--workers", type=int, default=1, help="voter processes sharing the port (default 1)")
+    srv.add_argument("--workers", type=_bounded_int(1, 32), default=1,
+                     help="voter processes sharing the port (default 1)")
     srv.add_argument("--streamlit", action="store_true", help="serve the older Streamlit voter app instead")
     return parser
 
@@ -99,10 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.db:
             env[vote.DB_ENV] = vote.normalize_url(args.db)
         vote.open_db(env.get(vote.DB_ENV))  # a bad URL fails here, with one line, not in every browser
-        if not 1 <= args.workers <= 32:
-            raise UserError("--workers must be between 1 and 32.")
-        if not 1 <= args.port <= 65535:
-            raise UserError("--port must be between 1 and 65535.")
         from core.vote.serve import check_port_free
 
         check_port_free(args.port, args.address)
@@ -114,22 +152,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.update(env)  # the workers open the database from $CUSTOM_CAST_DB
         serve(args.port, args.address, args.workers)
         return 0
-    db = vote.open_db(args.db)
+    # Only "open" and "list" may start a new database; the others are about a poll that must exist.
+    db = vote.open_db(args.db, create=args.command in ("open", "list"))
     if args.command == "open":
         if args.questions_from and args.questions_json:
             raise UserError("Use either --questions-from or --questions-json, not both.")
         if args.questions_json:
-            try:
-                text = Path(args.questions_json).read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                raise UserError(f"--questions-json {args.questions_json} is not a JSON text file "
-                                "(it is not UTF-8)") from None
-            questions = vote.questions_from_json(text)
+            from core.vote.polls import QUESTIONS_JSON_MAX_BYTES
+
+            path = Path(args.questions_json)
+            if path.is_file() and path.stat().st_size > QUESTIONS_JSON_MAX_BYTES:
+                raise UserError(f"--questions-json {path.name} is {path.stat().st_size:,} bytes; the limit "
+                                f"is {QUESTIONS_JSON_MAX_BYTES:,}")
+            questions = vote.questions_from_json(path.read_bytes())
         elif args.questions_from:
             questions = vote.questions_from_csv(Path(args.questions_from))
         else:
             questions = vote.default_questions()
-        media = vote.prepare_media(Path(args.media).read_bytes(), args.caption) if args.media else None
+        media = None
+        if args.media:
+            from core.vote.polls import MEDIA_MAX_BYTES
+
+            size = Path(args.media).stat().st_size  # bounded before it is read into memory
+            if size > MEDIA_MAX_BYTES:
+                raise UserError(f"--media {Path(args.media).name} is {size / 2**20:.1f} MiB; the limit is "
+                                f"{MEDIA_MAX_BYTES / 2**20:.0f} MiB")
+            media = vote.prepare_media(Path(args.media).read_bytes(), args.caption)
         kwargs = {"title": args.title} if args.title else {}
         poll = vote.open_poll(db, questions, media=media, **kwargs)
         _print({**poll.to_dict(), "db": vote.describe_url(db.url)}, args.json, _poll_line(poll))

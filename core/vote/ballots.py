@@ -23,15 +23,18 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from core.answer_text import normalize_answer
 from core.cli import UserError
-from core.vote.db import VoteDB
+from core.vote.db import DatabaseGone, VoteDB
 from core.vote.models import STATUS_OPEN, AttemptWindowRow, PollRow, ResponseRow
 from core.vote.polls import (
     CHOICE_MAX_CHARS,
     KIND_TEXT,
+    QUESTION_MAX_CHARS,
     Poll,
     PollError,
     Question,
+    check_poll_id,
     clean_text,
     parse_questions,
 )
@@ -62,6 +65,20 @@ class AlreadyVoted(BallotRejected):
 
 class RateLimited(BallotRejected):
     pass
+
+
+class NotRecorded(BallotRejected):
+    """The database cannot store the ballot (its file vanished or was replaced); nothing was acknowledged."""
+
+
+def _check_stored_file(db: VoteDB) -> None:
+    """NotRecorded when the SQLite file is no longer the one opened: a vote written now would land in a
+    deleted inode, and its voter would hold a receipt for a vote stored nowhere."""
+    try:
+        db.check_file()
+    except DatabaseGone:
+        raise NotRecorded("Your answers could not be saved: the vote database is unavailable. "
+                          "Please tell the presenter.") from None
 
 
 @dataclass(frozen=True)
@@ -101,9 +118,12 @@ def validate_answers(poll: Poll, answers: object) -> dict[str, str]:
     for q in poll.questions:
         by_key[q.id] = q
         by_key[q.text] = q
+        by_key[normalize_answer(q.text)] = q
     out: dict[str, str] = {}
     for key, value in answers.items():
         q = by_key.get(key) if isinstance(key, str) else None
+        if q is None and isinstance(key, str) and len(key) <= 4 * QUESTION_MAX_CHARS:
+            q = by_key.get(normalize_answer(key))
         if q is None:
             raise InvalidBallot(f"This poll has no question {str(key)[:80]!r}.")
         if q.id in out:
@@ -115,13 +135,17 @@ def validate_answers(poll: Poll, answers: object) -> dict[str, str]:
             text = clean_text(value, limit, f"The answer to {q.text!r}")
         except PollError as e:
             raise InvalidBallot(str(e)) from None
+        if q.kind != KIND_TEXT:
+            # One normalisation for ballots and survey answers: "Yes" + U+200B, "Ｙｅｓ" or "Yes" with a
+            # no-break space is the choice "Yes" (and a lone zero-width space is no answer).
+            text = normalize_answer(text)
         if not text:
             continue
         if q.kind == KIND_TEXT:
             out[q.id] = text
             continue
-        match = next((c for c in q.choices if c == text), None) or next(
-            (c for c in q.choices if c.lower() == text.lower()), None
+        match = next((c for c in q.choices if normalize_answer(c) == text), None) or next(
+            (c for c in q.choices if normalize_answer(c).lower() == text.lower()), None
         )
         if match is None:
             raise InvalidBallot(f"{text[:80]!r} is not one of the choices for {q.text!r}.")
@@ -190,8 +214,8 @@ def submit_ballot(
     """Store one voter's answers to an open poll, or raise a BallotRejected subclass and store nothing."""
     token = check_token(token)
     try:
-        poll_id = int(poll_id)
-    except (TypeError, ValueError):
+        poll_id = check_poll_id(poll_id)
+    except PollError:
         raise InvalidBallot("This poll does not exist.") from None
     dialect = db.engine.dialect.name
     sql = _statements.get(dialect) or _statements.setdefault(dialect, _Statements(dialect))
@@ -199,6 +223,7 @@ def submit_ballot(
     params = {"poll_id": poll_id, "token": token, "now": now}
     rejection: BallotRejected | None = None
     response_id = None
+    _check_stored_file(db)
     with db.writer.begin() as conn:
         status = conn.execute(sql.poll_status, params).scalar()
         if status is None:
@@ -221,7 +246,9 @@ def submit_ballot(
                 response_id = conn.execute(sql.store_response, row).scalar()
                 if response_id is None:
                     rejection = AlreadyVoted("You have already answered this poll; thank you!")
+        _check_stored_file(db)  # raising here rolls back: a file deleted meanwhile would swallow the vote
         # Leaving the block commits: the response, or for a rejected ballot only its rate-limit tick.
+    _check_stored_file(db)  # and after the commit: a receipt only for a vote in the file everyone reads
     if rejection is not None:
         raise rejection
     return Receipt(poll_id=poll_id, response_id=int(response_id), submitted_at=now)

@@ -41,6 +41,32 @@ class VoteDBError(UserError):
     """The database URL is unusable or the database cannot be reached; the message says why."""
 
 
+class DatabaseGone(VoteDBError):
+    """The SQLite file was deleted or replaced while open: writes would land in a file nobody can read."""
+
+
+def _sqlite_file(url: str, shown: str | None = None) -> str | None:
+    """The file of a SQLite URL; VoteDBError for an in-memory database (a poll would vanish at exit)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    memory = (database in ("", ":memory:") or database.startswith("file::memory:")
+              or (database.startswith("file:") and "mode=memory" in database)
+              or parsed.query.get("mode") == "memory")
+    if memory:
+        raise VoteDBError(f"{shown or describe_url(url)} is an in-memory SQLite database, which vanishes "
+                          "when the process ends (and is not shared with the voter app); a poll needs a "
+                          "file: use sqlite:///FILE or a file path.")
+    return database.removeprefix("file:").split("?", 1)[0]
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def default_db_url() -> str:
     """``$CUSTOM_CAST_DB`` when set, else the SQLite file under runs/vote/."""
     return os.environ.get(DB_ENV, "").strip() or f"sqlite:///{DEFAULT_SQLITE_PATH}"
@@ -62,7 +88,10 @@ def normalize_url(url: str | os.PathLike | None) -> str:
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend != "sqlite":
         raise VoteDBError(f"Unsupported database {backend!r}; use {_URL_HINT}.")
-    return parsed.render_as_string(hide_password=False)
+    rendered = parsed.render_as_string(hide_password=False)
+    if backend == "sqlite":
+        _sqlite_file(rendered, shown=raw)
+    return rendered
 
 
 def describe_url(url: str) -> str:
@@ -77,21 +106,42 @@ class VoteDB:
     url: str
     engine: Engine
     writer: Engine
+    # SQLite only: the file and its (device, inode) when opened. A file deleted or replaced under an open
+    # connection still accepts writes, into an inode nobody will ever read again.
+    sqlite_path: str | None = None
+    file_identity: tuple[int, int] | None = None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def check_file(self) -> None:
+        """Raise :class:`DatabaseGone` when the SQLite file is no longer the one this process opened."""
+        if self.sqlite_path is None or self.file_identity is None:
+            return
+        now = _identity(self.sqlite_path)
+        if now != self.file_identity:
+            what = "deleted" if now is None else "replaced by another file"
+            raise DatabaseGone(
+                f"The vote database {self.sqlite_path} was {what} while in use; nothing more can be stored "
+                "in it and no vote was accepted since. Restart the app (after restoring the file from a "
+                "backup, or to start a new database)."
+            )
+
     @contextmanager
     def read(self) -> Iterator[Session]:
+        self.check_file()
         with Session(self.engine) as session, session.begin():
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit, rolled back on error."""
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on exit, rolled back on error, and
+        refused (rolled back) when the SQLite file vanished or was replaced meanwhile."""
+        self.check_file()
         with Session(self.writer, expire_on_commit=False) as session, session.begin():
             yield session
+            self.check_file()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -156,13 +206,23 @@ _cache: dict[tuple[int, str], VoteDB] = {}
 _cache_lock = threading.Lock()
 
 
-def open_db(url: str | os.PathLike | None = None) -> VoteDB:
-    """Open (and on first use create) the vote database at ``url``; one engine per process and URL."""
+def open_db(url: str | os.PathLike | None = None, create: bool = True) -> VoteDB:
+    """Open (and on first use create) the vote database at ``url``; one engine per process and URL.
+
+    ``create=False`` is for commands about an existing poll: a missing SQLite file is then refused as
+    missing (deleted or moved?) instead of being created empty, which would only say "There is no poll 1".
+    """
     normalized = normalize_url(url)
     key = (os.getpid(), normalized)
     with _cache_lock:
         if key in _cache:
+            _cache[key].check_file()  # the presenter hears the file is gone, not "There is no poll 1"
             return _cache[key]
+        if not create and normalized.startswith("sqlite"):
+            path = _sqlite_file(normalized)
+            if path and not Path(path).is_file():
+                raise VoteDBError(f"The vote database {path} does not exist (deleted or moved?); its polls "
+                                  "cannot be found. Point --db at the file, or open a new poll.")
         make = _sqlite_engine if normalized.startswith("sqlite") else _postgres_engine
         engine = make(normalized)
         try:
@@ -174,7 +234,10 @@ def open_db(url: str | os.PathLike | None = None) -> VoteDB:
             engine.dispose()
             reason = str(e.orig).strip().splitlines()[0] if e.orig else type(e).__name__
             raise VoteDBError(f"Cannot open the vote database {describe_url(normalized)}: {reason}") from None
-        db = VoteDB(url=normalized, engine=engine, writer=engine.execution_options(**{_WRITE_OPTION: True}))
+        # Absolute: a relative sqlite:///votes.db must not look deleted after a change of directory.
+        path = os.path.abspath(_sqlite_file(normalized)) if engine.dialect.name == "sqlite" else None
+        db = VoteDB(url=normalized, engine=engine, writer=engine.execution_options(**{_WRITE_OPTION: True}),
+                    sqlite_path=path, file_identity=_identity(path) if path else None)
         _cache[key] = db
         return db
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from core import ASSETS_DIR
+from core.answer_text import normalize_answer
 from core.cli import UserError
 from core.vote.db import VoteDB
 from core.vote.models import (
@@ -43,6 +44,12 @@ CHOICE_MAX_CHARS = 120
 # Long enough for a considered comment, short enough that nobody pastes an essay into the room's poll.
 TEXT_ANSWER_MAX_CHARS = 500
 MEDIA_MAX_BYTES = 8 * 1024 * 1024
+# A questions file: 30 questions of 20 choices fit in well under 256 KiB; a poll's spec is a list of flat
+# objects (depth 3 with the choices list), so anything nested deeper than 8 is not a poll.
+QUESTIONS_JSON_MAX_BYTES = 256 * 1024
+QUESTIONS_JSON_MAX_DEPTH = 8
+# SQLite and PostgreSQL store poll ids as signed 64-bit integers.
+MAX_POLL_ID = 2**63 - 1
 # C0/C1 control characters other than tab and newline (NUL, terminal escape sequences).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 VIDEO_MIMES = ("video/mp4", "video/webm")
@@ -109,6 +116,21 @@ class Poll:
         }
 
 
+def check_poll_id(value: object, what: str = "The poll number") -> int:
+    """``value`` as a poll id (a whole number from 1 to 2**63 - 1), else a one-line PollError."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise PollError(f"{what} must be a whole number.")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or not text.lstrip("+-").isdigit() or len(text) > 40:
+            raise PollError(f"{what} must be a whole number (got {value[:40]!r}).")
+        value = int(text)
+    if not 1 <= value <= MAX_POLL_ID:
+        shown = str(value) if len(str(value)) <= 30 else f"a {len(str(value))}-digit number"
+        raise PollError(f"{what} must be between 1 and {MAX_POLL_ID} (got {shown}).")
+    return value
+
+
 # ------------------------------------------------------------------------------------------- questions
 
 
@@ -136,6 +158,9 @@ def validate_questions(specs: Iterable[Mapping | Question]) -> tuple[Question, .
             raise PollError(f"{where} has no text.")
         if "\n" in text:
             raise PollError(f"{where}'s text must be one line.")
+        text = normalize_answer(text)  # the export's column header, which the survey reader normalises too
+        if not text:
+            raise PollError(f"{where} has no text.")
         if text.lower() in seen or text.lower() == "timestamp":
             raise PollError(f"{where} repeats the question {text!r}; each question must be different.")
         seen.add(text.lower())
@@ -143,9 +168,16 @@ def validate_questions(specs: Iterable[Mapping | Question]) -> tuple[Question, .
         if kind not in KINDS:
             raise PollError(f"{where} has kind {kind!r}; choose one of {', '.join(KINDS)}.")
         raw_choices = spec.get("choices") or ()
+        if not isinstance(raw_choices, (list, tuple, str)):
+            raise PollError(f"{where}'s choices must be a list of texts.")
         if isinstance(raw_choices, str):
             raw_choices = [c for c in re.split(r"[\n|]", raw_choices)]
         choices = [clean_text(c, CHOICE_MAX_CHARS, f"{where}'s choice") for c in raw_choices]
+        if any("\n" in c for c in choices):
+            raise PollError(f"{where}'s choices must be one line each.")
+        # Choices are compared and counted as the survey module counts answers (one normalisation), so
+        # a choice with a stray zero-width space or no-break space is the same choice.
+        choices = [normalize_answer(c) for c in choices]
         choices = [c for c in choices if c]
         if kind == KIND_YES_NO:
             choices = choices or ["Yes", "No"]
@@ -157,9 +189,9 @@ def validate_questions(specs: Iterable[Mapping | Question]) -> tuple[Question, .
             raise PollError(f"{where} has {len(choices)} choices; the limit is {MAX_CHOICES}.")
         if len({c.lower() for c in choices}) != len(choices):
             raise PollError(f"{where} lists the same choice twice.")
-        if any("\n" in c for c in choices):
-            raise PollError(f"{where}'s choices must be one line each.")
-        required = bool(spec.get("required", kind != KIND_TEXT))
+        required = spec.get("required", kind != KIND_TEXT)
+        if not isinstance(required, bool):
+            raise PollError(f"{where}'s 'required' must be true or false.")
         out.append(Question(id=f"q{i}", text=text, kind=kind, choices=tuple(choices), required=required))
     if not out:
         raise PollError("A poll needs at least one question.")
@@ -177,11 +209,22 @@ def questions_from_csv(source: bytes | str | Path) -> tuple[Question, ...]:
     kinds = {sv.ROLE_CATEGORICAL: KIND_CHOICE, sv.ROLE_YES_NO: KIND_YES_NO, sv.ROLE_FREE_TEXT: KIND_TEXT}
     specs = []
     for column in clean.data.columns:
+        if clean.roles[column] == sv.ROLE_MULTI:  # a poll question takes one answer: never drop options
+            raise PollError(
+                f"The column {column[:80]!r} is a checkbox question (several options per answer), which a "
+                "poll question cannot ask; set the questions with --questions-json instead."
+            )
         kind = kinds.get(clean.roles[column])
         if kind is None:
             continue  # timestamps and ignored columns
         choices = clean.order.get(column, []) if kind != KIND_TEXT else []
-        specs.append({"text": column, "kind": kind, "choices": choices[:MAX_CHOICES]})
+        if len(choices) > MAX_CHOICES:  # refuse rather than silently drop the answers past the limit
+            raise PollError(
+                f"The column {column[:80]!r} has {len(choices)} different answers; a poll question may have "
+                f"at most {MAX_CHOICES} choices. Merge answers in the file or set the questions with "
+                "--questions-json."
+            )
+        specs.append({"text": column, "kind": kind, "choices": choices})
     if not specs:
         raise PollError("The CSV has no question columns (multiple choice, yes/no or free text).")
     return validate_questions(specs)
@@ -194,13 +237,19 @@ def default_questions() -> tuple[Question, ...]:
     return questions_from_csv(DEMO_SURVEY_PATH)
 
 
-def questions_from_json(text: str) -> tuple[Question, ...]:
+def questions_from_json(text: str | bytes) -> tuple[Question, ...]:
+    """Questions from a JSON list of {text, kind, choices, required}; size and nesting are bounded."""
+    from core.safe_json import JSONRefused, load_json_bounded
+
     try:
-        specs = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise PollError(f"The questions are not valid JSON: {e.msg} (line {e.lineno}).") from None
+        specs = load_json_bounded(text, QUESTIONS_JSON_MAX_BYTES, QUESTIONS_JSON_MAX_DEPTH,
+                                  "The questions JSON")
+    except JSONRefused as e:
+        raise PollError(f"{e}.") from None
     if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
         raise PollError("The questions must be a JSON list of objects with text, kind and choices.")
+    if len(specs) > MAX_QUESTIONS:
+        raise PollError(f"A poll may have at most {MAX_QUESTIONS} questions (got {len(specs)}).")
     return validate_questions(specs)
 
 
@@ -240,11 +289,12 @@ def prepare_media(data: bytes, caption: str = "") -> tuple[bytes, str, str]:
             f"The media file is {len(data) / 2**20:.1f} MiB; the limit is {MEDIA_MAX_BYTES / 2**20:.0f} MiB."
         )
     caption = clean_text(caption, TITLE_MAX_CHARS, "The caption").replace("\n", " ")
-    if data[4:8] == b"ftyp":
+    from core.image.decode import ImageRejected, image_brand, load_image
+
+    if data[4:8] == b"ftyp" and image_brand(data) is None:  # a HEIC/AVIF photo is an ftyp file too
         return data, "video/mp4", caption
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return data, "video/webm", caption
-    from core.image.decode import ImageRejected, load_image
 
     try:
         rgb, _ = load_image(data)
@@ -331,7 +381,7 @@ def open_poll(
 
 
 def _require_row(s, poll_id: int) -> PollRow:
-    row = s.get(PollRow, int(poll_id))
+    row = s.get(PollRow, check_poll_id(poll_id))
     if row is None:
         raise PollError(f"There is no poll {poll_id}.")
     return row

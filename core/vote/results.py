@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from core.vote.db import VoteDB
 from core.vote.models import ResponseRow
-from core.vote.polls import KIND_CHOICE, KIND_TEXT, KIND_YES_NO, Poll, PollError, get_poll
+from core.vote.polls import KIND_CHOICE, KIND_TEXT, KIND_YES_NO, Poll, PollError, check_poll_id, get_poll
 
 TIMESTAMP_COLUMN = "Timestamp"
 
@@ -47,6 +47,7 @@ class StoredResponse:
 
 
 def poll_version(db: VoteDB, poll_id: int) -> PollVersion:
+    poll_id = check_poll_id(poll_id)
     with db.read() as s:
         n, last = s.execute(
             select(func.count(ResponseRow.id), func.coalesce(func.max(ResponseRow.id), 0)).where(
@@ -78,7 +79,7 @@ def _read_rows(s, poll_id: int, after_id: int) -> list[StoredResponse]:
 
 def load_responses(db: VoteDB, poll_id: int) -> tuple[StoredResponse, ...]:
     """Every response of the poll, oldest first (incremental: only new rows are read and parsed)."""
-    key = (db.url, int(poll_id))
+    key = (db.url, check_poll_id(poll_id))
     with _responses_lock:
         cached = _responses.get(key, ())
     with db.read() as s:
@@ -126,16 +127,15 @@ def response_columns(poll: Poll, responses: Sequence[StoredResponse],
 def export_csv_text(poll: Poll, responses: Sequence[StoredResponse], spreadsheet_safe: bool = False) -> str:
     """The export as Google Forms writes it (every field quoted).
 
-    ``spreadsheet_safe`` passes typed (free-text) answers through the survey module's formula guard, so
-    a voter's ``=HYPERLINK(...)`` stays text when the presenter opens the file in a spreadsheet.
+    ``spreadsheet_safe`` passes every cell (question texts, choices, typed answers) through the one
+    formula guard, :func:`core.spreadsheet.csv_bytes`: choices can come from respondents too
+    (``--questions-from``), so a ``=HYPERLINK(...)`` stays text when the presenter opens the file.
     """
     columns = response_columns(poll, responses)
     if spreadsheet_safe:
-        from core import survey as sv
+        from core.spreadsheet import csv_bytes
 
-        for q in poll.questions:
-            if q.kind == KIND_TEXT:
-                columns[q.text] = [sv.neutralise_formula(cell) for cell in columns[q.text]]
+        return csv_bytes(list(columns), zip(*columns.values()), quote_all=True).decode("utf-8")
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(list(columns))
@@ -145,7 +145,7 @@ def export_csv_text(poll: Poll, responses: Sequence[StoredResponse], spreadsheet
 
 def export_csv_bytes(db: VoteDB, poll_id: int, spreadsheet_safe: bool = True) -> bytes:
     """UTF-8 CSV for download: the dashboard's Upload source and ``python -m core.survey report`` read it
-    as it is; free-text answers are spreadsheet-safe unless ``spreadsheet_safe=False``."""
+    as it is; every cell is spreadsheet-safe unless ``spreadsheet_safe=False``."""
     poll = get_poll(db, poll_id)
     return export_csv_text(poll, load_responses(db, poll_id), spreadsheet_safe).encode("utf-8")
 
@@ -226,7 +226,14 @@ def poll_report(
     alpha: float | None = None,
 ) -> dict:
     """JSON-ready report: n_responses, counts and ``test`` with the keys of ``python -m core.survey report``
-    (``test`` is None, with ``test_error`` saying why, before the first vote)."""
+    (``test`` is None, with ``test_error`` saying why, before the first vote). A claim or alpha out of
+    range is refused even before the first vote."""
+    from core import survey as sv
+
+    if claim is not None:
+        claim = sv.check_claim(claim)
+    if alpha is not None:
+        alpha = sv.check_alpha(alpha)
     poll = get_poll(db, poll_id)
     if question:
         poll.question(question)  # an unknown question is an error even before the first vote

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from core import ASSETS_DIR
 from core import survey as sv
+from core.answer_text import normalize_answer
+from core.survey.reading import _dedupe
 from tests.bad_inputs.conftest import assert_refused, run_cli
 
 DEMO = ASSETS_DIR / "demo_survey.csv"
@@ -276,7 +278,9 @@ def test_written_tables_read_back(table):
     if encoding == "latin-1" and _is_utf8(data):
         return  # Latin-1 bytes that also form valid UTF-8 are read as UTF-8: the same bytes, no way to tell
     assert survey.delimiter == delimiter
-    assert list(survey.frame.columns) == header
+    # Headers are normalised like answers (issue 23, #2): "a\nb" and "a b" name the same question.
+    assert list(survey.frame.columns) == _dedupe([normalize_answer(h) or f"Column {i + 1}"
+                                                  for i, h in enumerate(header)])
     assert survey.frame.to_numpy().tolist() == [[c.strip() for c in row] for row in rows]
 
 
