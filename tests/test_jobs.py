@@ -15,7 +15,7 @@ import pytest
 
 from core import jobs
 from core.jobs import manifest as manifest_mod
-from core.jobs.__main__ import main as jobs_main
+from core.jobs.cli import main as jobs_main
 
 # A process-job target using the context: counts until cancelled (or until argv[1] steps, then returns).
 COUNTER = """

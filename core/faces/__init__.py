@@ -2,7 +2,7 @@
 
 One topic per module:
 
-- :mod:`~core.faces.loading` - folders, zip archives (zip-slip, bomb and damage checks), uploads,
+- :mod:`~core.faces.ingest` - folders, zip archives (zip-slip, bomb and damage checks), uploads,
   the metadata CSV. Photos are decoded by :mod:`core.image.decode`, the project's one image reader.
 - :mod:`~core.faces.detection` - the Haar cascade (the seed study's) and MediaPipe BlazeFace + mesh.
 - :mod:`~core.faces.align` - FFHQ crop geometry from eye and mouth points.
@@ -41,8 +41,7 @@ from core.faces.detection import (
     get_detector,
 )
 from core.faces.export import CropNamer, display_name, export_training_set, safe_stem, write_png
-from core.faces.job import JOB_KIND, ScanCancelled, start_scan_job
-from core.faces.loading import (
+from core.faces.ingest import (
     DEFAULT_ZIP_MAX_BYTES,
     DEFAULT_ZIP_MAX_FILES,
     MAX_COMPRESSION_RATIO,
@@ -54,6 +53,7 @@ from core.faces.loading import (
     save_uploads,
     skipped_sources,
 )
+from core.faces.job import JOB_KIND, ScanCancelled, start_scan_job
 from core.faces.quality import DuplicateIndex, blur_score, dhash, hamming, phash
 from core.faces.records import (
     R_BLURRY,

@@ -17,7 +17,7 @@ from core.cli import ArgumentParser, UserError, quiet_native_stderr
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
 from core.faces.export import display_name, prepare_output_dir
-from core.faces.loading import extract_zip, folder_sources, skipped_sources
+from core.faces.ingest import extract_zip, folder_sources, skipped_sources
 from core.faces.records import FILE_REASONS, KEEP_MODES, ImageRecord, ScanConfig
 from core.faces.scan import ScanResult, scan_files
 from core.image.decode import IMAGE_EXTENSIONS

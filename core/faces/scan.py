@@ -25,7 +25,7 @@ from core import CACHE_DIR
 from core.faces.cache import cache_path, load_cache, save_cache
 from core.faces.detection import crop_face, downscale, get_detector
 from core.faces.export import CropNamer, prepare_output_dir, write_png
-from core.faces.loading import folder_sources, skipped_sources
+from core.faces.ingest import folder_sources, skipped_sources
 from core.faces.quality import DuplicateIndex, blur_score, phash
 from core.faces.records import (
     FILE_REASONS,
