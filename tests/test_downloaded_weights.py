@@ -13,8 +13,10 @@ def test_each_family_sees_only_its_finished_files(tmp_path):
                  "stylegan2-ffhq-1024x1024.pkl.partial", "notes.txt"]:
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "folder.pkl").mkdir()
-    assert [p.name for p in downloaded_weights("stylegan2", tmp_path)] == ["own.PT", "stylegan2-ffhq-256x256.pkl"]
-    assert [p.name for p in downloaded_weights("fomm", tmp_path)] == ["vox-adv-cpk.pth.tar", "vox-cpk.pth.tar"]
+    sampler = [p.name for p in downloaded_weights("stylegan2", tmp_path)]
+    animator = [p.name for p in downloaded_weights("fomm", tmp_path)]
+    assert sampler == ["own.PT", "stylegan2-ffhq-256x256.pkl"]
+    assert animator == ["vox-adv-cpk.pth.tar", "vox-cpk.pth.tar"]
 
 
 def test_default_folder_read_at_call_time_and_missing_folder_is_empty(tmp_path, monkeypatch):
