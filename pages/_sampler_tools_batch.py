@@ -1,38 +1,20 @@
-"""The sampler's batch tab: any seed list rendered to a signed zip of PNGs (the seed in each name)."""
+"""The sampler's batch tab: any seed list rendered to a signed zip of PNGs (the seed in each name) by a
+background job (core.stylegan2.exports), with progress; the zip is offered for download when done."""
 
 from __future__ import annotations
 
-import time
+import functools
+from pathlib import Path
 
 import streamlit as st
 
-from core import provenance as pv
-from core import stylegan2 as sg
+import core
+from core.stylegan2.exports import start_batch_job
 from pages._provenance import export_settings
+from pages._sampler_jobs import busy, finished_job, new_run_dir
 from pages._sampler_model import SamplerModel, seeds_or_error
 
-
-def _make_zip(m: SamplerModel, seeds: list[int], batch_text: str, psi: float, noise_mode: str) -> None:
-    bar = st.progress(0.0, text="Generating…")
-    t0 = time.perf_counter()
-    model = (m.file or "untrained",)
-
-    def faces():
-        for i, (s, img) in enumerate(sg.generate_images(m.G, seeds, psi, noise_mode=noise_mode)):
-            yield f"seed{s:05d}.png", img, pv.Origin("StyleGAN2 sampler", model,
-                                                     {"seed": s, "psi": psi, "noise": noise_mode})
-            done = (i + 1) / len(seeds)
-            eta = (time.perf_counter() - t0) / done * (1 - done)
-            bar.progress(done, text=f"{i + 1}/{len(seeds)} · ETA {eta:.0f} s")
-
-    try:
-        zip_origin = pv.Origin("StyleGAN2 sampler", model, {"seeds": batch_text, "psi": psi},
-                               title="stylegan2_batch.zip")
-        data = pv.export_zip(faces(), zip_origin, export_settings())
-        st.session_state["sg_batch_zip"] = (data, len(seeds), time.perf_counter() - t0)
-    except pv.ProvenanceError as e:
-        st.error(f"Not exported: {e}")
-    bar.empty()
+RUN_KEY = "sg_batch_run"
 
 
 def batch_tab(m: SamplerModel, psi: float, noise_mode: str) -> None:
@@ -41,9 +23,20 @@ def batch_tab(m: SamplerModel, psi: float, noise_mode: str) -> None:
     seeds = seeds_or_error(batch_text, "Seeds", limit=2000)
     if seeds:
         st.caption(f"{len(seeds)} images at {m.G.img_resolution} px, ψ {psi:.2f}, noise {noise_mode}.")
-    if seeds and st.button("Generate zip", key="sg_batch_go"):
-        _make_zip(m, seeds, batch_text, psi, noise_mode)
+    if seeds and st.button("Generate zip", key="sg_batch_go", disabled=busy(RUN_KEY)):
+        run = new_run_dir("batch")
+        start_batch_job(run, m.G, seeds, psi, noise_mode, Path(core.EXPORTS_DIR) / "stylegan2",
+                        m.file or "untrained", seeds_text=batch_text, settings=export_settings())
+        st.session_state[RUN_KEY] = run
+    done = finished_job(RUN_KEY)
+    if done is not None:
+        r = done.result
+        st.session_state["sg_batch_zip"] = (r["zip"], int(r["images"]), float(r["seconds"]))
     if "sg_batch_zip" in st.session_state:
-        data, n, secs = st.session_state["sg_batch_zip"]
-        st.success(f"{n} images in {secs:.1f} s ({secs / max(n, 1) * 1000:.0f} ms each).")
-        st.download_button("Download zip", data, "stylegan2_batch.zip", "application/zip", key="sg_zip_dl")
+        path, n, secs = st.session_state["sg_batch_zip"]
+        if Path(path).is_file():
+            st.success(f"{n} images in {secs:.1f} s ({secs / max(n, 1) * 1000:.0f} ms each).")
+            # A callable: the zip is read when the button is pressed, not kept in the session.
+            data = functools.partial(Path(path).read_bytes)
+            st.download_button("Download zip", data, "stylegan2_batch.zip", "application/zip",
+                               key="sg_zip_dl", on_click="ignore")

@@ -1,44 +1,30 @@
 """The sampler's interpolation-video tab: keyframe seeds joined by interpolation (linear in W or spherical
-in Z), exported as a signed MP4 (H.264) and GIF."""
+in Z), exported as a signed MP4 (H.264) and GIF by a background job (core.stylegan2.exports)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import streamlit as st
 
 import core
-from core import provenance as pv
-from core import stylegan2 as sg
+from core.stylegan2.exports import Interpolation, start_interpolation_job
 from pages._provenance import export_settings
+from pages._sampler_jobs import busy, finished_job, new_run_dir
 from pages._sampler_model import SamplerModel, seeds_or_error
 from pages._show import add_to_show
 
+RUN_KEY = "sg_video_run"
 
-def _render_video(m: SamplerModel, keys: list[int], steps: int, space: str, loop: bool, fps: int, psi: float,
-                  noise_mode: str) -> None:
-    ws_path = sg.keyframe_ws(m.G, keys, steps, "w" if space.startswith("W") else "z", psi, loop=loop)
-    out_dir = Path(core.EXPORTS_DIR) / "stylegan2"
-    stem = f"morph_{'-'.join(map(str, keys[:6]))}_{int(time.time())}"
-    bar = st.progress(0.0, text="Rendering frames…")
-    frames, t0 = [], time.perf_counter()
-    out_size = min(m.G.img_resolution, 512)
-    for i, fr in enumerate(sg.render_frames(m.G, ws_path, noise_mode, out_size=out_size)):
-        frames.append(fr)
-        done = (i + 1) / len(ws_path)
-        eta = (time.perf_counter() - t0) / done * (1 - done)
-        bar.progress(done, text=f"Frame {i + 1}/{len(ws_path)} · ETA {eta:.0f} s")
-    made = pv.Origin("StyleGAN2 sampler", (m.file or "untrained",),
-                     {"keyframe_seeds": keys, "psi": psi, "space": space, "noise": noise_mode})
-    gif_frames = [f[::2, ::2] if f.shape[0] > 256 else f for f in frames]
-    bar.empty()
-    try:
-        pv.export_video(frames, out_dir / f"{stem}.mp4", made, fps, export_settings())
-        pv.export_video(gif_frames, out_dir / f"{stem}.gif", made, fps, export_settings())
-        st.session_state["sg_video"] = (str(out_dir / f"{stem}.mp4"), str(out_dir / f"{stem}.gif"))
-    except pv.ProvenanceError as e:
-        st.error(f"Not exported: {e}")
+
+def _start_video(m: SamplerModel, keys: list[int], steps: int, space: str, loop: bool, fps: int, psi: float,
+                 noise_mode: str) -> None:
+    spec = Interpolation(tuple(keys), steps, "w" if space.startswith("W") else "z", loop, float(fps), psi,
+                         noise_mode)
+    run = new_run_dir("video")
+    start_interpolation_job(run, m.G, spec, Path(core.EXPORTS_DIR) / "stylegan2", m.file or "untrained",
+                            export_settings())
+    st.session_state[RUN_KEY] = run
 
 
 def _show_video() -> None:
@@ -64,8 +50,11 @@ def video_tab(m: SamplerModel, psi: float, noise_mode: str) -> None:
     keys = seeds_or_error(key_text, "Keyframe seeds", limit=64)
     if keys is not None and len(keys) < 2:
         st.warning("Give at least two keyframe seeds.")
-    elif keys is not None and st.button("Render MP4 + GIF", key="sg_render_video"):
-        _render_video(m, keys, steps, space, loop, fps, psi, noise_mode)
+    elif keys is not None and st.button("Render MP4 + GIF", key="sg_render_video", disabled=busy(RUN_KEY)):
+        _start_video(m, keys, steps, space, loop, fps, psi, noise_mode)
+    done = finished_job(RUN_KEY)
+    if done is not None:
+        st.session_state["sg_video"] = (done.result["mp4"], done.result["gif"])
     if keys is not None and len(keys) >= 2:
         add_to_show({"kind": "morph", "model": m.file, "seeds": keys, "psi": psi, "noise": noise_mode,
                      "space": "w" if space.startswith("W") else "z", "loop": loop, "fps": float(fps)},
