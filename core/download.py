@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import core
 from core import DOWNLOADS_DIR
 from core.checkpoint import publish_file
 from core.cli import ArgumentParser, run_cli
@@ -91,6 +92,30 @@ MANUAL_SOURCES: dict[str, str] = {
                 "https://github.com/AliaksandrSiarohin/first-order-model). Put the file in "
                 "checkpoints/downloads/, or pass a mirror with --url."),
 }
+
+
+# What a downloaded file of each family looks like (checkpoints/downloads holds both families' files).
+_FOMM_PREFIX, _FOMM_SUFFIX = "vox", ".pth.tar"
+_STYLEGAN2_SUFFIXES = (".pkl", ".pt", ".pth", ".tar")
+FAMILIES = ("stylegan2", "fomm")
+
+
+def _is_fomm(name: str) -> bool:
+    return name.startswith(_FOMM_PREFIX) and name.endswith(_FOMM_SUFFIX)
+
+
+def downloaded_weights(family: str, folder: str | os.PathLike | None = None) -> list[Path]:
+    """The weight files of ``family`` ("stylegan2" or "fomm") in ``folder`` (default: checkpoints/downloads),
+    sorted by name; unfinished downloads (``.partial``) and the other family's files are left out."""
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown model family '{family}'. Known: {', '.join(FAMILIES)}")
+    d = Path(folder if folder is not None else core.DOWNLOADS_DIR)  # read now: tests point it elsewhere
+    if not d.is_dir():
+        return []
+    files = sorted(p for p in d.iterdir() if p.is_file())
+    if family == "fomm":
+        return [p for p in files if _is_fomm(p.name)]
+    return [p for p in files if p.suffix.lower() in _STYLEGAN2_SUFFIXES and not _is_fomm(p.name.lower())]
 
 
 class DownloadError(ValueError):

@@ -17,6 +17,7 @@ import streamlit as st
 
 from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR, jobs
 from core import animate as an
+from core.download import downloaded_weights
 from core.image.convert import display_resize
 from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
@@ -45,7 +46,7 @@ def aligned_photo(path: str) -> np.ndarray:
 
 
 def fomm_checkpoints() -> list[Path]:
-    return sorted(DOWNLOADS_DIR.glob("vox*.pth.tar")) if DOWNLOADS_DIR.exists() else []
+    return downloaded_weights("fomm")
 
 
 def save_upload(upload, suffix: str) -> Path:

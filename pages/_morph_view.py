@@ -15,11 +15,7 @@ URL and ``data-seed`` / ``data-t`` say what it shows), ``input#sg-morph`` (``typ
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import streamlit as st
 
@@ -169,49 +165,3 @@ def deliver_frames(*, key: str, pair: str | None, frames: list[str] | None = Non
     if poll_ms:
         data["poll_ms"] = int(poll_ms)
     loader(key=key, data=data, height=0, on_poll_change=lambda: None)
-
-
-def _low_priority() -> None:
-    # Linux nices threads one by one: at nice 10 the drag frames get ~10 % of a core that a face render
-    # (nice 0) also wants, so they never hold up a seed change, yet still finish on a busy box.
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):  # not Linux, or not allowed: plain priority
-        pass
-
-
-class ScrubJobs:
-    """Drag-frame jobs of every session: one worker thread (the frames never take both cores from the
-    faces being rendered), keyed by pair so sessions share results, the newest ``keep`` kept."""
-
-    def __init__(self, keep: int = 24):
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sg-scrub",
-                                       initializer=_low_priority)
-        self.jobs: OrderedDict[str, tuple[Future, threading.Event]] = OrderedDict()
-        self.lock = threading.Lock()
-        self.keep = keep
-
-    def get(self, pair: str, work: Callable[[threading.Event], object]) -> Future:
-        """The job of ``pair``, started with ``work(cancel_event)`` unless it exists and was not stopped."""
-        with self.lock:
-            job = self.jobs.get(pair)
-            if job is not None and not job[1].is_set():
-                self.jobs.move_to_end(pair)
-                return job[0]
-            cancel = threading.Event()
-            future = self.pool.submit(work, cancel)
-            self.jobs[pair] = (future, cancel)
-            while len(self.jobs) > self.keep:
-                _, (old, old_cancel) = self.jobs.popitem(last=False)
-                old_cancel.set()
-                old.cancel()
-            return future
-
-    def drop(self, pair: str) -> None:
-        """Stop a job nobody waits for any more (a finished one stays: another session may want it; a
-        stopped one is started again by the next :meth:`get`)."""
-        with self.lock:
-            job = self.jobs.get(pair)
-            if job is not None and not job[0].done():
-                job[1].set()
-                job[0].cancel()

@@ -123,12 +123,16 @@ def test_unusable_files_show_a_clear_message(empty_downloads, tmp_path):
 
 def test_video_mixing_and_batch_exports(empty_downloads, tmp_path, monkeypatch):
     monkeypatch.setattr(core, "EXPORTS_DIR", tmp_path / "exports")
+    monkeypatch.setattr(core, "RUNS_DIR", tmp_path / "runs")
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
     at.text_input(key="sg_keys").set_value("1, 2")
     at.slider(key="sg_steps").set_value(4)
     at.button(key="sg_render_video").click().run()
     assert not at.exception
+    # The export is a background job (core.stylegan2.exports): progress while it runs, the files when done.
+    _rerun_until(at, lambda a: "sg_video" in a.session_state)
+    assert "sg_video_run" not in at.session_state  # taken over by the tab once done
     mp4s = list((tmp_path / "exports" / "stylegan2").glob("*.mp4"))
     gifs = list((tmp_path / "exports" / "stylegan2").glob("*.gif"))
     assert len(mp4s) == 1 and mp4s[0].stat().st_size > 0 and len(gifs) == 1
@@ -142,11 +146,12 @@ def test_video_mixing_and_batch_exports(empty_downloads, tmp_path, monkeypatch):
     at.text_input(key="sg_batch_seeds").set_value("0-2")
     at.button(key="sg_batch_go").click().run()
     assert not at.exception
-    data, n, _ = at.session_state["sg_batch_zip"]
-    import io
+    _rerun_until(at, lambda a: "sg_batch_zip" in a.session_state)
+    path, n, _ = at.session_state["sg_batch_zip"]
     import zipfile
 
-    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert path.startswith(str(tmp_path / "exports" / "stylegan2"))
+    names = zipfile.ZipFile(path).namelist()
     assert n == 3 and [x for x in names if not x.startswith("META-INF/")] == [
         "seed00000.png", "seed00001.png", "seed00002.png"]
     assert "META-INF/content_credential.c2pa" in names  # the zip's own C2PA manifest (each PNG has one too)

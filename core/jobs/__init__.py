@@ -11,7 +11,8 @@ Work side:    ``JobContext`` (``progress``, ``cancelled``, ``raise_if_cancelled`
 Control side: ``start_thread_job``, ``start_process_job``, ``read_job`` -> ``JobStatus``,
               ``request_cancel``, ``kill_job``, ``wait``, ``log_tail``.
 Files: manifest (format), liveness (pids, threads), eta, context (work side), control (read/cancel/wait),
-threads, process (+ the launcher in ``__main__``).
+threads, process (+ the launcher in ``__main__``); keyed (in-memory background renders found by key,
+latest wins: the sampler's drag frames).
 """
 
 from core.jobs.context import CancelFlag, JobCancelled, JobContext, current_context
@@ -25,6 +26,7 @@ from core.jobs.control import (
     wait,
 )
 from core.jobs.eta import EtaEstimator, spoken_time_left
+from core.jobs.keyed import KeyedRenderer
 from core.jobs.liveness import pid_alive
 from core.jobs.manifest import (
     CANCEL_FILE,
@@ -44,7 +46,7 @@ from core.jobs.threads import ThreadJob, forget_thread_job, get_thread_job, star
 __all__ = [
     "CANCEL_FILE", "CANCELLED", "DONE", "FAILED", "JOB_FILE", "LOG_FILE", "QUEUED", "RUNNING",
     "CancelFlag", "EtaEstimator", "spoken_time_left",
-    "JobBusyError", "JobCancelled", "JobContext", "JobStatus", "Progress",
+    "JobBusyError", "JobCancelled", "KeyedRenderer", "JobContext", "JobStatus", "Progress",
     "ThreadJob", "cancel_requested", "current_context", "forget_thread_job", "get_thread_job",
     "kill_job", "log_tail", "pid_alive", "read_job", "request_cancel",
     "start_process_job", "start_thread_job", "wait",
