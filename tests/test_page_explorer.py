@@ -93,6 +93,9 @@ def test_every_view_robust(tmp_path: Path, monkeypatch):
     for view in ("Image", "Pixel intensities", "Eigenfaces", "Occupations", "Map", "Export", "Faces"):
         at.button_group(key="explorer_view").set_value(view).run()
         assert not at.exception, view
+        if view == "Occupations":  # the survey's word cloud, drawn from the metadata's occupation words
+            captions = [i.caption for img in at.get("image") for i in img.proto.imgs]
+            assert "Occupation words" in captions, [c.value for c in at.caption]
     at.button_group(key="explorer_view").set_value("Image").run()
     pick = at.selectbox(key="explorer_pick")
     assert "caf\ufffd.jpg" in pick.options

@@ -131,7 +131,7 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
     tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:40]}.", suffix=".part")
         with zf.open(info) as fin, os.fdopen(fd, "wb") as fout:
             while chunk := fin.read(_CHUNK):
                 got += len(chunk)
