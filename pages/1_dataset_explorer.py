@@ -53,9 +53,9 @@ def keep_view_choice() -> None:
         st.session_state.explorer_view = st.session_state.explorer_view
 
 
-def view_panel(result: F.ScanResult, summary: dict, root: Path, meta: dict) -> None:
-    """The view picker and the selected view (st.tabs would run every tab's content on each page run)."""
-    scan_id: str = st.session_state.get("explorer_scan_id", "")
+def view_panel(result: F.ScanResult, scan_id: str, summary: dict, root: Path, meta: dict) -> None:
+    """The view picker and the selected view (st.tabs would run every tab's content on each page run);
+    ``scan_id`` keys the views' caches."""
     view = st.segmented_control("View", VIEWS, default=VIEWS[0], required=True, key="explorer_view",
                                 label_visibility="collapsed") or VIEWS[0]
     if view == "Faces":
@@ -82,10 +82,11 @@ def main() -> None:
     run_dir = session_dir("explorer_run_dir", lambda: SCAN_RUNS / f"session-{uuid.uuid4().hex[:12]}")
     status = scan_button(run_dir, choice, cfg, DEMO_DIR, upload_dir)
     result = result_panel(run_dir, status, DEMO_DIR)
+    scan_id: str = st.session_state.get("explorer_scan_id", "")
     root = Path(st.session_state.explorer_root)
     meta = st.session_state.get("explorer_meta_map", {})
     summary = summary_panel(result, root, DEMO_DIR)
-    view_panel(result, summary, root, meta)
+    view_panel(result, scan_id, summary, root, meta)
 
 
 main()
