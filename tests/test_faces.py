@@ -363,3 +363,97 @@ def test_preview_pictures(tmp_path: Path):
     assert tuple(drawn[4, 12]) == preview.KEPT and tuple(drawn[30, 45]) == preview.REJECTED
     assert tuple(drawn[8, 8]) == preview.POINTS
     assert preview.jpeg_bytes(drawn)[:2] == b"\xff\xd8"
+
+
+def test_explorer_figures_values():
+    from core import survey
+    from core.faces import figures
+
+    hist = np.arange(3 * 256, dtype=float).reshape(3, 256)
+    fig = figures.channel_histogram_figure(hist)
+    assert [t.line.color for t in fig.data] == ["red", "green", "blue"]
+    assert list(fig.data[2].y[:2]) == [512.0, 513.0]
+    brightness = figures.value_histogram_figure(np.array([1.0, 2.0]), "Brightness")
+    assert brightness.layout.title.text == "Brightness" and list(brightness.data[0].x) == [1.0, 2.0]
+    bars = figures.occupation_bar_figure({"nurse": 1, "engineer": 3, "chef": 2}, top_n=2)
+    assert list(bars.data[0].y) == ["engineer", "chef"] and list(bars.data[0].x) == [3, 2]
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    face_map = figures.face_map_figure(crops, list("abcde"), "PCA")
+    assert len(face_map.data[0].x) == 5 and list(face_map.data[0].text) == list("abcde")
+    assert len(face_map.layout.images) == 5
+    with pytest.raises(ValueError, match="map method"):
+        figures.face_map_figure(crops, list("abcde"), "UMAP")
+    png = figures.occupation_cloud_png({"engineer": 3, "chef": 1}, width=200, height=80)
+    assert png == figures.occupation_cloud_png({"engineer": 3, "chef": 1}, width=200, height=80)
+    assert Image.open(io.BytesIO(png)).size == (200, 80)
+    with pytest.raises(survey.SurveyError):
+        figures.occupation_cloud_png({})
+
+
+def test_annotated_photo(tmp_path: Path):
+    from core.faces import preview
+
+    (tmp_path / "a.jpg").write_bytes(GOOD_PHOTO.read_bytes())
+    face = F.FaceRecord([4, 4, 40, 40], 1.0, None, None, 99.0, "0" * 16, kept=True)
+    calls = []
+
+    def mesh(rgb):
+        calls.append(rgb.shape)
+        return []
+
+    drawn, why = preview.annotated_photo(tmp_path, F.ImageRecord(file="a.jpg", faces=[face]), mesh)
+    assert why == "" and tuple(drawn[4, 20]) == preview.KEPT and len(calls) == 1
+    drawn, why = preview.annotated_photo(tmp_path, F.ImageRecord(file="gone.jpg", faces=[face]))
+    assert drawn is None and "no such file" in why
+    (tmp_path / "b.jpg").write_bytes(b"not a photo")
+    drawn, why = preview.annotated_photo(tmp_path, F.ImageRecord(file="b.jpg"))
+    assert drawn is None and why
+
+
+def test_uploads_and_zip_entries_are_written_atomically(tmp_path: Path, monkeypatch):
+    """A failed write leaves the earlier file whole (never a truncated photo) and no temp file behind."""
+    good = _zip_bytes({"a.jpg": b"first version"})
+    dest = F.extract_zip(good, tmp_path / "z")
+    damaged = bytearray(_zip_bytes({"a.jpg": b"second version, longer"}))
+    central = damaged.index(b"PK\x01\x02")
+    damaged[14:18] = damaged[central + 16:central + 20] = b"\x78\x56\x34\x12"  # found only while extracting
+    with pytest.raises(F.IngestRefused, match="damaged"):
+        F.extract_zip(bytes(damaged), dest)
+    assert (dest / "a.jpg").read_bytes() == b"first version"
+    assert sorted(p.name for p in dest.iterdir()) == ["a.jpg"]
+    up = F.save_uploads([("p.jpg", b"old")], tmp_path / "up")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        F.save_uploads([("p.jpg", b"new photo bytes")], up)
+    assert (up / "p.jpg").read_bytes() == b"old" and sorted(p.name for p in up.iterdir()) == ["p.jpg"]
+
+
+def _zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_upload_batches_and_export_folders_never_mix(tmp_path: Path):
+    one, two = [("a.jpg", b"1")], [("a.jpg", b"2")]
+    assert F.batch_folder(tmp_path, one) == F.batch_folder(tmp_path, list(one))
+    assert F.batch_folder(tmp_path, one) != F.batch_folder(tmp_path, two)
+    assert F.batch_folder(tmp_path, one) != F.batch_folder(tmp_path, [("b.jpg", b"1")])
+    assert F.batch_folder(tmp_path, one).parent == tmp_path
+    first = F.new_upload_folder(tmp_path / "runs")
+    assert first.is_dir() and first != F.new_upload_folder(tmp_path / "runs")
+    when = 1_700_000_000.0
+    path = F.next_export_dir(tmp_path, when)
+    assert path.name.startswith("faces-") and not path.exists()
+    path.mkdir()
+    again = F.next_export_dir(tmp_path, when)
+    assert again.name == path.name + "-2"
+    again.mkdir()
+    assert F.next_export_dir(tmp_path, when).name == path.name + "-3"

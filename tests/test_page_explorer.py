@@ -93,6 +93,9 @@ def test_every_view_robust(tmp_path: Path, monkeypatch):
     for view in ("Image", "Pixel intensities", "Eigenfaces", "Occupations", "Map", "Export", "Faces"):
         at.button_group(key="explorer_view").set_value(view).run()
         assert not at.exception, view
+        if view == "Occupations":  # the survey's word cloud, drawn from the metadata's occupation words
+            captions = [i.caption for img in at.get("image") for i in img.proto.imgs]
+            assert "Occupation words" in captions, [c.value for c in at.caption]
     at.button_group(key="explorer_view").set_value("Image").run()
     pick = at.selectbox(key="explorer_pick")
     assert "caf\ufffd.jpg" in pick.options
@@ -139,3 +142,54 @@ def test_view_picker_keeps_its_view_through_a_rescan_and_captions_match(tmp_path
     assert at.selectbox(key="explorer_pick")  # the Image view is what shows
     captions = [i.caption for img in at.get("image") for i in img.proto.imgs]
     assert preview.LEGEND in captions and "cyan" in preview.LEGEND and preview.MESH == (0, 255, 255)
+
+
+def _wait_for_result(at: AppTest) -> None:
+    deadline = time.time() + 50
+    while time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+        if at.metric or at.error:
+            break
+    assert not at.exception
+
+
+def test_uploads_and_zips_scan_only_what_was_uploaded(tmp_path: Path, monkeypatch):
+    """Each upload (files or zip) is scanned alone: a second, different upload never brings back the first
+    one's photos, and a refused zip is one message."""
+    import io
+    import zipfile
+
+    monkeypatch.setattr("core.RUNS_DIR", tmp_path / "runs")
+    demo = ASSETS_DIR / "demo_photos"
+    photos = {n: (demo / n).read_bytes() for n in ("profile_003.jpg", "profile_004.jpg")}
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.sidebar.radio(key="explorer_source").set_value("Upload files").run()
+    at.sidebar.file_uploader(key="explorer_files").set_value(
+        [(n, b, "image/jpeg") for n, b in photos.items()]).run()
+    at.button(key="explorer_scan").click().run()
+    _wait_for_result(at)
+    assert {m.label: m.value for m in at.metric}["Images"] == "2"
+    at.sidebar.file_uploader(key="explorer_files").set_value([("other.jpg", photos["profile_003.jpg"],
+                                                               "image/jpeg")]).run()
+    at.button(key="explorer_scan").click().run()
+    _wait_for_result(at)
+    assert {m.label: m.value for m in at.metric}["Images"] == "1"
+    saved = sorted(p.name for p in (tmp_path / "runs").rglob("*.jpg"))
+    assert saved == ["other.jpg", "profile_003.jpg", "profile_004.jpg"], saved  # whole, under their names
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("set/a.jpg", photos["profile_004.jpg"])
+    at.sidebar.radio(key="explorer_source").set_value("Zip upload").run()
+    at.sidebar.file_uploader(key="explorer_zip").set_value(("photos.zip", buf.getvalue(), "application/zip"))
+    at.run()
+    at.button(key="explorer_scan").click().run()
+    _wait_for_result(at)
+    assert {m.label: m.value for m in at.metric}["Images"] == "1"
+    at.sidebar.file_uploader(key="explorer_zip").set_value(("bad.zip", b"PK-not-really", "application/zip"))
+    at.run()
+    at.button(key="explorer_scan").click().run()
+    assert not at.exception
+    assert any("not a readable zip" in e.value for e in at.error)

@@ -14,6 +14,7 @@ One topic per module:
 - :mod:`~core.faces.export` - collision-free crop names, checked PNG writes, the training-set export.
 - :mod:`~core.faces.stats` - histograms, eigenfaces, PCA and t-SNE maps of the crops.
 - :mod:`~core.faces.preview` - thumbnails, the vetted-face mosaic, detections drawn (not re-exported).
+- :mod:`~core.faces.figures` - the explorer's plotly figures and occupation word cloud (not re-exported).
 - :mod:`~core.faces.cli` / ``__main__`` - ``python -m core.faces scan DIR|ZIP --out OUTDIR``.
 
 The names below are re-exported so ``from core import faces as F; F.scan_folder(...)`` works.
@@ -40,15 +41,24 @@ from core.faces.detection import (
     crop_face,
     get_detector,
 )
-from core.faces.export import CropNamer, display_name, export_training_set, safe_stem, write_png
+from core.faces.export import (
+    CropNamer,
+    display_name,
+    export_training_set,
+    next_export_dir,
+    safe_stem,
+    write_png,
+)
 from core.faces.ingest import (
     DEFAULT_ZIP_MAX_BYTES,
     DEFAULT_ZIP_MAX_FILES,
     MAX_COMPRESSION_RATIO,
     METADATA_COLUMNS,
     IngestRefused,
+    batch_folder,
     extract_zip,
     folder_sources,
+    new_upload_folder,
     read_metadata,
     save_uploads,
     skipped_sources,
@@ -90,4 +100,5 @@ __all__ = [
     "folder_sources", "get_detector", "hamming", "iter_scan", "list_image_files", "load_image", "main",
     "phash", "quad_affine", "read_metadata", "safe_stem", "save_uploads", "scan_files", "scan_folder",
     "start_scan_job", "transform_points", "warp_quad", "write_png", "R_UNSUPPORTED", "skipped_sources",
+    "batch_folder", "new_upload_folder", "next_export_dir",
 ]

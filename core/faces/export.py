@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,6 +109,18 @@ def prepare_output_dir(out: str | os.PathLike, what: str = "--out") -> Path:
         reason = describe_os_error(OSError(e.errno, e.strerror)).split(": ", 1)[-1]
         raise UserError(f"cannot write to {what} {shown}: {reason}") from None
     return out
+
+
+def next_export_dir(parent: str | os.PathLike, when: float | None = None) -> Path:
+    """``parent/faces-<local time>`` that does not exist yet (``-2``, ``-3`` ... within the same second), so
+    a new export never replaces an earlier one."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    base = Path(parent) / f"faces-{stamp}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
 
 
 def export_training_set(result: ScanResult, dest: str | os.PathLike,

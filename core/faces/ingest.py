@@ -8,13 +8,16 @@ read and makes archives and uploads safe to put on disk. Every refusal of a whol
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
+from core.checkpoint import publish_file
 from core.cli import describe_os_error
 from core.faces.export import write_file
 from core.image.decode import MAX_FILE_BYTES, R_TOO_LARGE, ImageRejected, list_image_files, list_skipped_files
@@ -108,22 +111,28 @@ def _check_directory(infos: list[zipfile.ZipInfo], max_total_bytes: int, max_fil
     return files
 
 
-def _drop(path: Path) -> None:
-    """Remove a partially extracted file, so nothing truncated is left to be scanned."""
+def _drop(path: str | None) -> None:
+    """Remove a partially extracted temp file, so nothing truncated is left behind."""
     try:
-        if path.is_file():
-            path.unlink()
+        if path is not None and os.path.isfile(path):
+            os.unlink(path)
     except OSError:
         pass
 
 
 def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int) -> int:
-    """Stream one entry to ``target``; returns the bytes written (at most ``budget``)."""
+    """Stream one entry to ``target`` atomically; returns the bytes written (at most ``budget``).
+
+    The entry goes to a hidden temp file beside ``target`` (a scan skips hidden files) and is renamed over
+    it by :func:`core.checkpoint.publish_file` once whole, so no reader ever sees half a photo.
+    """
     name = info.filename
     got = 0
+    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(info) as fin, open(target, "wb") as fout:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:40]}.", suffix=".part")
+        with zf.open(info) as fin, os.fdopen(fd, "wb") as fout:
             while chunk := fin.read(_CHUNK):
                 got += len(chunk)
                 if got > info.file_size:
@@ -131,20 +140,20 @@ def _extract_one(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
                 if got > budget:
                     raise IngestRefused("zip refused: the uncompressed size exceeds the cap")
                 fout.write(chunk)
+        if got != info.file_size:
+            raise IngestRefused(f"zip refused: entry {name!r} is shorter than its header says")
+        publish_file(tmp, target)
     except IngestRefused:
-        _drop(target)
+        _drop(tmp)
         raise
     except OSError as e:
-        _drop(target)
+        _drop(tmp)
         if e.errno is None:  # stream errors of the decompressors carry no errno: the data is damaged
             raise IngestRefused(f"zip refused: entry {name!r} is damaged ({_first_line(e)})") from None
         raise IngestRefused(f"zip could not be extracted: writing {name!r} failed: {_os_reason(e)}") from None
     except Exception as e:  # noqa: BLE001 - bad CRC, truncated stream, zlib.error, EOFError, ...
-        _drop(target)
+        _drop(tmp)
         raise IngestRefused(f"zip refused: entry {name!r} is damaged ({_first_line(e)})") from None
-    if got != info.file_size:
-        _drop(target)
-        raise IngestRefused(f"zip refused: entry {name!r} is shorter than its header says")
     return got
 
 
@@ -186,11 +195,30 @@ def extract_zip(archive: str | os.PathLike | bytes, dest: str | os.PathLike,
     return dest
 
 
+def new_upload_folder(parent: str | os.PathLike) -> Path:
+    """A fresh, private folder under ``parent`` for one browser session's uploads (never reused)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="uploads-", dir=parent))
+
+
+def batch_folder(parent: str | os.PathLike, blobs: Iterable[tuple[str, bytes]]) -> Path:
+    """``parent/<digest>``: one folder per distinct set of (name, bytes) uploads, so a second, different
+    upload is never mixed with the files of the first (and the same upload again lands where it did)."""
+    digest = hashlib.sha256()
+    for name, data in blobs:
+        digest.update(hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest())
+        digest.update(hashlib.sha256(data).digest())
+    return Path(parent) / digest.hexdigest()[:16]
+
+
 def save_uploads(files: Iterable[tuple[str, bytes]], dest: str | os.PathLike) -> Path:
     """Write uploaded (name, bytes) pairs into ``dest`` under their base names (no paths honoured).
 
     Hidden names get a ``_`` prefix (a scan skips hidden files) and repeated names a ``-2``, ``-3``
-    suffix, so every upload lands in its own file.
+    suffix, so every upload lands in its own file. Each file is written atomically (the one atomic write,
+    :func:`core.checkpoint.atomic_write_bytes`), so a scan never reads half an upload. The original names
+    are kept (not :func:`core.uploads.store_upload`'s content hashes): the metadata CSV refers to them.
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,13 @@ re-exported by ``core.faces``: it pulls :mod:`core.image.convert` (and with it t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from core.cli import describe_os_error
 from core.faces.records import ImageRecord
 from core.faces.scan import ScanResult
 from core.image.convert import make_grid, png_bytes
@@ -69,3 +71,20 @@ def draw_detections(rgb: np.ndarray, rec: ImageRecord, meshes: list[np.ndarray] 
         for x, y in f.points or []:
             cv2.circle(drawn, (int(x), int(y)), max(3, width // 120), POINTS, -1)
     return drawn
+
+
+def annotated_photo(root: str | Path, rec: ImageRecord,
+                    mesh_detector: Callable[[np.ndarray], list] | None = None
+                    ) -> tuple[np.ndarray | None, str]:
+    """(the record's photo re-read from ``root`` with its detections drawn, or None; why it cannot be).
+
+    With ``mesh_detector`` (a detector whose faces carry ``landmarks``) the face mesh is drawn as well.
+    """
+    try:
+        rgb, _ = load_image(Path(root).joinpath(rec.file).read_bytes())
+    except ImageRejected as e:
+        return None, f"{e.reason}: {e.detail}"
+    except OSError as e:  # the path may hold undecodable bytes: the reason only
+        return None, describe_os_error(OSError(e.errno, e.strerror))
+    meshes = [f.landmarks for f in mesh_detector(rgb) if f.landmarks is not None] if mesh_detector else []
+    return draw_detections(rgb, rec, meshes), ""

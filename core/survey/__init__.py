@@ -38,6 +38,7 @@ from core.survey.figures import (
     counts_figure,
     crosstab_figure,
     figure_html,
+    frequency_cloud_png,
     proportion_figure,
     sentiment_group_figure,
     sentiment_histogram,
@@ -143,7 +144,7 @@ __all__ = [
     "ROLE_TIMESTAMP", "ROLE_YES_NO", "ROLES", "sentiment_by_group", "sentiment_extremes",
     "sentiment_group_figure", "sentiment_histogram", "SENTIMENT_LABELS", "sentiment_scores",
     "sentiment_summary", "sniff_delimiter", "summary_html", "summary_markdown", "sunburst_figure", "Survey",
-    "SurveyError", "vader_analyzer", "verdict_sentence", "word_cloud_png",
+    "SurveyError", "vader_analyzer", "verdict_sentence", "word_cloud_png", "frequency_cloud_png",
     "ROLE_MULTI", "SINGLE_CHOICE_ROLES", "selected_options", "split_options",
     # wording: the room's headline and verdict
     "DETECTABLE_DIFFERENCE", "detectable_power", "detectable_share", "format_p_value", "format_percent",

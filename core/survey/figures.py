@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -194,6 +194,27 @@ EXTRA_STOPWORDS = frozenset(
 )
 
 
+def _word_cloud(width: int, height: int, seed: int, max_words: int, stopwords: set[str] | None = None):
+    from wordcloud import WordCloud
+
+    return WordCloud(
+        width=width,
+        height=height,
+        background_color="white",
+        stopwords=stopwords,
+        collocations=False,
+        random_state=seed,
+        colormap="viridis",
+        max_words=max_words,
+    )
+
+
+def _png(cloud) -> bytes:
+    buf = io.BytesIO()
+    cloud.to_image().save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def word_cloud_png(
     texts: Iterable[str],
     width: int = 800,
@@ -203,24 +224,23 @@ def word_cloud_png(
     max_words: int = 100,  # the library's default of 200 doubles the layout time for barely legible words
 ) -> bytes:
     """PNG bytes of a word cloud (English stopwords removed); deterministic for a given seed."""
-    from wordcloud import STOPWORDS, WordCloud
+    from wordcloud import STOPWORDS
 
     text = " ".join(t for t in texts if isinstance(t, str) and t.strip())
     stop = set(STOPWORDS) | set(EXTRA_STOPWORDS) | {w.lower() for w in extra_stopwords}
     if not any(w.lower() not in stop for w in re.findall(r"[A-Za-z']{2,}", text)):
         raise SurveyError("There are no words left for a word cloud once stopwords are removed.")
-    cloud = WordCloud(
-        width=width,
-        height=height,
-        background_color="white",
-        stopwords=stop,
-        collocations=False,
-        random_state=seed,
-        colormap="viridis",
-        max_words=max_words,
-    ).generate(text)
-    buf = io.BytesIO()
-    cloud.to_image().save(buf, format="PNG")
-    return buf.getvalue()
+    return _png(_word_cloud(width, height, seed, max_words, stop).generate(text))
+
+
+def frequency_cloud_png(
+    counts: Mapping[str, float], width: int = 800, height: int = 400, seed: int = 0, max_words: int = 100
+) -> bytes:
+    """The same word cloud drawn from words a caller has already counted (its own tokens and stopwords),
+    e.g. the dataset explorer's occupation words."""
+    counts = {w: float(n) for w, n in counts.items() if n > 0}
+    if not counts:
+        raise SurveyError("There are no words for a word cloud.")
+    return _png(_word_cloud(width, height, seed, max_words).generate_from_frequencies(counts))
 
 
