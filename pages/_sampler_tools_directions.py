@@ -1,5 +1,5 @@
 """The sampler's semantic-sliders tab: SeFa directions of the generator (closed-form, no labels), named and
-bounded by measuring faces moved along them (core.stylegan2.sefa_names), one
+bounded by measuring faces moved along them (core.sefa_names), one
 slider each, and the edited face."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 import torch
 
+from core import sefa_names
 from core import stylegan2 as sg
-from core.stylegan2 import sefa_names
 from pages._common import send_to_animator
 from pages._sampler_model import SamplerModel
 from pages._show import add_to_show
@@ -27,7 +27,7 @@ def _sefa(model_key: str, _G: sg.Generator, group: str, num: int) -> sg.Semantic
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _direction_names(model_key: str, file: str | None, layers: tuple[int, ...]) -> list | None:
-    """Measured names and ranges of the directions (core.stylegan2.sefa_names), if stored for this model."""
+    """Measured names and ranges of the directions (core.sefa_names), if stored for this model."""
     return sefa_names.load_names(file, layers) if file else None
 
 

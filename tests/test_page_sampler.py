@@ -208,7 +208,7 @@ def test_official_layout_1024_network_renders_fast_and_drags_at_256_px(empty_dow
 
 def test_directions_are_named_by_measurement_with_their_ranges(empty_downloads):
     """Issue 22: the bundled model's SeFa directions carry measured names (assets/direction_names.json,
-    core.stylegan2.sefa_names) on their sliders, each within the range where the face stays the same."""
+    core.sefa_names) on their sliders, each within the range where the face stays the same."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
     assert not at.exception

@@ -398,12 +398,12 @@ def test_parse_seeds():
 
 
 def test_sefa_names_measure_faces_and_keep_a_same_person_range(tmp_path, monkeypatch):
-    """core.stylegan2.sefa_names on synthetic pictures: a brightening direction is named "brightness"; amounts
+    """core.sefa_names on synthetic pictures: a brightening direction is named "brightness"; amounts
     whose pictures change too much leave the slider's range."""
     import numpy as np
     import torch
 
-    from core.stylegan2 import sefa_names
+    from core import sefa_names
 
     class Fixed:  # a stand-in face mesh: the same face each time, so only brightness moves
         def __enter__(self):

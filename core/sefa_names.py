@@ -241,13 +241,13 @@ def measure_and_store(checkpoint: str | os.PathLike, G, layers: Sequence[int] | 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.stylegan2.sefa_names CHECKPOINT [--layers coarse] [--out FILE]``."""
+    """``python -m core.sefa_names CHECKPOINT [--layers coarse] [--out FILE]``."""
     import argparse
 
     from core import stylegan2 as sg
     from core.showcase import load_showcase
 
-    ap = argparse.ArgumentParser(prog="python -m core.stylegan2.sefa_names")
+    ap = argparse.ArgumentParser(prog="python -m core.sefa_names")
     ap.add_argument("checkpoint")
     ap.add_argument("--layers", default="all", choices=["all", *sg.STYLE_GROUPS])
     ap.add_argument("--seeds", type=int, default=6, help="showcase faces measured per direction")
