@@ -70,12 +70,14 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def load_json_bounded(data: str | bytes, max_bytes: int, max_depth: int, what: str = "the JSON") -> Any:
+def load_json_bounded(data: str | bytes, max_bytes: int, max_depth: int, what: str = "the JSON",
+                      non_finite: bool = False) -> Any:
     """Parse ``data`` (text or UTF-8 bytes) after checking its size and nesting depth.
 
     Raises :class:`JSONRefused` (a ValueError) naming ``what`` for: more than ``max_bytes`` bytes,
     nesting deeper than ``max_depth``, bytes that are not UTF-8, invalid JSON, NaN/Infinity, floats
-    beyond the float range and integers too long to convert.
+    beyond the float range and integers too long to convert. ``non_finite``: let NaN, Infinity and
+    overflowing floats through as float values, for a caller whose field checks then name the field.
     """
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
@@ -90,6 +92,8 @@ def load_json_bounded(data: str | bytes, max_bytes: int, max_depth: int, what: s
     if json_depth_exceeds(text, max_depth):
         raise JSONRefused(f"{what} is nested more than {max_depth} levels deep")
     try:
+        if non_finite:
+            return json.loads(text)
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except JSONRefused as e:
         raise JSONRefused(f"{what} {e}") from None

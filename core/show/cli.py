@@ -173,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             data = load_json_bounded(args.scene, max_bytes=256 * 1024, max_depth=MAX_SHOW_DEPTH,
+                                     non_finite=True,
                                      what="--scene")
         except ValueError as e:
             raise ShowError(str(e)) from None

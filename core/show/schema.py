@@ -499,7 +499,8 @@ def parse_show(text: str | bytes, what: str = "show.json") -> Show:
     """A show from the text of a show.json: size and nesting bounded before parsing (a file nested
     100,000 levels deep is refused, not a RecursionError), then every scene checked field by field."""
     try:
-        data = load_json_bounded(text, max_bytes=MAX_SHOW_BYTES, max_depth=MAX_SHOW_DEPTH, what=what)
+        data = load_json_bounded(text, max_bytes=MAX_SHOW_BYTES, max_depth=MAX_SHOW_DEPTH, what=what,
+                                 non_finite=True)  # the scene checks name the field
     except ValueError as e:
         raise ShowError(str(e)) from None
     return show_from_dict(data)

@@ -456,7 +456,8 @@ def test_download_into_a_read_only_folder(readonly_dir):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/net.pkl"
-        result = run_cli(SG, "download", "ffhq-1024", "--dest", readonly_dir, "--url", url)
+        result = run_cli(SG, "download", "ffhq-1024", "--dest", readonly_dir, "--url", url,
+                         "--accept-licence")
         assert_refused(result, "read-only")
         assert_claims_hold(result)
         assert_refused(run_cli(SG, "download", "vox-256", "--dest", readonly_dir),
