@@ -14,7 +14,7 @@ and tested its headline claim with a chi-square goodness-of-fit test. One topic 
 ``sentiment``                 VADER scores, labels, extremes, by group
 ``figures``                   plotly figures and the word cloud
 ``report``                    Markdown/HTML summary, spreadsheet-safe cleaned CSV, CLI report and JSON
-``command`` / ``__main__``    ``python -m core.survey report CSV [--question TEXT] [--claim P] [--json]``
+``cli`` / ``__main__``        ``python -m core.survey report CSV [--question TEXT] [--claim P] [--json]``
 ============================  ==========================================================================
 
 Everything works on plain pandas objects and returns plain data or plotly figures; the Streamlit page only
