@@ -55,7 +55,10 @@ def test_monitor_finished_run_and_timelapse(tmp_path):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["State"] == "finished" and metrics["Step"] == "4 / 4"
-    assert len(at.get("plotly_chart")) == 3
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 3  # core.dcgan.figures' losses, verdicts and SWD of the run's own log
+    assert [t["name"] for t in charts[0]["data"]] == ["D loss", "G loss"]
+    assert charts[0]["data"][0]["x"] == [1, 2, 3, 4] and charts[2]["data"][0]["x"] == [0, 2, 4]
     _assert_live_grid_on_top(at, "run", 4)
     assert at.get("progress")[0].proto.text == "Step 4 of 4 · finished"
     at.button(key="dcgan_timelapse").click().run()
