@@ -132,9 +132,14 @@ def advanced_settings(p: dcgan.TrainConfig, device) -> dict:
                 label_smoothing=float(smoothing), diffaugment=",".join(augment), amp_bf16=bool(bf16))
 
 
+MAX_RUN_NAME = 60  # characters: even 4-byte letters stay under the 255-byte limit of a folder name
+
+
 def safe_run_name(run_name: str) -> str:
-    """The run folder's name: letters, digits, - and _ kept, anything else (a slash, a dot) made _."""
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_name.strip() or "run")
+    """The run folder's name: letters, digits, - and _ kept, anything else (a slash, a dot) made _, cut to
+    MAX_RUN_NAME characters (a longer name made the page's own folder check fail with a traceback)."""
+    name = run_name.strip()[:MAX_RUN_NAME] or "run"
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 def start_run(data_path: str, preset_name: str, steps: int, run_dir: Path, settings: dict) -> None:
@@ -154,3 +159,5 @@ def start_run(data_path: str, preset_name: str, steps: int, run_dir: Path, setti
         st.success(f"Training started ({run_dir.name}); the live grid is at the top of the page.")
     except (ValueError, dcgan.RunBusyError, CheckpointError) as e:
         st.error(str(e))
+    except OSError as e:  # a read-only or full runs folder: said on the page, no traceback
+        st.error(f"Could not start the run in {run_dir}: {e.strerror or e}")

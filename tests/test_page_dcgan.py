@@ -145,3 +145,15 @@ def test_live_preset_starts_from_the_bundled_generator_and_says_so():
     html = " ".join(str(h.proto.body) for h in at.get("html"))
     assert "data-cc-autoplay" in html and ".play()" in html  # started from script on every visit
 
+
+
+def test_run_names_become_safe_bounded_folder_names():
+    """A pasted paragraph or a path as the run name gives one short folder under the runs folder."""
+    from pages._dcgan_setup import MAX_RUN_NAME, safe_run_name
+
+    assert safe_run_name("live_demo") == "live_demo" and safe_run_name("  ") == "run"
+    assert safe_run_name("../../etc/x y") == "______etc_x_y"
+    for name in ("x" * 5000, "\U0001d538" * 300):  # the second: 4 bytes a letter in UTF-8
+        folder = safe_run_name(name)
+        assert len(folder) == MAX_RUN_NAME and len(folder.encode()) <= 255
+        assert not (RUNS_DIR / "dcgan" / folder / dcgan.CHECKPOINT_NAME).exists()  # no OSError
