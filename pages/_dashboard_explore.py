@@ -5,8 +5,6 @@ Each panel takes the cleaned survey and returns the figure it drew (the Export t
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -23,11 +21,6 @@ def labels(options, limit: int):
 
 def full_text(*texts: str) -> str:
     return "Full text: " + " → ".join(f"“{t}”" for t in texts)
-
-
-def mentions(question: str, *words: str) -> bool:
-    """Whole-word match ("age" finds "Age group", not "language")."""
-    return any(re.search(rf"\b{re.escape(w)}\b", question, re.IGNORECASE) for w in words)
 
 
 def counts_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> str:
@@ -69,10 +62,8 @@ def counts_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> str:
 def sunburst_panel(clean: sv.CleanSurvey, choice_questions: list[str]):
     """Up to three rings of questions; returns the figure, or None where it cannot be drawn."""
     st.subheader("Sunburst")
-    defaults = [q for q in clean.questions(sv.ROLE_CATEGORICAL) if mentions(q, "gender", "ethnicity")]
-    defaults += clean.questions(sv.ROLE_YES_NO)[:1]
     # One select per ring rather than a multiselect, whose chips cut questions to a dozen characters.
-    path_default = defaults[:3] or choice_questions[:2]
+    path_default = sv.default_rings(clean)
     path = []
     for i, (ring_col, ring) in enumerate(zip(st.columns(3), ["Inner ring", "Middle ring", "Outer ring"])):
         options = choice_questions if i == 0 else [NO_RING, *choice_questions]
@@ -103,10 +94,7 @@ def crosstab_panel(clean: sv.CleanSurvey, choice_questions: list[str]):
     st.subheader("Are two answers linked?")
     c1, c2 = st.columns(2)
     # Default: a demographic question against the yes/no question, as in the study's write-up.
-    age_like = [i for i, q in enumerate(choice_questions) if mentions(q, "age", "gender")]
-    yes_no_idx = [choice_questions.index(q) for q in clean.questions(sv.ROLE_YES_NO)]
-    row_default = age_like[0] if age_like else 0
-    col_default = next((i for i in yes_no_idx if i != row_default), min(1, len(choice_questions) - 1))
+    row_default, col_default = (choice_questions.index(q) for q in sv.default_crosstab(clean))
     row_q = c1.selectbox(
         "Rows",
         choice_questions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import survey as sv
-from pages._dashboard_explore import full_text, labels, mentions
+from pages._dashboard_explore import full_text, labels
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -36,6 +36,26 @@ def sentiment_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> None:
         format_func=labels(text_columns, 120),
         help=full_text(st.session_state.get("dashboard_text_q", text_columns[0])),
     )
+    pos, neg = threshold_inputs()
+    with st.spinner("Reading the answers' tone..."):
+        scores = score_sentiment(clean.data[column], pos, neg)
+    if scores.empty:
+        st.info("Nobody answered this question.")
+        return
+    summary_metrics(scores, column, pos, neg)
+    st.plotly_chart(sv.sentiment_histogram(scores, pos, neg), key="dashboard_sentiment_fig")
+    st.caption(
+        "Method: VADER (lexicon and rule-based, Hutto & Gilbert 2014) compound score per answer. The "
+        'original study\'s ">65% positive" came from a different classifier, '
+        "so its figure differs from VADER's."
+    )
+    extremes(scores)
+    by_group_panel(clean, scores, choice_questions)
+    word_cloud_panel(scores, column)
+
+
+def threshold_inputs() -> tuple[float, float]:
+    """(positive, negative) compound thresholds, folded under Advanced."""
     with st.expander("Advanced: where positive and negative start"):
         c1, c2 = st.columns(2)
         pos = c1.slider(
@@ -44,11 +64,11 @@ def sentiment_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> None:
         neg = c2.slider(
             "Negative if compound ≤", -1.0, 0.0, sv.DEFAULT_NEGATIVE_THRESHOLD, 0.01, key="dashboard_neg"
         )
-    with st.spinner("Reading the answers' tone..."):
-        scores = score_sentiment(clean.data[column], pos, neg)
-    if scores.empty:
-        st.info("Nobody answered this question.")
-        return
+    return pos, neg
+
+
+def summary_metrics(scores, column: str, pos: float, neg: float) -> None:
+    """Answers and each label's count; the summary is kept in the session for the Export tab."""
     summary = sv.sentiment_summary(scores)
     st.session_state["dashboard_last_sentiment"] = (
         column,
@@ -60,19 +80,19 @@ def sentiment_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> None:
         share = sv.format_percent(summary[label] / summary["n"])
         # A share of the answers, not a change: no arrow.
         m[i].metric(label.capitalize(), f"{summary[label]}", f"{share} of answers", "off", delta_arrow="off")
-    st.plotly_chart(sv.sentiment_histogram(scores, pos, neg), key="dashboard_sentiment_fig")
-    st.caption(
-        "Method: VADER (lexicon and rule-based, Hutto & Gilbert 2014) compound score per answer. The "
-        'original study\'s ">65% positive" came from a different classifier, '
-        "so its figure differs from VADER's."
-    )
+
+
+def extremes(scores) -> None:
     best, worst = sv.sentiment_extremes(scores, k=3)
     left, right = st.columns(2)
     left.markdown("**Most positive answers**")
     left.dataframe(best, hide_index=True)
     right.markdown("**Most negative answers**")
     right.dataframe(worst, hide_index=True)
-    group_default = next((i for i, q in enumerate(choice_questions) if mentions(q, "gender")), 0)
+
+
+def by_group_panel(clean: sv.CleanSurvey, scores, choice_questions: list[str]) -> None:
+    group_default = choice_questions.index(sv.default_group(clean))
     group = st.selectbox(
         "Sentiment by group",
         choice_questions,
@@ -87,6 +107,8 @@ def sentiment_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> None:
     else:
         st.plotly_chart(sv.sentiment_group_figure(by_group, group), key="dashboard_sentiment_group_fig")
 
+
+def word_cloud_panel(scores, column: str) -> None:
     st.markdown("**Word cloud**")
     extra = st.text_input("Extra stopwords (comma-separated)", "", key="dashboard_stopwords")
     extra_words = tuple(sorted({w.strip().lower() for w in extra.split(",") if w.strip()}))

@@ -132,6 +132,20 @@ def test_crosstab_statistics_are_folded_and_defaults_match_whole_words():
     assert "link between the answers" in main_text and "χ²" not in main_text.split("Pearson")[0]
     details = next(e for e in at.expander if str(e.label).startswith("Details: chi-square"))
     assert "Pearson χ²" in details.markdown[0].value
-    from pages._dashboard_explore import mentions
 
-    assert mentions("Age group", "age") and not mentions("Preferred language", "age")
+
+def test_default_questions_match_whole_words_not_substrings():
+    """"age" picks "Age group" for the crosstab's rows, never "Preferred language" or "Usage" before it."""
+    rows = ["Preferred language,Usage of streaming,Age group,Would you watch again?,Comments"]
+    for i in range(12):
+        rows.append(f"{['English', 'French'][i % 2]},{['daily', 'weekly'][i % 2]},"
+                    f"{['18-24', '25-34', '35-44'][i % 3]},{['Yes', 'No'][i % 4 == 0]},nice idea number {i}")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["dashboard_source"] = "Upload a CSV export"
+    at.session_state["dashboard_upload"] = ("languages.csv", "\n".join(rows).encode())
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="dashboard_ct_rows").value == "Age group"
+    assert at.selectbox(key="dashboard_ct_cols").value == "Would you watch again?"
+    assert at.selectbox(key="dashboard_test_q").value == "Would you watch again?"
+    assert at.selectbox(key="dashboard_sentiment_group").value == "Preferred language"  # no gender: the first

@@ -55,7 +55,10 @@ def test_monitor_finished_run_and_timelapse(tmp_path):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["State"] == "finished" and metrics["Step"] == "4 / 4"
-    assert len(at.get("plotly_chart")) == 3
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 3  # core.dcgan.figures' losses, verdicts and SWD of the run's own log
+    assert [t["name"] for t in charts[0]["data"]] == ["D loss", "G loss"]
+    assert charts[0]["data"][0]["x"] == [1, 2, 3, 4] and charts[2]["data"][0]["x"] == [0, 2, 4]
     _assert_live_grid_on_top(at, "run", 4)
     assert at.get("progress")[0].proto.text == "Step 4 of 4 · finished"
     at.button(key="dcgan_timelapse").click().run()
@@ -142,3 +145,15 @@ def test_live_preset_starts_from_the_bundled_generator_and_says_so():
     html = " ".join(str(h.proto.body) for h in at.get("html"))
     assert "data-cc-autoplay" in html and ".play()" in html  # started from script on every visit
 
+
+
+def test_run_names_become_safe_bounded_folder_names():
+    """A pasted paragraph or a path as the run name gives one short folder under the runs folder."""
+    from pages._dcgan_setup import MAX_RUN_NAME, safe_run_name
+
+    assert safe_run_name("live_demo") == "live_demo" and safe_run_name("  ") == "run"
+    assert safe_run_name("../../etc/x y") == "______etc_x_y"
+    for name in ("x" * 5000, "\U0001d538" * 300):  # the second: 4 bytes a letter in UTF-8
+        folder = safe_run_name(name)
+        assert len(folder) == MAX_RUN_NAME and len(folder.encode()) <= 255
+        assert not (RUNS_DIR / "dcgan" / folder / dcgan.CHECKPOINT_NAME).exists()  # no OSError

@@ -21,7 +21,8 @@ One topic per module:
 ``trainer``               the training loop (DDP under torchrun; progress and cancel via core.jobs)
 ``background``            training as a ``core.jobs`` process job for the page: start, stop, state
 ``timelapse``             a run's snapshots as a labelled video
-``commands``/``__main__``  ``python -m core.dcgan train|sample|export|timelapse``
+``figures``               the monitor's plotly charts (losses, verdicts, SWD) from a run's logged rows
+``cli``/``__main__``      ``python -m core.dcgan train|sample|export|timelapse``
 ========================  ===========================================================================
 
 Command line::
@@ -68,10 +69,11 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("generate", "latent_noise", "latent_walk", "sample"), "sampling"),
     **dict.fromkeys(("TimelapseInfo", "read_timelapse_info", "timelapse_frames", "write_timelapse"),
                     "timelapse"),
+    **dict.fromkeys(("losses_figure", "swd_figure", "training_curves", "verdicts_figure"), "figures"),
     "Trainer": "trainer",
 }
-_SUBMODULES = ("augment", "background", "commands", "config", "data", "loading", "models", "quality", "rng",
-               "run_dir", "sampling", "timelapse", "trainer")
+_SUBMODULES = ("augment", "background", "cli", "config", "data", "figures", "loading", "models",
+               "quality", "rng", "run_dir", "sampling", "timelapse", "trainer")
 
 
 def __getattr__(name: str) -> Any:
@@ -130,6 +132,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load l
         load_dataset,
         load_npz_images,
     )
+    from core.dcgan.figures import losses_figure, swd_figure, training_curves, verdicts_figure  # noqa: F401
     from core.dcgan.loading import (  # noqa: F401
         CHECKPOINT_VERSION,
         export_generator,

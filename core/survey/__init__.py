@@ -8,12 +8,13 @@ and tested its headline claim with a chi-square goodness-of-fit test. One topic 
 ``roles``                     column roles (multiple choice, checkboxes, yes/no, free text, timestamp)
 ``cleaning``                  role overrides, blanks, one-off answers folded into "Other", category order
 ``counts``                    answer counts and shares, sunburst nodes
+``defaults``                  the questions the dashboard shows first, found by whole words
 ``significance``              claim test (chi-square GOF, exact binomial, Wilson CI, power, verdict), crosstab
 ``wording``                   plain words for the room: headline count, verdict, rounded p-values and percents
 ``sentiment``                 VADER scores, labels, extremes, by group
 ``figures``                   plotly figures and the word cloud
 ``report``                    Markdown/HTML summary, spreadsheet-safe cleaned CSV, CLI report and JSON
-``command`` / ``__main__``    ``python -m core.survey report CSV [--question TEXT] [--claim P] [--json]``
+``cli`` / ``__main__``        ``python -m core.survey report CSV [--question TEXT] [--claim P] [--json]``
 ============================  ==========================================================================
 
 Everything works on plain pandas objects and returns plain data or plotly figures; the Streamlit page only
@@ -32,6 +33,7 @@ from core.survey.cleaning import (
 )
 from core.survey.cli import main
 from core.survey.counts import all_answer_counts, answer_counts, sunburst_data
+from core.survey.defaults import default_crosstab, default_group, default_rings, default_test_question
 from core.survey.errors import SurveyError
 from core.survey.figures import (
     EXTRA_STOPWORDS,
@@ -135,7 +137,8 @@ __all__ = [
     "check_claim", "sunburst_data",
     "CHOICE_ROLES", "CLAIM_RANGE", "claim_test", "clean_survey", "cleaned_csv_bytes", "CleanSurvey",
     "counts_figure", "crosstab_figure", "crosstab_test", "CrosstabResult", "decode_bytes", "DEFAULT_ALPHA",
-    "DEFAULT_CLAIM", "DEFAULT_NEGATIVE_THRESHOLD", "default_positive", "DEFAULT_POSITIVE_THRESHOLD",
+    "DEFAULT_CLAIM", "default_crosstab", "default_group", "default_rings", "default_test_question",
+    "DEFAULT_NEGATIVE_THRESHOLD", "default_positive", "DEFAULT_POSITIVE_THRESHOLD",
     "DELIMITERS", "detect_role", "EXTRA_STOPWORDS", "figure_html", "find_question", "fold_rare_answers",
     "format_report", "label_sentiment", "main", "MAX_BYTES", "MAX_CATEGORIES", "MAX_COLUMNS", "MAX_ROWS",
     "mentions", "neutralise_formula", "OTHER", "parse_csv", "proportion_figure", "proportion_test",
