@@ -297,7 +297,8 @@ def test_sample_and_export_report_only_what_they_wrote(cli, corpus, tmp_path):
     result = cli("sample", "--checkpoint", corpus["ckpt"], "--n", "4", "--out",
                      tmp_path / "g.png")
     _assert_ok(result)
-    assert str(tmp_path / "g.png") in result.stdout and Image.open(tmp_path / "g.png").size == (256, 256)  # labelled: enlarged
+    assert str(tmp_path / "g.png") in result.stdout
+    assert Image.open(tmp_path / "g.png").size == (256, 256)  # labelled, so enlarged to 256 px
     result = cli("export", "--checkpoint", corpus["ckpt"], "--out", tmp_path / "g.pt")
     _assert_ok(result)
     assert set(safe_torch_load(tmp_path / "g.pt")) == {"model", "config", "step", "fixed_noise", "version"}
