@@ -23,6 +23,7 @@ from core import faces as F
 from core.cli import describe_os_error
 from core.faces import preview, stats
 from core.image.convert import make_grid, png_bytes
+from core.show import DatasetScene
 from pages._common import HANDOFF_TRAINING_DIR, page_header
 from pages._show import add_to_show
 
@@ -229,9 +230,9 @@ if skipped:
     with st.expander(f"{len(skipped)} other file(s) in the folder were not read (not photos)"):
         st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True)
 cfg_used = result.config
-add_to_show({"kind": "dataset", "folder": str(root), "detector": cfg_used.detector, "size": cfg_used.size,
-             "min_face": cfg_used.min_face, "blur_threshold": float(cfg_used.blur_threshold),
-             "keep": cfg_used.keep, "dup_threshold": cfg_used.dup_threshold})
+add_to_show(DatasetScene(folder=str(root), detector=cfg_used.detector, size=cfg_used.size,
+                         min_face=cfg_used.min_face, blur_threshold=float(cfg_used.blur_threshold),
+                         keep=cfg_used.keep, dup_threshold=cfg_used.dup_threshold))
 
 
 # ------------------------------------------------------------------------------- cached per scan

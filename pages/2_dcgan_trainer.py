@@ -22,6 +22,7 @@ from core import provenance as pv
 from core.checkpoint import CheckpointError
 from core.image.convert import display_resize, make_grid
 from core.image.decode import ImageRejected, read_rgb
+from core.show import TimelapseScene
 from pages._common import HANDOFF_TRAINING_DIR, page_header, send_to_animator
 from pages._provenance import export_options, export_settings, licence_caption, signing_blocked
 from pages._show import add_to_show
@@ -410,7 +411,7 @@ def outputs_panel(monitor_dir: Path) -> None:
             st.download_button("Download time-lapse MP4", (monitor_dir / "timelapse.mp4").read_bytes(),
                                "dcgan_timelapse.mp4", "video/mp4", key="dcgan_mp4_dl")
         if len(snaps) >= 2:
-            add_to_show({"kind": "timelapse", "run": str(monitor_dir), "fps": float(fps)})
+            add_to_show(TimelapseScene(run=str(monitor_dir), fps=float(fps)))
     with c2:
         checkpoint_outputs(monitor_dir)
 

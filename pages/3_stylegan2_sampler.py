@@ -30,6 +30,7 @@ from core import stylegan2 as sg
 from core.checkpoint import CheckpointError
 from core.device import DeviceError, choose_device, describe
 from core.image.convert import display_resize
+from core.show import FaceScene, MorphScene
 from core.showcase import Showcase, fallback, load_showcase
 from pages._common import (
     HANDOFF_ANIMATOR_SOURCE,
@@ -343,11 +344,11 @@ def hero() -> None:
                        f"{st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, 'a face')}.")
         f_col, m_col = st.columns(2)
         with f_col:
-            add_to_show({"kind": "face", "model": model_file, "seed": seed, "psi": psi, "noise": noise_mode},
+            add_to_show(FaceScene(model=model_file, seed=seed, psi=psi, noise=noise_mode),
                         label="🎬 Add face to show")
         with m_col:
-            add_to_show({"kind": "morph", "model": model_file, "seeds": [seed, seed_b], "psi": psi,
-                         "noise": noise_mode}, label="🎬 Add morph to show")
+            add_to_show(MorphScene(model=model_file, seeds=[seed, seed_b], psi=psi, noise=noise_mode),
+                        label="🎬 Add morph to show")
 
 
 # --- drag frames: rendered in the background after the face is on screen --------------------------------

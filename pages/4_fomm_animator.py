@@ -18,6 +18,7 @@ import streamlit as st
 from core import ASSETS_DIR, DOWNLOADS_DIR, RUNS_DIR, jobs
 from core import animate as an
 from core.image.convert import display_resize
+from core.show import AnimationScene
 from core.showcase import load_demo_face_indices
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, page_header
 from pages._provenance import export_options, export_settings, licence_caption, photo_rights_confirmed
@@ -214,12 +215,12 @@ if not ready:
     action_slot.caption(not_ready)
 else:  # this setup as a show scene; a face or video that exists only here is stored in the show
     bundled = source_kind == "Bundled face"
-    add_to_show({"kind": "animation", "source_kind": "bundled" if bundled else "image",
-                 "source": str(idx) if bundled else "", "align_source": False,
-                 "driving_kind": "motion" if isinstance(driving, an.Motion) else "video",
-                 "driving": name if isinstance(driving, an.Motion) else "", "engine": engine,
-                 "checkpoint": checkpoint or "", "relative": relative, "adapt_scale": adapt_scale,
-                 "best_frame": best_frame, "side_by_side": side_by_side, "upscale": int(upscale)},
+    add_to_show(AnimationScene(source_kind="bundled" if bundled else "image",
+                               source=str(idx) if bundled else "", align_source=False,
+                               driving_kind="motion" if isinstance(driving, an.Motion) else "video",
+                               driving=name if isinstance(driving, an.Motion) else "", engine=engine,
+                               checkpoint=checkpoint or "", relative=relative, adapt_scale=adapt_scale,
+                               best_frame=best_frame, side_by_side=side_by_side, upscale=int(upscale)),
                 files={**({} if bundled else {"source": source}),
                        **({} if isinstance(driving, an.Motion) else {"driving": driving})})
 

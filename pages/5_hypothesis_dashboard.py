@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import ASSETS_DIR
 from core import survey as sv
+from core.show import EvidenceScene
 from pages._common import page_header
 from pages._dashboard_explore import explore_panel, full_text, labels
 from pages._dashboard_export import export_panel
@@ -191,8 +192,8 @@ def hypothesis_panel(clean: sv.CleanSurvey, choice_questions: list[str], source:
         st.warning("Every respondent gave the same answer, so the test has nothing to compare.")
     st.plotly_chart(sv.proportion_figure(test), key="dashboard_test_fig")
     demo = source == SOURCE_DEMO  # the bundled file is named; an upload or a poll snapshot is stored
-    add_to_show({"kind": "evidence", "survey": str(DEMO_PATH) if demo else "", "question": question,
-                 "positive": list(test.positive), "claim": float(claim), "alpha": float(alpha)},
+    add_to_show(EvidenceScene(survey=str(DEMO_PATH) if demo else "", question=question,
+                              positive=list(test.positive), claim=float(claim), alpha=float(alpha)),
                 files=None if demo else {"survey": (data, ".csv")})
     return test
 

@@ -18,6 +18,7 @@ import core
 from core import provenance as pv
 from core import sefa_names
 from core import stylegan2 as sg
+from core.show import EditScene, MixingScene, MorphScene
 from pages._common import send_to_animator
 from pages._provenance import export_settings
 from pages._show import add_to_show
@@ -127,8 +128,8 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
             except pv.ProvenanceError as e:
                 st.error(f"Not exported: {e}")
         if keys is not None and len(keys) >= 2:
-            add_to_show({"kind": "morph", "model": m.file, "seeds": keys, "psi": psi, "noise": noise_mode,
-                         "space": "w" if space.startswith("W") else "z", "loop": loop, "fps": float(fps)},
+            add_to_show(MorphScene(model=m.file, seeds=keys, psi=psi, noise=noise_mode,
+                                   space="w" if space.startswith("W") else "z", loop=loop, fps=float(fps)),
                         key="add_to_show_keyframes")
         if "sg_video" in st.session_state:
             mp4, gif = st.session_state["sg_video"]
@@ -163,8 +164,8 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
         if "sg_mix_grid" in st.session_state:
             st.image(st.session_state["sg_mix_grid"], caption=st.session_state["sg_mix_label"])
         if rows and cols:
-            add_to_show({"kind": "mixing", "model": m.file, "row_seeds": rows, "col_seeds": cols,
-                         "group": group, "psi": psi, "noise": noise_mode})
+            add_to_show(MixingScene(model=m.file, row_seeds=rows, col_seeds=cols, group=group, psi=psi,
+                                    noise=noise_mode))
 
 
     with tab_sefa:
@@ -225,10 +226,9 @@ def sampler_tools(m: SamplerModel, psi: float, noise_mode: str) -> None:
                 # the direction moved most (or the first)
                 k = max(range(num_dirs), key=lambda i: abs(amounts[i]))
                 low, high = (names[k].low, names[k].high) if names[k] else (-3.0, 3.0)
-                add_to_show({"kind": "edit", "model": m.file, "seed": seed_now, "psi": psi,
-                             "noise": noise_mode, "layers": sefa_group, "direction": k, "amount_min": low,
-                             "amount_max": high,
-                             "name": st.session_state.get(f"sg_dir_name_{k}", "")})
+                add_to_show(EditScene(model=m.file, seed=seed_now, psi=psi, noise=noise_mode,
+                                      layers=sefa_group, direction=k, amount_min=low, amount_max=high,
+                                      name=st.session_state.get(f"sg_dir_name_{k}", "")))
 
         sefa_panel()
 
