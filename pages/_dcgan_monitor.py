@@ -13,6 +13,7 @@ from core import provenance as pv
 from core.checkpoint import CheckpointError
 from core.dcgan.figures import training_curves
 from core.image.convert import display_resize
+from core.show import TimelapseScene
 from pages._dcgan_live import POLL_SECONDS
 from pages._dcgan_setup import mtime
 from pages._provenance import export_settings
@@ -101,7 +102,7 @@ def timelapse_outputs(monitor_dir: Path, live: bool) -> None:
         st.download_button("Download time-lapse MP4", (monitor_dir / "timelapse.mp4").read_bytes(),
                            "dcgan_timelapse.mp4", "video/mp4", key="dcgan_mp4_dl")
     if len(snaps) >= 2:
-        add_to_show({"kind": "timelapse", "run": str(monitor_dir), "fps": float(fps)})
+        add_to_show(TimelapseScene(run=str(monitor_dir), fps=float(fps)))
 
 
 def snapshot_count(monitor_dir: Path, live: bool) -> None:

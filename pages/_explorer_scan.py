@@ -14,6 +14,7 @@ import streamlit as st
 
 from core import faces as F
 from core import jobs
+from core.show import DatasetScene
 from pages._explorer_source import SourceChoice, load_metadata, os_error_message, resolve_source
 from pages._show import add_to_show
 
@@ -132,7 +133,7 @@ def summary_panel(result: F.ScanResult, root: Path, demo_dir: Path) -> dict:
         with st.expander(f"{len(skipped)} other file(s) in the folder were not read (not photos)"):
             st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True)
     cfg = result.config
-    add_to_show({"kind": "dataset", "folder": str(root), "detector": cfg.detector, "size": cfg.size,
-                 "min_face": cfg.min_face, "blur_threshold": float(cfg.blur_threshold),
-                 "keep": cfg.keep, "dup_threshold": cfg.dup_threshold})
+    add_to_show(DatasetScene(folder=str(root), detector=cfg.detector, size=cfg.size, min_face=cfg.min_face,
+                             blur_threshold=float(cfg.blur_threshold), keep=cfg.keep,
+                             dup_threshold=cfg.dup_threshold))
     return summary

@@ -14,6 +14,7 @@ import torch
 from core import provenance as pv
 from core import stylegan2 as sg
 from core.device import describe
+from core.show import FaceScene, MorphScene
 from core.showcase import Showcase
 from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, send_to_animator
 from pages._morph_view import morph_view, released_value
@@ -122,11 +123,11 @@ def _face_actions(m: SamplerModel, image: np.ndarray, seed: int, seed_b: int, t:
                    f"{st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, 'a face')}.")
     f_col, m_col = st.columns(2)
     with f_col:
-        add_to_show({"kind": "face", "model": m.file, "seed": seed, "psi": psi, "noise": noise_mode},
+        add_to_show(FaceScene(model=m.file, seed=seed, psi=psi, noise=noise_mode),
                     label="🎬 Add face to show")
     with m_col:
-        add_to_show({"kind": "morph", "model": m.file, "seeds": [seed, seed_b], "psi": psi,
-                     "noise": noise_mode}, label="🎬 Add morph to show")
+        add_to_show(MorphScene(model=m.file, seeds=[seed, seed_b], psi=psi,
+                               noise=noise_mode), label="🎬 Add morph to show")
 
 
 @st.fragment

@@ -12,6 +12,7 @@ import torch
 
 from core import sefa_names
 from core import stylegan2 as sg
+from core.show import EditScene
 from pages._common import send_to_animator
 from pages._sampler_model import SamplerModel
 from pages._show import add_to_show
@@ -118,6 +119,6 @@ def sefa_panel(m: SamplerModel, sem: sg.SemanticDirections, group: str, names: l
             st.success("Sent to the FOMM animator.")
         k = max(range(len(amounts)), key=lambda i: abs(amounts[i]))  # the direction moved most (or the first)
         low, high = (names[k].low, names[k].high) if names[k] else (-3.0, 3.0)
-        add_to_show({"kind": "edit", "model": m.file, "seed": seed_now, "psi": psi, "noise": noise_mode,
-                     "layers": group, "direction": k, "amount_min": low, "amount_max": high,
-                     "name": st.session_state.get(f"sg_dir_name_{k}", "")})
+        add_to_show(EditScene(model=m.file, seed=seed_now, psi=psi, noise=noise_mode, layers=group,
+                              direction=k, amount_min=low, amount_max=high,
+                              name=st.session_state.get(f"sg_dir_name_{k}", "")))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import stylegan2 as sg
+from core.show import MixingScene
 from pages._sampler_model import SamplerModel, seeds_or_error
 from pages._show import add_to_show
 
@@ -30,5 +31,5 @@ def mixing_tab(m: SamplerModel, psi: float, noise_mode: str) -> None:
     if "sg_mix_grid" in st.session_state:
         st.image(st.session_state["sg_mix_grid"], caption=st.session_state["sg_mix_label"])
     if rows and cols:
-        add_to_show({"kind": "mixing", "model": m.file, "row_seeds": rows, "col_seeds": cols,
-                     "group": group, "psi": psi, "noise": noise_mode})
+        add_to_show(MixingScene(model=m.file, row_seeds=rows, col_seeds=cols, group=group, psi=psi,
+                                noise=noise_mode))

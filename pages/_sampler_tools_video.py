@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import core
+from core.show import MorphScene
 from core.stylegan2.exports import Interpolation, start_interpolation_job
 from pages._provenance import export_settings
 from pages._sampler_jobs import busy, finished_job, new_run_dir
@@ -56,8 +57,8 @@ def video_tab(m: SamplerModel, psi: float, noise_mode: str) -> None:
     if done is not None:
         st.session_state["sg_video"] = (done.result["mp4"], done.result["gif"])
     if keys is not None and len(keys) >= 2:
-        add_to_show({"kind": "morph", "model": m.file, "seeds": keys, "psi": psi, "noise": noise_mode,
-                     "space": "w" if space.startswith("W") else "z", "loop": loop, "fps": float(fps)},
+        add_to_show(MorphScene(model=m.file, seeds=keys, psi=psi, noise=noise_mode,
+                               space="w" if space.startswith("W") else "z", loop=loop, fps=float(fps)),
                     key="add_to_show_keyframes")
     if "sg_video" in st.session_state:
         _show_video()

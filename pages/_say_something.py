@@ -17,6 +17,7 @@ from core import RUNS_DIR, jobs
 from core import animate as an
 from core.animate.audio import MAX_VOICE_SECONDS, VOICE_SUFFIXES, voice_duration_limit_text
 from core.animate.voice import VOICE_SAMPLE_RATE, analyse_voice, read_voice
+from core.show import AnimationScene
 from pages._show import add_to_show
 
 WORK_DIR = RUNS_DIR / "animator"
@@ -99,9 +100,8 @@ def say_something(source: np.ndarray | None, crop_source: bool, save_upload: Cal
     if source is None:
         st.caption("Choose a source face above first.")
     elif voice is not None and show_source is not None:
-        add_to_show({"kind": "animation", **show_source, "driving_kind": "voice", "driving": "",
-                     "engine": "landmarks"}, files={**(show_files or {}), "driving": voice},
-                    key="add_to_show_voice")
+        add_to_show(AnimationScene(**show_source, driving_kind="voice", driving="", engine="landmarks"),
+                    files={**(show_files or {}), "driving": voice}, key="add_to_show_voice")
     if status is not None:
         if status.is_final:
             _result(status)

@@ -1,13 +1,14 @@
 """Show mode, Streamlit side: the "Add to show" widget every page calls, and the present page's helpers.
 
-A page hands its current state as a scene dict (``{"kind": "face", "model": ..., "seed": 7, ...}``, see
-``core.show.schema``) and, for inputs that exist only in memory (an uploaded photo, a generated face),
+A page hands its current state as a typed scene (``S.FaceScene(model=..., seed=7, ...)``, one dataclass per
+kind in ``core.show.schema``) and, for inputs that exist only in memory (an uploaded photo, a generated face),
 ``files={"source": rgb_array_or_bytes}``: they are stored in the show's media and the field points there.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def _default_target(shows: list[S.ShowInfo]) -> str:
     return mine[0] if mine else NEW_SHOW
 
 
-def _add(key: str, scene: dict, files: dict | None) -> None:
+def _add(key: str, scene: S.Scene, files: dict | None) -> None:
     """The Add button's callback (runs before the rerun, so every picker can follow the chosen show)."""
     pick = st.session_state.get(f"{key}_show")
     title = (st.session_state.get(f"{key}_title") or "").strip()
@@ -59,13 +60,10 @@ def _add(key: str, scene: dict, files: dict | None) -> None:
         else:
             name = pick
         show_dir = S.show_path(name)
-        data = dict(scene)
-        if title:
-            data["title"] = title
-        for field, value in (files or {}).items():
-            blob, suffix = _to_bytes(value)
-            data[field] = S.put_media(show_dir, blob, suffix)
-        added = S.add_scene(show_dir, data)
+        stored = {field: S.put_media(show_dir, *_to_bytes(value)) for field, value in (files or {}).items()}
+        # A copy: the page's scene object is the callback's argument and must not change between clicks.
+        retitled = {"title": title} if title else {}
+        added = S.add_scene(show_dir, dataclasses.replace(scene, **stored, **retitled))
     except (S.ShowError, OSError, ValueError) as e:
         st.session_state[f"{key}_result"] = ("error", f"Could not add the scene: {e}")
         return
@@ -78,18 +76,22 @@ def _add(key: str, scene: dict, files: dict | None) -> None:
                    "on the Present page.")
 
 
-def add_to_show(scene: dict, files: dict | None = None, key: str | None = None,
+def add_to_show(scene: S.Scene, files: dict | None = None, key: str | None = None,
                 label: str = "🎬 Add to show") -> None:
     """A show picker and a button that appends ``scene`` (the page's current state) to the chosen show.
 
+    ``scene`` is a scene dataclass of ``core.show`` (checked when added: a bad field is named on screen).
     ``files`` maps scene fields to in-memory inputs (RGB array, bytes, ``(bytes, suffix)`` or a path);
     they are stored in the show's media and the field points there.
     """
-    key = key or f"add_to_show_{scene.get('kind', 'scene')}"
-    if "model" in scene and not scene["model"]:
+    if not isinstance(scene, S.Scene):
+        raise TypeError(f"add_to_show takes a core.show scene (e.g. FaceScene), not {type(scene).__name__}")
+    key = key or f"add_to_show_{scene.KIND}"
+    if hasattr(scene, "model") and not scene.model:
         st.caption("🎬 Add to show needs a generator file (the untrained stand-in has none).")
         return
-    scene = {k: _project_relative(v) if k in _PATH_FIELDS else v for k, v in scene.items()}
+    scene = dataclasses.replace(scene, **{f: _project_relative(getattr(scene, f))
+                                          for f in _PATH_FIELDS if hasattr(scene, f)})
     st.session_state.setdefault(_PICKERS, set()).add(key)
     with st.popover(label, help="Append what is on screen as a scene of a show (then prepare and present it "
                                 "on the Present page)."):

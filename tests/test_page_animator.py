@@ -78,3 +78,41 @@ def test_animate_sits_at_the_top_and_says_why_it_cannot_start():
     next(b for b in at.button if b.label == "Animate").click().run()
     assert not at.exception
     assert any("Choose a source face first" in w.value for w in at.warning)
+
+
+def test_animator_uploads_go_through_the_one_upload_store(tmp_path, monkeypatch):
+    """Issue 25: photos, driving videos and voice clips are stored by core.uploads (atomic, one hash)."""
+    from core.uploads import content_name
+    from pages import _animator_source
+
+    class Upload:
+        def __init__(self, name: str, data: bytes):
+            self.name, self._data = name, data
+
+        def getvalue(self) -> bytes:
+            return self._data
+
+    monkeypatch.setattr(_animator_source, "WORK_DIR", tmp_path / "animator")
+    first = _animator_source.save_upload(Upload("Clip.MP4", b"frames"), ".mp4")
+    again = _animator_source.save_upload(Upload("other name.mp4", b"frames"), ".mp4")
+    other = _animator_source.save_upload(Upload("Clip.MP4", b"other frames"), ".mp4")
+    assert first == again != other
+    assert first.name == content_name(b"frames", "x.mp4") and first.read_bytes() == b"frames"
+    assert sorted(p.name for p in (tmp_path / "animator").iterdir()) == sorted([first.name, other.name])
+
+
+def test_add_to_show_records_the_animators_setup_as_a_typed_scene(tmp_path, monkeypatch):
+    from core import show as S
+
+    monkeypatch.setenv("CUSTOM_CAST_SHOWS", str(tmp_path))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    next(s for s in at.selectbox if s.label == "Motion").set_value("nod").run()
+    at.button(key="add_to_show_animation_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (show,) = S.list_shows()
+    (scene,) = S.load_show(show.path).scenes
+    assert isinstance(scene, S.AnimationScene)
+    assert (scene.source_kind, scene.driving_kind, scene.driving, scene.engine) == (
+        "bundled", "motion", "nod", "landmarks")
+    assert scene.source.isdigit() and scene.align_source is False and scene.side_by_side is True

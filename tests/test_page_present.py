@@ -185,11 +185,13 @@ def test_presenting_never_imports_torch(shows):
 
 ADD_SCRIPT = """
 import numpy as np
+from core.show import AnimationScene, FaceScene
 from pages._show import add_to_show
-add_to_show({"kind": "face", "model": "checkpoints/stylegan2_demo.pt", "seed": 11, "psi": 0.7})
-add_to_show({"kind": "animation", "source_kind": "image", "source": "", "driving": "nod"},
+add_to_show(FaceScene(model="checkpoints/stylegan2_demo.pt", seed=11, psi=0.7))
+add_to_show(AnimationScene(source_kind="image", source="", driving="nod"),
             files={"source": np.full((8, 8, 3), 200, np.uint8)}, key="anim")
-add_to_show({"kind": "face", "model": "checkpoints/stylegan2_demo.pt", "seed": -4}, key="bad")
+add_to_show(FaceScene(model="checkpoints/stylegan2_demo.pt", seed=-4), key="bad")
+add_to_show(FaceScene(model="", seed=1), key="standin")
 """
 
 
@@ -215,6 +217,35 @@ def test_add_to_show_widget(tmp_path, monkeypatch):
     at.button(key="bad_go").click().run()
     assert any("seed: must be between" in e.value for e in at.error)
     assert len(S.load_show(tmp_path / "pitch-day").scenes) == 2
+    # A generator scene without a model file (the untrained stand-in) offers no button, only why.
+    assert not [b for b in at.button if b.key == "standin_go"]
+    assert any("needs a generator file" in c.value for c in at.caption)
+
+
+def test_add_to_show_takes_typed_scenes_only():
+    """Issue 25: a scene is a core.show dataclass; an untyped dict is a programmer's error, said at once."""
+    at = AppTest.from_string("from pages._show import add_to_show\n"
+                             "add_to_show({'kind': 'face', 'model': 'x.pt', 'seed': 1})\n").run()
+    assert at.exception and "FaceScene" in at.exception[0].message
+
+
+def test_add_to_show_adds_the_scene_as_built_and_never_changes_the_pages_object(tmp_path, monkeypatch):
+    """The page's scene is the button callback's argument: titles and media go into a copy."""
+    from pages import _show
+
+    monkeypatch.setenv("CUSTOM_CAST_SHOWS", str(tmp_path))
+    S.create_show(S.show_path("talk"), "Talk")
+    scene = S.EvidenceScene(survey="assets/demo_survey.csv", question="Would you watch it?",
+                            positive=["Yes"], claim=0.6)
+    state = {"k_show": "talk", "k_title": "What they said"}
+    monkeypatch.setattr(_show.st, "session_state", state)
+    _show._add("k", scene, {"survey": (b"q\nYes\n", ".csv")})
+    assert state["k_result"][0] == "success", state["k_result"]
+    (added,) = S.load_show(S.show_path("talk")).scenes
+    assert (added.KIND, added.title, added.question, added.positive, added.claim) == (
+        "evidence", "What they said", "Would you watch it?", ["Yes"], 0.6)
+    assert added.survey.startswith("media/") and added.survey.endswith(".csv")
+    assert (scene.title, scene.survey) == ("", "assets/demo_survey.csv")
 
 
 def test_check_the_stage_lists_red_with_fixes_first(shows, tmp_path, monkeypatch):

@@ -1,0 +1,91 @@
+"""The browser side of the presenter's screen and the audience window (``pages/_presenter.py``): two small
+bidirectional components (``st.components.v2``: no iframe, so they see the page's keys and the stage's
+player)."""
+
+POLL_MS = 100  # how often each window's browser reads the position file (a static file: no rerun)
+
+# Both windows: read the show's position file every POLL_MS. The audience hands a new position to the
+# stage's player (ccShow.go, no reload) and reports the player's own moves (a clicker on the projector's
+# window); the presenter's window reruns its panel when the position changed elsewhere.
+FOLLOW_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const w = window;
+  w.__ccData = data; w.__ccSet = setStateValue;
+  const player = () => {
+    for (const f of document.querySelectorAll('iframe')) {
+      try { if (f.contentWindow && f.contentWindow.ccShow) return f.contentWindow.ccShow; } catch (e) {}
+    }
+    return null;
+  };
+  const apply = (pos) => {
+    const d = w.__ccData;
+    if (d.role === 'audience') {
+      const show = player();
+      if (!show) return false;
+      // The echo of a move made here (written back a moment ago) must not pull the stage back after
+      // further local moves: only a position this window did not itself report moves the stage.
+      const now = Date.now();
+      w.__ccRecent = (w.__ccRecent || []).filter((r) => now - r.t < 3000);
+      if (w.__ccRecent.some((r) => r.scene === pos.scene)) return true;
+      w.__ccApplied = pos.scene;
+      if (show.current() !== pos.scene) show.go(pos.scene);
+    } else if (pos.seq !== d.seq) {
+      w.__ccSet('seen', { seq: pos.seq, at: Date.now() });
+    }
+    return true;
+  };
+  const keepAddress = () => {  // a rerun rewrites the address from the server's query params: keep ?scene=
+    const show = w.__ccData.role === 'audience' && player();
+    if (!show) return;
+    const u = new URL(location.href), want = String(show.current() + 1);
+    if (u.searchParams.get('scene') !== want) {
+      u.searchParams.set('scene', want);
+      history.replaceState(history.state, '', u);
+    }
+  };
+  const poll = () => {
+    const d = w.__ccData;
+    keepAddress();
+    fetch(d.url + '?t=' + Date.now(), { cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((pos) => { if (pos && pos.seq !== w.__ccSeq && apply(pos)) w.__ccSeq = pos.seq; })
+      .catch(() => {});
+  };
+  if (!w.__ccPolling) {
+    w.__ccPolling = setInterval(poll, POLL_MS);
+    w.addEventListener('cc-scene', (e) => {
+      if (w.__ccData.role === 'audience' && e.detail !== w.__ccApplied) {
+        w.__ccApplied = e.detail;
+        (w.__ccRecent = w.__ccRecent || []).push({ scene: e.detail, t: Date.now() });
+        w.__ccSet('moved', { scene: e.detail, at: Date.now() });
+      }
+    });
+  }
+  poll();
+}
+""".replace("POLL_MS", str(POLL_MS))
+
+# The presenter's window: arrows, PageUp/PageDown (a clicker), space, Home/End. Presses add up locally
+# and are sent as the scene to show, so a press made while the page is busy is never lost.
+KEYS_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const w = window;
+  if (!w.__ccKeyData || w.__ccKeyData.seq !== data.seq) w.__ccTarget = null;
+  w.__ccKeyData = data; w.__ccKeySet = setStateValue;
+  if (w.__ccKeys) return;
+  w.__ccKeys = (e) => {
+    const t = e.target, tag = t && t.tagName;
+    if (tag === 'INPUT' || tag === 'TEXTAREA' || (t && t.isContentEditable)) return;
+    const d = w.__ccKeyData, from = w.__ccTarget === null ? d.scene : w.__ccTarget;
+    const to = { ArrowRight: from + 1, ArrowDown: from + 1, PageDown: from + 1, ' ': from + 1,
+                 ArrowLeft: from - 1, ArrowUp: from - 1, PageUp: from - 1, Home: 0, End: d.n - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    w.__ccTarget = Math.max(0, Math.min(d.n - 1, to));
+    w.__ccKeySet('target', { scene: w.__ccTarget, at: Date.now() });
+  };
+  w.addEventListener('keydown', w.__ccKeys);
+}
+"""
