@@ -177,3 +177,19 @@ def add_device_argument(parser: Any) -> None:
     parser.add_argument("--device", default=None,
                         help=f"auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu; default "
                              f"${ENV_VAR} or auto")
+
+
+def has_bf16_units(device: str = "cpu") -> bool:
+    """Whether bf16 runs natively on ``device``: a CUDA GPU that supports it, or a CPU with bf16 units that
+    oneDNN uses (AVX512-BF16 / AMX). Elsewhere bf16 is emulated, far slower than fp32, and some oneDNN
+    kernels refuse it outright ("could not create a primitive descriptor")."""
+    import torch
+
+    if str(device).startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if str(device) != "cpu":
+        return False
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

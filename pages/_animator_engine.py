@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import DOWNLOADS_DIR
 from core import animate as an
+from core.device import has_bf16_units
 from core.download import downloaded_weights
 from pages._animator_driving import Driving
 from pages._provenance import licence_caption
@@ -64,7 +65,9 @@ def engine_panel(driving: Driving) -> EngineChoice:
         engine = st.radio("Engine", list(ENGINE_LABELS), format_func=ENGINE_LABELS.get, horizontal=True)
         checkpoint, fomm_bf16 = None, False
         if engine == "fomm":
-            fomm_bf16 = st.toggle("Faster neural engine (bf16)", value=False, help=BF16_HELP)
+            native = has_bf16_units("cpu")
+            fomm_bf16 = st.toggle("Faster neural engine (bf16)", value=False, disabled=not native,
+                                  help=BF16_HELP if native else "This processor has no bf16 units.")
             checkpoint = _checkpoint_picker()
             if driving.is_motion:
                 st.warning("Bundled motions drive the offline engine only; upload a video for FOMM.")

@@ -58,7 +58,9 @@ def test_warm_start_regresses_then_gan_phase_and_exact_resume(tmp_path):
     full = make(cfg, tmp_path / "full")
     assert full.run() == "finished"
     full.close()
-    rows = dcgan.read_metrics(tmp_path / "full")
+    logged = dcgan.read_metrics(tmp_path / "full")
+    assert logged[0]["step"] == 0 and "swd" in logged[0]  # the SWD curve starts at step 0
+    rows = [r for r in logged if "d_loss" in r]  # the training steps
     assert all({"rec", "d_loss"} <= set(r) and "g_loss" not in r for r in rows[:3])  # A: regression, D learns
     assert all({"d_loss", "g_loss", "rec"} <= set(r) for r in rows[3:])  # phase B: GAN + regression
     assert rows[0]["rec"] > 0 and all(np.isfinite(r["rec"]) for r in rows)
@@ -71,7 +73,7 @@ def test_warm_start_regresses_then_gan_phase_and_exact_resume(tmp_path):
     resumed = make(cfg, tmp_path / "part", resume=True)
     assert resumed.step == 4 and resumed.run() == "finished"
     resumed.close()
-    strip = [{k: v for k, v in r.items() if k not in ("time", "images_per_s")} for r in rows]
+    strip = [{k: v for k, v in r.items() if k not in ("time", "images_per_s")} for r in logged]
     again = [{k: v for k, v in r.items() if k not in ("time", "images_per_s")}
              for r in dcgan.read_metrics(tmp_path / "part")]
     assert strip == again  # bitwise equal losses and SWD

@@ -181,6 +181,7 @@ def test_animator_batched_equals_per_frame_reference(tiny):
 
 
 def test_animator_bf16_bottleneck_stays_close_to_fp32(tiny, monkeypatch):
+    from core.device import has_bf16_units
     from core.fomm.fused import FastResBlock
 
     monkeypatch.setattr(FastResBlock, "winograd_min_channels", 1)  # the tiny model's bottleneck too
@@ -193,6 +194,9 @@ def test_animator_bf16_bottleneck_stays_close_to_fp32(tiny, monkeypatch):
         outs.append(animator.animate_tensor(e["driving"]))
     assert outs[1].dtype == torch.float32 and outs[1].shape == outs[0].shape
     err = (outs[1] - outs[0]).abs()
+    if not has_bf16_units("cpu"):  # no bf16 units: the request falls back to the exact fp32 path
+        assert not fast.amp_bf16 and err.max() == 0
+        return
     assert 0 < err.max() < 4 / 255, err.max()  # bf16 did run, and moves no pixel by more than 3 levels
 
 

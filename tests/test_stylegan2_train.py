@@ -631,7 +631,7 @@ def test_resume_file_is_compact_warm_restart_without_moments(tmp_path):
 
 
 def test_cli_teacher_run_export_resume_file_and_continue(tmp_path, monkeypatch, capsys):
-    import core.stylegan2.training as train_cli
+    import core.stylegan2.training.cli as train_cli
     from core.stylegan2.training import distill as distill_mod
 
     monkeypatch.setattr(train_cli, "load_teacher", lambda name: tiny_teacher())

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.device import has_bf16_units
 from core.fomm.blocks import kp2gaussian, make_coordinate_grid
 from core.fomm.dense_motion import sparse_motions
 from core.fomm.fused import (
@@ -48,8 +49,9 @@ class FommAnimator:
         self.decode_frames = decode_frames  # frames per full-resolution decoder pass (CPU cache sized)
         # The residual bottleneck (most of a frame's work) under bf16 autocast: its Winograd transforms
         # then run on the CPU's bf16 units (AMX), at ~1 % relative error in the bottleneck's features
-        # (speed in docs/benchmarks.md). Off by default: the default path matches the official one.
-        self.amp_bf16 = amp_bf16
+        # (speed in docs/benchmarks.md). Off by default: the default path matches the official one. On a
+        # device without bf16 units it is not used (emulated, slower, and oneDNN refuses some kernels).
+        self.amp_bf16 = amp_bf16 and has_bf16_units(self.device.type)
         dm = generator.dense_motion_network
         assert dm is not None, "FommAnimator needs a generator with a dense motion network"
         self.dense_motion = dm
