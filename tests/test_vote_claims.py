@@ -118,3 +118,27 @@ def test_a_change_after_opening_is_recorded_with_the_answers_seen(db):
     plain = vote.open_poll(db, questions())
     with pytest.raises(vote.PollError, match="no claim"):
         claims.change_claim(db, plain.id, claim())
+
+
+def test_the_command_line_registers_the_claim_with_the_poll(tmp_path, capsys):
+    """``vote open --test-question --yes --planned`` registers the claim in the poll's opening transaction;
+    half a claim, or an unknown question, opens no poll."""
+    import json
+
+    from core.vote.cli import main
+
+    url = f"sqlite:///{tmp_path / 'votes.sqlite3'}"
+    assert main(["open", "--db", url, "--test-question", "q1", "--planned", "40", "--test-claim", "0.6",
+                 "--yes", "traditional system + ai generated & animated faces option", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["claim"]["question"] == "Which would you prefer for watching movies and TV?"
+    assert out["claim"]["positive"] == ["Traditional System + AI generated & animated faces option"]
+    assert (out["claim"]["claim"], out["claim"]["alpha"], out["claim"]["planned_n"]) == (0.6, 0.05, 40)
+    db = vote_db.open_db(url)
+    registered = claims.registered_claim(db, out["poll"])
+    assert registered.claim.planned_n == 40 and not registered.revealed
+    with pytest.raises(Exception, match="together"):
+        main(["open", "--db", url, "--yes", "Yes"])
+    with pytest.raises(vote.PollError, match="no question 'nope'"):
+        main(["open", "--db", url, "--test-question", "nope", "--yes", "Yes", "--planned", "20"])
+    assert len(vote.list_polls(db)) == 1  # neither refusal opened a poll

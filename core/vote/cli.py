@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.cli import ArgumentParser, UserError
+from core.vote import claims
+from core.vote.claims import PLANNED_RANGE
 from core.vote.serve import DEFAULT_VOTER_PORT, streamlit_serve_command
 from core.vote.simulate import MAX_PER_WORKER, MAX_WORKERS
 
@@ -98,6 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--title", default=None, help="title shown to voters")
     op.add_argument("--media", metavar="FILE", help="image (PNG/JPEG/GIF) or clip (MP4/WebM) shown to voters")
     op.add_argument("--caption", default="", help="caption under the media")
+    # The claim, registered with the poll before it opens (core.vote.claims): the verdict is shown only at
+    # the planned number of answers or at close, and any later change of the test is recorded beside it.
+    op.add_argument("--test-question", metavar="TEXT", help="question (text or id) whose answers are tested")
+    op.add_argument("--yes", action="append", metavar="ANSWER",
+                    help="answer counted as yes (repeat to combine); needed with --test-question")
+    op.add_argument("--planned", type=_bounded_int(*PLANNED_RANGE), metavar="N",
+                    help="planned number of answers (the verdict waits for them or for close)")
+    op.add_argument("--test-claim", type=_share("claim"), default=None, metavar="P",
+                    help="claimed share of yes answers, 0.001 to 0.999 (default 0.7)")
+    op.add_argument("--test-alpha", type=_share("alpha"), default=None, metavar="A",
+                    help="significance level, 0.000001 to 0.5 (default 0.05)")
 
     for name, what in (("close", "stop accepting answers"), ("reopen", "accept answers again"),
                        ("publish", "let voters see the counts"), ("unpublish", "hide the counts from voters"),
@@ -181,8 +194,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 f"{MEDIA_MAX_BYTES / 2**20:.0f} MiB")
             media = vote.prepare_media(Path(args.media).read_bytes(), args.caption)
         kwargs = {"title": args.title} if args.title else {}
-        poll = vote.open_poll(db, questions, media=media, **kwargs)
-        _print({**poll.to_dict(), "db": vote.describe_url(db.url)}, args.json, _poll_line(poll))
+        claim_flags = (args.test_question, args.yes, args.planned)
+        if any(f is not None for f in claim_flags):
+            if any(f is None for f in claim_flags):
+                raise UserError("A registered claim needs --test-question, --yes and --planned together.")
+            from core import survey as sv
+
+
+            claim = claims.Claim(args.test_question, tuple(args.yes),
+                                 sv.DEFAULT_CLAIM if args.test_claim is None else args.test_claim,
+                                 sv.DEFAULT_ALPHA if args.test_alpha is None else args.test_alpha,
+                                 args.planned)
+            poll, registered = claims.open_poll_with_claim(db, questions, claim, media=media, **kwargs)
+            _print({**poll.to_dict(), "db": vote.describe_url(db.url),
+                    "claim": {**registered.claim.to_dict(), "registered_at": registered.registered_at}},
+                   args.json, _poll_line(poll) + f"\nclaim {registered.registered_text()}: "
+                                                 f"{claims.claim_summary(registered.claim)}")
+        else:
+            poll = vote.open_poll(db, questions, media=media, **kwargs)
+            _print({**poll.to_dict(), "db": vote.describe_url(db.url)}, args.json, _poll_line(poll))
     elif args.command in ("close", "reopen", "publish", "unpublish"):
         action = {"close": vote.close_poll, "reopen": vote.reopen_poll,
                   "publish": lambda d, i: vote.publish_results(d, i, True),
