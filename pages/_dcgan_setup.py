@@ -11,6 +11,7 @@ import streamlit as st
 from core import dcgan
 from core.checkpoint import CheckpointError
 from core.image.convert import make_grid
+from core.names import safe_name
 from pages._common import HANDOFF_TRAINING_DIR
 
 ARCHS = ["tutorial", "study"]
@@ -138,8 +139,7 @@ MAX_RUN_NAME = 60  # characters: even 4-byte letters stay under the 255-byte lim
 def safe_run_name(run_name: str) -> str:
     """The run folder's name: letters, digits, - and _ kept, anything else (a slash, a dot) made _, cut to
     MAX_RUN_NAME characters (a longer name made the page's own folder check fail with a traceback)."""
-    name = run_name.strip()[:MAX_RUN_NAME] or "run"
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+    return safe_name(run_name, max_chars=MAX_RUN_NAME, fallback="run")
 
 
 def start_run(data_path: str, preset_name: str, steps: int, run_dir: Path, settings: dict) -> None:

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ import numpy as np
 
 from core.checkpoint import atomic_write_bytes
 from core.cli import UserError, describe_os_error
+from core.names import safe_name
 from core.spreadsheet import csv_bytes
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def safe_stem(relative: str) -> str:
     still map to the same stem (``a/b.jpg`` and ``a__b.jpg``); :class:`CropNamer` resolves that.
     """
     parts = [p for p in relative.replace("\\", "/").split("/") if p not in ("", ".")]
-    stem = "__".join(re.sub(r"[^\w-]", "_", p) for p in parts) or "image"
+    stem = "__".join(safe_name(p, max_chars=len(p), fallback="_") for p in parts) or "image"
     if len(stem) > MAX_STEM_CHARS:
         digest = hashlib.sha1(relative.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         stem = f"{stem[:MAX_STEM_CHARS - 9]}-{digest}"

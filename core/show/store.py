@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.checkpoint import atomic_write_bytes
+from core.names import safe_name
 from core.show.checks import MEDIA_PREFIX, brief, check_media_path
 from core.show.errors import ShowError
 from core.show.schema import (
@@ -64,8 +65,8 @@ def check_show_name(name: str) -> str:
 
 
 def slugify(title: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", title.strip().lower()).strip("-")[:48]
-    return slug or "show"
+    return safe_name(title, max_chars=48, fallback="show", keep="A-Za-z0-9", replacement="-", collapse=True,
+                     lower=True)
 
 
 def show_path(name: str, root: Path | None = None) -> Path:
