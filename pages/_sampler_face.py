@@ -131,6 +131,24 @@ def _face_actions(m: SamplerModel, image: np.ndarray, seed: int, seed_b: int, t:
 
 
 @st.fragment
+def _face(m: SamplerModel, seed: int, seed_b: int, t: float, psi: float, noise_mode: str):
+    """(image, data URL, ms) of the face on screen. The last one is kept: a click on Send to animator or Add
+    to show reruns the fragment, and a 1024 px face costs seconds to draw again (the same picture)."""
+    face_key = (m.key, str(sg.generator_device(m.G)), seed, seed_b if t else None, t, psi, noise_mode)
+    kept = st.session_state.get("sg_face")
+    if kept is not None and kept[0] == face_key:
+        return kept[1:]
+    t0 = time.perf_counter()
+    ws = m.ws_cache.get(seed, psi)
+    if t:
+        ws = sg.lerp(ws, m.ws_cache.get(seed_b, psi), t)
+    image = sg.synthesize(m.G, ws, noise_mode, noise_seed=seed)[0]
+    src = data_url(image, encode_px(m.G))
+    ms = (time.perf_counter() - t0) * 1000
+    st.session_state["sg_face"] = (face_key, image, src, ms)
+    return image, src, ms
+
+
 def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> None:
     """The face and its controls: a seed change or a slider release reruns only this."""
     torch.set_num_threads(render_threads(m.G))
@@ -140,13 +158,7 @@ def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> No
     seed, seed_b = int(st.session_state["sg_seed"]), int(st.session_state["sg_seed_b"])
     t = float(st.session_state["sg_morph_t"])
 
-    t0 = time.perf_counter()
-    ws = m.ws_cache.get(seed, psi)
-    if t:
-        ws = sg.lerp(ws, m.ws_cache.get(seed_b, psi), t)
-    image = sg.synthesize(m.G, ws, noise_mode, noise_seed=seed)[0]
-    src = data_url(image, encode_px(m.G))
-    ms = (time.perf_counter() - t0) * 1000
+    image, src, ms = _face(m, seed, seed_b, t, psi, noise_mode)
 
     pair = pair_key(m, seed, seed_b, psi, noise_mode)
     st.session_state["sg_scrub_want"] = (pair, seed, seed_b)
