@@ -272,7 +272,10 @@ def test_present_scene_buttons_and_morph_scrub(warm_app, browser):
         drag(browser, scrub, 0.0, 0.5)
     finally:
         browser.switch_to.default_content()
-    assert "scene=5" in browser.current_url, browser.current_url
+    # The address follows the stage: the audience window's follower writes ?scene= back within its 0.1 s
+    # poll after a rerun (each move reported to the server reruns the page, which resets the address).
+    wait(browser, "location.search.includes('scene=5')", 20,
+         f"?scene=5 in the address ({browser.current_url})")
     shot(browser, "present_morph")
 
 

@@ -211,7 +211,7 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     t0 = time.perf_counter()
     _choose(browser, "Generator", f"Downloaded: {network.name}")
     wait(browser, f"{FACE} && {FACE}.getAttribute('src') !== {bundled_src!r} && "
-                  "document.body.innerText.includes('1024×1024 px')", 240, "the 1024 px network's face")
+                  "document.body.innerText.includes('1024 px faces')", 240, "the 1024 px network's face")
     TIMINGS["sampler: pick the network -> its first face, model load included (s)"] = time.perf_counter() - t0
     # The rest of that page run: the tool tabs under the face (the semantic-slider tab draws its own
     # 1024 px face). The drag-frame loader polls meanwhile, so "no script running" is not a signal here.
