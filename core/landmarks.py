@@ -40,6 +40,9 @@ _NATIVE_LOG_RE = re.compile(
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
 )
 _NATIVE_STARTS = (b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl")
+# What the exit handler writes through the filter to learn that all said before it was forwarded.
+_FLUSH_MARK = b"\x00custom-cast-native-log-filter-flush\x00\n"
+_flushed = threading.Event()
 _filter_lock = threading.Lock()
 # (identity of the pipe's write end installed as fd 2, reader thread, fd of the stderr it writes to)
 _filter: tuple[tuple[int, int], threading.Thread, int] | None = None
@@ -82,6 +85,8 @@ def _could_be_native(partial: bytes) -> bool:
     """Whether an unfinished line may still turn out to be a native log line (so it waits for its end)."""
     if re.match(rb"[IWEF]\d{4} ", partial) or re.fullmatch(rb"[IWEF]\d{0,4}", partial):
         return True
+    if _FLUSH_MARK.startswith(partial):
+        return True
     return any(start.startswith(partial) or partial.startswith(start) for start in _NATIVE_STARTS)
 
 
@@ -100,11 +105,18 @@ def _forward(read_fd: int, target: int) -> None:
     try:
         while chunk := os.read(read_fd, 65536):
             *lines, pending = (pending + chunk).split(b"\n")
+            if _FLUSH_MARK[:-1] in lines:
+                lines.remove(_FLUSH_MARK[:-1])
+                marked = True
+            else:
+                marked = False
             out = b"".join(line + b"\n" for line in lines if not _NATIVE_LOG_RE.match(line))
             if pending and not _could_be_native(pending):
                 out, pending = out + pending, b""
             if out:
                 _write_all(target, out)
+            if marked:
+                _flushed.set()
     finally:
         if pending and not _NATIVE_LOG_RE.match(pending):
             _write_all(target, pending)
@@ -128,19 +140,23 @@ def drain_native_log_filter(timeout: float = 2.0) -> None:
 
 
 @atexit.register
-def _restore_stderr() -> None:
-    """At exit, give fd 2 back to the real stderr and let the reader write out what it still holds."""
+def _flush_at_exit() -> None:
+    """At exit, let the reader write out all that was said so far, but leave the filter standing: a
+    MediaPipe graph thread may still log as the process ends (after the error line of a refused input),
+    and that line must not reach the real stderr."""
     with _filter_lock:
         if _filter is None:
             return
-        identity, thread, target = _filter
+        identity, thread, _target = _filter
         try:
-            if _fd_identity(2) == identity:
-                sys.stderr.flush()
-                os.dup2(target, 2)
+            if _fd_identity(2) != identity:
+                return
+            sys.stderr.flush()
+            _flushed.clear()
+            _write_all(2, _FLUSH_MARK)
         except OSError:
             return
-    thread.join(timeout=2.0)
+    _flushed.wait(timeout=2.0)
 
 
 @contextlib.contextmanager

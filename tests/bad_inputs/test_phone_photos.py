@@ -188,6 +188,27 @@ def test_native_logs_never_reach_stderr_outside_the_clis():
     assert proc.stderr.splitlines() == ["a line of our own"], proc.stderr[-3000:]
 
 
+_LATE_NATIVE_SCRIPT = """
+import atexit, os, sys, time
+
+def graph_thread_logs_late():  # registered first, so it runs after core.landmarks' exit handler
+    os.write(2, b"W0000 00:00:1796664235.065440    9937 inference_feedback_manager.cc:114] late\\n")
+    time.sleep(0.3)
+
+atexit.register(graph_thread_logs_late)
+from core import landmarks
+landmarks.silence_native_logs()
+sys.exit("python -m core.fomm: error: the one line")
+"""
+
+
+def test_a_native_log_line_after_the_error_line_stays_silent():
+    """MediaPipe's graph threads may log while a refused command exits: the error stays the only line."""
+    proc = _run_script(_LATE_NATIVE_SCRIPT)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == ["python -m core.fomm: error: the one line"], proc.stderr
+
+
 def test_native_logs_stay_visible_when_debugging():
     """CUSTOM_CAST_DEBUG=1 keeps them: the silencing is real, not an absence of logs."""
     script = _NATIVE_SCRIPT.replace('print("a line of our own", file=sys.stderr)', "")
