@@ -66,7 +66,7 @@ def whole_number(value: Any, *, whole_floats: bool = False, plain: bool = False)
     ``plain``: not a numpy integer either (see :func:`real_number`)."""
     if isinstance(value, np.integer) and not plain:
         return int(value)
-    if whole_floats and isinstance(value, float | np.floating) and math.isfinite(value) \
+    if whole_floats and isinstance(value, float if plain else float | np.floating) and math.isfinite(value) \
             and float(value).is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
