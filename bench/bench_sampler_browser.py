@@ -193,6 +193,30 @@ def _browser_pids(drivers) -> list[int]:
     return [d.service.process.pid for d in drivers if getattr(d.service, "process", None)]
 
 
+def all_at_once(sessions: int, work):
+    """``work(i)`` for every session ``i`` in its own thread, all released at the same moment; their
+    results in session order, or the first error raised in any of them."""
+    results: list = [None] * sessions
+    errors: list[BaseException] = []
+    start = threading.Barrier(sessions)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = work(i)
+        except BaseException as e:  # noqa: BLE001 - raised below, in the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 def simultaneous_first_visits(base: str, path: str, face: str, sessions: int) -> tuple[list[float], float]:
     """``sessions`` browsers open the page at the same moment; (seconds to each one's first face, CPU
     seconds the browsers used meanwhile)."""
@@ -203,24 +227,7 @@ def simultaneous_first_visits(base: str, path: str, face: str, sessions: int) ->
         for d in drivers:
             wait(d, f"document.querySelector({SIDEBAR_LINK % path!r}) !== null", 300, "the sidebar")
         cpu0 = tree_cpu_seconds(_browser_pids(drivers))
-        results: list[float] = [0.0] * sessions
-        errors: list[BaseException] = []
-        start = threading.Barrier(sessions)
-
-        def visit(i: int) -> None:
-            try:
-                start.wait()
-                results[i] = first_visit(drivers[i], base, path, reload_home=False)
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=visit, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        results = all_at_once(sessions, lambda i: first_visit(drivers[i], base, path, reload_home=False))
         return results, tree_cpu_seconds(_browser_pids(drivers)) - cpu0
     finally:
         for d in drivers:
@@ -234,29 +241,17 @@ def seed_changes(base: str, path: str, face: str, sessions: int, changes: int,
         for d in drivers:
             first_visit(d, base, path)
         seeds = rng.integers(1000, 100_000, size=(sessions, changes))
-        results: list[list[float]] = [[] for _ in range(sessions)]
-        errors: list[BaseException] = []
-        start = threading.Barrier(sessions)
 
-        def drive(i: int) -> None:
-            try:
-                start.wait()
-                r = np.random.default_rng(i)
-                for s in seeds[i]:
-                    results[i].append(change_seed(drivers[i], int(s)))
-                    _settle(drivers[i])
-                    time.sleep(float(r.uniform(0.3, 0.8)))  # a person looks at the face before the next
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
+        def drive(i: int) -> list[float]:
+            r, times = np.random.default_rng(i), []
+            for s in seeds[i]:
+                times.append(change_seed(drivers[i], int(s)))
+                _settle(drivers[i])
+                time.sleep(float(r.uniform(0.3, 0.8)))  # a person looks at the face before the next
+            return times
 
         cpu0 = tree_cpu_seconds(_browser_pids(drivers))
-        threads = [threading.Thread(target=drive, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        results = all_at_once(sessions, drive)
         LAST_BROWSER_CPU[0] = tree_cpu_seconds(_browser_pids(drivers)) - cpu0
         return [x for r in results for x in r]
     finally:
