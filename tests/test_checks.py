@@ -108,3 +108,13 @@ def test_a_fomm_config_with_a_400_digit_number_is_out_of_bounds_not_a_crash(tmp_
                        "  kp_detector_params: {num_blocks: 2}\n  generator_params: {num_down_blocks: 2}\n")
     with pytest.raises(FommConfigError, match="num_kp=1000.*out of bounds"):
         load_config(hostile)
+
+
+def test_a_stylegan2_filter_tap_of_400_digits_is_refused_not_a_crash():
+    from core.checkpoint import CheckpointError
+    from core.stylegan2.config import validate_generator_kwargs
+
+    config = {"z_dim": 8, "w_dim": 8, "img_resolution": 16,
+              "synthesis_kwargs": {"channel_base": 64, "resample_filter": [1, 10 ** 400, 1]}}
+    with pytest.raises(CheckpointError, match="resample_filter.*finite filter taps"):
+        validate_generator_kwargs(config)
