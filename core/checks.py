@@ -31,13 +31,19 @@ import numpy as np
 SHOWN_CHARS = 40
 
 
-def shown(value: Any) -> str:
-    """``repr(value)`` cut to a readable length (for an int of 400 digits: its first digits and '...')."""
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters. An integer beyond 64 bits is described by its number of
+    digits (Python refuses to print very long ones) and a list, tuple or dict of more than 20 items by its
+    length, so a hand-edited 10**400 or a megabyte of data never floods a message."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a {len(str(abs(value))) if value.bit_length() < 14000 else 'many'}-digit number"
+    if isinstance(value, list | dict | tuple) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} items"
     try:
         text = repr(value)
-    except ValueError:  # Python refuses repr of ints beyond its digit limit
+    except ValueError:  # an int beyond Python's digit limit inside a container
         text = f"a {type(value).__name__} too large to show"
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def real_number(value: Any, *, plain: bool = False) -> bool:

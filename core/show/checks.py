@@ -11,7 +11,7 @@ import numbers
 import re
 from typing import Any
 
-from core.checks import finite_number, whole_number
+from core.checks import finite_number, shown, whole_number
 from core.show.errors import ShowError
 
 MAX_SEED = 2 ** 32 - 1
@@ -23,13 +23,8 @@ def fail(where: str, name: str, message: str) -> ShowError:
 
 
 def brief(value: Any, limit: int = 60) -> str:
-    """A value for an error message: short (a huge list or text is cut), and an integer too large for a
-    float is described by its length instead of printed (Python refuses to print very long integers)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"a {len(str(abs(value))) if value.bit_length() < 14000 else 'many'}-digit number"
-    text = repr(value) if not isinstance(value, list | dict | tuple) or len(value) <= 20 else \
-        f"a {type(value).__name__} of {len(value)} items"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """A value for a show file's error message: :func:`core.checks.shown`, a little longer."""
+    return shown(value, limit)
 
 
 def check_int(where: str, name: str, value: Any, lo: int, hi: int) -> int:
