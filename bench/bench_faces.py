@@ -29,6 +29,7 @@ from PIL import Image  # noqa: E402
 
 from core import ASSETS_DIR  # noqa: E402
 from core import faces as F  # noqa: E402
+from tests.browser_support import new_browser, running_studio  # noqa: E402
 
 
 def inputs(n: int) -> list[tuple[str, bytes]]:
@@ -98,63 +99,41 @@ def page_switch_apptest(repeat: int) -> list[float]:
 
 
 def page_switch_browser(repeat: int, port: int) -> list[float]:
-    import os
-    import subprocess
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-         "--global.developmentMode", "false"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--window-size=1600,1000"]:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
-                              options=opts)
-    url = f"http://127.0.0.1:{port}"
+    with running_studio("bench_faces.log", port=port) as url:
+        driver = new_browser(probe=None)
 
-    def nav(path: str) -> None:  # the sidebar link: a client-side switch that keeps the session
-        driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
+        def nav(path: str) -> None:  # the sidebar link: a client-side switch that keeps the session
+            driver.find_element(By.CSS_SELECTOR, f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
 
-    try:
-        for _ in range(120):
-            try:
-                driver.get(url)
-                break
-            except Exception:  # noqa: BLE001 - the server is still starting
-                time.sleep(0.5)
-        _wait_page(driver, "Custom Cast")
-        nav("explorer")
-        scan = '//button[.//p[text()="Scan"]]'
-        for _ in range(600):  # the sidebar also says "Dataset explorer": wait for the page's own button
-            if driver.find_elements(By.XPATH, scan):
-                break
-            time.sleep(0.1)
-        _wait_page(driver, "Find, align and vet")
-        driver.find_element(By.XPATH, scan).click()
-        _wait_page(driver, "Faces kept", timeout=300)
-        times = []
-        for _ in range(repeat):
-            nav("")  # home
-            _wait_page(driver, "Faces kept", present=False)
-            time.sleep(1.0)
-            # Timed in the page itself (click -> the script state turning notRunning with the summary on
-            # screen), so the figure does not include how slowly a loaded box answers WebDriver polls.
-            link = '[data-testid="stSidebarNav"] a[href$="/explorer"]'
-            driver.execute_script(SWITCH_JS, link, "Faces kept")
-            polled = _wait_page(driver, "Faces kept")  # the fallback if the page saw no final state change
-            times.append(driver.execute_script("return window.__switch_s") or polled)
-        return times
-    finally:
-        driver.quit()
-        server.terminate()
-        server.wait(20)
+        try:
+            driver.get(url)
+            _wait_page(driver, "Custom Cast")
+            nav("explorer")
+            scan = '//button[.//p[text()="Scan"]]'
+            for _ in range(600):  # the sidebar also says "Dataset explorer": wait for the page's own button
+                if driver.find_elements(By.XPATH, scan):
+                    break
+                time.sleep(0.1)
+            _wait_page(driver, "Find, align and vet")
+            driver.find_element(By.XPATH, scan).click()
+            _wait_page(driver, "Faces kept", timeout=300)
+            times = []
+            for _ in range(repeat):
+                nav("")  # home
+                _wait_page(driver, "Faces kept", present=False)
+                time.sleep(1.0)
+                # Timed in the page itself (click -> the script state turning notRunning with the summary on
+                # screen), so the figure does not include how slowly a loaded box answers WebDriver polls.
+                link = '[data-testid="stSidebarNav"] a[href$="/explorer"]'
+                driver.execute_script(SWITCH_JS, link, "Faces kept")
+                # the fallback if the page saw no final state change:
+                polled = _wait_page(driver, "Faces kept")
+                times.append(driver.execute_script("return window.__switch_s") or polled)
+            return times
+        finally:
+            driver.quit()
 
 
 def main() -> None:

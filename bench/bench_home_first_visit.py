@@ -20,14 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.showcase import HOME_FACES_DIR  # noqa: E402
-from tests.browser_support import (  # noqa: E402
-    free_port,
-    new_browser,
-    start_server,
-    stop_server,
-    streamlit_command,
-    wait,
-)
+from tests.browser_support import new_browser, running_studio, wait  # noqa: E402
 
 FACES_PAINTED = ("[...document.querySelectorAll('[data-testid=\"stImage\"] img')]"
                  ".filter(i => i.complete && i.naturalWidth > 0).length >= 6")
@@ -36,17 +29,15 @@ FACES_PAINTED = ("[...document.querySelectorAll('[data-testid=\"stImage\"] img')
 def first_visit(cold: bool) -> float:
     if cold:
         shutil.rmtree(HOME_FACES_DIR, ignore_errors=True)
-    port = free_port()
-    proc = start_server(streamlit_command("streamlit_app.py", port), port, "bench_home.log")
-    driver = new_browser()
-    try:
-        t0 = time.perf_counter()
-        driver.get(f"http://127.0.0.1:{port}/")
-        wait(driver, FACES_PAINTED, 180, "six faces on the home page")
-        return time.perf_counter() - t0
-    finally:
-        driver.quit()
-        stop_server(proc)
+    with running_studio("bench_home.log") as url:
+        driver = new_browser()
+        try:
+            t0 = time.perf_counter()
+            driver.get(f"{url}/")
+            wait(driver, FACES_PAINTED, 180, "six faces on the home page")
+            return time.perf_counter() - t0
+        finally:
+            driver.quit()
 
 
 def main() -> None:

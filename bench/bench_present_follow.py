@@ -24,14 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.show import position as P  # noqa: E402
-from tests.browser_support import (  # noqa: E402
-    free_port,
-    new_browser,
-    start_server,
-    stop_server,
-    streamlit_command,
-    wait,
-)
+from tests.browser_support import new_browser, running_studio, wait  # noqa: E402
 
 TARGET_MS = 300.0
 AUDIENCE_SCENE = (
@@ -95,71 +88,70 @@ def main(argv=None) -> int:
     ap.add_argument("--show", default="demo")
     args = ap.parse_args(argv)
 
-    port = free_port()
-    server = start_server(streamlit_command("streamlit_app.py", port), port, "bench_present_follow.log")
-    audience = presenter = None
-    try:
-        base = f"http://127.0.0.1:{port}/present?show={args.show}"
-        audience, presenter = new_browser(), new_browser()
-        audience.get(base)
-        wait(audience, f"{AUDIENCE_SCENE} !== null", 120, "the stage's player")
-        presenter.get(base + "&view=presenter")
-        wait(presenter, f"{PRESENTER_HEADING} !== null && !!window.__ccKeys", 120, "the presenter's screen")
-        wait(audience, "!!window.__ccPolling", 60, "the audience's follower")
-        # Start both at scene 1: Home in the presenter's window.
-        press(presenter, "HOME")
-        until(audience, AUDIENCE_SCENE, 0, 20)
-        n = audience.execute_script(
-            "for (const f of document.querySelectorAll('iframe')) { try { "
-            "if (f.contentWindow.ccShow) return f.contentWindow.document"
-            ".querySelectorAll('#cc-pick option').length; } catch (e) {} } return 0;"
-        )
-        n = n or 10
-        for d in (audience, presenter):
-            d.execute_script(MARK)
-        forward, back, reverse, lost, written = [], [], [], [], []
-        position = P.position_file(ROOT / "shows" / args.show)
-        scene = 0
-        for i in range(args.moves):
-            key, step = ("RIGHT", 1) if scene < n - 1 and (i // (n - 1)) % 2 == 0 else ("PAGE_UP", -1)
-            if scene == 0:
-                key, step = "RIGHT", 1
-            t0 = time.perf_counter()
-            press(presenter, key)
-            scene += step
-            try:
-                written.append((until_written(position, scene) - t0) * 1000)
-                (forward if step > 0 else back).append(
-                    (until(audience, AUDIENCE_SCENE, scene, 5) - t0) * 1000
-                )
-                until(presenter, PRESENTER_HEADING, scene, 5)
-            except AssertionError as e:
-                lost.append(f"{key} to scene {scene + 1}: {e}")
-                scene = presenter.execute_script(f"return {PRESENTER_HEADING};")
-                until(audience, AUDIENCE_SCENE, scene, 10)
-            time.sleep(0.15)
-        for _ in range(max(3, args.moves // 4)):  # a clicker pointed at the projector's window
-            step = -1 if scene > 0 else 1
-            t0 = time.perf_counter()
-            press(audience, "PAGE_UP" if step < 0 else "PAGE_DOWN")
-            scene += step
-            try:
-                until(audience, AUDIENCE_SCENE, scene, 5)
-                reverse.append((until(presenter, PRESENTER_HEADING, scene, 5) - t0) * 1000)
-            except AssertionError as e:
-                lost.append(f"audience {step:+d} to scene {scene + 1}: {e}")
-                scene = audience.execute_script(f"return {AUDIENCE_SCENE};")
-            time.sleep(0.15)
-        reloaded = [
-            name
-            for name, d in (("audience", audience), ("presenter", presenter))
-            if not d.execute_script(f"return {MARKED};")
-        ]
-    finally:
-        for d in (audience, presenter):
-            if d is not None:
-                d.quit()
-        stop_server(server)
+    with running_studio("bench_present_follow.log") as url:
+        audience = presenter = None
+        try:
+            base = f"{url}/present?show={args.show}"
+            audience, presenter = new_browser(), new_browser()
+            audience.get(base)
+            wait(audience, f"{AUDIENCE_SCENE} !== null", 120, "the stage's player")
+            presenter.get(base + "&view=presenter")
+            wait(presenter, f"{PRESENTER_HEADING} !== null && !!window.__ccKeys", 120,
+                 "the presenter's screen")
+            wait(audience, "!!window.__ccPolling", 60, "the audience's follower")
+            # Start both at scene 1: Home in the presenter's window.
+            press(presenter, "HOME")
+            until(audience, AUDIENCE_SCENE, 0, 20)
+            n = audience.execute_script(
+                "for (const f of document.querySelectorAll('iframe')) { try { "
+                "if (f.contentWindow.ccShow) return f.contentWindow.document"
+                ".querySelectorAll('#cc-pick option').length; } catch (e) {} } return 0;"
+            )
+            n = n or 10
+            for d in (audience, presenter):
+                d.execute_script(MARK)
+            forward, back, reverse, lost, written = [], [], [], [], []
+            position = P.position_file(ROOT / "shows" / args.show)
+            scene = 0
+            for i in range(args.moves):
+                key, step = ("RIGHT", 1) if scene < n - 1 and (i // (n - 1)) % 2 == 0 else ("PAGE_UP", -1)
+                if scene == 0:
+                    key, step = "RIGHT", 1
+                t0 = time.perf_counter()
+                press(presenter, key)
+                scene += step
+                try:
+                    written.append((until_written(position, scene) - t0) * 1000)
+                    (forward if step > 0 else back).append(
+                        (until(audience, AUDIENCE_SCENE, scene, 5) - t0) * 1000
+                    )
+                    until(presenter, PRESENTER_HEADING, scene, 5)
+                except AssertionError as e:
+                    lost.append(f"{key} to scene {scene + 1}: {e}")
+                    scene = presenter.execute_script(f"return {PRESENTER_HEADING};")
+                    until(audience, AUDIENCE_SCENE, scene, 10)
+                time.sleep(0.15)
+            for _ in range(max(3, args.moves // 4)):  # a clicker pointed at the projector's window
+                step = -1 if scene > 0 else 1
+                t0 = time.perf_counter()
+                press(audience, "PAGE_UP" if step < 0 else "PAGE_DOWN")
+                scene += step
+                try:
+                    until(audience, AUDIENCE_SCENE, scene, 5)
+                    reverse.append((until(presenter, PRESENTER_HEADING, scene, 5) - t0) * 1000)
+                except AssertionError as e:
+                    lost.append(f"audience {step:+d} to scene {scene + 1}: {e}")
+                    scene = audience.execute_script(f"return {AUDIENCE_SCENE};")
+                time.sleep(0.15)
+            reloaded = [
+                name
+                for name, d in (("audience", audience), ("presenter", presenter))
+                if not d.execute_script(f"return {MARKED};")
+            ]
+        finally:
+            for d in (audience, presenter):
+                if d is not None:
+                    d.quit()
 
     moves = forward + back
     print(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,19 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+sys.path.insert(0, str(ROOT))
+
+from tests.browser_support import (  # noqa: E402
+    ARTIFACTS,
+    CHROMEDRIVER,
+    CHROMIUM,
+    chromium_installed,
+    idle,
+    new_browser,
+    running_studio,
+    wait,
+)
+
 SEED_LABEL = "Seed (face A)"
 FACE = "img#sg-face"                                  # the page now
 BASELINE_FACE = '[data-testid="stImage"] img'         # the committed page: its first image is the sample
@@ -67,78 +77,28 @@ PROBE = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"
 
 
 @contextmanager
-def streamlit_server(script: Path, cwd: Path):
-    port = _free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-         "--global.developmentMode", "false"],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def streamlit_server(script: Path, log_name: str):
+    """``script`` served from the project root (its imports of core work from a temporary folder too):
+    its URL and, after the block, the lines of its log."""
     log: list[str] = []
-    threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True).start()
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("streamlit exited early:\n" + "".join(log)) from None
-            time.sleep(0.3)
-    try:
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    with running_studio(log_name, env, script=str(script)) as url:
+        yield url, log
+    log.extend((ARTIFACTS / log_name).read_text(errors="replace").splitlines(keepends=True))
 
 
-def new_browser(face_selector: str, size: tuple[int, int] = (1600, 1000)):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 f"--window-size={size[0]},{size[1]}", "--disable-dev-shm-usage",
-                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]:
-        opts.add_argument(flag)
-    opts.page_load_strategy = "none"  # the page-side probe says when the face is there; a loaded box is slow
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE % face_selector})
-    return driver
-
-
-def _wait(driver, condition: str, timeout: float = 120, what: str = ""):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = driver.execute_script(f"return ({condition});")
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what or condition}")
-
-
-def _idle(driver, timeout: float = 120) -> None:
-    _wait(driver, 'document.querySelector(\'[data-testid="stApp"]\')?.getAttribute('
-                  '"data-test-script-state") === "notRunning"', timeout, "the script run to end")
+def bench_browser(face_selector: str):
+    """Headless Chromium with this benchmark's probe; the page counts as loaded at once (the probe says
+    when the face is there; a loaded box is slow to report a full load)."""
+    return new_browser(PROBE % face_selector, extra_flags=("--disable-renderer-backgrounding",
+                                                           "--disable-background-timer-throttling"),
+                       page_load_strategy="none")
 
 
 def _say(text: str) -> None:
@@ -154,10 +114,10 @@ def first_visit(driver, base: str, path: str, reload_home: bool = True) -> float
     if reload_home:
         driver.get(base + "/")
     link = SIDEBAR_LINK % path
-    _wait(driver, f"document.querySelector({link!r}) !== null", 300, "the home page's sidebar")
+    wait(driver, f"document.querySelector({link!r}) !== null", 300, "the home page's sidebar")
     t0 = driver.execute_script(f"""window.__bench.first = null; window.__bench.src = null;
         const t0 = performance.now(); document.querySelector({link!r}).click(); return t0;""")
-    first = _wait(driver, "window.__bench.first", 300, "the first face")
+    first = wait(driver, "window.__bench.first", 300, "the first face")
     _settle(driver)
     return (first - t0) / 1000
 
@@ -166,10 +126,10 @@ def _settle(driver) -> None:
     """Wait until the page takes a new seed: the committed page when its script run has ended; the page
     now (whose frame loader polls, so the app is often "running") once its seed box is drawn."""
     if driver.execute_script(f"return document.querySelector({FACE!r}) !== null;"):
-        _wait(driver, f"document.querySelector('input[aria-label=\"{SEED_LABEL}\"]') !== null", 300,
+        wait(driver, f"document.querySelector('input[aria-label=\"{SEED_LABEL}\"]') !== null", 300,
               "the seed box")
     else:
-        _idle(driver, 300)
+        idle(driver, 300)
 
 
 def _seed_box(driver):
@@ -189,7 +149,7 @@ def change_seed(driver, seed: int, timeout: float = 60) -> float:
     box.send_keys(str(seed))
     driver.execute_script("window.__bench.t0 = null; window.__bench.t1 = null;")
     box.send_keys(Keys.ENTER)
-    done = _wait(driver, "window.__bench.t1 !== null && window.__bench.t0 !== null "
+    done = wait(driver, "window.__bench.t1 !== null && window.__bench.t0 !== null "
                          "&& [window.__bench.t0, window.__bench.t1]", timeout, f"seed {seed}'s face")
     return (done[1] - done[0]) / 1000
 
@@ -233,34 +193,41 @@ def _browser_pids(drivers) -> list[int]:
     return [d.service.process.pid for d in drivers if getattr(d.service, "process", None)]
 
 
+def all_at_once(sessions: int, work):
+    """``work(i)`` for every session ``i`` in its own thread, all released at the same moment; their
+    results in session order, or the first error raised in any of them."""
+    results: list = [None] * sessions
+    errors: list[BaseException] = []
+    start = threading.Barrier(sessions)
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = work(i)
+        except BaseException as e:  # noqa: BLE001 - raised below, in the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 def simultaneous_first_visits(base: str, path: str, face: str, sessions: int) -> tuple[list[float], float]:
     """``sessions`` browsers open the page at the same moment; (seconds to each one's first face, CPU
     seconds the browsers used meanwhile)."""
-    drivers = [new_browser(face) for _ in range(sessions)]
+    drivers = [bench_browser(face) for _ in range(sessions)]
     try:
         for d in drivers:  # the home page first, as a presenter's audience would arrive on it
             d.get(base + "/")
         for d in drivers:
-            _wait(d, f"document.querySelector({SIDEBAR_LINK % path!r}) !== null", 300, "the sidebar")
+            wait(d, f"document.querySelector({SIDEBAR_LINK % path!r}) !== null", 300, "the sidebar")
         cpu0 = tree_cpu_seconds(_browser_pids(drivers))
-        results: list[float] = [0.0] * sessions
-        errors: list[BaseException] = []
-        start = threading.Barrier(sessions)
-
-        def visit(i: int) -> None:
-            try:
-                start.wait()
-                results[i] = first_visit(drivers[i], base, path, reload_home=False)
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=visit, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        results = all_at_once(sessions, lambda i: first_visit(drivers[i], base, path, reload_home=False))
         return results, tree_cpu_seconds(_browser_pids(drivers)) - cpu0
     finally:
         for d in drivers:
@@ -269,34 +236,22 @@ def simultaneous_first_visits(base: str, path: str, face: str, sessions: int) ->
 
 def seed_changes(base: str, path: str, face: str, sessions: int, changes: int,
                  rng: np.random.Generator) -> list[float]:
-    drivers = [new_browser(face) for _ in range(sessions)]
+    drivers = [bench_browser(face) for _ in range(sessions)]
     try:
         for d in drivers:
             first_visit(d, base, path)
         seeds = rng.integers(1000, 100_000, size=(sessions, changes))
-        results: list[list[float]] = [[] for _ in range(sessions)]
-        errors: list[BaseException] = []
-        start = threading.Barrier(sessions)
 
-        def drive(i: int) -> None:
-            try:
-                start.wait()
-                r = np.random.default_rng(i)
-                for s in seeds[i]:
-                    results[i].append(change_seed(drivers[i], int(s)))
-                    _settle(drivers[i])
-                    time.sleep(float(r.uniform(0.3, 0.8)))  # a person looks at the face before the next
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
+        def drive(i: int) -> list[float]:
+            r, times = np.random.default_rng(i), []
+            for s in seeds[i]:
+                times.append(change_seed(drivers[i], int(s)))
+                _settle(drivers[i])
+                time.sleep(float(r.uniform(0.3, 0.8)))  # a person looks at the face before the next
+            return times
 
         cpu0 = tree_cpu_seconds(_browser_pids(drivers))
-        threads = [threading.Thread(target=drive, args=(i,)) for i in range(sessions)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise errors[0]
+        results = all_at_once(sessions, drive)
         LAST_BROWSER_CPU[0] = tree_cpu_seconds(_browser_pids(drivers)) - cpu0
         return [x for r in results for x in r]
     finally:
@@ -306,7 +261,7 @@ def seed_changes(base: str, path: str, face: str, sessions: int, changes: int,
 
 def measure(name: str, base: str, path: str, face: str, args, rng) -> dict:
     row: dict = {"page": name}
-    d = new_browser(face)
+    d = bench_browser(face)
     try:
         row["first_cold"] = first_visit(d, base, path)
         if args.shot and name == "now":
@@ -314,7 +269,7 @@ def measure(name: str, base: str, path: str, face: str, args, rng) -> dict:
             d.save_screenshot(args.shot)
     finally:
         d.quit()
-    d = new_browser(face)
+    d = bench_browser(face)
     try:
         row["first_warm"] = first_visit(d, base, path)
     finally:
@@ -386,15 +341,15 @@ def main() -> None:
     ap.add_argument("--baseline", action="store_true", help="also measure the committed page (HEAD)")
     ap.add_argument("--shot", help="save a 1600x1000 screenshot of the page to this PNG file")
     args = ap.parse_args()
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    if not chromium_installed():
         sys.exit(f"needs {CHROMIUM} and {CHROMEDRIVER} (Debian chromium, chromium-driver)")
     print(f"StyleGAN2 sampler in headless Chromium; {_load()}")
     rng = np.random.default_rng(0)
     rows = []
-    with streamlit_server(ROOT / "streamlit_app.py", ROOT) as (base, log):
+    with streamlit_server(ROOT / "streamlit_app.py", "bench_sampler.log") as (base, log):
         rows.append(measure("now", base, "stylegan2", FACE, args, rng))
-        warnings = [line for line in log if "deprecat" in line.lower()]
-        print(f"server log: {len(log)} lines, {len(warnings)} deprecation warnings")
+    warnings = [line for line in log if "deprecat" in line.lower()]
+    print(f"server log: {len(log)} lines, {len(warnings)} deprecation warnings")
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
             head = subprocess.run(["git", "show", "HEAD:pages/3_stylegan2_sampler.py"], cwd=ROOT,
@@ -402,10 +357,10 @@ def main() -> None:
             Path(tmp, "sampler_head.py").write_text(head)
             Path(tmp, "home.py").write_text("import streamlit as st\nst.title('Custom Cast baseline')\n")
             Path(tmp, "app.py").write_text(BASELINE_APP)
-            with streamlit_server(Path(tmp, "app.py"), ROOT) as (base, log):
+            with streamlit_server(Path(tmp, "app.py"), "bench_sampler_baseline.log") as (base, log):
                 rows.append(measure("baseline", base, "stylegan2", BASELINE_FACE, args, rng))
-                warnings = [line for line in log if "deprecat" in line.lower()]
-                print(f"baseline server log: {len(warnings)} deprecation warnings")
+            warnings = [line for line in log if "deprecat" in line.lower()]
+            print(f"baseline server log: {len(warnings)} deprecation warnings")
     report(rows, args.sessions)
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import show as S  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+from tests.browser_support import chromium_installed, new_browser, running_studio  # noqa: E402
 
 
 def _pct(ms: list[float], q: float) -> float:
@@ -96,12 +93,6 @@ def server_side(root: Path, repeats: int) -> dict[str, list[float]]:
     return times
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # Run inside the stage frame: is scene ``i`` on screen with its 1024 px picture decoded?
 _SCENE_READY = """
 const i = arguments[0], kind = arguments[1];
@@ -147,92 +138,64 @@ return box ? +box.getAttribute('data-loaded') : 0;
 
 
 def browser_side(root: Path, repeats: int, frames_expected: int) -> dict[str, list[float]] | None:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    if not chromium_installed():
         print("browser: skipped (install Debian's chromium and chromium-driver)")
         return None
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    port = _free_port()
-    env = {**os.environ, "CUSTOM_CAST_SHOWS": str(root), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--server.port", str(port),
-                             "--server.fileWatcherType", "none", "--global.developmentMode", "false"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,1100",
-                 "--disable-dev-shm-usage", "--no-first-run"]:
-        opts.add_argument(flag)
-    driver = None
     show = S.load_show(root / "bench1024")
     times: dict[str, list[float]] = {}
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-        driver.set_script_timeout(40)
-        url = f"http://127.0.0.1:{port}"
-        driver.get(url)
-        time.sleep(3)
-
-        def wait_for(index: int, t0: float, limit: float = 60) -> float:
-            while time.perf_counter() - t0 < limit:
-                if driver.execute_script(_SCENE_READY, index, show.scenes[index].KIND):
-                    return (time.perf_counter() - t0) * 1000
-                time.sleep(0.002)
-            raise TimeoutError(f"scene {index + 1} not on screen after {limit:.0f} s")
-
-        def open_stage(scene: int) -> float:
-            driver.switch_to.default_content()
-            t0 = time.perf_counter()
-            driver.get(f"{url}/present?show=bench1024&scene={scene + 1}")
-            while time.perf_counter() - t0 < 60:
-                frames = driver.find_elements(By.CSS_SELECTOR, 'iframe[srcdoc*="cc-stage"]')
-                if frames:
-                    driver.switch_to.frame(frames[0])
-                    return wait_for(scene, t0)
-                time.sleep(0.01)
-            raise TimeoutError("the stage did not appear")
-
-        for _ in range(2):  # opening the page at the 1024 px face (first: cold server caches)
-            times.setdefault("open page at the face", []).append(open_stage(1))
-        index = 1
-        for r in range(repeats + 1):  # the first lap warms the browser, not counted
-            for step in ["cc-next", "cc-next", "cc-prev", "cc-prev", "cc-prev", "cc-next"]:
-                index += 1 if step == "cc-next" else -1
-                kind = show.scenes[index].KIND
-                # Timed inside the browser (no WebDriver round trips): click, then wait until the scene
-                # is in the stage with its picture decoded, plus one animation frame (it is painted).
-                ms = driver.execute_async_script(_TIMED_CLICK, step, index, kind)
-                if ms is None:
-                    raise TimeoutError(f"scene {index + 1} not on screen after 30 s")
-                if r:
-                    times.setdefault(f"navigate to {kind}", []).append(ms)
-                if kind == "morph" and r:
-                    t0 = time.perf_counter()
-                    while (driver.execute_script(_LOADED) < frames_expected
-                           and time.perf_counter() - t0 < 30):
-                        time.sleep(0.005)
-                    ms = driver.execute_async_script(_TIMED_SCRUB, frames_expected - 1)
-                    times.setdefault("scrub to the last frame", []).append(ms)
-                time.sleep(0.2)
-        return times
-    finally:
-        if driver is not None:
-            driver.quit()
-        proc.terminate()
+    with running_studio("bench_show.log", {"CUSTOM_CAST_SHOWS": str(root)}) as url:
+        driver = new_browser(probe=None, window=(1600, 1100))
         try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            driver.set_script_timeout(40)
+            driver.get(url)
+            time.sleep(3)
+
+            def wait_for(index: int, t0: float, limit: float = 60) -> float:
+                while time.perf_counter() - t0 < limit:
+                    if driver.execute_script(_SCENE_READY, index, show.scenes[index].KIND):
+                        return (time.perf_counter() - t0) * 1000
+                    time.sleep(0.002)
+                raise TimeoutError(f"scene {index + 1} not on screen after {limit:.0f} s")
+
+            def open_stage(scene: int) -> float:
+                driver.switch_to.default_content()
+                t0 = time.perf_counter()
+                driver.get(f"{url}/present?show=bench1024&scene={scene + 1}")
+                while time.perf_counter() - t0 < 60:
+                    frames = driver.find_elements(By.CSS_SELECTOR, 'iframe[srcdoc*="cc-stage"]')
+                    if frames:
+                        driver.switch_to.frame(frames[0])
+                        return wait_for(scene, t0)
+                    time.sleep(0.01)
+                raise TimeoutError("the stage did not appear")
+
+            for _ in range(2):  # opening the page at the 1024 px face (first: cold server caches)
+                times.setdefault("open page at the face", []).append(open_stage(1))
+            index = 1
+            for r in range(repeats + 1):  # the first lap warms the browser, not counted
+                for step in ["cc-next", "cc-next", "cc-prev", "cc-prev", "cc-prev", "cc-next"]:
+                    index += 1 if step == "cc-next" else -1
+                    kind = show.scenes[index].KIND
+                    # Timed inside the browser (no WebDriver round trips): click, then wait until the scene
+                    # is in the stage with its picture decoded, plus one animation frame (it is painted).
+                    ms = driver.execute_async_script(_TIMED_CLICK, step, index, kind)
+                    if ms is None:
+                        raise TimeoutError(f"scene {index + 1} not on screen after 30 s")
+                    if r:
+                        times.setdefault(f"navigate to {kind}", []).append(ms)
+                    if kind == "morph" and r:
+                        t0 = time.perf_counter()
+                        while (driver.execute_script(_LOADED) < frames_expected
+                               and time.perf_counter() - t0 < 30):
+                            time.sleep(0.005)
+                        ms = driver.execute_async_script(_TIMED_SCRUB, frames_expected - 1)
+                        times.setdefault("scrub to the last frame", []).append(ms)
+                    time.sleep(0.2)
+            return times
+        finally:
+            driver.quit()
 
 
 def report(title: str, times: dict[str, list[float]]) -> None:

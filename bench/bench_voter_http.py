@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,14 +35,9 @@ from core import vote  # noqa: E402
 from core.vote import receipts  # noqa: E402
 from core.vote.phones import run_phones  # noqa: E402
 from core.vote.results import load_responses  # noqa: E402
+from tests.browser_support import free_port  # noqa: E402
 
 P95_TARGET_S = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def process_tree_cpu_s(pid: int) -> float:

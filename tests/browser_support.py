@@ -1,15 +1,19 @@
-"""Helpers of the real-browser test (tests/test_browser.py): a Streamlit server on a free loopback port,
-headless Chromium with the page probe installed, and the waits, clicks, drags and screenshots the tests
-drive it with. Plain functions; the fixtures stay in the test module."""
+"""Helpers of the real-browser tests and benchmarks: a Streamlit server on a free loopback port, headless
+Chromium with the page probe installed, and the waits, clicks, drags and screenshots they drive it with.
+Plain functions; the fixtures over them (``chromium``, ``browser``, ``studio_server``) are in
+tests/conftest.py, and the bench/ scripts use :func:`running_studio` and :func:`new_browser` directly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +26,7 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 WINDOW = (1600, 1000)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-         "--disable-dev-shm-usage", f"--window-size={WINDOW[0]},{WINDOW[1]}"]
+         "--disable-dev-shm-usage"]
 
 # Installed in every page before its scripts run: when the sampler's face first got a picture, when its
 # drag frames arrived, and the first change of its picture after a click or an Enter (page clock).
@@ -102,18 +106,56 @@ def streamlit_command(script: str, port: int) -> list[str]:
             "--global.developmentMode", "false"]
 
 
-def new_browser():
+@contextmanager
+def running_studio(log_name: str, env: dict | None = None, script: str = "streamlit_app.py",
+                   port: int | None = None) -> Iterator[str]:
+    """The studio (or another Streamlit ``script``) served on a loopback port (a free one unless given):
+    its URL while the block runs, its log in tests/artifacts/``log_name``; stopped after."""
+    port = port or free_port()
+    proc = start_server(streamlit_command(script, port), port, log_name, env)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(proc)
+
+
+def chromium_installed() -> bool:
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+def new_browser(probe: str | None = PROBE, window: tuple[int, int] = WINDOW, extra_flags: Sequence[str] = (),
+                page_load_strategy: str | None = None):
+    """Headless Chromium with ``probe`` installed in every page before its scripts run (None: none)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in FLAGS:
+    for flag in [*FLAGS, f"--window-size={window[0]},{window[1]}", *extra_flags]:
         opts.add_argument(flag)
+    if page_load_strategy:
+        opts.page_load_strategy = page_load_strategy
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(120)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE})
+    if probe:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": probe})
     return driver
+
+
+def report_timings(pytestconfig, timings: dict, file_name: str, heading: str, digits: int = 3,
+                   file_extra: dict | None = None) -> None:
+    """Write a module's ``timings`` (and ``file_extra``) to tests/artifacts/``file_name`` and show them
+    after the run, with -q too, pass or fail."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / file_name).write_text(json.dumps({**timings, **(file_extra or {})}, indent=1) + "\n")
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(heading)
+        for what, value in timings.items():
+            reporter.write_line(f"  {what}: {f'{value:.{digits}f}' if isinstance(value, float) else value}")
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: paths to ../shared fixtures (skipping cleanly when absent)."""
+"""Shared pytest fixtures: paths to ../shared fixtures (skipping cleanly when absent) and the real-browser
+modules' Chromium and studio server."""
 
 from __future__ import annotations
 
@@ -55,3 +56,59 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------------- real browser
+# One set of fixtures for the real-browser modules (tests/test_browser*.py), over tests/browser_support.py.
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Skip the module's browser tests (fail them in CI) where Debian's chromium or its driver is missing."""
+    from tests.browser_support import chromium_installed
+
+    if not chromium_installed():
+        skip_or_fail("Debian chromium/chromium-driver not installed (the test script installs them)")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """One headless Chromium (the page probe installed) for the whole module."""
+    from tests.browser_support import new_browser
+
+    driver = new_browser()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def studio_server(chromium):
+    """``studio_server(log_name, env)`` serves the studio on a free loopback port and returns its URL; every
+    server the module started is stopped after its last test."""
+    from contextlib import ExitStack
+
+    from tests.browser_support import running_studio
+
+    with ExitStack() as servers:
+        yield lambda log_name, env=None: servers.enter_context(running_studio(log_name, env))
+
+
+# ---------------------------------------------------------------------------------- shows
+
+
+@pytest.fixture
+def inputs_in_tmp_allowed(tmp_path_factory, monkeypatch):
+    """Shows that read models and photos from pytest's temporary folders, outside the project: allowed
+    explicitly, as a user would (tests/bad_inputs/test_show_files.py checks that they are refused)."""
+    monkeypatch.setenv("CUSTOM_CAST_ALLOW_INPUTS", str(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 16 px StyleGAN2 with random weights in the project checkpoint format."""
+    from core import stylegan2 as sg
+
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    G = sg.random_generator(img_resolution=16, z_dim=16, w_dim=16, channel_max=16, mapping_layers=2, seed=3)
+    sg.save_generator_checkpoint(G, path)
+    return path

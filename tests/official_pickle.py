@@ -58,16 +58,17 @@ def _official_globals() -> Iterator[tuple[types.FunctionType, type]]:
 
 
 class _Persistent:
-    def __init__(self, module: torch.nn.Module, class_name: str, init_kwargs, reconstruct):
+    def __init__(self, module: torch.nn.Module, class_name: str, init_kwargs, reconstruct,
+                 module_src: str = MODULE_SRC):
         self.reconstruct = reconstruct
-        self.meta = {"type": "class", "version": 6, "module_src": MODULE_SRC, "class_name": class_name,
+        self.meta = {"type": "class", "version": 6, "module_src": module_src, "class_name": class_name,
                      "state": {"training": False,
                                "_parameters": {n: torch.nn.Parameter(p.detach().cpu(), requires_grad=False)
                                                for n, p in module._parameters.items()},
                                "_buffers": {n: b.detach().cpu() for n, b in module._buffers.items()},
                                "_non_persistent_buffers_set": set(),
                                "_modules": {n: _Persistent(m, f"training.networks.{type(m).__name__}", None,
-                                                           reconstruct)
+                                                           reconstruct, module_src)
                                             for n, m in module._modules.items()},
                                "_init_args": (), "_init_kwargs": init_kwargs}}
 
@@ -75,19 +76,25 @@ class _Persistent:
         return (self.reconstruct, (self.meta,))
 
 
-def write_network_pickle(G: torch.nn.Module, path: str | os.PathLike) -> Path:
-    """Write ``G`` (a core.stylegan2 Generator) as an official network pickle at ``path`` (atomic)."""
-    path = Path(path)
+def network_pickle_bytes(G: torch.nn.Module, init_kwargs: dict | None = None,
+                         module_src: str = MODULE_SRC) -> bytes:
+    """``G`` (a core.stylegan2 Generator) as the bytes of an official network pickle. A hostile file's
+    parts may be put in: ``init_kwargs`` instead of G's own, ``module_src`` code a safe loader never runs."""
     with _official_globals() as (reconstruct, EasyDict):
         def easy(d):
             return EasyDict({k: easy(v) if isinstance(v, dict) else v for k, v in d.items()})
 
-        kwargs = easy(copy.deepcopy(G.init_kwargs))
-        ema = _Persistent(G, "training.networks.Generator", kwargs, reconstruct)
+        kwargs = easy(copy.deepcopy(G.init_kwargs if init_kwargs is None else init_kwargs))
+        ema = _Persistent(G, "training.networks.Generator", kwargs, reconstruct, module_src)
         obj = {"G": ema, "D": None, "G_ema": ema, "augment_pipe": None,
                "training_set_kwargs": EasyDict(resolution=G.img_resolution, use_labels=False)}
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(obj, f, protocol=4)
+        return pickle.dumps(obj, protocol=4)
+
+
+def write_network_pickle(G: torch.nn.Module, path: str | os.PathLike) -> Path:
+    """Write ``G`` (a core.stylegan2 Generator) as an official network pickle at ``path`` (atomic)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(network_pickle_bytes(G))
     os.replace(tmp, path)
     return path

@@ -19,14 +19,10 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.browser_support import (
-    ARTIFACTS,
-    CHROMEDRIVER,
-    CHROMIUM,
     ROOT,
     assert_clean,
     click_button,
@@ -36,15 +32,14 @@ from tests.browser_support import (
     new_browser,
     new_tab,
     release,
+    report_timings,
     shot,
     sidebar_link,
     start_server,
     stop_server,
-    streamlit_command,
     wait,
     wait_rendered,
 )
-from tests.conftest import skip_or_fail
 
 # url path -> (screenshot name, a text the page must show once it has rendered)
 PAGES = {
@@ -68,30 +63,13 @@ TIMINGS: dict[str, float | str] = {}
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        skip_or_fail("Debian chromium/chromium-driver not installed (the test script installs them)")
-
-
-@pytest.fixture(scope="module")
 def vote_db(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('vote') / 'vote.sqlite3'}"
 
 
 @pytest.fixture(scope="module")
-def app_url(chromium, vote_db):
-    port = free_port()
-    proc = start_server(streamlit_command("streamlit_app.py", port), port, "studio.log",
-                        {"CUSTOM_CAST_DB": vote_db})
-    yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    driver = new_browser()
-    yield driver
-    driver.quit()
+def app_url(studio_server, vote_db):
+    return studio_server("studio.log", {"CUSTOM_CAST_DB": vote_db})
 
 
 @pytest.fixture(scope="module")
@@ -107,21 +85,11 @@ def warm_app(app_url, browser):
 @pytest.fixture(scope="module", autouse=True)
 def timings_report(pytestconfig):
     yield
-    if not TIMINGS:
-        return
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "browser_timings.json").write_text(json.dumps(
-        {**TIMINGS, "load average": os.getloadavg()}, indent=1) + "\n")
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():  # shown with -q too, pass or fail
-        reporter.write_line(f"\nreal-browser timings (load average {os.getloadavg()[0]:.1f} on "
-                            f"{os.cpu_count()} CPUs):")
-        for what, value in TIMINGS.items():
-            shown = f"{value:.3f}" if isinstance(value, float) else value
-            reporter.write_line(f"  {what}: {shown}")
+    if TIMINGS:
+        load = os.getloadavg()
+        report_timings(pytestconfig, TIMINGS, "browser_timings.json",
+                       f"\nreal-browser timings (load average {load[0]:.1f} on {os.cpu_count()} CPUs):",
+                       file_extra={"load average": load})
 
 
 # ------------------------------------------------------------------------------------------- tests

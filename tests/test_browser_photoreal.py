@@ -31,25 +31,17 @@ import numpy as np
 import pytest
 
 from tests.browser_support import (
-    ARTIFACTS,
-    CHROMEDRIVER,
-    CHROMIUM,
     assert_clean,
     click_button,
     drag,
-    free_port,
     idle,
-    new_browser,
     release,
+    report_timings,
     shot,
     sidebar_link,
-    start_server,
-    stop_server,
-    streamlit_command,
     wait,
     wait_rendered,
 )
-from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.browser
 
@@ -71,9 +63,7 @@ def _uptime() -> str:
 
 
 @pytest.fixture(scope="module")
-def network():
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        skip_or_fail("Debian chromium/chromium-driver not installed (the test script installs them)")
+def network(chromium):
     from core import DOWNLOADS_DIR
     from core import stylegan2 as sg
     from tests.official_pickle import write_network_pickle
@@ -99,19 +89,8 @@ def shows_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app_url(network, shows_root):
-    port = free_port()
-    proc = start_server(streamlit_command("streamlit_app.py", port), port, "studio_photoreal.log",
-                        {"CUSTOM_CAST_SHOWS": str(shows_root)})
-    yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    driver = new_browser()
-    yield driver
-    driver.quit()
+def app_url(network, shows_root, studio_server):
+    return studio_server("studio_photoreal.log", {"CUSTOM_CAST_SHOWS": str(shows_root)})
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -121,16 +100,8 @@ def timings_report(pytestconfig):
     yield
     TIMINGS["whole module, server start and cleanup included (s)"] = time.perf_counter() - t0
     TIMINGS["uptime after"] = _uptime()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "photoreal_e2e_timings.json").write_text(json.dumps(TIMINGS, indent=1) + "\n")
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(f"\nphotoreal end-to-end timings ({os.cpu_count()} CPUs):")
-        for what, value in TIMINGS.items():
-            reporter.write_line(f"  {what}: {f'{value:.2f}' if isinstance(value, float) else value}")
+    report_timings(pytestconfig, TIMINGS, "photoreal_e2e_timings.json",
+                   f"\nphotoreal end-to-end timings ({os.cpu_count()} CPUs):", digits=2)
 
 
 # ------------------------------------------------------------------------------------------- helpers

@@ -4,28 +4,15 @@ sound is on, or (where the browser lets a page start video only muted) one click
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from core import show as S
 from core.animate.audio import write_wav
 from core.show.export_html import export_html
 from core.show.prepare import prepare_show
-from tests.browser_support import CHROMEDRIVER, CHROMIUM, new_browser, wait
-from tests.conftest import skip_or_fail
+from tests.browser_support import wait
 
 VIDEO = "document.querySelector('#cc-video')"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        skip_or_fail("Debian chromium/chromium-driver not installed (the test script installs them)")
-    driver = new_browser()
-    yield driver
-    driver.quit()
 
 
 def test_reel_plays_the_speaking_face_with_sound(browser, tmp_path):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import threading
 import zipfile
-import zlib
 from pathlib import Path
 
 import cv2
@@ -19,18 +17,10 @@ from core import ASSETS_DIR
 from core import faces as F
 from core.faces.align import align_face, box_quad, eye_mouth_points, ffhq_quad, quad_affine, transform_points
 from core.image.decode import list_image_files
+from tests.bad_inputs.conftest import png_header_only
 from tests.conftest import shared_path
 
 GOOD_PHOTO = ASSETS_DIR / "demo_photos" / "profile_003.jpg"
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A syntactically valid PNG signature + IHDR claiming ``width`` x ``height`` (no real pixels)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
-        chunk(b"IEND", b"")
 
 
 @pytest.fixture
@@ -61,11 +51,11 @@ def test_bad_folder_counts_and_reasons(bad_folder: Path, tmp_path: Path):
 
 def test_decompression_bomb_refused():
     with pytest.raises(F.ImageRejected) as e:
-        F.load_image(_png_header_only(20000, 20000))
+        F.load_image(png_header_only(20000, 20000))
     assert e.value.reason == F.R_TOO_LARGE
     # Below Pillow's own limit, our cap still applies.
     with pytest.raises(F.ImageRejected) as e:
-        F.load_image(_png_header_only(5000, 5000), max_pixels=10_000_000)
+        F.load_image(png_header_only(5000, 5000), max_pixels=10_000_000)
     assert e.value.reason == F.R_TOO_LARGE and "5000x5000" in e.value.detail
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core import ASSETS_DIR
+from tests.page_support import scan_folder
 
 PAGE = "pages/1_dataset_explorer.py"
 
@@ -62,18 +63,6 @@ def test_scan_folder_and_export(tmp_path: Path, monkeypatch):
     assert at.session_state["handoff_training_dir"].endswith("images")
 
 
-def _scan(at: AppTest, folder: Path) -> None:
-    at.run()
-    at.sidebar.radio(key="explorer_source").set_value("Folder path").run()
-    at.sidebar.text_input(key="explorer_folder").set_value(str(folder)).run()
-    at.button(key="explorer_scan").click().run()
-    deadline = time.time() + 50
-    while not at.metric and time.time() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert not at.exception and at.metric
-
-
 def test_every_view_robust(tmp_path: Path, monkeypatch):
     """Each view renders alone; a non-UTF-8 name, a photo deleted after the scan and a full disk on
     export are shown as messages, never as exceptions."""
@@ -86,7 +75,7 @@ def test_every_view_robust(tmp_path: Path, monkeypatch):
     shutil.copy(demo / "profile_005.jpg", src / odd)
     monkeypatch.setattr("core.EXPORTS_DIR", tmp_path / "exports")
     at = AppTest.from_file(PAGE, default_timeout=60)
-    _scan(at, src)
+    scan_folder(at, src)
     assert {m.label: m.value for m in at.metric}["Faces kept"] == "3"
     at.selectbox(key="explorer_filter").set_value("all").run()
     assert not at.exception
@@ -128,7 +117,7 @@ def test_view_picker_keeps_its_view_through_a_rescan_and_captions_match(tmp_path
     for name in ("profile_003.jpg", "profile_004.jpg"):
         shutil.copy(ASSETS_DIR / "demo_photos" / name, src / name)
     at = AppTest.from_file(PAGE, default_timeout=60)
-    _scan(at, src)
+    scan_folder(at, src)
     at.button_group(key="explorer_view").set_value("Image").run()
     at.button(key="explorer_scan").click().run()  # rescan: the picker is not drawn while it runs
     deadline = time.time() + 50

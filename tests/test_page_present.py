@@ -18,24 +18,7 @@ from core.show.prepare import prepare_show
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/6_present.py"
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(autouse=True)
-def _inputs_in_tmp_allowed(tmp_path_factory, monkeypatch):
-    """These shows read models and photos from pytest's temporary folders, outside the project: allowed
-    explicitly, as a user would (tests/bad_inputs/test_show_files.py checks that they are refused)."""
-    monkeypatch.setenv("CUSTOM_CAST_ALLOW_INPUTS", str(tmp_path_factory.getbasetemp()))
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    from core import stylegan2 as sg
-
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    G = sg.random_generator(16, 16, 16, seed=1, channel_max=16, mapping_layers=2)
-    sg.save_generator_checkpoint(G, path)
-    return path
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "inputs_in_tmp_allowed")
 
 
 @pytest.fixture

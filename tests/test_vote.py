@@ -10,7 +10,6 @@ import json
 import random
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from core.vote import ballots, results
 from core.vote import db as vote_db
 from core.vote.models import ResponseRow
 from core.vote.results import export_csv_text, forms_timestamp, load_responses
+from tests.vote_support import questions, race_one_token
 
 ROOT = Path(__file__).resolve().parent.parent
 YES_NO_Q = (
@@ -38,15 +38,6 @@ def db(tmp_path):
     database = vote.open_db(tmp_path / "votes.sqlite3")
     yield database
     vote_db.close_all()
-
-
-def small_questions():
-    return [
-        {"text": "How do you define your gender?", "kind": "choice",
-         "choices": ["Man", "Woman", "Non-binary"]},
-        {"text": "Would you watch it?", "kind": "yes/no"},
-        {"text": "Any comment?", "kind": "text"},
-    ]
 
 
 def ballot(gender="Woman", watch="Yes", comment=None):
@@ -124,9 +115,9 @@ def test_bad_questions_are_refused(specs, message):
 
 
 def test_open_close_reopen_and_one_open_poll_at_a_time(db):
-    first = vote.open_poll(db, small_questions(), title="First")
+    first = vote.open_poll(db, questions(), title="First")
     assert vote.current_poll(db).id == first.id and first.is_open
-    second = vote.open_poll(db, small_questions(), title="Second")
+    second = vote.open_poll(db, questions(), title="Second")
     assert vote.get_poll(db, first.id).status == "closed"
     assert vote.current_poll(db).id == second.id
     vote.close_poll(db, second.id)
@@ -139,7 +130,7 @@ def test_open_close_reopen_and_one_open_poll_at_a_time(db):
 
 
 def test_results_reach_voters_only_when_published(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     vote.submit_ballot(db, poll.id, vote.new_voter_token(), ballot(comment="secret words"))
     with pytest.raises(vote.PollError, match="not been published"):
         vote.published_counts(db, poll.id)
@@ -167,7 +158,7 @@ def test_media_is_checked_and_images_reencoded(db):
         vote.prepare_media(b"<html><script>alert(1)</script></html>")
     with pytest.raises(vote.PollError, match="limit is 8 MiB"):
         vote.prepare_media(b"\x89PNG" + b"\x00" * (8 * 2**20))
-    poll = vote.open_poll(db, small_questions(), media=vote.image_media(rgb, "face"))
+    poll = vote.open_poll(db, questions(), media=vote.image_media(rgb, "face"))
     stored, stored_mime, _ = vote.poll_media(db, poll.id)
     assert stored_mime == "image/png"
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(stored))), rgb)
@@ -177,7 +168,7 @@ def test_media_is_checked_and_images_reencoded(db):
 
 
 def test_a_valid_ballot_is_stored_once_per_token(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     token = vote.new_voter_token()
     receipt = vote.submit_ballot(db, poll.id, token, ballot(comment="Nice"))
     assert receipt.poll_id == poll.id and vote.has_voted(db, poll.id, token)
@@ -188,7 +179,7 @@ def test_a_valid_ballot_is_stored_once_per_token(db):
 
 
 def test_answers_may_name_questions_by_text_and_choices_ignore_case(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     vote.submit_ballot(db, poll.id, vote.new_voter_token(),
                        {"How do you define your gender?": "non-binary", "Would you watch it?": "yes"})
     assert load_responses(db, poll.id)[0].answers == {"q1": "Non-binary", "q2": "Yes"}
@@ -208,7 +199,7 @@ def test_answers_may_name_questions_by_text_and_choices_ignore_case(db):
     ],
 )
 def test_a_malformed_ballot_gets_a_clear_message_and_changes_nothing(db, answers, message):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     token = vote.new_voter_token()
     with pytest.raises(vote.InvalidBallot, match=message):
         vote.submit_ballot(db, poll.id, token, answers)
@@ -219,14 +210,14 @@ def test_a_malformed_ballot_gets_a_clear_message_and_changes_nothing(db, answers
 
 @pytest.mark.parametrize("token", ["short", "x" * 65, "has space in it!!!!", None, 12345678901234567890])
 def test_bad_tokens_are_refused(db, token):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     with pytest.raises(vote.InvalidBallot, match="voting link is not valid"):
         vote.submit_ballot(db, poll.id, token, ballot())
     assert n_rows(db) == 0
 
 
 def test_a_closed_poll_accepts_nothing_until_reopened(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     vote.close_poll(db, poll.id)
     token = vote.new_voter_token()
     with pytest.raises(vote.PollClosed, match="closed"):
@@ -240,7 +231,7 @@ def test_a_closed_poll_accepts_nothing_until_reopened(db):
 
 
 def test_free_text_is_stored_as_text(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     nasty = "<script>alert('x')</script> **bold** & =HYPERLINK(\"http://x\")\nsecond line 🎭"
     vote.submit_ballot(db, poll.id, vote.new_voter_token(), ballot(comment=nasty))
     assert load_responses(db, poll.id)[0].answers["q3"] == nasty
@@ -251,7 +242,7 @@ def test_free_text_is_stored_as_text(db):
 
 
 def test_rate_limit_per_token(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     limit = vote.RateLimit(attempts=3, window_s=0.5)
     token, other = vote.new_voter_token(), vote.new_voter_token()
     for _ in range(3):
@@ -266,23 +257,8 @@ def test_rate_limit_per_token(db):
 
 
 def test_racing_submissions_with_one_token_store_one(db):
-    poll = vote.open_poll(db, small_questions())
-    token = vote.new_voter_token()
-    outcomes = []
-
-    def send():
-        try:
-            vote.submit_ballot(db, poll.id, token, ballot())
-            outcomes.append("ok")
-        except vote.AlreadyVoted:
-            outcomes.append("dup")
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == ["dup"] * 5 + ["ok"]
+    poll = vote.open_poll(db, questions())
+    assert sorted(race_one_token(db, poll.id, ballot())) == ["dup"] * 5 + ["ok"]
     assert vote.response_count(db, poll.id) == 1
 
 
@@ -305,7 +281,7 @@ def test_eight_writer_processes_store_exactly_4000(tmp_path):
 
 
 def seeded_poll(db, n_yes=30, n_no=10):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     genders = ["Man", "Woman", "Non-binary"]
     for i in range(n_yes + n_no):
         vote.submit_ballot(db, poll.id, vote.new_voter_token(),
@@ -357,7 +333,7 @@ def test_the_poll_survey_is_what_read_survey_makes_of_the_export(db):
 
 
 def test_responses_are_read_incrementally_without_missing_a_late_commit(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     vote.submit_ballot(db, poll.id, vote.new_voter_token(), ballot())
     assert len(load_responses(db, poll.id)) == 1
     with db.write() as s:  # a row with a higher id, then one with a lower id "committing late"
@@ -382,7 +358,7 @@ def test_report_of_a_choice_question_and_custom_claim(db):
 
 
 def test_live_results_before_and_after_the_first_votes(db):
-    poll = vote.open_poll(db, small_questions())
+    poll = vote.open_poll(db, questions())
     empty = vote.live_results(db, poll.id)
     assert empty.n == 0 and empty.test is None and "No answers yet" in empty.headline
     seeded = seeded_poll(db, 8, 2)

@@ -14,6 +14,7 @@ from core import survey as sv
 from core import vote
 from core.vote import claims
 from core.vote import db as vote_db
+from tests.vote_support import questions
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "vote_app.py")
@@ -27,15 +28,6 @@ def db(tmp_path, monkeypatch):
     database = vote.open_db(url)
     yield database
     vote_db.close_all()
-
-
-def questions():
-    return [
-        {"text": "How do you define your gender?", "kind": "choice",
-         "choices": ["Man", "Woman", "Non-binary"]},
-        {"text": "Would you watch it?", "kind": "yes/no"},
-        {"text": "Any comment?", "kind": "text"},
-    ]
 
 
 def app(token: str | None = None) -> AppTest:

@@ -9,6 +9,7 @@ from core import survey as sv
 from core import vote
 from core.vote import claims
 from core.vote import db as vote_db
+from tests.vote_support import questions
 
 
 @pytest.fixture
@@ -16,18 +17,6 @@ def db(tmp_path):
     database = vote.open_db(tmp_path / "votes.sqlite3")
     yield database
     vote_db.close_all()
-
-
-def questions():
-    return [
-        {
-            "text": "How do you define your gender?",
-            "kind": "choice",
-            "choices": ["Man", "Woman", "Non-binary"],
-        },
-        {"text": "Would you watch it?", "kind": "yes/no"},
-        {"text": "Any comment?", "kind": "text"},
-    ]
 
 
 def claim(**kw) -> claims.Claim:

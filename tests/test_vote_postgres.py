@@ -13,10 +13,8 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,9 @@ import pytest
 from core import survey as sv
 from core import vote
 from core.vote import db as vote_db
+from tests.browser_support import free_port
 from tests.conftest import skip_or_fail
+from tests.vote_support import questions, race_one_token
 
 pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -r requirements.txt)")
 
@@ -34,12 +34,6 @@ START_TIMEOUT_S = 60
 def _pg_bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
     return found[-1] if found else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +59,7 @@ def pg_url():
     if owner is not None:
         for p in (base, sockets):
             os.chown(p, owner.pw_uid, owner.pw_gid)
-    port = _free_port()
+    port = free_port()
 
     def run(cmd, timeout=START_TIMEOUT_S):
         return subprocess.run(as_user + cmd, capture_output=True, text=True, timeout=timeout)
@@ -96,15 +90,6 @@ def db(pg_url):
     assert database.engine.dialect.name == "postgresql"
     assert database.engine.dialect.driver == "psycopg"
     return database
-
-
-def questions():
-    return [
-        {"text": "How do you define your gender?", "kind": "choice",
-         "choices": ["Man", "Woman", "Non-binary"]},
-        {"text": "Would you watch it?", "kind": "yes/no"},
-        {"text": "Any comment?", "kind": "text"},
-    ]
 
 
 def test_ballots_on_postgres_once_per_token_and_closed_polls_refuse(db):
@@ -138,23 +123,7 @@ def test_rate_limit_on_postgres(db):
 
 def test_racing_threads_with_one_token_store_one_on_postgres(db):
     poll = vote.open_poll(db, questions())
-    token = vote.new_voter_token()
-    outcomes: list[str] = []
-    barrier = threading.Barrier(6)
-
-    def send():
-        barrier.wait()
-        try:
-            vote.submit_ballot(db, poll.id, token, {"q1": "Woman", "q2": "Yes"})
-            outcomes.append("ok")
-        except vote.AlreadyVoted:
-            outcomes.append("dup")
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race_one_token(db, poll.id, {"q1": "Woman", "q2": "Yes"})
     assert sorted(outcomes) == ["dup"] * 5 + ["ok"]
     assert vote.response_count(db, poll.id) == 1
 
@@ -192,7 +161,7 @@ def test_two_voter_processes_behind_one_url_on_postgres(db, pg_url):
     from core.vote.phones import run_phones
 
     poll = vote.open_poll(db, questions())
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     root = Path(__file__).resolve().parent.parent
     server = subprocess.Popen([sys.executable, "-m", "core.vote", "serve", "--db", pg_url, "--port",

@@ -4,7 +4,6 @@ thread; the phones are core.vote.phones clients (cookies, the form's hidden fiel
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -21,26 +20,10 @@ from core import vote
 from core.vote import db as vote_db
 from core.vote import receipts, web
 from core.vote.phones import Phone, parse_form, receipt_code, run_phones
+from tests.browser_support import free_port
+from tests.vote_support import questions
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def questions():
-    return [
-        {
-            "text": "How do you define your gender?",
-            "kind": "choice",
-            "choices": ["Man", "Woman", "Non-binary"],
-        },
-        {"text": "Would you watch it?", "kind": "yes/no"},
-        {"text": "Any comment?", "kind": "text"},
-    ]
 
 
 @pytest.fixture

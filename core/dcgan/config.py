@@ -15,26 +15,27 @@ from typing import Any
 
 import torch
 
-from core import CHECKPOINTS_DIR
+from core import CHECKPOINTS_DIR, checks
+from core.checks import Bound
 from core.dcgan.augment import AUGMENTS, augment_policy
 from core.teacher import TEACHER_NAMES, TEACHER_Z_DIM
 
 STUDY_SIZES = (32, 64, 96, 128)
 TUTORIAL_SIZES = (32, 64)
 
-# (low, high) inclusive, unless the field is listed in _EXCLUSIVE_HIGH / _EXCLUSIVE_LOW. The upper bounds
-# keep the largest network near 300 MB of weights: far beyond the presets, far below a runaway allocation.
-MODEL_BOUNDS: dict[str, tuple[float, float]] = {
-    "latent_dim": (1, 1024), "g_width": (4, 512), "d_width": (4, 512), "d_dropout": (0.0, 1.0)}
-TRAIN_BOUNDS: dict[str, tuple[float, float]] = {
-    "steps": (1, 10**9), "batch_size": (2, 4096), "lr_g": (0.0, 1.0), "lr_d": (0.0, 1.0),
-    "beta1": (0.0, 1.0), "beta2": (0.0, 1.0), "label_smoothing": (0.0, 0.5), "seed": (0, 2**62),
-    "checkpoint_every": (1, 10**9), "snapshot_every": (0, 10**9), "swd_every": (0, 10**9),
-    "swd_images": (2, 10_000), "log_every": (1, 10**9), "n_fixed": (1, 256), "threads": (0, 1024),
-    "rec_steps": (0, 10**9), "rec_weight": (0.0, 1000.0), "real_min_score": (0.0, 0.99),
-    "d_warmup_steps": (0, 10**9)}
-_EXCLUSIVE_LOW = {"lr_g", "lr_d"}
-_EXCLUSIVE_HIGH = {"d_dropout", "beta1", "beta2", "label_smoothing"}
+# Inclusive unless an end is open. The upper bounds keep the largest network near 300 MB of weights: far
+# beyond the presets, far below a runaway allocation. The types come from the dataclass fields.
+MODEL_BOUNDS: dict[str, Bound] = {
+    "latent_dim": Bound(1, 1024), "g_width": Bound(4, 512), "d_width": Bound(4, 512),
+    "d_dropout": Bound(0.0, 1.0, open_high=True)}
+TRAIN_BOUNDS: dict[str, Bound] = {
+    "steps": Bound(1, 10**9), "batch_size": Bound(2, 4096), "lr_g": Bound(0.0, 1.0, open_low=True),
+    "lr_d": Bound(0.0, 1.0, open_low=True), "beta1": Bound(0.0, 1.0, open_high=True),
+    "beta2": Bound(0.0, 1.0, open_high=True), "label_smoothing": Bound(0.0, 0.5, open_high=True),
+    "seed": Bound(0, 2**62), "checkpoint_every": Bound(1, 10**9), "snapshot_every": Bound(0, 10**9),
+    "swd_every": Bound(0, 10**9), "swd_images": Bound(2, 10_000), "log_every": Bound(1, 10**9),
+    "n_fixed": Bound(1, 256), "threads": Bound(0, 1024), "rec_steps": Bound(0, 10**9),
+    "rec_weight": Bound(0.0, 1000.0), "real_min_score": Bound(0.0, 0.99), "d_warmup_steps": Bound(0, 10**9)}
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
 # Extra snapshots early in a run, where the regular interval would leave the page without a new picture
 # for minutes; only those at most a quarter of ``snapshot_every`` are taken (50 -> 1, 10; 200 -> 1-50).
@@ -46,22 +47,18 @@ class ConfigError(ValueError):
 
 
 def _check_field(owner: str, name: str, value: Any, expected: str) -> None:
-    ok = {"int": isinstance(value, int) and not isinstance(value, bool),
-          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+    # Plain Python values only: the config is saved in checkpoints that weights_only=True must open.
+    ok = {"int": checks.whole_number(value, plain=True) is not None,
+          "float": checks.real_number(value, plain=True),
           "str": isinstance(value, str), "bool": isinstance(value, bool)}[expected]
     if not ok:
         kind = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true/false"}[expected]
         raise ConfigError(f"{owner}.{name} must be {kind}, not {value!r:.40}.")
-    bounds = {**MODEL_BOUNDS, **TRAIN_BOUNDS}.get(name)
-    if bounds is None:
-        return
-    lo, hi = bounds
-    low_ok = value > lo if name in _EXCLUSIVE_LOW else value >= lo
-    high_ok = value < hi if name in _EXCLUSIVE_HIGH else value <= hi
-    if not (low_ok and high_ok):
-        lo_s = f"> {lo}" if name in _EXCLUSIVE_LOW else f">= {lo}"
-        hi_s = f"< {hi}" if name in _EXCLUSIVE_HIGH else f"<= {hi}"
-        raise ConfigError(f"{name} must be {lo_s} and {hi_s}, not {value}.")
+    bound = {**MODEL_BOUNDS, **TRAIN_BOUNDS}.get(name)
+    if bound is not None and not bound.admits(value):
+        lo_s = f"> {bound.lo}" if bound.open_low else f">= {bound.lo}"
+        hi_s = f"< {bound.hi}" if bound.open_high else f"<= {bound.hi}"
+        raise ConfigError(f"{name} must be {lo_s} and {hi_s}, not {checks.shown(value)}.")
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from core import checks
 from core.faces.align import ALIGN_SIZES
 from core.faces.detection import DETECTORS
 from core.image.decode import DEFAULT_MAX_PIXELS, R_CORRUPT, R_EMPTY, R_NOT_IMAGE, R_TOO_LARGE, R_UNSUPPORTED
@@ -45,8 +45,8 @@ class ScanConfig:
         if not 0 <= self.min_face <= MAX_MIN_FACE:
             raise ValueError(f"the minimum face size (--min-face) must be 0 to {MAX_MIN_FACE} pixels, "
                              f"got {self.min_face}")
-        if not (isinstance(self.blur_threshold, int | float) and math.isfinite(self.blur_threshold)
-                and 0 <= self.blur_threshold <= MAX_BLUR_THRESHOLD):
+        blur = checks.finite_number(self.blur_threshold)
+        if blur is None or not checks.Bound(0, MAX_BLUR_THRESHOLD).admits(blur):
             # NaN would compare False with every sharpness: no crop rejected as blurred, silently
             raise ValueError(f"the blur threshold (--blur) must be a number from 0 to "
                              f"{MAX_BLUR_THRESHOLD:g}, "

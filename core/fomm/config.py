@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from core import checks
+from core.checks import Bound
 from core.safe_json import json_depth
 
 
@@ -111,37 +113,32 @@ class FommConfig:
 
     def validate(self) -> FommConfig:
         """Check every field against sane bounds; raises :class:`FommConfigError` naming the first bad one."""
-        checks: list[tuple[str, Any, float, float]] = [
-            ("num_kp", self.num_kp, 1, 256), ("num_channels", self.num_channels, 1, 4),
-            ("frame_shape", self.frame_size, 16, 4096)]
-        kp = self.kp_detector_params
-        checks += _hourglass_checks("kp_detector_params", kp.block_expansion, kp.max_features, kp.num_blocks,
-                                    kp.scale_factor)
-        checks += [("kp_detector_params.temperature", kp.temperature, 1e-4, 100),
-                   ("kp_detector_params.pad", kp.pad, 0, 3)]
-        g = self.generator_params
-        checks += [("generator_params.block_expansion", g.block_expansion, 1, 1024),
-                   ("generator_params.max_features", g.max_features, 1, 2048),
-                   ("generator_params.num_down_blocks", g.num_down_blocks, 0, 6),
-                   ("generator_params.num_bottleneck_blocks", g.num_bottleneck_blocks, 0, 64)]
+        kp, g = self.kp_detector_params, self.generator_params
+        rows = [("num_kp", self.num_kp, COMMON_BOUNDS["num_kp"]),
+                ("num_channels", self.num_channels, COMMON_BOUNDS["num_channels"]),
+                ("frame_shape", self.frame_size, COMMON_BOUNDS["frame_shape"])]
+        rows += _rows("kp_detector_params", kp, KP_DETECTOR_BOUNDS)
+        rows += _rows("generator_params", g, GENERATOR_BOUNDS)
         if g.dense_motion_params is not None:
-            d = g.dense_motion_params
-            checks += _hourglass_checks("generator_params.dense_motion_params", d.block_expansion,
-                                        d.max_features, d.num_blocks, d.scale_factor)
-        for name, value, lo, hi in checks:
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
-                raise FommConfigError(f"FOMM config field {name}={value!r} is out of bounds "
-                                      f"(allowed {lo:g} to {hi:g})")
+            rows += _rows("generator_params.dense_motion_params", g.dense_motion_params, HOURGLASS_BOUNDS)
+        for name, value, bound in rows:
+            if checks.finite_number(value) is None or not bound.admits(value):
+                raise FommConfigError(f"FOMM config field {name}={checks.shown(value)} is out of bounds "
+                                      f"(allowed {bound.lo:g} to {bound.hi:g})")
         return self
 
 
-def _hourglass_checks(prefix: str, block_expansion: int, max_features: int, num_blocks: int,
-                      scale_factor: float) -> list[tuple[str, Any, float, float]]:
-    # scale_factor >= 1/32: the anti-aliasing kernel grows as 1/scale_factor.
-    return [(f"{prefix}.block_expansion", block_expansion, 1, 1024),
-            (f"{prefix}.max_features", max_features, 1, 2048),
-            (f"{prefix}.num_blocks", num_blocks, 1, 8),
-            (f"{prefix}.scale_factor", scale_factor, 1 / 32, 1)]
+# The bounds tables, by section. scale_factor >= 1/32: the anti-aliasing kernel grows as 1/scale_factor.
+COMMON_BOUNDS = {"num_kp": Bound(1, 256), "num_channels": Bound(1, 4), "frame_shape": Bound(16, 4096)}
+HOURGLASS_BOUNDS = {"block_expansion": Bound(1, 1024), "max_features": Bound(1, 2048),
+                    "num_blocks": Bound(1, 8), "scale_factor": Bound(1 / 32, 1)}
+KP_DETECTOR_BOUNDS = {**HOURGLASS_BOUNDS, "temperature": Bound(1e-4, 100), "pad": Bound(0, 3)}
+GENERATOR_BOUNDS = {"block_expansion": Bound(1, 1024), "max_features": Bound(1, 2048),
+                    "num_down_blocks": Bound(0, 6), "num_bottleneck_blocks": Bound(0, 64)}
+
+
+def _rows(prefix: str, params: Any, table: dict[str, Bound]) -> list[tuple[str, Any, Bound]]:
+    return [(f"{prefix}.{name}", getattr(params, name), bound) for name, bound in table.items()]
 
 
 def _typed(value: Any, kind: type, name: str) -> Any:
@@ -150,14 +147,16 @@ def _typed(value: Any, kind: type, name: str) -> Any:
         if isinstance(value, bool):
             return value
     elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        number = checks.whole_number(value, whole_floats=True, plain=True)
+        if number is not None:
+            return number
     elif kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    raise FommConfigError(f"FOMM config field {name} must be {kind.__name__}, got {value!r}")
+        if checks.real_number(value, plain=True):
+            try:
+                return float(value)
+            except OverflowError:  # an int beyond any float: out of bounds in validate(), not a crash here
+                return math.inf
+    raise FommConfigError(f"FOMM config field {name} must be {kind.__name__}, got {checks.shown(value)}")
 
 
 def _section(cls: type, mapping: dict, where: str) -> Any:

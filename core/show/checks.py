@@ -1,13 +1,17 @@
 """Field checks for show files: each returns the cleaned value or raises ShowError naming where, which
-field and what is wrong (``scene 3 (morph): seeds: need at least 2 seeds, got 1``)."""
+field and what is wrong (``scene 3 (morph): seeds: need at least 2 seeds, got 1``).
+
+What counts as a number (never a bool or text; NaN, ±inf and integers beyond a float's range are not
+finite) is decided by :mod:`core.checks`; this module keeps the show file's wording and its own bounds
+(the scene tables in :mod:`core.show.schema`)."""
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 from typing import Any
 
+from core.checks import finite_number, shown, whole_number
 from core.show.errors import ShowError
 
 MAX_SEED = 2 ** 32 - 1
@@ -19,40 +23,21 @@ def fail(where: str, name: str, message: str) -> ShowError:
 
 
 def brief(value: Any, limit: int = 60) -> str:
-    """A value for an error message: short (a huge list or text is cut), and an integer too large for a
-    float is described by its length instead of printed (Python refuses to print very long integers)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"a {len(str(abs(value))) if value.bit_length() < 14000 else 'many'}-digit number"
-    text = repr(value) if not isinstance(value, list | dict | tuple) or len(value) <= 20 else \
-        f"a {type(value).__name__} of {len(value)} items"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def _as_float(value: Any) -> float | None:
-    """``value`` as a finite float, or None: not a number (bool, text, list...), NaN, ±inf, or an integer
-    beyond a float's range (``10**400``: ``float()`` and ``math.isfinite`` raise OverflowError on it)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
+    """A value for a show file's error message: :func:`core.checks.shown`, a little longer."""
+    return shown(value, limit)
 
 
 def check_int(where: str, name: str, value: Any, lo: int, hi: int) -> int:
-    number = _as_float(value)
-    if number is None or (isinstance(value, float) and not value.is_integer()):
-        if isinstance(value, int) and not isinstance(value, bool):  # an int too large for a float
-            raise fail(where, name, f"must be between {lo} and {hi}, got {brief(value)}")
+    number = whole_number(value, whole_floats=True)  # JSON may write 3 as 3.0
+    if number is None:
         raise fail(where, name, f"must be a whole number between {lo} and {hi}, got {brief(value)}")
-    if not lo <= value <= hi:
-        raise fail(where, name, f"must be between {lo} and {hi}, got {brief(int(value))}")
-    return int(value)
+    if not lo <= number <= hi:
+        raise fail(where, name, f"must be between {lo} and {hi}, got {brief(number)}")
+    return number
 
 
 def check_float(where: str, name: str, value: Any, lo: float, hi: float) -> float:
-    number = _as_float(value)
+    number = finite_number(value)
     if number is None:
         if isinstance(value, int) and not isinstance(value, bool):
             raise fail(where, name, f"must be between {lo:g} and {hi:g}, got {brief(value)}")

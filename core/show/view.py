@@ -7,11 +7,11 @@ file (the view says plainly what is missing instead).
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.checks import finite_number, real_number
 from core.show import store
 from core.show.errors import ShowError
 from core.show.schema import (
@@ -68,13 +68,8 @@ class SceneView:
 def _number(value, default, lo: float, hi: float):
     """A number of a render record (a file, maybe edited by hand): ``default`` unless it is a finite
     int/float in [lo, hi] (text, lists, NaN, 10**400 fall back, so a reel never breaks on them)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return default
-    try:
-        number = float(value)
-    except OverflowError:
-        return default
-    return value if math.isfinite(number) and lo <= number <= hi else default
+    number = finite_number(value) if real_number(value, plain=True) else None
+    return value if number is not None and lo <= number <= hi else default
 
 
 def _model_name(model: str) -> str:

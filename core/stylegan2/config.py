@@ -8,7 +8,6 @@ file the user picked. Every field is checked here before a single tensor is allo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +113,7 @@ def _check_synthesis(kw: dict, resolution: int) -> None:
     if "resample_filter" in kw:
         taps = kw["resample_filter"]
         if (not isinstance(taps, (list, tuple)) or not 1 <= len(taps) <= 16
-                or any(isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
-                       for t in taps) or sum(taps) == 0):
+                or any(checks.finite_number(t) is None for t in taps) or sum(taps) == 0):
             raise CheckpointError(f"'synthesis_kwargs.resample_filter' = {shown(taps)} is not a list of "
                                   "1-16 finite filter taps with a non-zero sum")
     for key in ("use_noise", "fp16_channels_last", "channels_last"):

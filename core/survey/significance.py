@@ -9,7 +9,6 @@ power at the observed sample size (Cohen, 1988, effect size w).
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from core import checks
 from core.answer_text import normalize_answer
 from core.survey.cleaning import CleanSurvey, require_question, selected_options
 from core.survey.counts import answer_counts
@@ -71,15 +71,22 @@ def check_alpha(alpha: float) -> float:
     return _check_range(alpha, "alpha", ALPHA_RANGE)
 
 
-def _check_range(value: float, name: str, bounds: tuple[float, float]) -> float:
+def _check_range(value: float | str, name: str, bounds: tuple[float, float]) -> float:
+    """``value`` (a number, or its text from a flag or a form) inside ``bounds``; NaN, ±inf and numbers
+    beyond a float are out of range, a bool or other text is not a number."""
     low, high = bounds
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise SurveyError(f"{name} must be a number between {low:g} and {high:g}.") from None
-    if math.isnan(value) or not (low <= value <= high):
-        raise SurveyError(f"{name} must be between {low:g} and {high:g} (got {value:g}).")
-    return value
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    if not checks.real_number(value):
+        raise SurveyError(f"{name} must be a number between {low:g} and {high:g}.")
+    number = checks.finite_number(value)
+    if number is None or not checks.Bound(low, high).admits(number):
+        got = f"{number:g}" if number is not None else checks.shown(value)
+        raise SurveyError(f"{name} must be between {low:g} and {high:g} (got {got}).")
+    return number
 
 
 def claim_test(

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from sqlalchemy import Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import checks
 from core.vote.db import VoteDB
 from core.vote.models import Base
 from core.vote.polls import KIND_TEXT, Poll, PollError, Question, get_poll, open_poll
@@ -172,12 +173,8 @@ def check_claim(questions: Sequence[Question], claim: Claim) -> Claim:
         share, alpha = sv.check_claim(claim.claim), sv.check_alpha(claim.alpha)
     except sv.SurveyError as e:
         raise PollError(str(e)) from None
-    planned = claim.planned_n
-    if (
-        isinstance(planned, bool)
-        or not isinstance(planned, int)
-        or not (PLANNED_RANGE[0] <= planned <= PLANNED_RANGE[1])
-    ):
+    planned = checks.whole_number(claim.planned_n, plain=True)  # stored as JSON: a plain int
+    if planned is None or not PLANNED_RANGE[0] <= planned <= PLANNED_RANGE[1]:
         raise PollError(
             f"The planned number of answers must be a whole number from {PLANNED_RANGE[0]} to "
             f"{PLANNED_RANGE[1]:,}."

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.checks import flag_type, int_flag
 from core.cli import ArgumentParser, UserError
 from core.vote import claims
 from core.vote.claims import PLANNED_RANGE
@@ -46,39 +47,27 @@ def _format_report(r: dict) -> str:
 
 
 def _poll_id(text: str) -> int:
-    from core.vote.polls import PollError, check_poll_id
+    from core.vote.polls import check_poll_id
 
-    try:
-        return check_poll_id(text, "the poll number")
-    except PollError as e:
-        raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
+    return check_poll_id(text, "the poll number")
 
 
-def _bounded_int(low: int, high: int):
-    """An argparse type: a whole number from ``low`` to ``high``, the flag named by argparse."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text) if len(text) <= 30 else None
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"must be a whole number from {low:,} to {high:,} (got {text[:40]!r})")
-        return value
-    return parse
+def _poll_flag():
+    """An argparse type for --poll: a poll number, its refusal naming the flag."""
+    from core.vote.polls import PollError
+
+    return flag_type(_poll_id, PollError)
 
 
 def _share(name: str):
-    """An argparse type for --claim / --alpha: a finite number inside the survey module's range."""
-    def parse(text: str) -> float:
+    """An argparse type for --claim / --alpha: a finite number inside the survey module's range (the
+    survey package is imported only when the flag is given)."""
+    def check(text: str) -> float:
         from core import survey as sv
 
-        check = sv.check_claim if name == "claim" else sv.check_alpha
-        try:
-            return check(text)
-        except sv.SurveyError as e:
-            raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
-    return parse
+        return (sv.check_claim if name == "claim" else sv.check_alpha)(text)
+    check.__name__ = name
+    return flag_type(check, ValueError)  # SurveyError is a ValueError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--test-question", metavar="TEXT", help="question (text or id) whose answers are tested")
     op.add_argument("--yes", action="append", metavar="ANSWER",
                     help="answer counted as yes (repeat to combine); needed with --test-question")
-    op.add_argument("--planned", type=_bounded_int(*PLANNED_RANGE), metavar="N",
+    op.add_argument("--planned", type=int_flag(*PLANNED_RANGE), metavar="N",
                     help="planned number of answers (the verdict waits for them or for close)")
     op.add_argument("--test-claim", type=_share("claim"), default=None, metavar="P",
                     help="claimed share of yes answers, 0.001 to 0.999 (default 0.7)")
@@ -116,20 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
                        ("publish", "let voters see the counts"), ("unpublish", "hide the counts from voters"),
                        ("export", "print the answers as Google Forms CSV (redirect with > FILE)")):
         p = sub.add_parser(name, parents=[common], help=what)
-        p.add_argument("--poll", type=_poll_id, required=True, metavar="ID")
+        p.add_argument("--poll", type=_poll_flag(), required=True, metavar="ID")
 
     sub.add_parser("list", parents=[common], help="list polls, newest first")
 
     sim = sub.add_parser("simulate", parents=[common], help="simulated voters (rehearsals, load tests)")
-    sim.add_argument("--poll", type=_poll_id, required=True, metavar="ID")
-    sim.add_argument("--n", type=_bounded_int(1, MAX_PER_WORKER), default=500,
+    sim.add_argument("--poll", type=_poll_flag(), required=True, metavar="ID")
+    sim.add_argument("--n", type=int_flag(1, MAX_PER_WORKER), default=500,
                      help="ballots per worker (default 500)")
-    sim.add_argument("--workers", type=_bounded_int(1, MAX_WORKERS), default=8,
+    sim.add_argument("--workers", type=int_flag(1, MAX_WORKERS), default=8,
                      help="voter processes (default 8)")
-    sim.add_argument("--seed", type=_bounded_int(0, 2**32 - 1), default=0)
+    sim.add_argument("--seed", type=int_flag(0, 2**32 - 1), default=0)
 
     rep = sub.add_parser("report", parents=[common], help="counts and the hypothesis test")
-    rep.add_argument("--poll", type=_poll_id, required=True, metavar="ID")
+    rep.add_argument("--poll", type=_poll_flag(), required=True, metavar="ID")
     rep.add_argument("--question", help="question text or id (default: the first yes/no question)")
     rep.add_argument("--positive", action="append", metavar="LABEL",
                      help="answer counted as positive (default Yes / most common); repeat to combine")
@@ -139,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="significance level, 0.000001 to 0.5 (default 0.05)")
 
     srv = sub.add_parser("serve", parents=[common], help="run the voter app (an HTML form; docs/stage.md)")
-    srv.add_argument("--port", type=_bounded_int(1, 65535), default=DEFAULT_VOTER_PORT)
+    srv.add_argument("--port", type=int_flag(1, 65535), default=DEFAULT_VOTER_PORT)
     srv.add_argument("--address", default="0.0.0.0", help="address to listen on (default: all interfaces)")
-    srv.add_argument("--workers", type=_bounded_int(1, 32), default=1,
+    srv.add_argument("--workers", type=int_flag(1, 32), default=1,
                      help="voter processes sharing the port (default 1)")
     srv.add_argument("--streamlit", action="store_true", help="serve the older Streamlit voter app instead")
     return parser

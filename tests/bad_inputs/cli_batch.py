@@ -38,6 +38,8 @@ def run_one(module: str, args: list[str]) -> dict:
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if e.code is not None and not isinstance(e.code, int):  # sys.exit("text"): printed, exit 1
+                print(e.code, file=sys.stderr)
         except BaseException:  # noqa: BLE001 - report it as the interpreter would
             traceback.print_exc()
             code = 1

@@ -12,10 +12,12 @@ import io
 import json
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import tempfile
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +134,16 @@ class _Reduce:
 
     def __call__(self, *args):  # pragma: no cover - only its pickled form is used
         raise AssertionError
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A syntactically valid PNG signature + IHDR claiming ``width`` x ``height`` (no real pixels): a
+    decompression bomb's header."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
+        chunk(b"IEND", b"")
 
 
 def malicious_payload(kind: str, marker: Path):

@@ -37,34 +37,18 @@ TINY = ["--arch", "tutorial", "--size", "32", "--latent-dim", "8", "--g-width", 
         "--threads", "1"]
 
 
-# Runs requests from stdin, one JSON line each: ``python -m MODULE ARGS`` as the interpreter would, with
-# fds 1 and 2 redirected to files for the call; answers one JSON line on the original stdout.
+# Runs requests from stdin, one JSON line each: ``python -m MODULE ARGS`` as the interpreter would
+# (cli_batch.run_one: fds 1 and 2 redirected to files for the call); answers one JSON line on the original
+# stdout.
 _WORKER = r"""
-import json, os, runpy, sys, tempfile, traceback
+import json, os, sys
+from tests.bad_inputs.cli_batch import run_one
 answer = os.fdopen(os.dup(1), "w")
 for line in sys.stdin:
     module, args = json.loads(line)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        sys.stdout.flush(); sys.stderr.flush()
-        saved = os.dup(1), os.dup(2)
-        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
-        sys.argv = [module, *args]
-        try:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            if e.code is not None and not isinstance(e.code, int):
-                print(e.code, file=sys.stderr)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        finally:
-            sys.stdout.flush(); sys.stderr.flush()
-            os.dup2(saved[0], 1); os.dup2(saved[1], 2); os.close(saved[0]); os.close(saved[1])
-        out.seek(0); err.seek(0)
-        texts = [f.read().decode("utf-8", "replace") for f in (out, err)]
-    answer.write(json.dumps([code, *texts]) + "\n"); answer.flush()
+    result = run_one(module, args)
+    answer.write(json.dumps([result["returncode"], result["stdout"], result["stderr"]]) + "\n")
+    answer.flush()
 """
 
 

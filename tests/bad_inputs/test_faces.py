@@ -17,7 +17,6 @@ import sys
 import tempfile
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from PIL import Image
 
 from core import ASSETS_DIR
 from core import faces as F
-from tests.bad_inputs.conftest import ROOT, assert_refused, run_cli
+from tests.bad_inputs.conftest import ROOT, assert_refused, png_header_only, run_cli
 
 DEMO = ASSETS_DIR / "demo_photos"
 # Demo photos in which the Haar cascade finds exactly one face (the CLI cases use Haar: it is fast and
@@ -75,14 +74,6 @@ def _assert_written(doc: dict, out: Path) -> list[str]:
     return names
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + \
-        chunk(b"IEND", b"")
-
-
 def _faces_folder(root: Path, n: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for name in HAAR_FACES[:n]:
@@ -102,7 +93,7 @@ def test_corpus_of_bad_and_unusual_images(tmp_path: Path):
     (src / "truncated.jpg").write_bytes(good[: len(good) // 3])
     (src / "notes.jpg").write_text("a text file renamed to .jpg\n")
     (src / "png_named.jpg").write_bytes(_encode(face, "PNG"))  # renamed, but a real image: read it
-    (src / "bomb.png").write_bytes(_png_header_only(30000, 30000))
+    (src / "bomb.png").write_bytes(png_header_only(30000, 30000))
     (src / "cmyk.jpg").write_bytes(_encode(face.convert("CMYK"), "JPEG", quality=95))
     (src / "palette.png").write_bytes(_encode(face.convert("P"), "PNG"))
     luma = np.asarray(face.convert("L"), np.uint16) * 257

@@ -227,9 +227,9 @@ def test_a_phone_photo_as_poll_media_is_an_image_not_a_clip(fmt):
 
 
 def test_the_explorer_page_reads_phone_photos_and_names_the_other_files(tmp_path):
-    import time
-
     from streamlit.testing.v1 import AppTest
+
+    from tests.page_support import scan_folder
 
     face = np.asarray(Image.open(PHOTO).convert("RGB"))
     folder = tmp_path / "phone"
@@ -238,15 +238,7 @@ def test_the_explorer_page_reads_phone_photos_and_names_the_other_files(tmp_path
     (folder / "IMG_2.avif").write_bytes(_encode(face, "AVIF"))
     (folder / "IMG_3.MOV").write_bytes(b"\x00\x00\x00\x14ftypqt  " + bytes(64))
     at = AppTest.from_file("pages/1_dataset_explorer.py", default_timeout=60)
-    at.run()
-    at.sidebar.radio(key="explorer_source").set_value("Folder path").run()
-    at.sidebar.text_input(key="explorer_folder").set_value(str(folder)).run()
-    at.button(key="explorer_scan").click().run()
-    deadline = time.time() + 50
-    while not at.metric and time.time() < deadline:
-        time.sleep(0.5)
-        at.run()
-    assert not at.exception
+    scan_folder(at, folder)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images"] == "2" and metrics["Rejected"] == "0"
     assert any("1 other file(s)" in e.label for e in at.expander)

@@ -44,16 +44,6 @@ def face(**fields) -> dict:
     return {"kind": "face", "id": "f", "model": "checkpoints/stylegan2_demo.pt", "seed": 1, **fields}
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    from core import stylegan2 as sg
-
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    G = sg.random_generator(img_resolution=16, z_dim=16, w_dim=16, channel_max=16, mapping_layers=2, seed=3)
-    sg.save_generator_checkpoint(G, path)
-    return path
-
-
 # ------------------------------------------------------------------------ 3. numbers beyond any bound
 
 # (scene, field named in the error). Raw JSON text for what json.dumps cannot write (10**400 as a literal).

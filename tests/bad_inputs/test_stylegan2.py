@@ -9,12 +9,9 @@ from __future__ import annotations
 import copy
 import http.server
 import io
-import pickle
 import re
 import shutil
-import sys
 import threading
-import types
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +29,7 @@ from tests.bad_inputs.conftest import (
     run_cli,
     run_cli_batch,
 )
+from tests.official_pickle import network_pickle_bytes
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # ~110 CLI runs
 
@@ -61,51 +59,11 @@ def _project_checkpoint(**config_changes) -> dict:
     return ckpt
 
 
-def _persistence_module() -> types.ModuleType:
-    """A stand-in ``torch_utils.persistence`` so pickle can name the official global while dumping."""
-    mod = types.ModuleType("torch_utils.persistence")
-
-    def _reconstruct_persistent_obj(meta):  # never called here: only its name goes into the pickle
-        raise AssertionError
-
-    _reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
-    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
-    mod._reconstruct_persistent_obj = _reconstruct_persistent_obj
-    return mod
-
-
-class _Persistent:
-    def __init__(self, module: torch.nn.Module, class_name: str, init_kwargs: dict | None, fn):
-        self.fn = fn
-        self.meta = {"type": "class", "version": 6, "class_name": class_name,
-                     "module_src": f"open({str(MODULE_SRC_MARKER)!r}, 'w').close()",
-                     "state": {"_parameters": dict(module._parameters), "_buffers": dict(module._buffers),
-                               "_non_persistent_buffers_set": set(),
-                               "_modules": {n: _Persistent(m, type(m).__name__, None, fn)
-                                            for n, m in module._modules.items()},
-                               "_init_kwargs": init_kwargs}}
-
-    def __reduce__(self):
-        return (self.fn, (self.meta,))
-
-
 def _network_pickle(init_kwargs: dict | None = None) -> bytes:
-    """An official-format network pickle ({'G_ema': persistent Generator}) of a tiny generator."""
-    G = _tiny_generator()
-    mod = _persistence_module()
-    saved = {k: sys.modules.get(k) for k in ("torch_utils", "torch_utils.persistence")}
-    sys.modules["torch_utils"] = types.ModuleType("torch_utils")
-    sys.modules["torch_utils.persistence"] = mod
-    try:
-        net = _Persistent(G, "training.networks.Generator", init_kwargs or copy.deepcopy(G.init_kwargs),
-                          mod._reconstruct_persistent_obj)
-        return pickle.dumps({"G_ema": net, "training_set_kwargs": {"resolution": 8}}, protocol=4)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
+    """An official-format network pickle of a tiny generator; its embedded module source, if a loader ever
+    ran it, would leave MODULE_SRC_MARKER behind."""
+    return network_pickle_bytes(_tiny_generator(), init_kwargs,
+                                module_src=f"open({str(MODULE_SRC_MARKER)!r}, 'w').close()")
 
 
 def _torch_bytes(obj, legacy: bool = False) -> bytes:

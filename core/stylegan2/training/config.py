@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from core import checks
 from core.cli import UserError
 from core.stylegan2.config import (
     MAX_CHANNEL_BASE,
@@ -25,6 +26,7 @@ from core.teacher import TEACHER_Z_DIM
 
 MIN_TRAIN_RESOLUTION = 8  # the discriminator needs at least one down-sampling block above 4x4
 MAX_INTERVAL = 10 ** 9
+BETA = checks.Bound(0, 1, open_high=True)  # an Adam beta: [0, 1)
 
 
 @dataclass
@@ -223,8 +225,8 @@ class DistillConfig:
         for name in ("g_betas_rec", "g_betas_gan"):
             betas = getattr(self, name)
             if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(
-                    isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
-                raise error(f"'{name}' must be two numbers in [0, 1), not {betas!r}"[:120])
+                    checks.real_number(b) and BETA.admits(b) for b in betas):
+                raise error(f"'{name}' must be two numbers in [0, 1), not {checks.shown(betas)}")
         if any(not isinstance(s, int) or s < 1 or res % s for s in self.rec_levels()):
             raise error(f"'rec_scales' must be divisors of {res}, not {self.rec_scales!r}"[:120])
         check_float(self.mapping_lr_scale, "mapping_lr_scale", 0, 1e4, error, open_low=True)
