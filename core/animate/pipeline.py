@@ -29,7 +29,14 @@ from core import provenance as pv
 from core import video
 from core.animate import motion_transfer as mt
 from core.animate.audio import mux_audio
-from core.animate.driving import check_driving_length, find_driving_crop, iter_cropped, probe, tracked_frames
+from core.animate.driving import (
+    DRIVING_REFINE,
+    check_driving_length,
+    find_driving_crop,
+    iter_cropped,
+    probe,
+    tracked_frames,
+)
 from core.animate.driving import driving_keypoints as track_keypoints
 from core.animate.errors import AnimationError
 from core.animate.framing import OUTPUT_SIZE
@@ -223,7 +230,7 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames, opts.crop_margin)
         expected = min(info.frames_estimate or 1, opts.max_frames or 10**9)
         if not fused:
-            with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+            with FaceLandmarker(max_faces=1, video=True, refine=DRIVING_REFINE) as mesher:
                 drv_kp, lost = track_keypoints(driving, crop, mesher, clock, opts.max_frames, expected)
 
     start = 0
@@ -352,7 +359,7 @@ def _render_fused(src, driving, crop, animator, src_kp, opts: AnimateOptions,
     from core.landmarks import FaceLandmarker
 
     follow = None
-    with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+    with FaceLandmarker(max_faces=1, video=True, refine=DRIVING_REFINE) as mesher:
         tracked = tracked_frames(driving, crop, mesher, opts.max_frames, opts.side_by_side, stats)
         ahead = prefetch(tracked) if PREFETCH_DEPTH > 0 else tracked  # 0: one thread (the bench's baseline)
         with contextlib.closing(ahead) as frames:
