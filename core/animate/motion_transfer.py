@@ -180,6 +180,8 @@ class Follower:
         min_cut[_FAST_POS], beta[_FAST_POS] = FAST_MIN_CUTOFF, FAST_BETA
         self._filter = OneEuroFilter(min_cut, beta, SMOOTH_D_CUTOFF) if smooth else None
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
+        self._mouth_scale = float(np.sqrt(hull_area(self.source_kp) / max(hull_area(self.initial), 1e-12)))
+        self._mouth_rest = ft.lid_gaps(self.initial, MOUTH_POS)   # the driver's most closed mouth so far
         self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
 
     def _soft_turn(self, upright: np.ndarray) -> np.ndarray:
@@ -199,6 +201,18 @@ class Follower:
         out = upright.copy()
         out[:, 0] = src[:, 0] + (upright[:, 0] - src[:, 0]) * factor
         return out
+
+    def _mouth_from_rest(self, kp: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The mouth opens by the driver's opening beyond its most closed mouth so far, not beyond the
+        first frame's: a driver who starts mid-word would otherwise leave a closed source mouth shut
+        whenever he opens less than on that first frame (every small opening of fast speech)."""
+        gaps = ft.lid_gaps(kp, MOUTH_POS)
+        if gaps.mean() < self._mouth_rest.mean():
+            self._mouth_rest = gaps
+        extra = (ft.lid_gaps(self.initial, MOUTH_POS) - self._mouth_rest) * self._mouth_scale
+        if not extra.any():
+            return target
+        return ft.set_lid_gaps(target, MOUTH_POS, ft.lid_gaps(target, MOUTH_POS) + extra, 0.3)
 
     def _steady_head(self, target: np.ndarray) -> np.ndarray:
         """The head keeps its rotation, but only part of its travel and of its size change.
@@ -226,6 +240,7 @@ class Follower:
         target = normalize_keypoints(self.source_kp, kp, self.initial, self.adapt_scale, self.relative)
         if not self.relative:
             return target
+        target = self._mouth_from_rest(kp, target)
         target = self._steady_head(target)
         for eye, history, gaps in zip(EYE_POS, self._history, self._source_gaps):
             now = ft.openness(kp, eye)
