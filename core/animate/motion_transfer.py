@@ -37,14 +37,17 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from core import landmarks as lmk
 from core.animate import features as ft
-from core.animate.smoothing import OneEuroFilter
+from core.animate.smoothing import LookAheadOneEuro, OneEuroFilter
 from core.animate.warp import SmoothWarper, remap, similarity
+
+T = TypeVar("T")
 
 # Face-mesh indices driving the warp (order is part of the motion-file format: keep it stable).
 _BROWS = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46, 300, 293, 334, 296, 336, 285, 295, 282, 283, 276]
@@ -141,6 +144,7 @@ SMOOTH_BETA = 4.0
 FAST_MIN_CUTOFF = 4.0        # Hz, eyelids and inner lips at rest
 FAST_BETA = 15.0
 SMOOTH_D_CUTOFF = 2.0        # Hz, the speed estimate's own low-pass (quick lips need a quick estimate)
+LOOKAHEAD = 4                # frames: offline, the filter also runs back from this far ahead (no lag)
 EYE_RATIO_MAX = 1.35         # an eye opens at most this much wider than the source's own
 EYE_GAIN = 1.5               # changes of the driving eye's openness, amplified this much: a warped eye
                              # reads as less open or closed than its lids say (the iris stays round)
@@ -169,7 +173,7 @@ class Follower:
     """
 
     def __init__(self, source_kp: np.ndarray, driving_initial: np.ndarray, fps: float = 25.0,
-                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True):
+                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0):
         self.source_kp = np.asarray(source_kp, np.float32)
         self.initial = np.asarray(driving_initial, np.float32)
         self.dt = 1.0 / max(float(fps), 1.0)
@@ -178,7 +182,9 @@ class Follower:
         min_cut = np.full((NUM_KEYPOINTS, 1), SMOOTH_MIN_CUTOFF)
         beta = np.full((NUM_KEYPOINTS, 1), SMOOTH_BETA)
         min_cut[_FAST_POS], beta[_FAST_POS] = FAST_MIN_CUTOFF, FAST_BETA
-        self._filter = OneEuroFilter(min_cut, beta, SMOOTH_D_CUTOFF) if smooth else None
+        self.lookahead = lookahead if smooth else 0
+        self._filter = OneEuroFilter(min_cut, beta, SMOOTH_D_CUTOFF) if smooth and not lookahead else None
+        self._ahead = LookAheadOneEuro(min_cut, beta, SMOOTH_D_CUTOFF, lookahead) if self.lookahead else None
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
         self._mouth_scale = float(np.sqrt(hull_area(self.source_kp) / max(hull_area(self.initial), 1e-12)))
         self._mouth_rest = ft.lid_gaps(self.initial, MOUTH_POS)   # the driver's most closed mouth so far
@@ -234,9 +240,34 @@ class Follower:
         return ((expression - centre) @ steady.T + centre + moved).astype(np.float32)
 
     def __call__(self, kp_driving: np.ndarray) -> np.ndarray:
+        """The target for one driving frame, right away (causal smoothing; ``lookahead`` must be 0)."""
+        assert self._ahead is None, "a look-ahead follower is fed through stream()"
         kp = np.asarray(kp_driving, np.float32)
         if self._filter is not None:
             kp = (self._filter(kp / self._unit, self.dt) * self._unit).astype(np.float32)
+        return self._transfer(kp)
+
+    def stream(self, items: Iterable[tuple[T, np.ndarray]]) -> Iterator[tuple[T, np.ndarray]]:
+        """(anything, driving keypoints) pairs -> (the same thing, target keypoints), in order.
+
+        With a look-ahead the smoothing runs ``lookahead`` frames behind the input (zero-phase: the
+        result does not trail the driver); the things paired with the keypoints (the driving frames)
+        wait in a buffer of that many.
+        """
+        if self._ahead is None:
+            for thing, kp in items:
+                yield thing, self(kp)
+            return
+        waiting: deque = deque()
+        for thing, kp in items:
+            waiting.append(thing)
+            for smoothed in self._ahead.push(np.asarray(kp, np.float32) / self._unit, self.dt):
+                yield waiting.popleft(), self._transfer((smoothed * self._unit).astype(np.float32))
+        for smoothed in self._ahead.flush(self.dt):
+            yield waiting.popleft(), self._transfer((smoothed * self._unit).astype(np.float32))
+
+    def _transfer(self, kp: np.ndarray) -> np.ndarray:
+        """Smoothed driving keypoints -> target keypoints."""
         target = normalize_keypoints(self.source_kp, kp, self.initial, self.adapt_scale, self.relative)
         if not self.relative:
             return target
@@ -500,13 +531,15 @@ class LandmarkAnimator:
         return ft.paint_mouth(frame, lips[_UPPER_INNER_POS], lips[_LOWER_INNER_POS], strength)
 
     def follower(self, driving_initial: np.ndarray, fps: float = 25.0, relative: bool = True,
-                 adapt_scale: bool = True, smooth: bool = True) -> Follower:
+                 adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0) -> Follower:
+        """A :class:`Follower` for this source; offline callers pass ``lookahead=LOOKAHEAD`` and feed
+        it through ``stream`` (no smoothing lag)."""
         assert self.source_kp is not None, "call set_source first"
-        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth)
+        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth, lookahead)
 
     def animate(self, driving_kp: Iterable[np.ndarray], driving_initial: np.ndarray,
                 relative: bool = True, adapt_scale: bool = True, fps: float = 25.0) -> Iterator[np.ndarray]:
         """Yield one uint8 frame per (K, 2) normalised driving keypoint set."""
-        follow = self.follower(driving_initial, fps, relative, adapt_scale)
-        for kp in driving_kp:
-            yield self.render(follow(kp))
+        follow = self.follower(driving_initial, fps, relative, adapt_scale, lookahead=LOOKAHEAD)
+        for _, target in follow.stream((None, kp) for kp in driving_kp):
+            yield self.render(target)
