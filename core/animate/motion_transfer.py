@@ -194,7 +194,9 @@ class Follower:
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
         self._scale = float(np.sqrt(hull_area(self.source_kp) / max(hull_area(self.initial), 1e-12))) \
             if adapt_scale else 1.0
-        self._mouth_rest = ft.lid_gaps(self.initial, MOUTH_POS)   # the driver's most closed mouth so far
+        # The driver's most closed mouth so far, starting from closed lips (the attention mesh reads them
+        # as touching): a driver who starts mid-word opens the source's mouth from the first frame.
+        self._mouth_rest = np.minimum(ft.lid_gaps(self.initial, MOUTH_POS), 0.0)
         self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
         self._depth = _turn_depth(self.source_kp)
 
@@ -219,9 +221,10 @@ class Follower:
         return out
 
     def _mouth_from_rest(self, kp: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """The mouth opens by the driver's opening beyond its most closed mouth so far, not beyond the
-        first frame's: a driver who starts mid-word would otherwise leave a closed source mouth shut
-        whenever he opens less than on that first frame (every small opening of fast speech)."""
+        """The mouth opens by the driver's opening beyond closed lips (or its most closed mouth so far),
+        not beyond the first frame's: a driver who starts mid-word would otherwise leave a closed
+        source mouth shut whenever he opens less than on that first frame (every small opening of fast
+        speech)."""
         gaps = ft.lid_gaps(kp, MOUTH_POS)
         if gaps.mean() < self._mouth_rest.mean():
             self._mouth_rest = gaps
