@@ -159,7 +159,8 @@ _FAST_POS = np.unique(np.concatenate([*(np.concatenate([e.upper, e.lower]) for e
 
 HEAD_SHIFT_FOLLOW = 0.5      # share of the driving head's travel across the frame the source follows
 HEAD_SHIFT_MAX = 0.08        # ...at most this far (share of the frame)
-TURN_LIMIT = 0.15            # turns saturate softly at this yaw measure (nose place between the cheeks)
+TURN_KNEE = 0.08             # turns (the yaw measure: nose place between the cheeks) pass in full up to
+TURN_LIMIT = 0.17            # this, then saturate softly towards this
 TURN_MIDDLE_DEPTH = 0.7      # on a turn the face's middle moves sideways this much as far as the nose tip
 HEAD_SCALE_FOLLOW = 0.3      # share of the driving head's approach / retreat (log scale) it follows
 
@@ -207,11 +208,11 @@ class Follower:
         outline's sides); relative motion alone carries it only roughly (the same sideways
         displacements turn a wide or a turned source less). What is missing is added as a sideways
         shift that is largest for the points nearest the camera (the nose, then the face's middle) and
-        zero at the cheek outline, as a turning head shows it, in the head's upright frame. Very large
-        turns saturate through L tanh(x / L): beyond ~30 degrees a 2D warp can only squeeze the far
+        zero at the cheek outline, as a turning head shows it, in the head's upright frame. Large turns
+        saturate softly (:func:`_soft_turn`): beyond ~30 degrees a 2D warp can only squeeze the far
         cheek, and a full squeeze reads as a crease along the nose.
         """
-        want = _yaw(self.source_kp) + TURN_LIMIT * np.tanh(driver_turn / TURN_LIMIT)
+        want = _yaw(self.source_kp) + _soft_turn(driver_turn)
         width = float(upright[_CHEEK_L, 0] - upright[_CHEEK_R, 0])
         missing = want - _yaw(upright)
         if abs(missing) < 1e-5 or width <= 1e-6:
@@ -315,6 +316,15 @@ class Follower:
 def _yaw(kp: np.ndarray) -> float:
     """The nose tip's place between the cheek outline's sides (0..1; the fidelity tool's yaw + 0.5)."""
     return float((kp[_NOSE_TIP, 0] - kp[_CHEEK_R, 0]) / (kp[_CHEEK_L, 0] - kp[_CHEEK_R, 0] + 1e-9))
+
+
+def _soft_turn(turn: float) -> float:
+    """Turns pass in full up to TURN_KNEE, then saturate softly (tanh) towards TURN_LIMIT."""
+    size = abs(turn)
+    if size <= TURN_KNEE:
+        return turn
+    room = TURN_LIMIT - TURN_KNEE
+    return float(np.sign(turn) * (TURN_KNEE + room * np.tanh((size - TURN_KNEE) / room)))
 
 
 def _turn_depth(kp: np.ndarray) -> np.ndarray:
