@@ -170,6 +170,12 @@ def test_mouth_opens_from_closed_lips_when_the_driver_starts_mid_word():
                                                                                   rel=0.05)
     smaller = ft.lid_gaps(follow(opened(0.1)), mt.MOUTH_POS).mean()      # less open than the first frame:
     assert smaller == pytest.approx(source_gap + 0.1 * width, rel=0.05)  # still open, not shut
+    # A known sequence (a motion) opens from its own most closed mouth: a seam it keeps is not an opening.
+    seq = [opened(0.1), opened(0.3), opened(0.1)]
+    follow = anim.follower(seq[0], fps=25.0, smooth=False, mouth_rest=mt.mouth_rest(seq))
+    gaps = [ft.lid_gaps(follow(k), mt.MOUTH_POS).mean() for k in seq]
+    assert gaps[0] == pytest.approx(source_gap, rel=0.05)
+    assert gaps[1] == pytest.approx(source_gap + 0.2 * width, rel=0.05)
 
 
 def test_turn_follows_the_drivers_turn_measure():

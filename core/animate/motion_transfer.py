@@ -177,7 +177,8 @@ class Follower:
     """
 
     def __init__(self, source_kp: np.ndarray, driving_initial: np.ndarray, fps: float = 25.0,
-                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0):
+                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0,
+                 mouth_rest: np.ndarray | None = None):
         self.source_kp = np.asarray(source_kp, np.float32)
         self.initial = np.asarray(driving_initial, np.float32)
         self.dt = 1.0 / max(float(fps), 1.0)
@@ -195,9 +196,11 @@ class Follower:
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
         self._scale = float(np.sqrt(hull_area(self.source_kp) / max(hull_area(self.initial), 1e-12))) \
             if adapt_scale else 1.0
-        # The driver's most closed mouth so far, starting from closed lips (the attention mesh reads them
-        # as touching): a driver who starts mid-word opens the source's mouth from the first frame.
-        self._mouth_rest = np.minimum(ft.lid_gaps(self.initial, MOUTH_POS), 0.0)
+        # The driver's most closed mouth so far: given for a whole known sequence (:func:`mouth_rest`);
+        # for a tracked video, closed lips (the attention mesh reads them as touching), so a driver who
+        # starts mid-word opens the source's mouth from the first frame.
+        self._mouth_rest = np.minimum(ft.lid_gaps(self.initial, MOUTH_POS), 0.0) if mouth_rest is None \
+            else np.asarray(mouth_rest, np.float64)
         self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
         self._depth = _turn_depth(self.source_kp)
 
@@ -311,6 +314,13 @@ class Follower:
             ratio = float(np.clip(1.0 + EYE_GAIN * (now / usual - 1.0), 0.0, EYE_RATIO_MAX))
             target = ft.set_lid_gaps(target, eye, np.maximum(gaps, 0.0) * ratio)
         return target
+
+
+def mouth_rest(driving_kp: Iterable[np.ndarray]) -> np.ndarray:
+    """Inner-lip gaps (normalised, per point pair) of the sequence's most closed mouth: the rest the
+    mouth opens from (a procedural or recorded motion's closed lips may keep a seam)."""
+    gaps = np.array([ft.lid_gaps(np.asarray(kp, np.float32), MOUTH_POS) for kp in driving_kp])
+    return gaps[int(np.argmin(gaps.mean(1)))]
 
 
 def _yaw(kp: np.ndarray) -> float:
@@ -586,15 +596,19 @@ class LandmarkAnimator:
         return ft.paint_mouth(frame, lips[_UPPER_INNER_POS], lips[_LOWER_INNER_POS], strength)
 
     def follower(self, driving_initial: np.ndarray, fps: float = 25.0, relative: bool = True,
-                 adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0) -> Follower:
+                 adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0,
+                 mouth_rest: np.ndarray | None = None) -> Follower:
         """A :class:`Follower` for this source; offline callers pass ``lookahead=LOOKAHEAD`` and feed
-        it through ``stream`` (no smoothing lag)."""
+        it through ``stream`` (no smoothing lag), and ``mouth_rest`` when the whole sequence is known."""
         assert self.source_kp is not None, "call set_source first"
-        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth, lookahead)
+        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth, lookahead,
+                        mouth_rest)
 
     def animate(self, driving_kp: Iterable[np.ndarray], driving_initial: np.ndarray,
                 relative: bool = True, adapt_scale: bool = True, fps: float = 25.0) -> Iterator[np.ndarray]:
         """Yield one uint8 frame per (K, 2) normalised driving keypoint set."""
-        follow = self.follower(driving_initial, fps, relative, adapt_scale, lookahead=LOOKAHEAD)
+        driving_kp = list(driving_kp)
+        follow = self.follower(driving_initial, fps, relative, adapt_scale, lookahead=LOOKAHEAD,
+                               mouth_rest=mouth_rest(driving_kp) if driving_kp else None)
         for _, target in follow.stream((None, kp) for kp in driving_kp):
             yield self.render(target)

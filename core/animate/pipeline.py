@@ -387,7 +387,8 @@ def _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start: int, 
             views = preview.preview_frames(Motion("driving", 25.0, drv_kp), preview.motion_animator())
         except (FileNotFoundError, ValueError):  # the bundled faces are missing: dots after all
             views = None
-    follow = animator.follower(initial_kp, fps, opts.relative, opts.adapt_scale, lookahead=mt.LOOKAHEAD)
+    follow = animator.follower(initial_kp, fps, opts.relative, opts.adapt_scale, lookahead=mt.LOOKAHEAD,
+                               mouth_rest=mt.mouth_rest(drv_kp) if len(drv_kp) else None)
     try:
         for kp, target in follow.stream((kp, kp) for kp in drv_kp):
             result = animator.render(target)
