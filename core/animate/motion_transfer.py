@@ -159,8 +159,8 @@ _FAST_POS = np.unique(np.concatenate([*(np.concatenate([e.upper, e.lower]) for e
 
 HEAD_SHIFT_FOLLOW = 0.5      # share of the driving head's travel across the frame the source follows
 HEAD_SHIFT_MAX = 0.08        # ...at most this far (share of the frame)
-TURN_KNEE = 0.08             # turns (the yaw measure: nose place between the cheeks) pass in full up to
-TURN_LIMIT = 0.17            # this, then saturate softly towards this
+TURN_KNEE = 0.05             # turns (the yaw measure: nose place between the cheeks) pass in full up to
+TURN_LIMIT = 0.16            # this, then saturate softly towards this
 TURN_MIDDLE_DEPTH = 0.7      # on a turn the face's middle moves sideways this much as far as the nose tip
 HEAD_SCALE_FOLLOW = 0.3      # share of the driving head's approach / retreat (log scale) it follows
 
