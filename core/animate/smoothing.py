@@ -56,6 +56,7 @@ class LookAheadOneEuro:
     output averages the causal One-Euro filter (which trails the signal) with the same filter run
     backwards from ``lag`` frames ahead (which leads it): the delays cancel to first order, like a
     forward-backward (zero-phase) filter over a window, while at rest both smooth as much as one.
+    The first ``lag`` outputs ease in from the causal filter's (the first output is the first input).
     Memory: ``lag`` frames.
     """
 
@@ -67,6 +68,7 @@ class LookAheadOneEuro:
         self._forward = OneEuroFilter(*self._params)
         self._raw: deque[np.ndarray] = deque()
         self._causal: deque[np.ndarray] = deque()
+        self._emitted = 0
 
     def push(self, x: np.ndarray, dt: float) -> list[np.ndarray]:
         x = np.asarray(x, np.float64)
@@ -82,4 +84,9 @@ class LookAheadOneEuro:
         for x in reversed(self._raw):
             lead = backward(x, dt)
         self._raw.popleft()
-        return (self._causal.popleft() + lead) / 2
+        # The first frames ease in from the causal filter's (the first output is the first input, as
+        # the causal filter's is: an unmoved driver leaves the source exactly as it was).
+        share = 0.5 * min(1.0, self._emitted / max(self.lag, 1))
+        self._emitted += 1
+        causal = self._causal.popleft()
+        return causal + share * (lead - causal)
