@@ -13,7 +13,7 @@ import pytest
 from core import animate as an
 from core.animate import features as ft
 from core.animate import motion_transfer as mt
-from core.animate.smoothing import OneEuroFilter
+from core.animate.smoothing import LookAheadOneEuro, OneEuroFilter
 from core.animate.warp import SmoothWarper, map_jacobian_dets
 from tests.conftest import shared_path
 
@@ -126,6 +126,70 @@ def test_one_euro_reduces_jitter_with_little_lag():
     lags = range(0, 6)
     err = [np.abs(out[50 + k:190 + k] - clean[50:190]).mean() for k in lags]
     assert int(np.argmin(err)) <= 1
+
+
+def test_look_ahead_one_euro_has_no_lag_and_still_smooths():
+    rng = np.random.default_rng(1)
+    fps, n = 25.0, 400
+    t = np.arange(n) / fps
+    clean = 0.1 * np.sin(2 * np.pi * 0.6 * t)
+    noisy = clean + rng.normal(0, 0.004, n)
+    causal = OneEuroFilter(min_cutoff=0.9, beta=4.0)
+    behind = np.array([causal(np.array([x]), 1 / fps)[0] for x in noisy])
+    ahead = LookAheadOneEuro(min_cutoff=0.9, beta=4.0, lag=4)
+    out: list[np.ndarray] = []
+    for i, x in enumerate(noisy):
+        ready = ahead.push(np.array([x]), 1 / fps)
+        assert len(ready) == (1 if i >= 4 else 0)          # one out per frame once 4 are waiting
+        out += ready
+    out += ahead.flush(1 / fps)
+    out = np.array(out)[:, 0]
+    assert len(out) == n
+
+    def best_shift(y):
+        shifts = list(range(-3, 4))
+        return shifts[int(np.argmin([np.abs(y[50 + k:350 + k] - clean[50:350]).mean() for k in shifts]))]
+
+    assert best_shift(behind) >= 1 and best_shift(out) == 0      # the causal filter trails; this does not
+    assert np.abs(np.diff(out, 2)).mean() < 0.5 * np.abs(np.diff(noisy, 2)).mean()
+    assert np.abs(out - clean)[20:-20].mean() < 0.7 * np.abs(behind - clean)[20:-20].mean()
+
+
+def test_mouth_opens_from_closed_lips_when_the_driver_starts_mid_word():
+    kp = _rest_kp()
+    anim = mt.LandmarkAnimator()
+    anim.set_source(_cartoon_face(kp, 160), kp)
+    width = ft.eye_axes(kp, mt.MOUTH_POS)[3]
+
+    def opened(share):
+        return ft.set_lid_gaps(kp, mt.MOUTH_POS, np.full(len(mt.MOUTH_POS.upper), share * width), 0.3)
+
+    source_gap = ft.lid_gaps(anim.source_kp, mt.MOUTH_POS).mean()
+    follow = anim.follower(opened(0.2), fps=25.0, smooth=False)   # the first driving frame: mid-word
+    assert ft.lid_gaps(follow(opened(0.2)), mt.MOUTH_POS).mean() == pytest.approx(source_gap + 0.2 * width,
+                                                                                  rel=0.05)
+    smaller = ft.lid_gaps(follow(opened(0.1)), mt.MOUTH_POS).mean()      # less open than the first frame:
+    assert smaller == pytest.approx(source_gap + 0.1 * width, rel=0.05)  # still open, not shut
+    # A known sequence (a motion) opens from its own most closed mouth: a seam it keeps is not an opening.
+    seq = [opened(0.1), opened(0.3), opened(0.1)]
+    follow = anim.follower(seq[0], fps=25.0, smooth=False, mouth_rest=mt.mouth_rest(seq))
+    gaps = [ft.lid_gaps(follow(k), mt.MOUTH_POS).mean() for k in seq]
+    assert gaps[0] == pytest.approx(source_gap, rel=0.05)
+    assert gaps[1] == pytest.approx(source_gap + 0.2 * width, rel=0.05)
+
+
+def test_turn_follows_the_drivers_turn_measure():
+    kp = _rest_kp()
+    other = kp.copy()
+    other[:, 0] = 0.5 + (kp[:, 0] - 0.5) * 1.25            # a wider source face
+    anim = mt.LandmarkAnimator()
+    anim.set_source(_cartoon_face(other, 160), other)
+    follow = anim.follower(kp, fps=25.0, smooth=False)
+    for amount in (0.01, 0.02, -0.015):
+        driver = _turned(kp, amount)
+        got = mt._yaw(follow(driver)) - mt._yaw(anim.source_kp)
+        want = mt._yaw(driver) - mt._yaw(kp)
+        assert got == pytest.approx(want, rel=0.05, abs=1e-3)
 
 
 def test_eye_openness_transfers_as_a_ratio_and_the_lids_close():

@@ -37,14 +37,17 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from core import landmarks as lmk
 from core.animate import features as ft
-from core.animate.smoothing import OneEuroFilter
+from core.animate.smoothing import LookAheadOneEuro, OneEuroFilter
 from core.animate.warp import SmoothWarper, remap, similarity
+
+T = TypeVar("T")
 
 # Face-mesh indices driving the warp (order is part of the motion-file format: keep it stable).
 _BROWS = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46, 300, 293, 334, 296, 336, 285, 295, 282, 283, 276]
@@ -141,6 +144,9 @@ SMOOTH_BETA = 4.0
 FAST_MIN_CUTOFF = 4.0        # Hz, eyelids and inner lips at rest
 FAST_BETA = 15.0
 SMOOTH_D_CUTOFF = 2.0        # Hz, the speed estimate's own low-pass (quick lips need a quick estimate)
+TURN_MIN_CUTOFF = 3.0        # Hz, the driver's turn (the nose's place between the cheeks) at rest
+TURN_BETA = 10.0
+LOOKAHEAD = 4                # frames: offline, the filter also runs back from this far ahead (no lag)
 EYE_RATIO_MAX = 1.35         # an eye opens at most this much wider than the source's own
 EYE_GAIN = 1.5               # changes of the driving eye's openness, amplified this much: a warped eye
                              # reads as less open or closed than its lids say (the iris stays round)
@@ -153,7 +159,9 @@ _FAST_POS = np.unique(np.concatenate([*(np.concatenate([e.upper, e.lower]) for e
 
 HEAD_SHIFT_FOLLOW = 0.5      # share of the driving head's travel across the frame the source follows
 HEAD_SHIFT_MAX = 0.08        # ...at most this far (share of the frame)
-TURN_LIMIT = 0.15            # turns saturate softly at this yaw measure (nose place between the cheeks)
+TURN_KNEE = 0.05             # turns (the yaw measure: nose place between the cheeks) pass in full up to
+TURN_LIMIT = 0.16            # this, then saturate softly towards this
+TURN_MIDDLE_DEPTH = 0.7      # on a turn the face's middle moves sideways this much as far as the nose tip
 HEAD_SCALE_FOLLOW = 0.3      # share of the driving head's approach / retreat (log scale) it follows
 
 
@@ -169,38 +177,67 @@ class Follower:
     """
 
     def __init__(self, source_kp: np.ndarray, driving_initial: np.ndarray, fps: float = 25.0,
-                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True):
+                 relative: bool = True, adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0,
+                 mouth_rest: np.ndarray | None = None):
         self.source_kp = np.asarray(source_kp, np.float32)
         self.initial = np.asarray(driving_initial, np.float32)
         self.dt = 1.0 / max(float(fps), 1.0)
         self.relative, self.adapt_scale = relative, adapt_scale
         self._unit = float(np.sqrt(max(hull_area(self.initial), 1e-12)))
-        min_cut = np.full((NUM_KEYPOINTS, 1), SMOOTH_MIN_CUTOFF)
-        beta = np.full((NUM_KEYPOINTS, 1), SMOOTH_BETA)
+        # One filter row per keypoint, and one more for the driver's turn (its own, quicker cutoff: the
+        # outline's smoothing would flatten the small, quick turns of a talking head).
+        min_cut = np.full((NUM_KEYPOINTS + 1, 1), SMOOTH_MIN_CUTOFF)
+        beta = np.full((NUM_KEYPOINTS + 1, 1), SMOOTH_BETA)
         min_cut[_FAST_POS], beta[_FAST_POS] = FAST_MIN_CUTOFF, FAST_BETA
-        self._filter = OneEuroFilter(min_cut, beta, SMOOTH_D_CUTOFF) if smooth else None
+        min_cut[-1], beta[-1] = TURN_MIN_CUTOFF, TURN_BETA
+        self.lookahead = lookahead if smooth else 0
+        self._filter = OneEuroFilter(min_cut, beta, SMOOTH_D_CUTOFF) if smooth and not lookahead else None
+        self._ahead = LookAheadOneEuro(min_cut, beta, SMOOTH_D_CUTOFF, lookahead) if self.lookahead else None
         self._source_gaps = [ft.lid_gaps(self.source_kp, e) for e in EYE_POS]
+        self._scale = float(np.sqrt(hull_area(self.source_kp) / max(hull_area(self.initial), 1e-12))) \
+            if adapt_scale else 1.0
+        # The driver's most closed mouth so far: given for a whole known sequence (:func:`mouth_rest`);
+        # for a tracked video, closed lips (the attention mesh reads them as touching), so a driver who
+        # starts mid-word opens the source's mouth from the first frame.
+        self._mouth_rest = np.minimum(ft.lid_gaps(self.initial, MOUTH_POS), 0.0) if mouth_rest is None \
+            else np.asarray(mouth_rest, np.float64)
         self._history: list[deque] = [deque(maxlen=EYE_HISTORY) for _ in EYE_POS]
+        self._depth = _turn_depth(self.source_kp)
 
-    def _soft_turn(self, upright: np.ndarray) -> np.ndarray:
-        """Saturate very large turns: a 2D warp can only squeeze the far cheek, and beyond ~30 degrees
-        the squeeze reads as a crease. The turn (the nose's place between the outline's sides, the
-        yaw measure of the fidelity tool) beyond the source's own is mapped through L tanh(x / L),
-        by scaling every point's sideways motion, in the head's upright frame."""
-        src = self.source_kp
+    def _turn_as_driver(self, upright: np.ndarray, driver_turn: float) -> np.ndarray:
+        """The head turns as far as the driver's does (softly saturated), depth-aware.
 
-        def yaw(k):
-            return (k[_NOSE_TIP, 0] - k[_CHEEK_R, 0]) / (k[_CHEEK_L, 0] - k[_CHEEK_R, 0] + 1e-9)
-
-        turn = yaw(upright) - yaw(src)
-        if abs(turn) < 1e-4:
+        The turn is measured as the fidelity tool does (the nose tip's place between the cheek
+        outline's sides); relative motion alone carries it only roughly (the same sideways
+        displacements turn a wide or a turned source less). What is missing is added as a sideways
+        shift that is largest for the points nearest the camera (the nose, then the face's middle) and
+        zero at the cheek outline, as a turning head shows it, in the head's upright frame. Large turns
+        saturate softly (:func:`_soft_turn`): beyond ~30 degrees a 2D warp can only squeeze the far
+        cheek, and a full squeeze reads as a crease along the nose.
+        """
+        want = _yaw(self.source_kp) + _soft_turn(driver_turn)
+        width = float(upright[_CHEEK_L, 0] - upright[_CHEEK_R, 0])
+        missing = want - _yaw(upright)
+        if abs(missing) < 1e-5 or width <= 1e-6:
             return upright
-        factor = TURN_LIMIT * np.tanh(turn / TURN_LIMIT) / turn
         out = upright.copy()
-        out[:, 0] = src[:, 0] + (upright[:, 0] - src[:, 0]) * factor
+        out[:, 0] += (missing * width * self._depth).astype(np.float32)
         return out
 
-    def _steady_head(self, target: np.ndarray) -> np.ndarray:
+    def _mouth_from_rest(self, kp: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The mouth opens by the driver's opening beyond closed lips (or its most closed mouth so far),
+        not beyond the first frame's: a driver who starts mid-word would otherwise leave a closed
+        source mouth shut whenever he opens less than on that first frame (every small opening of fast
+        speech)."""
+        gaps = ft.lid_gaps(kp, MOUTH_POS)
+        if gaps.mean() < self._mouth_rest.mean():
+            self._mouth_rest = gaps
+        extra = (ft.lid_gaps(self.initial, MOUTH_POS) - self._mouth_rest) * self._scale
+        if not extra.any():
+            return target
+        return ft.set_lid_gaps(target, MOUTH_POS, ft.lid_gaps(target, MOUTH_POS) + extra, 0.3)
+
+    def _steady_head(self, target: np.ndarray, driver_turn: float) -> np.ndarray:
         """The head keeps its rotation, but only part of its travel and of its size change.
 
         A driver walking towards the camera or drifting across the frame is framing, not expression;
@@ -216,17 +253,60 @@ class Follower:
         steady = np.array([[c, -s_], [s_, c]], np.float32)
         # target = S(expression); keep the expression, replace S by the steadier similarity.
         inv = _inverse_similarity(rot)
-        expression = self._soft_turn((target - shift) @ inv.T)
+        expression = self._turn_as_driver((target - shift) @ inv.T, driver_turn)
         return ((expression - centre) @ steady.T + centre + moved).astype(np.float32)
 
     def __call__(self, kp_driving: np.ndarray) -> np.ndarray:
+        """The target for one driving frame, right away (causal smoothing; ``lookahead`` must be 0)."""
+        assert self._ahead is None, "a look-ahead follower is fed through stream()"
         kp = np.asarray(kp_driving, np.float32)
         if self._filter is not None:
-            kp = (self._filter(kp / self._unit, self.dt) * self._unit).astype(np.float32)
-        target = normalize_keypoints(self.source_kp, kp, self.initial, self.adapt_scale, self.relative)
+            return self._transfer(self._filter(self._filter_row(kp), self.dt))
+        return self._transfer(self._filter_row(kp))
+
+    def stream(self, items: Iterable[tuple[T, np.ndarray]]) -> Iterator[tuple[T, np.ndarray]]:
+        """(anything, driving keypoints) pairs -> (the same thing, target keypoints), in order.
+
+        With a look-ahead the smoothing runs ``lookahead`` frames behind the input (zero-phase: the
+        result does not trail the driver); the things paired with the keypoints (the driving frames)
+        wait in a buffer of that many.
+        """
+        if self._ahead is None:
+            for thing, kp in items:
+                yield thing, self(kp)
+            return
+        waiting: deque = deque()
+        for thing, kp in items:
+            waiting.append(thing)
+            for smoothed in self._ahead.push(self._filter_row(kp), self.dt):
+                yield waiting.popleft(), self._transfer(smoothed)
+        for smoothed in self._ahead.flush(self.dt):
+            yield waiting.popleft(), self._transfer(smoothed)
+
+    def _filter_row(self, kp: np.ndarray) -> np.ndarray:
+        """(K + 1, 2): keypoints in face units, then (the driver's turn, 0)."""
+        kp = np.asarray(kp, np.float32)
+        rot, shift = similarity(self.initial[_RIGID_POS], kp[_RIGID_POS])
+        turn = _yaw((kp - shift) @ _inverse_similarity(rot).T) - _yaw(self.initial)
+        return np.concatenate([kp / self._unit, [[turn, 0.0]]])
+
+    def _transfer(self, row: np.ndarray) -> np.ndarray:
+        """Smoothed driving keypoints and turn (:meth:`_filter_row`) -> target keypoints."""
+        kp, turn = (row[:-1] * self._unit).astype(np.float32), float(row[-1, 0])
         if not self.relative:
-            return target
-        target = self._steady_head(target)
+            return normalize_keypoints(self.source_kp, kp, self.initial, self.adapt_scale, False)
+        # FOMM's relative motion, with the head's similarity motion (roll, approach, travel) taken out
+        # of the driver first and put back on the source after: added as raw displacements, a driver
+        # who leans in or rolls his head would move the source's points by the *driver's* geometry
+        # (a source whose face is shaped or turned otherwise would bend, and read as turning).
+        rot, shift = similarity(self.initial[_RIGID_POS], kp[_RIGID_POS])      # initial -> now
+        upright = ((kp - shift) @ _inverse_similarity(rot).T).astype(np.float32)
+        target = normalize_keypoints(self.source_kp, upright, self.initial, self.adapt_scale, True)
+        target = self._mouth_from_rest(upright, target)
+        centre_i, centre_s = self.initial[_RIGID_POS].mean(0), self.source_kp[_RIGID_POS].mean(0)
+        travel = (centre_i @ rot.T + shift - centre_i) * self._scale
+        target = ((target - centre_s) @ rot.T + centre_s + travel).astype(np.float32)
+        target = self._steady_head(target, turn)
         for eye, history, gaps in zip(EYE_POS, self._history, self._source_gaps):
             now = ft.openness(kp, eye)
             history.append(now)
@@ -234,6 +314,37 @@ class Follower:
             ratio = float(np.clip(1.0 + EYE_GAIN * (now / usual - 1.0), 0.0, EYE_RATIO_MAX))
             target = ft.set_lid_gaps(target, eye, np.maximum(gaps, 0.0) * ratio)
         return target
+
+
+def mouth_rest(driving_kp: Iterable[np.ndarray]) -> np.ndarray:
+    """Inner-lip gaps (normalised, per point pair) of the sequence's most closed mouth: the rest the
+    mouth opens from (a procedural or recorded motion's closed lips may keep a seam)."""
+    gaps = np.array([ft.lid_gaps(np.asarray(kp, np.float32), MOUTH_POS) for kp in driving_kp])
+    return gaps[int(np.argmin(gaps.mean(1)))]
+
+
+def _yaw(kp: np.ndarray) -> float:
+    """The nose tip's place between the cheek outline's sides (0..1; the fidelity tool's yaw + 0.5)."""
+    return float((kp[_NOSE_TIP, 0] - kp[_CHEEK_R, 0]) / (kp[_CHEEK_L, 0] - kp[_CHEEK_R, 0] + 1e-9))
+
+
+def _soft_turn(turn: float) -> float:
+    """Turns pass in full up to TURN_KNEE, then saturate softly (tanh) towards TURN_LIMIT."""
+    size = abs(turn)
+    if size <= TURN_KNEE:
+        return turn
+    room = TURN_LIMIT - TURN_KNEE
+    return float(np.sign(turn) * (TURN_KNEE + room * np.tanh((size - TURN_KNEE) / room)))
+
+
+def _turn_depth(kp: np.ndarray) -> np.ndarray:
+    """(K,) how far each point moves sideways on a small turn, relative to the nose tip: 1 - u^2 across
+    the face (u = -1..1 from one cheek outline to the other), the face's middle at 0.7 of the nose."""
+    left, right = float(kp[_CHEEK_R, 0]), float(kp[_CHEEK_L, 0])
+    u = (kp[:, 0] - (left + right) / 2) / max((right - left) / 2, 1e-9)
+    depth = np.clip(1.0 - u ** 2, 0.0, 1.0) * TURN_MIDDLE_DEPTH
+    depth[_NOSE_POS] /= TURN_MIDDLE_DEPTH
+    return (depth / max(depth[_NOSE_TIP], 1e-3)).astype(np.float32)
 
 
 @functools.cache
@@ -485,13 +596,19 @@ class LandmarkAnimator:
         return ft.paint_mouth(frame, lips[_UPPER_INNER_POS], lips[_LOWER_INNER_POS], strength)
 
     def follower(self, driving_initial: np.ndarray, fps: float = 25.0, relative: bool = True,
-                 adapt_scale: bool = True, smooth: bool = True) -> Follower:
+                 adapt_scale: bool = True, smooth: bool = True, lookahead: int = 0,
+                 mouth_rest: np.ndarray | None = None) -> Follower:
+        """A :class:`Follower` for this source; offline callers pass ``lookahead=LOOKAHEAD`` and feed
+        it through ``stream`` (no smoothing lag), and ``mouth_rest`` when the whole sequence is known."""
         assert self.source_kp is not None, "call set_source first"
-        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth)
+        return Follower(self.source_kp, driving_initial, fps, relative, adapt_scale, smooth, lookahead,
+                        mouth_rest)
 
     def animate(self, driving_kp: Iterable[np.ndarray], driving_initial: np.ndarray,
                 relative: bool = True, adapt_scale: bool = True, fps: float = 25.0) -> Iterator[np.ndarray]:
         """Yield one uint8 frame per (K, 2) normalised driving keypoint set."""
-        follow = self.follower(driving_initial, fps, relative, adapt_scale)
-        for kp in driving_kp:
-            yield self.render(follow(kp))
+        driving_kp = list(driving_kp)
+        follow = self.follower(driving_initial, fps, relative, adapt_scale, lookahead=LOOKAHEAD,
+                               mouth_rest=mouth_rest(driving_kp) if driving_kp else None)
+        for _, target in follow.stream((None, kp) for kp in driving_kp):
+            yield self.render(target)

@@ -11,6 +11,7 @@ is on disk: exactly one frame per driving frame.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import queue
 import shutil
@@ -29,7 +30,14 @@ from core import provenance as pv
 from core import video
 from core.animate import motion_transfer as mt
 from core.animate.audio import mux_audio
-from core.animate.driving import check_driving_length, find_driving_crop, iter_cropped, probe, tracked_frames
+from core.animate.driving import (
+    DRIVING_REFINE,
+    check_driving_length,
+    find_driving_crop,
+    iter_cropped,
+    probe,
+    tracked_frames,
+)
 from core.animate.driving import driving_keypoints as track_keypoints
 from core.animate.errors import AnimationError
 from core.animate.framing import OUTPUT_SIZE
@@ -223,7 +231,7 @@ def _animate(source, driving, out_path: Path, opts: AnimateOptions, progress, ca
         crop = find_driving_crop(driving, info, static_landmarker(), clock, opts.max_frames, opts.crop_margin)
         expected = min(info.frames_estimate or 1, opts.max_frames or 10**9)
         if not fused:
-            with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+            with FaceLandmarker(max_faces=1, video=True, refine=DRIVING_REFINE) as mesher:
                 drv_kp, lost = track_keypoints(driving, crop, mesher, clock, opts.max_frames, expected)
 
     start = 0
@@ -351,15 +359,18 @@ def _render_fused(src, driving, crop, animator, src_kp, opts: AnimateOptions,
                   stats: dict, fps: float = 25.0) -> Iterator[np.ndarray]:
     from core.landmarks import FaceLandmarker
 
-    follow = None
-    with FaceLandmarker(max_faces=1, video=True, refine=False) as mesher:
+    with FaceLandmarker(max_faces=1, video=True, refine=DRIVING_REFINE) as mesher:
         tracked = tracked_frames(driving, crop, mesher, opts.max_frames, opts.side_by_side, stats)
         ahead = prefetch(tracked) if PREFETCH_DEPTH > 0 else tracked  # 0: one thread (the bench's baseline)
         with contextlib.closing(ahead) as frames:
-            for frame, kp in frames:
-                if follow is None:  # smoothing in time and eye openness start from the first frame
-                    follow = animator.follower(kp, fps, opts.relative, opts.adapt_scale)
-                result = animator.render(follow(kp))
+            first = next(frames, None)
+            if first is None:
+                return
+            # Smoothing in time and eye openness start from the first frame; the look-ahead keeps a
+            # few driving frames waiting (the result does not trail the driver).
+            follow = animator.follower(first[1], fps, opts.relative, opts.adapt_scale, lookahead=mt.LOOKAHEAD)
+            for frame, target in follow.stream(itertools.chain([first], frames)):
+                result = animator.render(target)
                 yield compose(src, frame, result, opts.upscale, opts.side_by_side)
 
 
@@ -376,10 +387,11 @@ def _render_keypoints(src, driving, crop, animator, src_kp, drv_kp, start: int, 
             views = preview.preview_frames(Motion("driving", 25.0, drv_kp), preview.motion_animator())
         except (FileNotFoundError, ValueError):  # the bundled faces are missing: dots after all
             views = None
-    follow = animator.follower(initial_kp, fps, opts.relative, opts.adapt_scale)
+    follow = animator.follower(initial_kp, fps, opts.relative, opts.adapt_scale, lookahead=mt.LOOKAHEAD,
+                               mouth_rest=mt.mouth_rest(drv_kp) if len(drv_kp) else None)
     try:
-        for kp in drv_kp:
-            result = animator.render(follow(kp))
+        for kp, target in follow.stream((kp, kp) for kp in drv_kp):
+            result = animator.render(target)
             view = None
             if opts.side_by_side:
                 view = draw_keypoints(kp) if views is None else next(views, None)
