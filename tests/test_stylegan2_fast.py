@@ -166,3 +166,15 @@ def test_kept_buffers_carry_nothing_between_calls():
     assert torch.equal(results[1], fs(wb)) and len(fs._kept) <= 2
     fs.release_buffers()
     assert not fs._kept and torch.equal(fs(wa), first)
+
+
+def test_a_generator_with_a_cached_renderer_deep_copies():
+    """A trainer deep-copies G for its EMA; the cached renderer (lock, kept buffers) must not stop it."""
+    import copy
+
+    G = _big_narrow(64)
+    ws = sg.seeds_to_ws(G, [3], 0.7)
+    first = fast_synthesis(G)(ws)
+    G2 = copy.deepcopy(G)
+    torch.testing.assert_close(fast_synthesis(G2)(ws), first, atol=0, rtol=0)
+    assert fast_synthesis(G2) is not fast_synthesis(G)

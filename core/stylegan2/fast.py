@@ -298,10 +298,18 @@ class FastSynthesis:
         ws = ws.to(torch.float32)
         scratch = self._take_scratch(max_resolution)
         try:
-            return torch.cat([self._one(ws[i:i + 1], noise_mode == "const", max_resolution, scratch)
-                              for i in range(ws.shape[0])])
+            images = [self._one(ws[i:i + 1], noise_mode == "const", max_resolution, scratch)
+                      for i in range(ws.shape[0])]
+            return images[0] if len(images) == 1 else torch.cat(images)
         finally:
             self._keep_scratch(scratch)
+
+    def __getstate__(self) -> dict:
+        # Copies (a trainer deep-copies G for its EMA) take the constants, not the lock or buffers.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_kept", "_lock")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _kept=[], _lock=threading.Lock())
 
     def release_buffers(self) -> None:
         """Drop the kept activation buffers (the next call allocates afresh)."""
