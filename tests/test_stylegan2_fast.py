@@ -166,6 +166,10 @@ def test_kept_buffers_carry_nothing_between_calls():
     assert torch.equal(results[1], fs(wb)) and len(fs._kept) <= 2
     fs.release_buffers()
     assert not fs._kept and torch.equal(fs(wa), first)
+    fs.release_buffers()
+    with torch.inference_mode():  # buffers made under inference mode stay writable outside it
+        assert torch.equal(fs(wa), first)
+    assert torch.equal(fs(wa), first)
 
 
 def test_a_generator_with_a_cached_renderer_deep_copies():

@@ -119,7 +119,8 @@ class _Scratch:
 
     def __init__(self, slot_elems: int, dtype: torch.dtype):
         self.slot_elems = _round(slot_elems)
-        self.buffer = torch.empty(3 * self.slot_elems, dtype=dtype)
+        with torch.inference_mode(False):  # a normal tensor: writable in and outside inference mode
+            self.buffer = torch.empty(3 * self.slot_elems, dtype=dtype)
 
     def views(self, slot: int, shapes: list[tuple[int, int, int]]) -> list[torch.Tensor]:
         """Channels-last [1, C, H, W] tensors for ``shapes`` (C, H, W), side by side in ``slot``."""
