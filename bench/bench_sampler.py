@@ -10,7 +10,9 @@
 3. The renderers for one full 1024 px face (official FFHQ config-F shape): the reference synthesis, the
    fast fp32 renderer (core.stylegan2.fast) and its bf16 mode, interleaved with the machine's own plain
    fp32 (and bf16) 3x3 convolution throughput measured in the same run; prints s/face, the effective
-   GFLOP/s as a share of the conv throughput, the speed-ups and the PSNR against the reference.
+   GFLOP/s as a share of the conv throughput, the speed-ups and the PSNR against the reference; then
+   the same share in one thread's CPU seconds (other work on a shared machine inflates wall times,
+   much less the CPU time a thread gets), and the load average before and after.
    ``--renderer-only`` runs just this part.
 
 Usage: python bench/bench_sampler.py [--threads 2] [--changes 40] [--full-repeats 2] [--renderer-only]
@@ -94,50 +96,71 @@ def synthesis_gflop(G: sg.Generator) -> float:
     return flop / 1e9
 
 
-def conv_throughput(dtype: torch.dtype, channels: int = 512, size: int = 64) -> tuple[float, float]:
-    """GFLOP/s of one plain 3x3 conv (batch 1, channels-last, the layout oneDNN is fastest in), best of
-    three, and its seconds."""
+def conv_throughput(dtype: torch.dtype, channels: int = 512, size: int = 64, runs: int = 1,
+                    clock=time.perf_counter) -> tuple[float, float]:
+    """GFLOP/s of a plain 3x3 conv (batch 1, channels-last, the layout oneDNN is fastest in), ``runs``
+    convs back to back, best of three, and the seconds of one conv (``clock``: wall or CPU time)."""
     x = torch.randn(1, channels, size, size).to(dtype).contiguous(memory_format=torch.channels_last)
     w = torch.randn(channels, channels, 3, 3).to(dtype).contiguous(memory_format=torch.channels_last)
     torch.nn.functional.conv2d(x, w, padding=1)
-    best = min(_timed(lambda: torch.nn.functional.conv2d(x, w, padding=1)) for _ in range(3))
+    best = min(_timed(lambda: [torch.nn.functional.conv2d(x, w, padding=1) for _ in range(runs)], clock)
+               for _ in range(3)) / runs
     return 2 * channels * channels * 9 * size * size / best / 1e9, best
 
 
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
+def _timed(fn, clock=time.perf_counter) -> float:
+    t0 = clock()
     fn()
-    return time.perf_counter() - t0
+    return clock() - t0
+
+
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
 @torch.no_grad()
 def renderers(repeats: int, bf16_full: bool) -> None:
-    from core.stylegan2.fast import bf16_is_fast, fast_synthesis, psnr
+    from core.stylegan2.fast import FastSynthesis, bf16_is_fast, fast_synthesis, psnr
 
     G = sg.official_size_generator(1024)
     ws = sg.seeds_to_ws(G, [1], 0.7)
     gflop = synthesis_gflop(G)
+    threads = torch.get_num_threads()
+    load_before = _load()
+    cold = _timed(lambda: FastSynthesis(G)(ws))  # the first face: buffers allocated, pages touched
     fp32 = fast_synthesis(G)
     bf16 = fast_synthesis(G, torch.bfloat16)
     ref_img = G.synthesis(ws, noise_mode="const")  # warm-up and the reference picture
     fast_img = fp32(ws)
     conv32, conv16, t_ref, t_fast = [], [], [], []
     for _ in range(repeats):  # interleaved, so load from other work hits every figure alike
-        conv32.append(conv_throughput(torch.float32)[0])
+        conv32.append(conv_throughput(torch.float32, runs=10)[0])
         t_ref.append(_timed(lambda: G.synthesis(ws, noise_mode="const")))
-        conv32.append(conv_throughput(torch.float32)[0])
+        conv32.append(conv_throughput(torch.float32, runs=10)[0])
         t_fast.append(_timed(lambda: fp32(ws)))
     conv32_best = max(conv32)
-    print(f"\n[3] renderers, one 1024 px face ({gflop:.0f} GFLOP; random weights, official FFHQ shape)")
-    print(f"    machine: plain fp32 3x3 conv (512 ch, 64x64, channels-last): best {conv32_best:.1f} GFLOP/s, "
-          f"median {np.median(conv32):.1f} over {len(conv32)} runs interleaved with the renders")
+    print(f"\n[3] renderers, one 1024 px face ({gflop:.0f} GFLOP; random weights, official FFHQ shape), "
+          f"{threads} thread(s); load average before {load_before}")
+    print(f"    machine: plain fp32 3x3 conv (512 ch, 64x64, channels-last, 10 in a row): best "
+          f"{conv32_best:.1f} GFLOP/s, median {np.median(conv32):.1f} over {len(conv32)} runs interleaved "
+          f"with the renders")
     for name, ts in (("reference synthesis (official fused path)", t_ref), ("fast fp32 renderer", t_fast)):
         best = min(ts)
         print(f"    {name}: best {best:.2f} s/face, p50 {np.median(ts):.2f} s -> "
               f"{gflop / best:.1f} GFLOP/s = {100 * gflop / best / conv32_best:.0f} % of the conv throughput "
               f"(best vs best; p50 vs p50: {100 * gflop / np.median(ts) / np.median(conv32):.0f} %)")
     print(f"    fast fp32 / reference speed-up: {min(t_ref) / min(t_fast):.2f}x; "
-          f"PSNR fp32 vs reference: {psnr(fast_img, ref_img):.1f} dB")
+          f"PSNR fp32 vs reference: {psnr(fast_img, ref_img):.1f} dB; first face of a fresh renderer "
+          f"(buffers allocated): {cold:.2f} s")
+    # Other work on the machine inflates wall times; one thread's CPU seconds mostly do not see it.
+    torch.set_num_threads(1)
+    conv_gf = conv_throughput(torch.float32, runs=10, clock=time.thread_time)[0]
+    cpu_ref = min(_timed(lambda: G.synthesis(ws, noise_mode="const"), time.thread_time) for _ in range(2))
+    cpu_fast = min(_timed(lambda: fp32(ws), time.thread_time) for _ in range(max(2, repeats)))
+    torch.set_num_threads(threads)
+    print(f"    one thread, CPU seconds (load-independent): conv {conv_gf:.1f} GFLOP per CPU-s; reference "
+          f"{cpu_ref:.2f} CPU-s/face = {100 * gflop / cpu_ref / conv_gf:.0f} %, fast fp32 {cpu_fast:.2f} "
+          f"CPU-s/face = {100 * gflop / cpu_fast / conv_gf:.0f} % of the conv's GFLOP per CPU-s")
     drag = [_timed(lambda: fp32(ws, max_resolution=256)) for _ in range(2)]
     print(f"    one drag frame (the 256 px block of the skip architecture), fast fp32: {min(drag):.2f} s; "
           f"a 65-frame 1024 px show morph at the fp32 face time: {65 * min(t_fast) / 60:.1f} min")
@@ -156,6 +179,7 @@ def renderers(repeats: int, bf16_full: bool) -> None:
           f"(256 ch, 32x32): bf16 {conv16[0]:.1f} vs fp32 {c32_small:.1f} GFLOP/s")
     print(f"    bf16 renderer ({where}): {t_b:.3f} s vs fp32 {t_f:.3f} s -> {t_f / t_b:.2f}x; "
           f"PSNR bf16 vs fp32: {psnr(b_img, f_img):.1f} dB")
+    print(f"    load average after: {_load()}")
 
 
 def main() -> None:

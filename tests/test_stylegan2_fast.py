@@ -120,3 +120,65 @@ def test_official_size_network_pickle_round_trip_and_sample(tmp_path, capsys):
     assert run_cli(sg.main, ["sample", "--network", str(path), "--seeds", "1", "--out", str(out),
                              "--precision", "fp32"]) == 0
     assert (out / "seed0001.png").stat().st_size > 100_000  # a 1024 px PNG of a (random-weight) picture
+
+
+def test_in_place_convs_equal_the_plain_ones(monkeypatch):
+    """oneDNN's in-place conv (where this build has it) and the portable fallback draw the same face."""
+    from core.stylegan2 import fast
+
+    G = _big_narrow(64)
+    ws = sg.seeds_to_ws(G, [6], 0.7)
+    native = FastSynthesis(G)(ws, "const")
+    monkeypatch.setattr(fast, "inplace_conv_supported", lambda dtype: False)
+    portable = FastSynthesis(G)
+    assert not any(layer.inplace for block in portable.blocks for layer in block[2:4] if layer is not None)
+    torch.testing.assert_close(portable(ws, "const"), native, atol=1e-5, rtol=0)
+
+
+def test_kept_buffers_carry_nothing_between_calls():
+    """The activation buffers live across calls: a face drawn after a smaller preview, another seed and
+    noise 'none' equals the first drawing, threads drawing at once each get their own buffer, and the
+    buffers are reused (no new allocation on the next call)."""
+    import threading
+
+    G = _big_narrow(128)
+    fs = FastSynthesis(G)
+    wa, wb = sg.seeds_to_ws(G, [1], 0.7), sg.seeds_to_ws(G, [2], 0.7)
+    first = fs(wa)
+    kept = list(fs._kept)
+    assert len(kept) == 1
+    fs(wb, "none")
+    fs(wb, max_resolution=16)
+    assert fs._kept == kept  # the preview fits in the same buffer
+    assert torch.equal(fs(wa), first)
+    results: dict[int, torch.Tensor] = {}
+
+    def draw(i: int, ws: torch.Tensor) -> None:
+        for _ in range(3):
+            results[i] = fs(ws)
+
+    threads = [threading.Thread(target=draw, args=(i, ws)) for i, ws in enumerate([wa, wb, wa])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert torch.equal(results[0], first) and torch.equal(results[2], first)
+    assert torch.equal(results[1], fs(wb)) and len(fs._kept) <= 2
+    fs.release_buffers()
+    assert not fs._kept and torch.equal(fs(wa), first)
+    fs.release_buffers()
+    with torch.inference_mode():  # buffers made under inference mode stay writable outside it
+        assert torch.equal(fs(wa), first)
+    assert torch.equal(fs(wa), first)
+
+
+def test_a_generator_with_a_cached_renderer_deep_copies():
+    """A trainer deep-copies G for its EMA; the cached renderer (lock, kept buffers) must not stop it."""
+    import copy
+
+    G = _big_narrow(64)
+    ws = sg.seeds_to_ws(G, [3], 0.7)
+    first = fast_synthesis(G)(ws)
+    G2 = copy.deepcopy(G)
+    torch.testing.assert_close(fast_synthesis(G2)(ws), first, atol=0, rtol=0)
+    assert fast_synthesis(G2) is not fast_synthesis(G)
