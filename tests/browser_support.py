@@ -208,6 +208,17 @@ def click_button(driver, text: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def open_details(driver, label: str, timeout: float = 30) -> None:
+    """Unfold the expander whose title starts with ``label`` (the engineer's Details), if folded."""
+    wait(driver, f"""(() => {{
+        const s = [...document.querySelectorAll('[data-testid="stExpander"] summary')]
+            .find(e => e.textContent.trim().startsWith({label!r}));
+        if (!s) return false;
+        if (!s.parentElement.open) s.click();
+        return s.parentElement.open;
+    }})()""", timeout, f"the {label!r} expander")
+
+
 def new_tab(driver) -> None:
     """Open a tab and switch to it: a new browser session of the app (Streamlit keeps a tab's session
     across reloads and navigation)."""
