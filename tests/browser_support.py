@@ -211,10 +211,12 @@ def click_button(driver, text: str, timeout: float = 30) -> None:
 def open_details(driver, label: str, timeout: float = 30) -> None:
     """Unfold the expander whose title starts with ``label`` (the engineer's Details), if folded."""
     wait(driver, f"""(() => {{
+        // the summary's text starts with its arrow icon's name: match the title's own text
         const s = [...document.querySelectorAll('[data-testid="stExpander"] summary')]
-            .find(e => e.textContent.trim().startsWith({label!r}));
+            .find(e => (e.querySelector('[data-testid="stMarkdownContainer"]') || e).textContent.trim()
+                       .startsWith({label!r}));
         if (!s) return false;
-        if (!s.parentElement.open) s.click();
+        if (!s.parentElement.open && !s.dataset.ccOpened) {{ s.dataset.ccOpened = "1"; s.click(); }}
         return s.parentElement.open;
     }})()""", timeout, f"the {label!r} expander")
 
