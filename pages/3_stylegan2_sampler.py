@@ -3,8 +3,9 @@ browser while dragging, rendered exactly on release) and the hand-off to the ani
 tabs (interpolation videos, style mixing, SeFa, batch export). All model work is in core.stylegan2.
 
 Panels: the sidebar's model / device / sampling controls and the model loaders (pages/_sampler_model.py),
-the face and its seeds (pages/_sampler_face.py), the drag frames (pages/_sampler_scrub.py, rendered by
-core.jobs.KeyedRenderer) and the tabs (pages/_sampler_tools.py, one pages/_sampler_tools_*.py per tab).
+the face and its controls, seed numbers in Details (pages/_sampler_face.py), the drag frames
+(pages/_sampler_scrub.py, rendered by core.jobs.KeyedRenderer) and the tabs (pages/_sampler_tools.py, one
+pages/_sampler_tools_*.py per tab).
 
 Speed where the room waits: the face is rendered first; the drag frames of the morph are prepared in
 the background afterwards (a loader fragment hands them over when the browser asks, only while they are
@@ -58,8 +59,8 @@ def model_notes(m: SamplerModel, load_error: str | None, device_error: str | Non
 
 def main() -> None:
     page_header("StyleGAN2 sampler",
-                "Faces of nobody from seeds: drag the slider under the face to morph it into another one. "
-                "Official StyleGAN2-ADA pickles load unchanged.")
+                "Faces of nobody, drawn on demand: drag the slider under the face to morph it into another "
+                "one. NVIDIA's official StyleGAN2 weights load unchanged.")
     choice = sidebar_controls()
     model, load_error, device_error = open_model(choice)
     freeze_gc(model.key)

@@ -54,7 +54,7 @@ def _record_motion(path: Path, original_name: str) -> None:
     try:
         with st.spinner("Tracking the face..."):
             motion = an.record_motion(path, path.with_suffix(".json"))
-        st.download_button("Download motion JSON", path.with_suffix(".json").read_bytes(),
+        st.download_button("Download the recorded motion", path.with_suffix(".json").read_bytes(),
                            file_name=f"{Path(original_name).stem}.json", mime="application/json")
         st.success(f"Recorded {len(motion.keypoints)} frames.")
     except an.AnimationError as e:

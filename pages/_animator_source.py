@@ -102,7 +102,9 @@ def source_panel() -> SourceFace:
     options = ([SENT] if handoff is not None else []) + [BUNDLED, UPLOAD]
     kind = st.radio("Source", options, horizontal=True)
     if kind == SENT:
-        st.caption(st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, "hand-off"))
+        st.caption("The face you sent from the sampler or the trainer.")
+        with st.expander("Details: how this face was made"):  # seed numbers and settings: the engineer's
+            st.caption(st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL) or "No description was sent.")
         source = SourceFace(SENT, np.asarray(handoff, dtype=np.uint8),
                             note=st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, ""))
     elif kind == BUNDLED:

@@ -132,4 +132,4 @@ def checkpoint_outputs(monitor_dir: Path) -> None:
         except CheckpointError as e:
             st.error(str(e))
     if (monitor_dir / "latent_walk.gif").exists():
-        st.image((monitor_dir / "latent_walk.gif").read_bytes(), caption="Latent walk (slerp, 4 seeds)")
+        st.image((monitor_dir / "latent_walk.gif").read_bytes(), caption="A smooth walk between four faces")

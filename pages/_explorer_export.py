@@ -24,7 +24,9 @@ def export_view(result: F.ScanResult, summary: dict, meta: dict, exports_dir: Pa
             st.error(os_error_message("The export failed", e))
     exported = st.session_state.get("explorer_export_dir")
     if exported:
-        st.success(f"Exported to {exported} (PNGs + manifest.csv; faces.npz beside it).")
+        st.success(f"Exported: {summary['faces_kept']} faces, ready to train on.")
+        with st.expander("Details: where the training set is"):  # a path: the engineer's, not the room's
+            st.caption(f"{exported} (PNGs + manifest.csv; faces.npz beside it).")
         npz = Path(exported).parent / "faces.npz"
         try:
             st.download_button("Download faces.npz", npz.read_bytes(), "faces.npz", key="explorer_dl")

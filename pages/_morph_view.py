@@ -68,7 +68,8 @@ export default function (component) {{
       root.sgDragging = true;
       const f = frames(), t = Number(range.value);
       if (f) face.src = f[Math.round(t * (f.length - 1))];
-      label.textContent = `t = ${{t.toFixed(2)}}` + (f ? "" : " · renders on release");
+      label.textContent = `Face A → face B: ${{Math.round(t * 100)}}%`
+        + (f ? "" : " · drawn when you let go");
     }});
     range.addEventListener("change", () => {{
       root.sgDragging = false;

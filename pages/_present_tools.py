@@ -129,6 +129,8 @@ def edit_panel(show_dir: Path, views: list[SceneView]) -> None:
         pick = st.selectbox("Scene", range(n), key="present_edit_pick",
                             format_func=lambda i: f"{i + 1} · {views[i].title}")
         scene = views[pick].scene
+        if views[pick].about:  # the engineer's line (seeds, ψ, model file): here, never on stage
+            st.caption(views[pick].about)
         new_title = st.text_input("Title", scene.title, key=f"present_title_{scene.id}")
         new_notes = st.text_area("Presenter notes", scene.notes, key=f"present_notes_{scene.id}")
         c1, c2, c3, c4 = st.columns(4)

@@ -1,6 +1,7 @@
-"""The sampler's face: seeds A and B, the face of A (or of the A -> B blend the slider let go at) in the
-morph view, and what can be done with it (download, send to the animator, add to the show). One fragment:
-a seed change or a slider release reruns only this."""
+"""The sampler's face: face A (or the A -> B blend the slider let go at) in the morph view, the room's
+controls (new face, previous face, new face B), what can be done with the face (download, send to the
+animator, add to the show) and, folded in Details, the seed numbers that draw A and B. One fragment: a
+new face or a slider release reruns only this."""
 
 from __future__ import annotations
 
@@ -10,18 +11,22 @@ import time
 import numpy as np
 import streamlit as st
 import torch
+from streamlit.delta_generator import DeltaGenerator
 
 from core import provenance as pv
 from core import stylegan2 as sg
 from core.device import describe
 from core.show import FaceScene, MorphScene
 from core.showcase import Showcase
-from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL, send_to_animator
+from pages._common import HANDOFF_ANIMATOR_SOURCE, send_to_animator
 from pages._morph_view import morph_view, released_value
 from pages._provenance import export_settings, signing_blocked
 from pages._sampler_model import SamplerModel
 from pages._sampler_scrub import data_url, encode_px, pair_key
 from pages._show import add_to_show
+
+SEED_A_LABEL, SEED_B_LABEL = "Seed of face A", "Seed of face B"  # in Details; tests and benches type here
+HISTORY = 20  # faces "Previous face" can go back through
 
 
 def render_threads(G: sg.Generator) -> int:
@@ -80,18 +85,51 @@ def _released() -> None:
         st.session_state["sg_morph_t"] = value
 
 
-def _seed_inputs(m: SamplerModel, showcase: Showcase, psi: float) -> None:
+def _remember(seed: int, seed_b: int) -> None:
+    """Keep the faces shown before (for "Previous face"): a new face A pushes the one it replaces."""
+    shown = st.session_state.get("sg_on_screen")
+    going_back = st.session_state.pop("sg_going_back", False)
+    if shown is not None and shown[0] != seed and not going_back:
+        history = st.session_state.setdefault("sg_history", [])
+        history.append(shown)
+        del history[:-HISTORY]
+    st.session_state["sg_on_screen"] = (seed, seed_b)
+
+
+def _previous() -> None:
+    history = st.session_state.get("sg_history") or []
+    if history:
+        seed, seed_b = history.pop()
+        st.session_state.update(sg_seed=seed, sg_seed_b=seed_b, sg_morph_t=0.0, sg_going_back=True)
+
+
+def _face_buttons(m: SamplerModel, showcase: Showcase, psi: float) -> None:
+    """The room's controls: a new face A, back to the one before, a new face B for the slider's end."""
     args = (m, showcase, psi)
-    a_col, a_btn = st.columns([3, 2], vertical_alignment="bottom")
-    a_col.number_input("Seed (face A)", min_value=0, max_value=2**32 - 1, step=1, key="sg_seed",
-                       on_change=_seed_changed, args=args)
-    a_btn.button("🎲 Random", key="sg_random", on_click=_randomise, args=args, width="stretch",
-                 help="Another showcase face (and a clearly different face B to morph into)")
-    b_col, b_btn = st.columns([3, 2], vertical_alignment="bottom")
-    b_col.number_input("Morph into seed B", min_value=0, max_value=2**32 - 1, step=1, key="sg_seed_b",
-                       on_change=lambda: st.session_state.update(sg_morph_t=0.0))
-    b_btn.button("🎲 New B", key="sg_random_b", on_click=_new_b, args=args, width="stretch",
-                 help="A face B that looks clearly different from A (far away in W)")
+    st.markdown("**Face A**: the face on screen")
+    new_col, back_col = st.columns(2)
+    new_col.button("🎲 New face", key="sg_random", on_click=_randomise, args=args, width="stretch",
+                   help="Another face (and a clearly different face B to morph into)")
+    back_col.button("↩ Previous face", key="sg_prev", on_click=_previous, width="stretch",
+                    disabled=not st.session_state.get("sg_history"), help="Back to the face shown before")
+    st.markdown("**Face B**: where the slider ends")
+    st.button("🎲 New face B", key="sg_random_b", on_click=_new_b, args=args, width="stretch",
+              help="Another face to morph into, clearly different from face A")
+
+
+def _seed_details(m: SamplerModel, showcase: Showcase, psi: float) -> DeltaGenerator:
+    """The engineer's words, folded away: the seed numbers (typed here, the same number is the same face
+    on every page and in the show) and the render time. Returns the expander, for the timing line."""
+    details = st.expander("Details: seed numbers and timing")
+    with details:
+        a_col, b_col = st.columns(2)
+        a_col.number_input(SEED_A_LABEL, min_value=0, max_value=2**32 - 1, step=1, key="sg_seed",
+                           on_change=_seed_changed, args=(m, showcase, psi),
+                           help="The number that draws face A: the same number always draws the same face.")
+        b_col.number_input(SEED_B_LABEL, min_value=0, max_value=2**32 - 1, step=1, key="sg_seed_b",
+                           on_change=lambda: st.session_state.update(sg_morph_t=0.0),
+                           help="The number that draws face B, at the slider's right end.")
+    return details
 
 
 def _device_line(G: sg.Generator, noise_mode: str) -> None:
@@ -119,8 +157,7 @@ def _face_actions(m: SamplerModel, image: np.ndarray, seed: int, seed_b: int, t:
         send_to_animator(image, label)
         st.success("Sent to the FOMM animator; open **4 · Animate**.")
     if HANDOFF_ANIMATOR_SOURCE in st.session_state:
-        st.caption(f"Animator hand-off ready: "
-                   f"{st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL, 'a face')}.")
+        st.caption("A face is waiting in the animator (**4 · Animate**).")
     f_col, m_col = st.columns(2)
     with f_col:
         add_to_show(FaceScene(model=m.file, seed=seed, psi=psi, noise=noise_mode),
@@ -152,10 +189,11 @@ def _face(m: SamplerModel, seed: int, seed_b: int, t: float, psi: float, noise_m
 def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> None:
     """The face and its controls: a seed change or a slider release reruns only this."""
     torch.set_num_threads(render_threads(m.G))
+    seed, seed_b = int(st.session_state["sg_seed"]), int(st.session_state["sg_seed_b"])
+    _remember(seed, seed_b)
     face_col, ctl_col = st.columns([3, 2], gap="large")
     with ctl_col:
-        _seed_inputs(m, showcase, psi)
-    seed, seed_b = int(st.session_state["sg_seed"]), int(st.session_state["sg_seed_b"])
+        _face_buttons(m, showcase, psi)
     t = float(st.session_state["sg_morph_t"])
 
     image, src, ms = _face(m, seed, seed_b, t, psi, noise_mode)
@@ -167,7 +205,8 @@ def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> No
                    scrub=bool(st.session_state.get("sg_scrub", True)),
                    caption=f"Face A → face B: {t:.0%}" if t else "Face A: drag the slider towards face B")
     with ctl_col:
-        st.caption(f"⏱ {'slider' if t else 'seed'} → image {ms:.0f} ms (mapping + synthesis at "
-                   f"{m.G.img_resolution} px + encoding)")
         _device_line(m.G, noise_mode)
         _face_actions(m, image, seed, seed_b, t, psi, noise_mode)
+        with _seed_details(m, showcase, psi):
+            st.caption(f"⏱ {'slider' if t else 'seed'} → image {ms:.0f} ms (mapping + synthesis at "
+                       f"{m.G.img_resolution} px + encoding)")

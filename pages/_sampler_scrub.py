@@ -103,5 +103,6 @@ def scrub_loader(m: SamplerModel, psi: float, noise_mode: str) -> None:
         return
     frames, ms = result
     deliver_frames(key="sg_scrub_frames", pair=pair, frames=frames, nonce=nonce)
-    st.caption(f"⏱ {scrub_count(m.G)} frames at {m.preview_res} px ready in {ms:.0f} ms (rendered in the "
-               "background after the face; dragging shows them, letting go renders the exact blend)")
+    with st.expander("Details: drag preview"):  # the engineer's figures, off the main path
+        st.caption(f"⏱ {scrub_count(m.G)} frames at {m.preview_res} px ready in {ms:.0f} ms (rendered in the "
+                   "background after the face; dragging shows them, letting go renders the exact blend)")

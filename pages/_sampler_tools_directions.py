@@ -110,7 +110,7 @@ def sefa_panel(m: SamplerModel, sem: sg.SemanticDirections, group: str, names: l
     img = sg.synthesize(m.G, edited, noise_mode, noise_seed=seed_now)[0]
     ms = (time.perf_counter() - t0) * 1000
     with right:
-        st.image(img, caption=f"seed {seed_now} edited", width=DISPLAY)
+        st.image(img, caption="Face A, edited", width=DISPLAY)
         st.caption(f"⏱ {ms:.0f} ms")
         if st.button("Send edited face to animator ➜", key="sg_send_sefa"):
             named = ", ".join(f"{st.session_state.get(f'sg_dir_name_{k}')} {a:+.2f}σ"

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from core import ASSETS_DIR, CHECKPOINTS_DIR
-from core.status import asset_status, hardware, library_versions
+
+# Nothing heavy is imported before the faces are on screen: on a fresh server this script's first run is
+# the first request's wait. pandas (about 0.5 s) and the installation's status come after the slide.
 
 # The opening row shows the bundled DCGAN's showcase faces (trained by this project on the teacher's
 # stream; bench/bench_quality.py mean detector score 0.881, SWD 25.7): chosen when the bundled StyleGAN2 was
@@ -35,17 +36,21 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 @st.cache_data(show_spinner="Preparing the faces…", max_entries=4)
 def showcase_faces(path: str, stamp: tuple[int, int] | None, count: int, size: int):
-    """(labels, faces, note) of the bundled DCGAN's showcase, or ([], None, why) when it cannot load.
+    """(labels, PNG bytes of the faces, note) of the bundled DCGAN's showcase, or ([], None, why) when it
+    cannot load.
 
     Prepared once per checkpoint and kept on disk (core.showcase.prepared_dcgan_faces): a fresh server
     shows them within a second of the first request."""
+    from core.image.convert import png_bytes
     from core.showcase import dcgan_face_label, prepared_dcgan_faces
 
     try:
         ids, faces, note = prepared_dcgan_faces(path, count, size)
     except (ValueError, OSError) as e:  # CheckpointError is a ValueError
         return [], None, f"The bundled DCGAN checkpoint could not be opened ({e})."
-    return [dcgan_face_label(i) for i in ids], faces, note
+    # Encoded once here (st.image passes PNG bytes through, where an array is encoded again on every run),
+    # quickly: on a fresh server this is the first request's wait (6 faces: 35 ms at level 1, 190 ms at 6).
+    return [dcgan_face_label(i) for i in ids], [png_bytes(f, compress_level=1) for f in faces], note
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -122,6 +127,10 @@ def clip_survey_steps_panel() -> None:
 
 def status_panel(face_labels: list[str]) -> None:
     """The machinery, folded away."""
+    import pandas as pd
+
+    from core.status import asset_status, hardware, library_versions
+
     with st.expander("Status of this installation"):
         st.caption("Everything below ships with the app and works offline; downloaded official weights "
                    "appear here when present.")

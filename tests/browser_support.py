@@ -68,11 +68,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cmd: list[str], port: int, log_name: str, env: dict | None = None) -> subprocess.Popen:
+def start_server(cmd: list[str], port: int, log_name: str, env: dict | None = None,
+                 cwd: Path = ROOT) -> subprocess.Popen:
     """Start a server in its own process group (its log in tests/artifacts/), wait for its port."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed with the server
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
                                                 **(env or {})},
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     proc.log = log
@@ -108,11 +109,11 @@ def streamlit_command(script: str, port: int) -> list[str]:
 
 @contextmanager
 def running_studio(log_name: str, env: dict | None = None, script: str = "streamlit_app.py",
-                   port: int | None = None) -> Iterator[str]:
-    """The studio (or another Streamlit ``script``) served on a loopback port (a free one unless given):
-    its URL while the block runs, its log in tests/artifacts/``log_name``; stopped after."""
+                   port: int | None = None, cwd: Path = ROOT) -> Iterator[str]:
+    """The studio (or another Streamlit ``script``) served from ``cwd`` on a loopback port (a free one
+    unless given): its URL while the block runs, its log in tests/artifacts/``log_name``; stopped after."""
     port = port or free_port()
-    proc = start_server(streamlit_command(script, port), port, log_name, env)
+    proc = start_server(streamlit_command(script, port), port, log_name, env, cwd)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -248,6 +249,19 @@ def click_button(driver, text: str, timeout: float = 30) -> None:
             pass
         assert time.time() < deadline, f"no enabled button {text!r}"
         time.sleep(0.2)
+
+
+def open_details(driver, label: str, timeout: float = 30) -> None:
+    """Unfold the expander whose title starts with ``label`` (the engineer's Details), if folded."""
+    wait(driver, f"""(() => {{
+        // the summary's text starts with its arrow icon's name: match the title's own text
+        const s = [...document.querySelectorAll('[data-testid="stExpander"] summary')]
+            .find(e => (e.querySelector('[data-testid="stMarkdownContainer"]') || e).textContent.trim()
+                       .startsWith({label!r}));
+        if (!s) return false;
+        if (!s.parentElement.open && !s.dataset.ccOpened) {{ s.dataset.ccOpened = "1"; s.click(); }}
+        return s.parentElement.open;
+    }})()""", timeout, f"the {label!r} expander")
 
 
 def new_tab(driver) -> None:

@@ -35,6 +35,7 @@ from tests.browser_support import (
     click_button,
     drag,
     idle,
+    open_details,
     release,
     report_timings,
     shot,
@@ -197,7 +198,8 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
 
     # --- a new seed: a new face ---------------------------------------------------------------------------
     before = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
-    box = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Seed (face A)"]')
+    open_details(browser, "Details: seed numbers")  # the number is typed there (issue 22)
+    box = browser.find_element(By.CSS_SELECTOR, 'input[aria-label="Seed of face A"]')
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(str(SEED))
     t0 = time.perf_counter()
@@ -208,7 +210,7 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     face_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
     face = _decode(face_src)
     assert face.shape[:2] == (512, 512), face.shape  # a 1024 px face sent at the view's 512 px
-    caption = wait(browser, "document.body.innerText.match(/⏱ seed → image (\\d+) ms/)?.[1]", 30,
+    caption = wait(browser, "document.body.textContent.match(/⏱ seed → image (\\d+) ms/)?.[1]", 30,
                    "the render time caption")
     TIMINGS["sampler: seed -> image, server side, as the page says (s)"] = int(caption) / 1000
 
@@ -217,7 +219,7 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     wait(browser, "(document.querySelector('input#sg-morph') || {dataset: {}}).dataset.scrub === 'ready'",
          300, "the drag frames")
     TIMINGS["sampler: new face on screen -> drag frames ready in the browser (s)"] = time.perf_counter() - t0
-    done = wait(browser, "document.body.innerText.match(/⏱ (\\d+) frames at (\\d+) px ready in (\\d+) ms/)"
+    done = wait(browser, "document.body.textContent.match(/⏱ (\\d+) frames at (\\d+) px ready in (\\d+) ms/)"
                          "?.slice(1).map(Number)", 30, "the drag frames' caption")
     count, res, ms = done
     assert count >= 9 and res >= 256, done
@@ -298,7 +300,8 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
                                      ".querySelector('input:checked')?.closest('label')?.textContent")
     assert checked and "Sent from a generator" in checked, checked
     body = browser.find_element(By.TAG_NAME, "body").text
-    assert f"StyleGAN2 seed {SEED} →" in body, body[:1500]
+    assert "The face you sent" in body and f"seed {SEED}" not in body, body[:1500]  # the seed: in Details
+    assert browser.execute_script(f"return document.body.textContent.includes('StyleGAN2 seed {SEED} →')")
     src = wait(browser, "(() => { const i = document.querySelector('[data-testid=stImage] img');"
                         " return i && i.complete && i.naturalWidth && i.src; })()", 60, "the sent face")
     with urllib.request.urlopen(src, timeout=30) as r:  # a media URL of the studio's server

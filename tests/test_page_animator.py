@@ -62,7 +62,12 @@ def test_page_offers_generator_handoff():
     assert not at.exception
     source = next(r for r in at.radio if r.label == "Source")
     assert source.value == "Sent from a generator"
-    assert any("StyleGAN2 seed 7" in c.value for c in at.caption)
+    # Where the face came from in plain words; its seed number only under Details (issue 22).
+    assert any("The face you sent" in c.value for c in at.main.caption)
+    details = next(e for e in at.main.expander if e.label.startswith("Details: how this face was made"))
+    assert [c.value for c in details.caption] == ["StyleGAN2 seed 7"]
+    outside = [c.value for c in at.main.caption if c.value not in {x.value for x in details.caption}]
+    assert not any("seed" in v.lower() for v in outside), outside
 
 
 def test_animate_sits_at_the_top_and_says_why_it_cannot_start():

@@ -57,7 +57,9 @@ def test_scan_folder_and_export(tmp_path: Path, monkeypatch):
     at.button_group(key="explorer_view").set_value("Export").run()
     at.button(key="explorer_export").click().run()
     assert not at.exception
-    assert at.success and "Exported to" in at.success[0].value
+    assert at.success and at.success[0].value.startswith("Exported: ")
+    assert "/" not in at.success[0].value  # the folder is under Details (issue 22: no paths on the main path)
+    assert any(e.label.startswith("Details: where the training set is") for e in at.expander)
     assert len(list((tmp_path / "exports").rglob("*.png"))) == 3
     at.button(key="explorer_handoff").click().run()
     assert at.session_state["handoff_training_dir"].endswith("images")

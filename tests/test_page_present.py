@@ -60,9 +60,11 @@ def test_present_page_hands_the_whole_show_to_the_stage(shows):
     assert stage["title"] == "Board talk"
     title, face, morph, late = stage["scenes"]
     assert (title["kind"], title["title"], title["text"]) == ("title", "Opening", "Hello board")
-    assert face["image"].startswith("/") and face["caption"].startswith("Seed 3 · ψ 0.7 · tiny.pt · 16×16")
+    # The room's words on stage (issue 22); the seed, ψ and model file only in the sidebar's Edit scenes.
+    assert face["image"].startswith("/") and face["caption"] == "A generated face: this person does not exist"
+    assert "Seed 3" not in stage["doc"] and "tiny.pt ·" not in stage["doc"]
     assert len(morph["frames"]) == 5 and morph["scrubLabel"] == "Morph scrub"
-    assert morph["labels"][0] == "seed 3 → 4 · 0%" and morph["labels"][-1] == "seed 4"
+    assert morph["labels"][0] == "face 1 → face 2 · 0%" and morph["labels"][-1] == "face 2"
     assert "not been prepared" in late["missing"]
     doc = stage["doc"]
     for marker in ("id=\"cc-prev\"", "id=\"cc-next\"", "scrub.id = 'cc-scrub'", "img.id = 'cc-frame'",

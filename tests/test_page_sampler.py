@@ -47,8 +47,22 @@ def test_sampler_renders_and_reacts(empty_downloads):
     if not core.CHECKPOINTS_DIR.joinpath("stylegan2_demo.pt").is_file():
         assert any("untrained" in i.value for i in at.info)
 
-    at.number_input(key="sg_seed").set_value(7).run()
+    # The room's controls on the main path; the seed numbers only under Details (issue 22).
+    details = next(e for e in at.main.expander if e.label.startswith("Details: seed numbers"))
+    assert {n.key for n in details.number_input} == {"sg_seed", "sg_seed_b"}
+    assert {n.key for n in at.main.number_input} == {"sg_seed", "sg_seed_b"}
+    assert not any("seed" in n.label.lower() for n in at.sidebar.number_input)
+    assert at.button(key="sg_prev").disabled  # nothing shown before yet
+
+    at.number_input(key="sg_seed").set_value(7).run()  # typed in Details: the same number, the same face
     assert not at.exception
+    assert at.number_input(key="sg_seed").value == 7
+    seed_b = at.session_state["sg_seed_b"]
+    at.button(key="sg_random").click().run()
+    assert not at.exception and at.session_state["sg_seed"] != 7
+    assert at.session_state["sg_seed_b"] != at.session_state["sg_seed"]
+    at.button(key="sg_prev").click().run()  # back to face 7 and its face B
+    assert (at.session_state["sg_seed"], at.session_state["sg_seed_b"]) == (7, seed_b)
     assert at.number_input(key="sg_seed").value == 7
 
     assert at.toggle(key="sg_scrub").value  # the drag preview is on by default, prepared in the background

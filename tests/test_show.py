@@ -214,9 +214,14 @@ def test_prepare_renders_everything_then_nothing(tmp_path, tiny_model):
     face, morph, edit, mixing = views[1:]
     assert face.width == face.height == 16 and face.image.suffix == ".jpg"
     assert len(morph.frames) == 9 and len(edit.frames) == 4 and morph.fps == 12.0
-    assert morph.labels[0] == "seed 1 → 2 · 0%" and morph.labels[-1] == "seed 3"
+    # The room's words on stage (issue 22): faces, not seed numbers; no σ, ψ or file names in the caption.
+    assert morph.labels[0] == "face 1 → face 2 · 0%" and morph.labels[-1] == "face 3"
+    assert edit.labels[0].endswith("-2.0") and "σ" not in " ".join(edit.labels), edit.labels
+    for view in (face, morph, edit, mixing):
+        assert not re.search(r"seed|ψ|σ|\.pt\b|px", view.caption, re.I), view.caption
+    assert face.about.startswith("Seed ") and "ψ" in face.about  # the engineer's line, presenter only
     # a 16 px model's frames are stored enlarged (Lanczos, x16 -> 256 px) for the player's ~500 px face;
-    # the caption keeps the model's resolution
+    # the engineer's line (view.about) keeps the model's resolution
     assert Image.open(morph.frames[0]).size == (256, 256) and Image.open(face.image).size == (256, 256)
     assert Image.open(edit.frames[0]).size == (256, 256)
     assert Image.open(mixing.image).size == (8 * mixing.width, 8 * mixing.height)  # 16 px cells x8 -> 128 px

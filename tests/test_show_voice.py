@@ -55,7 +55,7 @@ def test_voice_scene_prepares_and_plays_with_sound(tmp_path):
     show = S.load_show(d)
     view = S.scene_view(d, show, 0)
     assert view.has_audio and view.video.suffix == ".mp4" and view.poster.is_file()
-    assert "speaking the voice" in view.caption
+    assert "speaking the voice" in view.about and view.caption == "A generated face speaking"
     assert video.count_frames(view.video) == 40
     muxed = decode_audio(view.video, SR)
     assert abs(len(muxed) - len(samples)) < 0.05 * SR and np.abs(muxed).max() > 0.05

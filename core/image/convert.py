@@ -71,10 +71,11 @@ def make_grid(images: np.ndarray | list[np.ndarray], cols: int | None = None, pa
     return grid
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    """Encode a uint8 HxWx3 array as PNG bytes (for downloads and caches)."""
+def png_bytes(image: np.ndarray, compress_level: int = 6) -> bytes:
+    """Encode a uint8 HxWx3 array as PNG bytes (for downloads and caches). ``compress_level`` 1 encodes
+    about 5x faster for files about 15 % larger: for pictures a person is waiting for, on this machine."""
     buf = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
 
 

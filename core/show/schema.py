@@ -143,7 +143,7 @@ class FaceScene(_GeneratorScene):
         self.seed = check_int(where, "seed", self.seed, 0, MAX_SEED)
 
     def default_title(self) -> str:
-        return f"Seed {self.seed}"
+        return "A face that belongs to nobody"  # the room's words on stage; the seed is in the details
 
 
 @dataclass(kw_only=True)
@@ -170,7 +170,8 @@ class MorphScene(_GeneratorScene):
         return transitions * (self.frames_per_transition - 1) + (0 if self.loop else 1)
 
     def default_title(self) -> str:
-        return "Morph " + " → ".join(map(str, self.seeds))
+        n = len(self.seeds)
+        return "From one face to another" if n == 2 else f"{n} faces, one into the next"
 
 
 @dataclass(kw_only=True)
@@ -208,7 +209,7 @@ class EditScene(_GeneratorScene):
         return [self.amount_min + (self.amount_max - self.amount_min) * i / (n - 1) for i in range(n)]
 
     def default_title(self) -> str:
-        return f"Seed {self.seed}: {self.name or f'direction {self.direction + 1}'}"
+        return f"Editing a face: {self.name}" if self.name else "Editing a face without labels"
 
 
 @dataclass(kw_only=True)

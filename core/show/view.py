@@ -49,6 +49,7 @@ class SceneView:
     headline: str = ""
     verdict: str = ""
     details: str = ""
+    about: str = ""                  # the engineer's line (seeds, ψ, model file, size): presenter only
     width: int | None = None
     height: int | None = None
 
@@ -79,14 +80,53 @@ def _model_name(model: str) -> str:
 def _morph_labels(scene: MorphScene, count: int) -> list[str]:
     keys = list(scene.seeds) + ([scene.seeds[0]] if scene.loop else [])
     per = scene.frames_per_transition - 1
+    n = len(scene.seeds)
+
+    def face(k: int) -> str:  # the room's words: "face 2", not its seed number
+        return f"face {k % n + 1}"
+
     labels = []
     for i in range(count):
         t, j = divmod(i, per) if per else (0, 0)
         if t >= len(keys) - 1:
-            labels.append(f"seed {keys[-1]}")
+            labels.append(face(len(keys) - 1))
         else:
-            labels.append(f"seed {keys[t]} → {keys[t + 1]} · {j / per:.0%}")
+            labels.append(f"{face(t)} → {face(t + 1)} · {j / per:.0%}")
     return labels
+
+
+def _edit_labels(scene: EditScene, manifest: dict) -> list[str]:
+    """"smile +1.5" per frame (the amounts without the σ), from the render record's amounts."""
+    amounts = manifest.get("amounts") if isinstance(manifest.get("amounts"), list) else []
+    what = scene.name or "edit"
+    try:
+        return [f"{what} {float(a):+.1f}" for a in amounts]
+    except (TypeError, ValueError):
+        return []
+
+
+def _plain_caption(scene: Scene, manifest: dict) -> str:
+    """What the room reads under a scene's title: no seeds, ψ, file names or pixel sizes (those are in
+    :func:`_caption`, the engineer's line, shown to the presenter only)."""
+    if isinstance(scene, FaceScene):
+        return "A generated face: this person does not exist"
+    if isinstance(scene, MorphScene):
+        return "Drag the slider: one generated face turns into the next"
+    if isinstance(scene, EditScene):
+        what = scene.name or "a change the model found by itself, without labels"
+        return f"Drag the slider: {what}, on the same generated face"
+    if isinstance(scene, MixingScene):
+        return f"Each row keeps its face and takes the {scene.group} styles of a column's face"
+    if isinstance(scene, AnimationScene):
+        if scene.driving_kind == "voice":
+            return "A generated face speaking" + ("" if manifest.get("has_audio") else " (no sound)")
+        return "A generated face follows a real person's movements" + (
+            ", with sound" if manifest.get("has_audio") else "")
+    if isinstance(scene, DatasetScene):
+        return _caption(scene, manifest).rsplit(" · ", 1)[0]  # the counts, without the detector's name
+    if isinstance(scene, TimelapseScene):
+        return _caption(scene, manifest)  # "40 snapshots, recorded · step 0 to …": training steps, plain
+    return ""
 
 
 def _caption(scene: Scene, manifest: dict) -> str:
@@ -125,9 +165,9 @@ def _caption(scene: Scene, manifest: dict) -> str:
     return ""
 
 
-def _safe_caption(scene: Scene, manifest: dict) -> str:
+def _safe_caption(scene: Scene, manifest: dict, plain: bool = True) -> str:
     try:
-        return _caption(scene, manifest)
+        return _plain_caption(scene, manifest) if plain else _caption(scene, manifest)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # a hand-edited render record
         return ""
 
@@ -162,6 +202,7 @@ def scene_view(show_dir: str | os.PathLike, show: Show, index: int) -> SceneView
 
     try:
         view = SceneView(index, scene, sm.status, title, caption=_safe_caption(scene, m),
+                         about=_safe_caption(scene, m, plain=False),
                          width=_number(m.get("width"), None, 1, 100_000),
                          height=_number(m.get("height"), None, 1, 100_000))
         view.image = path(m.get("image"))
@@ -176,6 +217,8 @@ def scene_view(show_dir: str | os.PathLike, show: Show, index: int) -> SceneView
     view.details = _text(m.get("details"))
     if isinstance(scene, MorphScene):
         view.labels = _morph_labels(scene, len(view.frames))
+    elif isinstance(scene, EditScene) and _edit_labels(scene, m):
+        view.labels = _edit_labels(scene, m)[:len(view.frames)]
     else:
         labels = m.get("labels") if isinstance(m.get("labels"), list) else []
         view.labels = [_text(x) for x in labels][:len(view.frames)]
