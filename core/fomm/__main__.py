@@ -1,15 +1,12 @@
-"""``python -m core.fomm animate ...``: the animation pipeline (:mod:`core.animate`) on the command line.
+"""``python -m core.fomm animate ...``: the animation pipeline's command line (``python -m core.animate``)
+under the name the guides use.
 
-The model package never imports the pipeline; only this entry point does.
+It runs that command as ``python -m`` itself would, so the model package never imports the pipeline (the
+pipeline imports the model; an import back would be a package cycle).
 """
 
-import sys
-from functools import partial
-
-from core.animate.cli import main
-from core.cli import run_cli
-
-PROG = "python -m core.fomm"
+import runpy
 
 if __name__ == "__main__":
-    sys.exit(run_cli(partial(main, prog=PROG), prog=PROG))
+    runpy.run_module("core.animate", run_name="__main__", alter_sys=True,
+                     init_globals={"INVOKED_AS": "python -m core.fomm"})
