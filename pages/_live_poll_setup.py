@@ -9,8 +9,9 @@ import streamlit as st
 
 from core import survey as sv
 from core import vote
+from core.provenance import GENERATED_FACE_CAPTION
 from core.vote import claims
-from pages._common import HANDOFF_ANIMATOR_SOURCE, HANDOFF_ANIMATOR_SOURCE_LABEL
+from pages._common import HANDOFF_ANIMATOR_SOURCE
 from pages._live_poll_common import POLL_KEY, SNAPSHOT_KEY, say
 
 QUESTIONS_VERSION_KEY = "live_poll_questions_version"
@@ -64,8 +65,8 @@ def _media_picker():
 
 def _media(media_choice: str, upload):
     if media_choice == MEDIA_FACE:
-        label = st.session_state.get(HANDOFF_ANIMATOR_SOURCE_LABEL) or "A generated face"
-        return vote.image_media(st.session_state[HANDOFF_ANIMATOR_SOURCE], str(label))
+        # Phones get the room's words: how the face was made (seed, ψ) stays in the studio's Details.
+        return vote.image_media(st.session_state[HANDOFF_ANIMATOR_SOURCE], GENERATED_FACE_CAPTION)
     if media_choice == MEDIA_UPLOAD and upload is not None:
         return vote.prepare_media(upload.getvalue(), upload.name.rsplit(".", 1)[0])
     return None

@@ -19,6 +19,7 @@ from core.provenance.licences import LEDGER, ModelLicence, licence_for, non_comm
 from core.provenance.manifest import Origin
 from core.provenance.settings import (
     DEFAULT_LABEL,
+    GENERATED_FACE_CAPTION,
     ProvenanceError,
     ProvenanceSettings,
     config_dir,
@@ -27,7 +28,8 @@ from core.provenance.settings import (
 from core.provenance.signing import SignResult, sidecar_path, sign_bytes, sign_file, signing_problem
 from core.provenance.verify import Verification, describe, verify
 
-__all__ = ["DEFAULT_LABEL", "LEDGER", "ModelLicence", "Origin", "ProvenanceError", "ProvenanceSettings",
+__all__ = ["DEFAULT_LABEL", "GENERATED_FACE_CAPTION", "LEDGER", "ModelLicence", "Origin", "ProvenanceError",
+           "ProvenanceSettings",
            "SignResult", "Verification", "config_dir", "describe", "export_png", "export_video", "export_zip",
            "label_text", "licence_for", "mark", "mark_frames", "non_commercial", "seal_file",
            "settings_from_env",

@@ -11,6 +11,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_LABEL = "AI-generated"
+# How the room is told, in words, that a face shown on its own (a stage scene, a poll on the phones) is
+# synthetic.
+GENERATED_FACE_CAPTION = "A generated face: this person does not exist"
 APP_NAME = "Custom Cast"
 APP_VERSION = "1.0"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.checks import finite_number, real_number
+from core.provenance.settings import GENERATED_FACE_CAPTION
 from core.show import store
 from core.show.errors import ShowError
 from core.show.schema import (
@@ -109,7 +110,7 @@ def _plain_caption(scene: Scene, manifest: dict) -> str:
     """What the room reads under a scene's title: no seeds, ψ, file names or pixel sizes (those are in
     :func:`_caption`, the engineer's line, shown to the presenter only)."""
     if isinstance(scene, FaceScene):
-        return "A generated face: this person does not exist"
+        return GENERATED_FACE_CAPTION
     if isinstance(scene, MorphScene):
         return "Drag the slider: one generated face turns into the next"
     if isinstance(scene, EditScene):
