@@ -190,6 +190,19 @@ def flag_type(check: Callable[[str], Any], errors: type[Exception] | tuple[type[
     return parse
 
 
+def float_flag(low: float, high: float) -> Callable[[str], float]:
+    """An argparse ``type=``: a finite number from ``low`` to ``high`` (NaN and infinities refused)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if len(text) <= 40 else None
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g} (got {text[:40]!r})")
+        return value
+    return parse
+
+
 def int_flag(low: int, high: int) -> Callable[[str], int]:
     """An argparse ``type=``: a whole number from ``low`` to ``high``; longer text than any such number is
     refused before ``int()`` reads it."""

@@ -102,6 +102,20 @@ def test_flag_types_name_the_flag_in_argparse_one_line(capsys):
         assert words in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "0.49", "60.01", "1e400", "eight", "9" * 50])
+def test_a_float_flag_refuses_non_finite_and_out_of_range_values(capsys, text):
+    import argparse
+
+    from core.checks import float_flag
+
+    parser = argparse.ArgumentParser(prog="x")
+    parser.add_argument("--fps", type=float_flag(0.5, 60))
+    assert parser.parse_args(["--fps", "0.5"]).fps == 0.5 and parser.parse_args(["--fps", "60"]).fps == 60
+    with pytest.raises(SystemExit):
+        parser.parse_args([f"--fps={text}"])
+    assert "argument --fps: must be a number from 0.5 to 60" in capsys.readouterr().err
+
+
 def test_a_fomm_config_with_a_400_digit_number_is_out_of_bounds_not_a_crash(tmp_path):
     from core.fomm.config import FommConfigError, load_config
 

@@ -17,6 +17,7 @@ from core.animate.motions import Motion, bundled_motions, load_motion
 from core.animate.pipeline import ENGINES, AnimateOptions, animate
 from core.animate.progress import Progress
 from core.animate.voice import VoiceOptions, speak
+from core.checks import int_flag
 from core.cli import ArgumentParser, check_output_path, quiet_native_stderr
 
 MAX_FRAMES_FLAG = 1_000_000  # ~9 h at 30 fps: anything larger is a typo, not a video
@@ -48,7 +49,7 @@ def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
     a.add_argument("--best-frame", action="store_true")
     a.add_argument("--side-by-side", action="store_true")
     a.add_argument("--upscale", type=int, default=1, choices=[1, 2, 3, 4])
-    a.add_argument("--max-frames", type=int)
+    a.add_argument("--max-frames", type=int_flag(1, MAX_FRAMES_FLAG))
     a.add_argument("--no-crop-source", action="store_true", help="source is already a framed face")
     a.add_argument("--real-photo", action="store_true",
                    help="the source is a real person's photo you have the right to animate (the clip's "
@@ -57,7 +58,7 @@ def parser(prog: str = "python -m core.animate") -> argparse.ArgumentParser:
     r.add_argument("--video", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--name")
-    r.add_argument("--max-frames", type=int)
+    r.add_argument("--max-frames", type=int_flag(1, MAX_FRAMES_FLAG))
     return p
 
 
@@ -81,8 +82,6 @@ class _ProgressLine:
 
 def main(argv: list[str] | None = None, prog: str = "python -m core.animate") -> int:
     args = parser(prog).parse_args(argv)
-    if args.max_frames is not None and not 1 <= args.max_frames <= MAX_FRAMES_FLAG:
-        raise ValueError(f"--max-frames must be between 1 and {MAX_FRAMES_FLAG}, got {args.max_frames}")
     if args.command == "record-motion":
         check_output_path(args.out, {"the video": args.video})
     else:

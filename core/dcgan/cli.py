@@ -20,6 +20,7 @@ import torch.distributed as dist
 
 from core import provenance as pv
 from core.checkpoint import atomic_write_bytes
+from core.checks import float_flag, int_flag
 from core.cli import ArgumentParser, UserError, check_output_path
 from core.dcgan.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset_config
 from core.dcgan.data import fit_batch_size, load_dataset
@@ -203,10 +204,6 @@ def train_main(args: argparse.Namespace) -> int:
 
 
 def sample_main(args: argparse.Namespace) -> int:
-    if not 1 <= args.n <= MAX_SAMPLES:
-        raise UserError(f"--n must be between 1 and {MAX_SAMPLES}, not {args.n}.")
-    if not 0 <= args.seed < 2**63:
-        raise UserError(f"--seed must be between 0 and 2**63 - 1, not {args.seed}.")
     check_output_path(args.out, {"the checkpoint": args.checkpoint})
     gen, ckpt = load_generator(args.checkpoint)
     images = sample(gen, args.n, args.seed)
@@ -227,14 +224,6 @@ def export_main(args: argparse.Namespace) -> int:
 def timelapse_main(args: argparse.Namespace) -> int:
     from core.dcgan.timelapse import write_timelapse
 
-    if not 0.5 <= args.fps <= 60:
-        raise UserError(f"--fps must be between 0.5 and 60, not {args.fps}.")
-    if not 2 <= args.max_frames <= 10_000:
-        raise UserError(f"--max-frames must be between 2 and 10000, not {args.max_frames}.")
-    if not 1 <= args.scale <= 8:
-        raise UserError(f"--scale must be between 1 and 8, not {args.scale}.")
-    if not 1 <= args.quality <= 10:
-        raise UserError(f"--quality must be between 1 and 10, not {args.quality}.")
     run = Path(args.run)
     run_files = {f"a file of the run ({p.name})": p for p in sorted(run.glob("*")) if p.is_file()} \
         if run.is_dir() else {}
@@ -255,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_train_args(sub.add_parser("train", help="train (or --resume) a DCGAN in a run folder"))
     s = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
     s.add_argument("--checkpoint", required=True)
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=int_flag(1, MAX_SAMPLES), default=16)
+    s.add_argument("--seed", type=int_flag(0, 2**63 - 1), default=0)
     s.add_argument("--out", required=True)
     e = sub.add_parser("export", help="write a small generator-only checkpoint")
     e.add_argument("--checkpoint", required=True)
@@ -264,10 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("timelapse", help="write a run's fixed-noise snapshots as a labelled video")
     t.add_argument("--run", required=True, help="run folder (its snapshots/ are the frames)")
     t.add_argument("--out", required=True, help="video file: .mp4 (H.264) or .gif; a .json goes beside it")
-    t.add_argument("--fps", type=float, default=8.0)
-    t.add_argument("--max-frames", type=int, default=200, help="evenly thinned to at most this many")
-    t.add_argument("--scale", type=int, default=1, help="enlarge the frames (nearest neighbour)")
-    t.add_argument("--quality", type=int, default=6, help="MP4 quality 1-10 (6: x264 crf 20)")
+    t.add_argument("--fps", type=float_flag(0.5, 60), default=8.0)
+    t.add_argument("--max-frames", type=int_flag(2, 10_000), default=200,
+                   help="evenly thinned to at most this many")
+    t.add_argument("--scale", type=int_flag(1, 8), default=1, help="enlarge the frames (nearest neighbour)")
+    t.add_argument("--quality", type=int_flag(1, 10), default=6, help="MP4 quality 1-10 (6: x264 crf 20)")
     t.add_argument("--minutes", action="store_true",
                    help="label frames with training time (snapshot file times; a run recorded in one go)")
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from core.checks import float_flag
 from core.cli import ArgumentParser, UserError
 from core.device import add_device_argument
 
@@ -39,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = sub.add_parser("sample", help="draw one PNG per seed (official generate.py naming)")
     s.add_argument("--network", required=True, help="official .pkl or project .pt generator")
     s.add_argument("--seeds", required=True, help="e.g. 1-8 or 3,7,42")
-    s.add_argument("--psi", type=float, default=1.0, help="truncation psi (official default 1)")
+    s.add_argument("--psi", type=float_flag(0.0, 2.0), default=1.0,
+                   help="truncation psi (official default 1)")
     s.add_argument("--noise-mode", choices=("const", "none", "random"), default="const")
     s.add_argument("--precision", choices=("auto", "fp32", "bf16", "reference"), default="auto",
                    help="CPU renderer: auto (fast fp32 for large models), fp32, bf16 or reference")
@@ -100,8 +102,6 @@ def sample(a) -> int:
         seeds = parse_seeds(a.seeds, limit=100_000)
     except ValueError as e:
         raise UserError(f"--seeds: {e}") from None
-    if not (0.0 <= a.psi <= 2.0):
-        raise UserError(f"--psi must be between 0 and 2, not {a.psi}")
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
