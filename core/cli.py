@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from core import native_logs
+
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -133,6 +135,7 @@ def quiet_native_stderr() -> Iterator[TextIO]:
             os.dup2(saved, 2)
             os.close(saved)
             real.close()
+            native_logs.refilter_if_used()  # a native thread may log after the block (and the error line)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,

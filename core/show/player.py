@@ -56,7 +56,8 @@ html, body { margin: 0; background: #0e1117; color: #f5f5f5;
 .cc-controls input[type=range] { flex: 1; height: 28px; accent-color: #ff4b4b; cursor: pointer; }
 .cc-controls button { font-size: 18px; width: 44px; height: 36px; border-radius: 8px; border: 1px solid #555;
   background: #262b36; color: #f5f5f5; cursor: pointer; }
-.cc-label { min-width: 10em; font-size: 15px; color: #bbb; text-align: right; }
+.cc-label { min-width: 13em; white-space: nowrap; font-variant-numeric: tabular-nums; font-size: 15px;
+  color: #bbb; text-align: right; }
 .cc-card { max-width: 900px; text-align: center; font-size: 26px; line-height: 1.45; color: #ccc;
   white-space: pre-wrap; margin-top: 10vh; }
 .cc-card .cc-big { font-size: 56px; font-weight: 700; color: #f5f5f5; margin-bottom: 16px; }

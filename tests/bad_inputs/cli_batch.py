@@ -50,9 +50,9 @@ def run_one(module: str, args: list[str]) -> dict:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-            landmarks = sys.modules.get("core.landmarks")
-            if landmarks is not None:  # its stderr filter may still hold the command's last lines
-                landmarks.drain_native_log_filter()
+            native_logs = sys.modules.get("core.native_logs")
+            if native_logs is not None:  # its stderr filter may still hold the command's last lines
+                native_logs.drain_native_log_filter()
         return {"returncode": code, "stdout": _read(out), "stderr": _read(err)}
 
 

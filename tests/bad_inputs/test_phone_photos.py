@@ -174,8 +174,8 @@ _NATIVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run_script(script: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", script, str(PHOTO)], cwd=ROOT, capture_output=True,
+def _run_script(script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", script, str(PHOTO), *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
                                             "PATH": "/usr/bin:/bin", "HOME": tempfile.gettempdir(), **env})
 
@@ -191,20 +191,26 @@ def test_native_logs_never_reach_stderr_outside_the_clis():
 _LATE_NATIVE_SCRIPT = """
 import atexit, os, sys, time
 
-def graph_thread_logs_late():  # registered first, so it runs after core.landmarks' exit handler
+def graph_thread_logs_late():  # registered first, so it runs after core.native_logs' exit handler
     os.write(2, b"W0000 00:00:1796664235.065440    9937 inference_feedback_manager.cc:114] late\\n")
     time.sleep(0.3)
 
 atexit.register(graph_thread_logs_late)
-from core import landmarks
-landmarks.silence_native_logs()
+from core import native_logs
+from core.cli import quiet_native_stderr
+if sys.argv[2] == "in a CLI's scratch sink":
+    with quiet_native_stderr():
+        native_logs.silence_native_logs()  # what each MediaPipe call does
+else:
+    native_logs.silence_native_logs()
 sys.exit("python -m core.fomm: error: the one line")
 """
 
 
-def test_a_native_log_line_after_the_error_line_stays_silent():
+@pytest.mark.parametrize("where", ["in a CLI's scratch sink", "outside the CLIs"])
+def test_a_native_log_line_after_the_error_line_stays_silent(where):
     """MediaPipe's graph threads may log while a refused command exits: the error stays the only line."""
-    proc = _run_script(_LATE_NATIVE_SCRIPT)
+    proc = _run_script(_LATE_NATIVE_SCRIPT, where)
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == ["python -m core.fomm: error: the one line"], proc.stderr
 
