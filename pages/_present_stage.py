@@ -67,7 +67,9 @@ def show_picker() -> tuple[S.ShowInfo, S.Show]:
     with st.sidebar:
         name = st.selectbox("Show", names, key=SHOW_KEY, on_change=_show_changed,
                             format_func=lambda n: f"{n} · {next(s.title for s in shows if s.name == n)}")
-    st.query_params["show"] = name
+    if st.query_params.get("show") != name:
+        # Written only when it changes: each write sends the whole query string to the browser again.
+        st.query_params["show"] = name
     info = next(s for s in shows if s.name == name)
     if info.error:
         st.error(f"This show cannot be played: {info.error}")

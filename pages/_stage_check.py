@@ -21,11 +21,22 @@ ICONS = {GREEN: "🟢", AMBER: "🟠", RED: "🔴"}
 # numbers are the presenting window's own).
 _WINDOW_JS = """
 export default function (component) {
-  const { setStateValue } = component;
-  const send = () => setStateValue('size', { width: window.innerWidth, height: window.innerHeight });
+  const w = window;
+  w.__ccSizeSet = component.setStateValue;
+  // Sent only when it changed: every value sent reruns the page, and this runs again on each run (a new
+  // value each time made the page rerun about ten times a second).
+  const send = () => {
+    const size = `${w.innerWidth}x${w.innerHeight}`;
+    if (size === w.__ccSizeSent) return;
+    w.__ccSizeSent = size;
+    w.__ccSizeSet('size', { width: w.innerWidth, height: w.innerHeight });
+  };
+  if (!w.__ccSizeWatch) {
+    w.__ccSizeWatch = true;
+    let timer = null;
+    w.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(send, 300); });
+  }
   send();
-  let timer = null;
-  window.addEventListener('resize', () => { clearTimeout(timer); timer = setTimeout(send, 300); });
 }
 """
 

@@ -33,7 +33,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 PROBE = """
 (() => {
   const p = window.__cc = { first: null, src: null, t0: null, t1: null, scrubReady: null, released: null,
-                            exact: null };
+                            exact: null, sent: 0 };
+  // Messages the page sends its server (each widget change or rerun request is one): a page that keeps
+  // sending while nobody touches it is in a rerun loop.
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) { p.sent += 1; return send.call(this, data); };
   const arm = () => { p.t0 = performance.now(); p.t1 = null; };
   document.addEventListener("keydown", e => { if (e.key === "Enter") arm(); }, true);
   document.addEventListener("click", arm, true);

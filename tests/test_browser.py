@@ -206,6 +206,11 @@ def test_present_scene_buttons_and_morph_scrub(warm_app, browser):
         const f = document.querySelector('{STAGE}'), d = f && f.contentDocument;
         return d && d.getElementById('cc-stage') && performance.now(); }})()""", 60, "the stage") / 1000
     assert_clean(browser, "/present")
+    idle(browser, 60)
+    sent = browser.execute_script("return window.__cc.sent;")
+    time.sleep(2)
+    assert browser.execute_script("return window.__cc.sent;") - sent <= 1, \
+        "the present page keeps rerunning while nobody touches it"
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, STAGE))
     try:
         wait(browser, "document.getElementById('cc-stage')", 30, "the stage")
