@@ -15,6 +15,9 @@ HANDOFF_ANIMATOR_SOURCE = "handoff_animator_source"
 # Free-text note describing where the hand-off came from (e.g. "StyleGAN2 seed 42, psi 0.7").
 HANDOFF_ANIMATOR_SOURCE_LABEL = "handoff_animator_source_label"
 
+# Every chart in the studio: Plotly's toolbar appeared over the charts' titles on hover, on a projector.
+CHART_CONFIG = {"displayModeBar": False}
+
 
 def send_to_animator(image: np.ndarray, label: str) -> None:
     """Hand the animator this face (a full-resolution uint8 RGB copy, not a display-sized one)."""

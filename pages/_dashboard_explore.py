@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import survey as sv
+from pages._common import CHART_CONFIG
 
 NO_RING = "(none)"
 
@@ -37,7 +38,7 @@ def counts_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> str:
     if len(counts) == 1:
         st.info(f"Every respondent gave the same answer ({counts['answer'].iloc[0]!r}).")
     left, right = st.columns([3, 2])
-    left.plotly_chart(sv.counts_figure(clean, question), key="dashboard_counts_fig")
+    left.plotly_chart(sv.counts_figure(clean, question), key="dashboard_counts_fig", config=CHART_CONFIG)
     percent = st.column_config.NumberColumn(format="percent")
     right.dataframe(
         counts[["answer", "count", "share"]],
@@ -85,7 +86,7 @@ def sunburst_panel(clean: sv.CleanSurvey, choice_questions: list[str]):
     except sv.SurveyError as exc:
         st.warning(str(exc))
         return None
-    st.plotly_chart(sunburst, key="dashboard_sunburst_fig")
+    st.plotly_chart(sunburst, key="dashboard_sunburst_fig", config=CHART_CONFIG)
     return sunburst
 
 
@@ -117,7 +118,7 @@ def crosstab_panel(clean: sv.CleanSurvey, choice_questions: list[str]):
         st.warning(str(exc))
         return None
     crosstab = sv.crosstab_figure(result, row_q, col_q)
-    st.plotly_chart(crosstab, key="dashboard_crosstab_fig")
+    st.plotly_chart(crosstab, key="dashboard_crosstab_fig", config=CHART_CONFIG)
     linked = result.p_value < 0.05
     st.markdown(
         "**The answers to these two questions are linked**: a pattern this strong would rarely be chance."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import survey as sv
+from pages._common import CHART_CONFIG
 from pages._dashboard_explore import full_text, labels
 
 
@@ -43,7 +44,8 @@ def sentiment_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> None:
         st.info("Nobody answered this question.")
         return
     summary_metrics(scores, column, pos, neg)
-    st.plotly_chart(sv.sentiment_histogram(scores, pos, neg), key="dashboard_sentiment_fig")
+    st.plotly_chart(sv.sentiment_histogram(scores, pos, neg), key="dashboard_sentiment_fig",
+                    config=CHART_CONFIG)
     st.caption(
         "Method: VADER (lexicon and rule-based, Hutto & Gilbert 2014) compound score per answer. The "
         'original study\'s ">65% positive" came from a different classifier, '
@@ -105,7 +107,8 @@ def by_group_panel(clean: sv.CleanSurvey, scores, choice_questions: list[str]) -
     if by_group.empty:
         st.info("No respondent answered both questions.")
     else:
-        st.plotly_chart(sv.sentiment_group_figure(by_group, group), key="dashboard_sentiment_group_fig")
+        st.plotly_chart(sv.sentiment_group_figure(by_group, group), key="dashboard_sentiment_group_fig",
+                        config=CHART_CONFIG)
 
 
 def word_cloud_panel(scores, column: str) -> None:

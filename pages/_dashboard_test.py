@@ -12,6 +12,7 @@ import streamlit as st
 
 from core import survey as sv
 from core.show import EvidenceScene
+from pages._common import CHART_CONFIG
 from pages._dashboard_explore import full_text, labels
 from pages._show import add_to_show
 
@@ -76,7 +77,7 @@ def hypothesis_panel(clean: sv.CleanSurvey, choice_questions: list[str], bundled
         return None
     if len(answers) == 1:
         st.warning("Every respondent gave the same answer, so the test has nothing to compare.")
-    st.plotly_chart(sv.proportion_figure(test), key="dashboard_test_fig")
+    st.plotly_chart(sv.proportion_figure(test), key="dashboard_test_fig", config=CHART_CONFIG)
     add_to_show(EvidenceScene(survey=str(bundled) if bundled else "", question=question,
                               positive=list(test.positive), claim=float(claim), alpha=float(alpha)),
                 files=None if bundled else {"survey": (data, ".csv")})

@@ -14,6 +14,7 @@ from core.checkpoint import CheckpointError
 from core.dcgan.figures import training_curves
 from core.image.convert import display_resize
 from core.show import TimelapseScene
+from pages._common import CHART_CONFIG
 from pages._dcgan_live import POLL_SECONDS
 from pages._dcgan_setup import mtime
 from pages._provenance import export_settings
@@ -22,7 +23,6 @@ from pages._show import add_to_show
 CURVES_POLL_SECONDS = 5.0
 # Plotly's toolbar floats over the top right of a chart, where short titles sit: hidden on these small
 # charts (zoom and pan still work with the mouse; the data is in the run folder).
-CHART_CONFIG = {"displayModeBar": False}
 
 
 def pick_run_panel(run_root: Path) -> Path | None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import faces as F
 from core.faces import figures, preview, stats
+from pages._common import CHART_CONFIG
 from pages._explorer_cache import (
     GRID_MAX,
     MOSAIC_MAX,
@@ -87,10 +88,12 @@ def pixels_view(result: F.ScanResult, scan_id: str) -> None:
         st.info("No faces were kept.")
         return
     hist, brightness, contrast = pixel_stats(scan_id, crops)
-    st.plotly_chart(figures.channel_histogram_figure(hist), width="stretch")
+    st.plotly_chart(figures.channel_histogram_figure(hist), width="stretch", config=CHART_CONFIG)
     a, b = st.columns(2)
-    a.plotly_chart(figures.value_histogram_figure(brightness, "Brightness (mean luma)"), width="stretch")
-    b.plotly_chart(figures.value_histogram_figure(contrast, "Contrast (luma std)"), width="stretch")
+    a.plotly_chart(figures.value_histogram_figure(brightness, "Brightness (mean luma)"), width="stretch",
+                   config=CHART_CONFIG)
+    b.plotly_chart(figures.value_histogram_figure(contrast, "Contrast (luma std)"), width="stretch",
+                   config=CHART_CONFIG)
 
 
 @st.fragment
@@ -115,7 +118,7 @@ def occupations_view(result: F.ScanResult, scan_id: str, meta: dict) -> None:
         st.info("No metadata with occupations for these images (add a CSV with filename, name, occupation).")
         return
     top_n = st.slider("Top N", 3, 30, 10, key="explorer_topn")
-    st.plotly_chart(figures.occupation_bar_figure(whole, top_n), width="stretch")
+    st.plotly_chart(figures.occupation_bar_figure(whole, top_n), width="stretch", config=CHART_CONFIG)
     cloud, why = word_cloud(scan_id, dict(words))
     if cloud is not None:
         st.image(cloud, caption="Occupation words", width="stretch")
@@ -134,4 +137,4 @@ def map_view(result: F.ScanResult, scan_id: str) -> None:
     if len(crops) > len(shown):
         st.caption(f"First {len(shown)} of {len(crops)} faces mapped.")
     labels = [F.display_name(r.file) for r, f in result.kept_crops() if f.crop is not None][:len(shown)]
-    st.plotly_chart(face_map(scan_id, method, shown, labels), width="stretch")
+    st.plotly_chart(face_map(scan_id, method, shown, labels), width="stretch", config=CHART_CONFIG)

@@ -15,6 +15,7 @@ from core import survey as sv
 from core import vote
 from core.vote import claims
 from core.vote.live import WAITING_FOR_VOTES
+from pages._common import CHART_CONFIG
 from pages._live_poll_common import say
 from pages._live_poll_setup import claim_fields
 
@@ -102,9 +103,9 @@ def _verdict(t: sv.ProportionTest, registered: claims.RegisteredClaim | None) ->
 def _charts(live: vote.LiveResults) -> None:
     left, right = st.columns(2)
     if "counts" in live.figures:
-        left.plotly_chart(live.figures["counts"], key="live_poll_counts_fig")
+        left.plotly_chart(live.figures["counts"], key="live_poll_counts_fig", config=CHART_CONFIG)
     if "sunburst" in live.figures:
-        right.plotly_chart(live.figures["sunburst"], key="live_poll_sunburst_fig")
+        right.plotly_chart(live.figures["sunburst"], key="live_poll_sunburst_fig", config=CHART_CONFIG)
     elif live.sunburst_error:
         right.info(live.sunburst_error)
 
@@ -119,7 +120,7 @@ def _statistics(t: sv.ProportionTest, live: vote.LiveResults) -> None:
         m[3].metric(f"Wilson {1 - t.alpha:.0%} interval", f"{t.ci_low:.0%} – {t.ci_high:.0%}")
         st.caption(f"In statistical terms: {t.verdict}")
         if "test" in live.figures:
-            st.plotly_chart(live.figures["test"], key="live_poll_test_fig")
+            st.plotly_chart(live.figures["test"], key="live_poll_test_fig", config=CHART_CONFIG)
 
 
 @st.fragment(run_every=REFRESH_EVERY_S)
