@@ -9,11 +9,14 @@ lost, and the jitter ratio. Targets (issue 20): mouth >= 0.85, eyes >= 0.7, yaw 
 no lost face. Misses are marked with '!'.
 
 ``--sheet PNG`` also draws a contact sheet of the hardest frames of each clip (the widest mouth, the
-most closed eyes and the largest turn of the driving face, found from its tracked keypoints):
-driving | generated | real, for looking at tears by eye.
+most closed eyes and the largest turn of the driving face, found from its tracked keypoints), for looking
+at tears by eye: the generated face only, so it can go in the repository. ``--sheet-all PNG`` draws
+driving | generated | real: real people (the driving clips, the portrait), so for looking at here only,
+never for committing.
 
     .venv/bin/python bench/bench_motion_fidelity.py [--max-frames N] [--clips d0,d20] [--keep DIR]
                                                     [--sheet docs/figures/animation_worst_frames.png]
+                                                    [--sheet-all /tmp/worst_frames_all.png]
 """
 
 from __future__ import annotations
@@ -113,7 +116,8 @@ def main() -> None:
     ap.add_argument("--max-frames", type=int, default=None, help="animate only the first N frames")
     ap.add_argument("--clips", default="", help="comma-separated clip names (stems, or parts of them)")
     ap.add_argument("--keep", type=Path, help="keep the results in this folder")
-    ap.add_argument("--sheet", type=Path, help="write a contact sheet of the hardest frames here")
+    ap.add_argument("--sheet", type=Path, help="contact sheet of the hardest frames, generated face only")
+    ap.add_argument("--sheet-all", type=Path, help="the same with the driving and real faces (not to commit)")
     args = ap.parse_args()
     clips = sorted((SHARED / "data" / "driving").glob("*.mp4"))
     portraits = sorted((SHARED / "data" / "faces" / "celeba_hq").glob("*.jpg"))
@@ -146,15 +150,18 @@ def main() -> None:
             misses += sum(r.endswith("!") for r in row) + (lost > 0)
             print(f"{clip.stem:22s} {name:9s} {res.frames:6d}  {' '.join(row)} {lost:4d}"
                   f"{'!' if lost else ' '} {res.frames / seconds:10.1f}", flush=True)
-        if args.sheet:
+        if args.sheet or args.sheet_all:
             for what, index in hardest_frames(clip, args.max_frames).items():
                 panels = [frame_at(clip, index)] + [frame_at(results[n], index) for n in sources]
                 sheet_rows.append((f"{clip.stem} {what} #{index}", panels))
     print(f"targets: mouth >= {TARGETS['mouth']}, eyes >= {TARGETS['eyes']}, yaw >= {TARGETS['yaw']}, "
           f"jitter <= {MAX_JITTER}, no lost face; misses: {misses}")
-    if args.sheet:
-        contact_sheet(sheet_rows, args.sheet)
-        print(f"contact sheet: {args.sheet}")
+    if args.sheet:  # the generated face's column only: no real person
+        contact_sheet([(label, [panels[1]]) for label, panels in sheet_rows], args.sheet)
+        print(f"contact sheet (generated face): {args.sheet}")
+    if args.sheet_all:
+        contact_sheet(sheet_rows, args.sheet_all)
+        print(f"contact sheet (driving | generated | real; real people, do not commit): {args.sheet_all}")
 
 
 if __name__ == "__main__":
