@@ -245,7 +245,7 @@ def _cli_cases(tmp_path: Path) -> list[tuple[str, list, str]]:
             cases.append((f"{module} no subcommand", [module], "required"))
             cases.append((f"{module} unknown subcommand", [module, "frobnicate"], "invalid choice"))
     cases.append(("dcgan bad number", ["core.dcgan", "sample", "--checkpoint", "c.pt", "--n", "many",
-                                       "--out", str(tmp_path / "g.png")], "invalid int"))
+                                       "--out", str(tmp_path / "g.png")], "must be a whole number"))
     cases.append(("fomm bad choice", ["core.fomm", "animate", "--source", "f", "--driving", "d", "--out", "o",
                                       "--engine", "magic"], "invalid choice"))
     cases.append(("show missing group", ["core.show", "export", "show"], "required"))
