@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -48,6 +49,15 @@ def progress_message(p: Progress) -> str:
     return f"{p.stage}: {p.done}/{p.total} frames, {p.fps:.0f} fps{eta}"
 
 
+def _reporter(ctx: jobs.JobContext) -> Callable[[Progress], None]:
+    """The pipeline's progress, as the job manifest's permille, message and ETA."""
+    def on_progress(p: Progress) -> None:
+        eta = p.eta_s if math.isfinite(p.eta_s) else None
+        ctx.progress(round(p.fraction * PROGRESS_STEPS), PROGRESS_STEPS, progress_message(p),
+                     unit="permille", eta_s=eta)
+    return on_progress
+
+
 def start_animation_job(run_dir: str | os.PathLike, source: np.ndarray | str | os.PathLike,
                         driving: str | os.PathLike | Motion, options: AnimateOptions | None = None,
                         crop_source: bool | None = None) -> jobs.ThreadJob[AnimationResult]:
@@ -58,10 +68,7 @@ def start_animation_job(run_dir: str | os.PathLike, source: np.ndarray | str | o
     out_path = Path(run_dir) / OUTPUT_NAME
 
     def work(ctx: jobs.JobContext) -> AnimationResult:
-        def on_progress(p: Progress) -> None:
-            eta = p.eta_s if math.isfinite(p.eta_s) else None
-            ctx.progress(round(p.fraction * PROGRESS_STEPS), PROGRESS_STEPS, progress_message(p),
-                         unit="permille", eta_s=eta)
+        on_progress = _reporter(ctx)
 
         return animate(source, driving, out_path, options, progress=on_progress, cancel=ctx.cancel_flag,
                        crop_source=crop_source)
@@ -79,10 +86,7 @@ def start_speech_job(run_dir: str | os.PathLike, source: np.ndarray | str | os.P
     out_path = Path(run_dir) / OUTPUT_NAME
 
     def work(ctx: jobs.JobContext) -> AnimationResult:
-        def on_progress(p: Progress) -> None:
-            eta = p.eta_s if math.isfinite(p.eta_s) else None
-            ctx.progress(round(p.fraction * PROGRESS_STEPS), PROGRESS_STEPS, progress_message(p),
-                         unit="permille", eta_s=eta)
+        on_progress = _reporter(ctx)
 
         return speak(source, voice, out_path, options, voice_options, progress=on_progress,
                      cancel=ctx.cancel_flag, crop_source=crop_source)
