@@ -24,16 +24,16 @@ def full_text(*texts: str) -> str:
     return "Full text: " + " → ".join(f"“{t}”" for t in texts)
 
 
+def question_picker(where, label: str, questions: list[str], default: int, key: str, limit: int = 120) -> str:
+    """A question chooser showing short labels, with the chosen question's full text in its tooltip."""
+    return where.selectbox(label, questions, index=default, key=key, format_func=labels(questions, limit),
+                           help=full_text(st.session_state.get(key, questions[default])))
+
+
 def counts_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> str:
     """Answers per question as a bar chart and a table; returns the question shown."""
     st.subheader("Answers per question")
-    question = st.selectbox(
-        "Question",
-        choice_questions,
-        key="dashboard_counts_q",
-        format_func=labels(choice_questions, 120),
-        help=full_text(st.session_state.get("dashboard_counts_q", choice_questions[0])),
-    )
+    question = question_picker(st, "Question", choice_questions, 0, "dashboard_counts_q")
     counts = sv.answer_counts(clean, question)
     if len(counts) == 1:
         st.info(f"Every respondent gave the same answer ({counts['answer'].iloc[0]!r}).")
@@ -96,22 +96,8 @@ def crosstab_panel(clean: sv.CleanSurvey, choice_questions: list[str]):
     c1, c2 = st.columns(2)
     # Default: a demographic question against the yes/no question, as in the study's write-up.
     row_default, col_default = (choice_questions.index(q) for q in sv.default_crosstab(clean))
-    row_q = c1.selectbox(
-        "Rows",
-        choice_questions,
-        index=row_default,
-        key="dashboard_ct_rows",
-        format_func=labels(choice_questions, 60),
-        help=full_text(st.session_state.get("dashboard_ct_rows", choice_questions[row_default])),
-    )
-    col_q = c2.selectbox(
-        "Columns",
-        choice_questions,
-        index=col_default,
-        key="dashboard_ct_cols",
-        format_func=labels(choice_questions, 60),
-        help=full_text(st.session_state.get("dashboard_ct_cols", choice_questions[col_default])),
-    )
+    row_q = question_picker(c1, "Rows", choice_questions, row_default, "dashboard_ct_rows", 60)
+    col_q = question_picker(c2, "Columns", choice_questions, col_default, "dashboard_ct_cols", 60)
     try:
         result = sv.crosstab_test(clean, row_q, col_q)
     except sv.SurveyError as exc:

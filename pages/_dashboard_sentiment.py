@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import survey as sv
 from pages._common import CHART_CONFIG
-from pages._dashboard_explore import full_text, labels
+from pages._dashboard_explore import full_text, labels, question_picker
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -30,13 +30,7 @@ def sentiment_panel(clean: sv.CleanSurvey, choice_questions: list[str]) -> None:
             "No free-text column found. Set a column's role to 'free text' under *Column roles and cleaning*."
         )
         return
-    column = st.selectbox(
-        "Free-text question",
-        text_columns,
-        key="dashboard_text_q",
-        format_func=labels(text_columns, 120),
-        help=full_text(st.session_state.get("dashboard_text_q", text_columns[0])),
-    )
+    column = question_picker(st, "Free-text question", text_columns, 0, "dashboard_text_q")
     pos, neg = threshold_inputs()
     with st.spinner("Reading the answers' tone..."):
         scores = score_sentiment(clean.data[column], pos, neg)

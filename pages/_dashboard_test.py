@@ -13,20 +13,13 @@ import streamlit as st
 from core import survey as sv
 from core.show import EvidenceScene
 from pages._common import CHART_CONFIG
-from pages._dashboard_explore import full_text, labels
+from pages._dashboard_explore import labels, question_picker
 from pages._show import add_to_show
 
 
 def pick_question(clean: sv.CleanSurvey, choice_questions: list[str]) -> str:
     default_q = choice_questions.index(sv.default_test_question(clean))
-    return st.selectbox(
-        "Question",
-        choice_questions,
-        index=default_q,
-        key="dashboard_test_q",
-        format_func=labels(choice_questions, 120),
-        help=full_text(st.session_state.get("dashboard_test_q", choice_questions[default_q])),
-    )
+    return question_picker(st, "Question", choice_questions, default_q, "dashboard_test_q")
 
 
 def pick_positive(clean: sv.CleanSurvey, question: str, answers: list[str], choice_questions: list[str]):
