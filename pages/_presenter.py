@@ -111,11 +111,11 @@ def _synced_position(show_dir: Path, n: int) -> P.Position:
     follower = _component("custom_cast_follow", FOLLOW_JS)
     if keys is None or follower is None:
         return pos
-    result = keys(key="present_keys", data={"scene": pos.scene, "seq": pos.seq, "n": n},
-                  on_target_change=lambda: None, height=0)
-    target = getattr(result, "target", None)
-    if _fresh(target, "present_keys_seen") and isinstance(target.get("scene"), int):
-        pos = P.move_to(show_dir, target["scene"], n)
+    done = st.session_state.get("present_keys_done", 0)
+    result = keys(key="present_keys", data={"done": done}, on_presses_change=lambda: None, height=0)
+    moved, st.session_state["present_keys_done"] = P.apply_presses(
+        show_dir, getattr(result, "presses", None), done, n)
+    pos = moved or pos
     follower(key="present_watch", data={"role": "presenter", "url": _position_url(show_dir), "seq": pos.seq},
              on_seen_change=lambda: None, height=0)
     return pos

@@ -2,6 +2,8 @@
 bidirectional components (``st.components.v2``: no iframe, so they see the page's keys and the stage's
 player)."""
 
+from core.show.position import MAX_PRESSES
+
 POLL_MS = 100  # how often each window's browser reads the position file (a static file: no rerun)
 
 # Both windows: read the show's position file every POLL_MS. The audience hands a new position to the
@@ -66,26 +68,29 @@ export default function (component) {
 }
 """.replace("POLL_MS", str(POLL_MS))
 
-# The presenter's window: arrows, PageUp/PageDown (a clicker), space, Home/End. Presses add up locally
-# and are sent as the scene to show, so a press made while the page is busy is never lost.
+# The presenter's window: arrows, PageUp/PageDown (a clicker), space, Home/End. Each press gets an id and
+# waits in a list until a rerun says it was applied (data.done); the whole list is sent with every press,
+# so the server applies each press exactly once, in order, even when presses come faster than reruns.
+# (An earlier version sent the scene to show, counted from the scene of the last rerun: a rerun that
+# carried an older press reset the count, and the next press sent the same scene again, a no-op.)
 KEYS_JS = """
 export default function (component) {
   const { data, setStateValue } = component;
   const w = window;
-  if (!w.__ccKeyData || w.__ccKeyData.seq !== data.seq) w.__ccTarget = null;
-  w.__ccKeyData = data; w.__ccKeySet = setStateValue;
+  w.__ccKeySet = setStateValue;
+  w.__ccPresses = (w.__ccPresses || []).filter((p) => p.id > data.done);
   if (w.__ccKeys) return;
   w.__ccKeys = (e) => {
     const t = e.target, tag = t && t.tagName;
     if (tag === 'INPUT' || tag === 'TEXTAREA' || (t && t.isContentEditable)) return;
-    const d = w.__ccKeyData, from = w.__ccTarget === null ? d.scene : w.__ccTarget;
-    const to = { ArrowRight: from + 1, ArrowDown: from + 1, PageDown: from + 1, ' ': from + 1,
-                 ArrowLeft: from - 1, ArrowUp: from - 1, PageUp: from - 1, Home: 0, End: d.n - 1 }[e.key];
-    if (to === undefined) return;
+    const move = { ArrowRight: 1, ArrowDown: 1, PageDown: 1, ' ': 1, ArrowLeft: -1, ArrowUp: -1, PageUp: -1,
+                   Home: 'first', End: 'last' }[e.key];
+    if (move === undefined) return;
     e.preventDefault();
-    w.__ccTarget = Math.max(0, Math.min(d.n - 1, to));
-    w.__ccKeySet('target', { scene: w.__ccTarget, at: Date.now() });
+    w.__ccPressId = Math.max(Date.now(), (w.__ccPressId || 0) + 1);  // grows across reloads too
+    w.__ccPresses.push({ id: w.__ccPressId, move });
+    w.__ccKeySet('presses', w.__ccPresses.slice(-MAX_PRESSES));
   };
   w.addEventListener('keydown', w.__ccKeys);
 }
-"""
+""".replace("MAX_PRESSES", str(MAX_PRESSES))

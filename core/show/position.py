@@ -64,23 +64,65 @@ def read_position(show_dir: str | os.PathLike, n_scenes: int | None = None,
 _lock = threading.Lock()  # the windows of one server are threads of one process
 
 
+def _move_locked(show_dir, scene: int, n_scenes: int, root: Path | None) -> Position:
+    scene = min(max(int(scene), 0), max(int(n_scenes) - 1, 0))
+    old = read_position(show_dir, n_scenes, root)
+    if old.seq and old.scene == scene:
+        return old
+    now = time.time()
+    new = Position(scene, old.seq + 1, now, old.started_at or now, now)
+    _write(show_dir, new, root)
+    return new
+
+
 def move_to(show_dir: str | os.PathLike, scene: int, n_scenes: int, root: Path | None = None) -> Position:
     """Put ``scene`` (clamped to the show) on stage; unchanged when it already is."""
-    scene = min(max(int(scene), 0), max(int(n_scenes) - 1, 0))
     with _lock:
-        old = read_position(show_dir, n_scenes, root)
-        if old.seq and old.scene == scene:
-            return old
-        now = time.time()
-        new = Position(scene, old.seq + 1, now, old.started_at or now, now)
-        _write(show_dir, new, root)
-        return new
+        return _move_locked(show_dir, scene, n_scenes, root)
 
 
 def step(show_dir: str | os.PathLike, delta: int, n_scenes: int, root: Path | None = None) -> Position:
+    """Move ``delta`` scenes from where the show is now (read and written under one lock: two windows
+    stepping at once both count)."""
     with _lock:
         current = read_position(show_dir, n_scenes, root).scene
-    return move_to(show_dir, current + int(delta), n_scenes, root)
+        return _move_locked(show_dir, current + int(delta), n_scenes, root)
+
+
+# A key press in the presenter's window, as its browser sends it: ``{"id": int, "move": MOVE}``. Ids grow
+# within a page (and across its reloads: they start at the page's clock in ms).
+MOVES = {1: 1, -1: -1, "first": "first", "last": "last"}
+MAX_PRESSES = 200  # more un-applied presses than anyone makes between two reruns: the rest is ignored
+
+
+def apply_presses(show_dir: str | os.PathLike, presses: object, done: int, n_scenes: int,
+                  root: Path | None = None) -> tuple[Position | None, int]:
+    """Apply, in order, each press with an id above ``done`` (the last one this window applied); return the
+    position after them (None when there were none) and the new ``done``.
+
+    The browser sends every press it has not yet seen applied, each time, so a press made while the
+    server is busy, or while an older press is still on its way, arrives with the next one and moves the
+    show exactly once: relative moves count from where the show is *now* (the audience's clicker may
+    have moved it), never from a scene the browser was last told.
+    """
+    if not isinstance(presses, list):
+        return None, done
+    fresh = sorted(
+        ((p["id"], MOVES[p["move"]]) for p in presses[-MAX_PRESSES:]
+         if isinstance(p, dict) and type(p.get("id")) is int and p["id"] > done
+         and type(p.get("move")) in (int, str) and p["move"] in MOVES),
+        key=lambda press: press[0],
+    )
+    pos = None
+    for press_id, move in fresh:
+        if move == "first":
+            pos = move_to(show_dir, 0, n_scenes, root)
+        elif move == "last":
+            pos = move_to(show_dir, n_scenes - 1, n_scenes, root)
+        else:
+            pos = step(show_dir, move, n_scenes, root)
+        done = press_id
+    return pos, done
 
 
 def restart_clock(show_dir: str | os.PathLike, n_scenes: int, root: Path | None = None) -> Position:
