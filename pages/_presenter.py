@@ -68,7 +68,7 @@ def audience_follower(show_dir: Path, n: int) -> None:
                           on_moved_change=lambda: None, height=0)
         moved = getattr(result, "moved", None)
         if _fresh(moved, "present_follow_seen") and isinstance(moved.get("scene"), int):
-            P.move_to(show_dir, moved["scene"], n)
+            P.move_to(show_dir, moved["scene"], n, by=P.window_id(moved.get("by")))
 
     follow()
 

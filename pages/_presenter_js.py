@@ -14,6 +14,7 @@ export default function (component) {
   const { data, setStateValue } = component;
   const w = window;
   w.__ccData = data; w.__ccSet = setStateValue;
+  w.__ccWindow = w.__ccWindow || Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
   const player = () => {
     for (const f of document.querySelectorAll('iframe')) {
       try { if (f.contentWindow && f.contentWindow.ccShow) return f.contentWindow.ccShow; } catch (e) {}
@@ -26,10 +27,9 @@ export default function (component) {
       const show = player();
       if (!show) return false;
       // The echo of a move made here (written back a moment ago) must not pull the stage back after
-      // further local moves: only a position this window did not itself report moves the stage.
-      const now = Date.now();
-      w.__ccRecent = (w.__ccRecent || []).filter((r) => now - r.t < 3000);
-      if (w.__ccRecent.some((r) => r.scene === pos.scene)) return true;
+      // further local moves: a position this window wrote itself is skipped. (Skipping every position
+      // naming a scene moved to here in the last 3 s, as before, also skipped the presenter's moves to it.)
+      if (pos.by === w.__ccWindow) return true;
       w.__ccApplied = pos.scene;
       if (show.current() !== pos.scene) show.go(pos.scene);
     } else if (pos.seq !== d.seq) {
@@ -59,8 +59,7 @@ export default function (component) {
     w.addEventListener('cc-scene', (e) => {
       if (w.__ccData.role === 'audience' && e.detail !== w.__ccApplied) {
         w.__ccApplied = e.detail;
-        (w.__ccRecent = w.__ccRecent || []).push({ scene: e.detail, t: Date.now() });
-        w.__ccSet('moved', { scene: e.detail, at: Date.now() });
+        w.__ccSet('moved', { scene: e.detail, at: Date.now(), by: w.__ccWindow });
       }
     });
   }

@@ -132,3 +132,43 @@ def test_key_presses_made_while_a_rerun_runs_move_the_show_once_each(presenter, 
     """, PRESSES)
     assert pressed == PRESSES, f"only {pressed} reruns started in a minute"
     _assert_moved(presenter, before, _settled(show_dir, 5 + PRESSES), PRESSES)
+
+
+AUDIENCE_SCENE = (
+    "(() => { for (const f of document.querySelectorAll('iframe')) { try { "
+    "if (f.contentWindow.ccShow) return f.contentWindow.ccShow.current(); } catch (e) {} } return null; })()"
+)
+
+
+@pytest.fixture(scope="module")
+def audience(presenter):
+    from tests.browser_support import new_browser
+
+    driver = new_browser()
+    driver.get(presenter.current_url.replace("&view=presenter", ""))
+    wait(driver, f"{AUDIENCE_SCENE} !== null && !!window.__ccPolling", 120, "the audience's stage")
+    yield driver
+    driver.quit()
+
+
+def test_the_audience_follows_the_presenter_to_a_scene_its_own_clicker_chose(presenter, audience, show_dir):
+    """The audience's clicker moves the stage to scene 5; the presenter then goes on to 6 and back to 5
+    right away. The audience window must show 5: its own move's echo is skipped, the presenter's move to
+    the same scene is not."""
+    from selenium.webdriver.common.keys import Keys
+
+    before = _start(show_dir, presenter, 3)
+    wait(audience, f"{AUDIENCE_SCENE} === 3", 10, "the audience on scene 4")
+    _press(audience, Keys.PAGE_DOWN)
+    assert _settled(show_dir, 4).scene == 4, "the audience's clicker move was not written back"
+    wait(presenter, f"{HEADING} === 4", 10, "the presenter's screen on the audience's scene 5")
+    _press(presenter, Keys.RIGHT)
+    wait(audience, f"{AUDIENCE_SCENE} === 5", 5, "the audience following the presenter to scene 6")
+    _press(presenter, Keys.LEFT)  # (the old echo filter skipped any scene the clicker chose in the last 3 s)
+    after = _settled(show_dir, 4)
+    assert (after.scene, after.seq - before.seq) == (4, 3)  # the clicker's move, then the presenter's two
+    try:
+        wait(audience, f"{AUDIENCE_SCENE} === 4", 5)
+    except AssertionError:
+        shown = audience.execute_script(f"return {AUDIENCE_SCENE};")
+        pytest.fail(f"the presenter moved to scene 5, the audience window stayed on scene {shown + 1}")

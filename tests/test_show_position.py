@@ -62,3 +62,16 @@ def test_two_windows_stepping_at_once_both_count(tmp_path):
     for t in threads:
         t.join()
     assert P.read_position(talk, 1_000, root=tmp_path).scene == 100
+
+
+def test_a_move_names_the_audience_window_that_made_it(tmp_path):
+    talk = tmp_path / "talk"
+    assert P.move_to(talk, 2, 10, root=tmp_path, by="lq3x9a1b2c").by == "lq3x9a1b2c"
+    assert P.read_position(talk, 10, root=tmp_path).by == "lq3x9a1b2c"
+    assert P.step(talk, 1, 10, root=tmp_path).by == ""  # the presenter's
+    for junk in (None, 7, ["a"], "x" * (P.MAX_WINDOW_ID + 1)):
+        assert P.move_to(talk, P.read_position(talk, 10, root=tmp_path).scene + 1, 10, root=tmp_path,
+                         by=junk).by == ""
+    P.position_file(talk, tmp_path).write_text('{"scene": 1, "seq": 3, "moved_at": 1, "started_at": 1, '
+                                               '"scene_started_at": 1, "by": {"x": 1}}')
+    assert P.read_position(talk, 10, root=tmp_path) == P.Position(1, 3, 1.0, 1.0, 1.0, "")

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core import PROJECT_ROOT
@@ -25,6 +25,7 @@ from core.checkpoint import atomic_write_bytes
 POSITIONS_DIR = PROJECT_ROOT / "static" / "present"  # served at /app/static/present/ (git-ignored)
 STATIC_URL = "app/static/present"
 MAX_POSITION_BYTES = 4096
+MAX_WINDOW_ID = 64
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Position:
     moved_at: float = 0.0  # epoch seconds of the last move
     started_at: float = 0.0  # when the talk's clock started (the first move, or a restart)
     scene_started_at: float = 0.0  # when the current scene came on stage
+    by: str = ""  # the audience window that made this move ("" for the presenter's): it ignores its own echo
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,33 +54,39 @@ def read_position(show_dir: str | os.PathLike, n_scenes: int | None = None,
         with open(path, "rb") as f:
             data = json.loads(f.read(MAX_POSITION_BYTES + 1)[:MAX_POSITION_BYTES])
         pos = Position(int(data["scene"]), int(data["seq"]), float(data["moved_at"]),
-                       float(data["started_at"]), float(data["scene_started_at"]))
+                       float(data["started_at"]), float(data["scene_started_at"]), window_id(data.get("by")))
     except (OSError, ValueError, KeyError, TypeError):
         return Position()
     if n_scenes is not None and not 0 <= pos.scene < max(n_scenes, 1):
-        pos = Position(min(max(pos.scene, 0), max(n_scenes - 1, 0)), pos.seq, pos.moved_at, pos.started_at,
-                       pos.scene_started_at)
+        pos = replace(pos, scene=min(max(pos.scene, 0), max(n_scenes - 1, 0)))
     return pos
 
 
 _lock = threading.Lock()  # the windows of one server are threads of one process
 
 
-def _move_locked(show_dir, scene: int, n_scenes: int, root: Path | None) -> Position:
+def window_id(value: object) -> str:
+    """A browser window's id as sent (a short string), or "" for anything else."""
+    return value if isinstance(value, str) and len(value) <= MAX_WINDOW_ID else ""
+
+
+def _move_locked(show_dir, scene: int, n_scenes: int, root: Path | None, by: str = "") -> Position:
     scene = min(max(int(scene), 0), max(int(n_scenes) - 1, 0))
     old = read_position(show_dir, n_scenes, root)
     if old.seq and old.scene == scene:
         return old
     now = time.time()
-    new = Position(scene, old.seq + 1, now, old.started_at or now, now)
+    new = Position(scene, old.seq + 1, now, old.started_at or now, now, window_id(by))
     _write(show_dir, new, root)
     return new
 
 
-def move_to(show_dir: str | os.PathLike, scene: int, n_scenes: int, root: Path | None = None) -> Position:
-    """Put ``scene`` (clamped to the show) on stage; unchanged when it already is."""
+def move_to(show_dir: str | os.PathLike, scene: int, n_scenes: int, root: Path | None = None,
+            by: str = "") -> Position:
+    """Put ``scene`` (clamped to the show) on stage, as moved by window ``by``; unchanged when it already
+    is."""
     with _lock:
-        return _move_locked(show_dir, scene, n_scenes, root)
+        return _move_locked(show_dir, scene, n_scenes, root, by)
 
 
 def step(show_dir: str | os.PathLike, delta: int, n_scenes: int, root: Path | None = None) -> Position:
