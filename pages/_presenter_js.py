@@ -27,9 +27,10 @@ export default function (component) {
       const show = player();
       if (!show) return false;
       // The echo of a move made here (written back a moment ago) must not pull the stage back after
-      // further local moves: a position this window wrote itself is skipped. (Skipping every position
-      // naming a scene moved to here in the last 3 s, as before, also skipped the presenter's moves to it.)
-      if (pos.by === w.__ccWindow) return true;
+      // further local moves: a position this window wrote is skipped while the stage still shows the
+      // last move it reported. (Skipping every position naming a scene moved to here in the last 3 s, as
+      // before, also skipped the presenter's moves back to such a scene.)
+      if (pos.by === w.__ccWindow && show.current() === w.__ccReported) return true;
       w.__ccApplied = pos.scene;
       if (show.current() !== pos.scene) show.go(pos.scene);
     } else if (pos.seq !== d.seq) {
@@ -56,11 +57,13 @@ export default function (component) {
   };
   if (!w.__ccPolling) {
     w.__ccPolling = setInterval(poll, POLL_MS);
+    // A move on the stage itself (a clicker pointed at the projector's window) is written back; the
+    // scene the stage opened on is not a move (a window opened late would pull the show back), so
+    // nothing is reported before this window has taken the shared position once.
     w.addEventListener('cc-scene', (e) => {
-      if (w.__ccData.role === 'audience' && e.detail !== w.__ccApplied) {
-        w.__ccApplied = e.detail;
-        w.__ccSet('moved', { scene: e.detail, at: Date.now(), by: w.__ccWindow });
-      }
+      if (w.__ccData.role !== 'audience' || w.__ccSeq === undefined || e.detail === w.__ccApplied) return;
+      w.__ccApplied = w.__ccReported = e.detail;
+      w.__ccSet('moved', { scene: e.detail, at: Date.now(), by: w.__ccWindow });
     });
   }
   poll();

@@ -41,11 +41,16 @@ def show_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def presenter(studio_server, show_dir, browser):
+def show_url(studio_server, show_dir, browser):
     url = studio_server("present_keys.log", {"CUSTOM_CAST_SHOWS": str(show_dir.parent)})
     browser.get(url)  # the home page first: a deep link as a fresh server's first request pops up a dialog
     wait_rendered(browser, "Custom Cast")
-    browser.get(f"{url}/present?show=keys&view=presenter")
+    return f"{url}/present?show=keys"
+
+
+@pytest.fixture(scope="module")
+def presenter(show_url, browser):
+    browser.get(f"{show_url}&view=presenter")
     wait(browser, f"{HEADING} !== null && !!window.__ccKeys", 120, "the presenter's screen")
     assert_clean(browser, "/present?view=presenter")
     return browser
@@ -141,11 +146,11 @@ AUDIENCE_SCENE = (
 
 
 @pytest.fixture(scope="module")
-def audience(presenter):
+def audience(show_url, presenter):
     from tests.browser_support import new_browser
 
     driver = new_browser()
-    driver.get(presenter.current_url.replace("&view=presenter", ""))
+    driver.get(show_url)
     wait(driver, f"{AUDIENCE_SCENE} !== null && !!window.__ccPolling", 120, "the audience's stage")
     yield driver
     driver.quit()
@@ -172,3 +177,18 @@ def test_the_audience_follows_the_presenter_to_a_scene_its_own_clicker_chose(pre
     except AssertionError:
         shown = audience.execute_script(f"return {AUDIENCE_SCENE};")
         pytest.fail(f"the presenter moved to scene 5, the audience window stayed on scene {shown + 1}")
+
+
+def test_an_audience_window_opened_later_takes_the_show_where_it_is(presenter, audience, show_url, show_dir):
+    """A second machine opening the audience window (or the projector's window reloaded) from an old link
+    with ?scene=2 shows the scene on stage now and moves nothing: the scene its stage opened on is not a
+    move."""
+    before = _start(show_dir, presenter, 7)
+    audience.get(f"{show_url}&scene=2")
+    wait(audience, f"{AUDIENCE_SCENE} === 7 && !!window.__ccPolling", 60, "the late window on scene 8")
+    time.sleep(1.5)
+    after = P.read_position(show_dir)
+    assert (after.scene, after.seq) == (before.scene, before.seq), (
+        f"opening an audience window moved the show to scene {after.scene + 1}"
+    )
+    assert audience.execute_script(f"return {AUDIENCE_SCENE};") == 7
