@@ -105,19 +105,20 @@ def stop_server(proc: subprocess.Popen) -> None:
     proc.log.close()
 
 
-def streamlit_command(script: str, port: int) -> list[str]:
+def streamlit_command(script: str, port: int, address: str = "127.0.0.1") -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+            "--server.address", address, "--server.port", str(port), "--server.fileWatcherType", "none",
             "--global.developmentMode", "false"]
 
 
 @contextmanager
 def running_studio(log_name: str, env: dict | None = None, script: str = "streamlit_app.py",
-                   port: int | None = None, cwd: Path = ROOT) -> Iterator[str]:
-    """The studio (or another Streamlit ``script``) served from ``cwd`` on a loopback port (a free one
-    unless given): its URL while the block runs, its log in tests/artifacts/``log_name``; stopped after."""
+                   port: int | None = None, cwd: Path = ROOT, address: str = "127.0.0.1") -> Iterator[str]:
+    """The studio (or another Streamlit ``script``) served from ``cwd`` on a port (a free one unless given)
+    of ``address`` (0.0.0.0: every interface): its loopback URL while the block runs, its log in
+    tests/artifacts/``log_name``; stopped after."""
     port = port or free_port()
-    proc = start_server(streamlit_command(script, port), port, log_name, env, cwd)
+    proc = start_server(streamlit_command(script, port, address), port, log_name, env, cwd)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
