@@ -90,8 +90,8 @@ export default function (component) {
     if (move === undefined) return;
     e.preventDefault();
     w.__ccPressId = Math.max(Date.now(), (w.__ccPressId || 0) + 1);  // grows across reloads too
-    w.__ccPresses.push({ id: w.__ccPressId, move });
-    w.__ccKeySet('presses', w.__ccPresses.slice(-MAX_PRESSES));
+    w.__ccPresses = [...w.__ccPresses, { id: w.__ccPressId, move }].slice(-MAX_PRESSES);
+    w.__ccKeySet('presses', w.__ccPresses);
   };
   w.addEventListener('keydown', w.__ccKeys);
 }
