@@ -111,8 +111,8 @@ def _synced_position(show_dir: Path, n: int) -> P.Position:
     follower = _component("custom_cast_follow", FOLLOW_JS)
     if keys is None or follower is None:
         return pos
-    done = st.session_state.get("present_keys_done", 0)
-    result = keys(key="present_keys", data={"done": done}, on_presses_change=lambda: None, height=0)
+    done = st.session_state.get("present_keys_done")  # None: this session's first run (see apply_presses)
+    result = keys(key="present_keys", data={"done": done or 0}, on_presses_change=lambda: None, height=0)
     moved, st.session_state["present_keys_done"] = P.apply_presses(
         show_dir, getattr(result, "presses", None), done, n)
     pos = moved or pos

@@ -75,3 +75,16 @@ def test_a_move_names_the_audience_window_that_made_it(tmp_path):
     P.position_file(talk, tmp_path).write_text('{"scene": 1, "seq": 3, "moved_at": 1, "started_at": 1, '
                                                '"scene_started_at": 1, "by": {"x": 1}}')
     assert P.read_position(talk, 10, root=tmp_path) == P.Position(1, 3, 1.0, 1.0, 1.0, "")
+
+
+def test_a_new_server_session_marks_the_resent_presses_done_without_moving(tmp_path):
+    talk = tmp_path / "talk"
+    P.move_to(talk, 3, 10, root=tmp_path)
+    before = P.read_position(talk, 10, root=tmp_path)
+    resent = _presses(1, 1, -1)  # what the page last sent to the server that restarted
+    assert P.apply_presses(talk, resent, None, 10, root=tmp_path) == (None, resent[-1]["id"])
+    assert P.apply_presses(talk, None, None, 10, root=tmp_path) == (None, 0)  # a fresh page: nothing yet
+    assert P.read_position(talk, 10, root=tmp_path) == before
+    pos, _ = P.apply_presses(talk, [*resent, *_presses(1, first_id=5_000)], resent[-1]["id"], 10,
+                             root=tmp_path)
+    assert pos.scene == 4

@@ -103,7 +103,7 @@ MOVES = {1: 1, -1: -1, "first": "first", "last": "last"}
 MAX_PRESSES = 200  # more un-applied presses than anyone makes between two reruns: the rest is ignored
 
 
-def apply_presses(show_dir: str | os.PathLike, presses: object, done: int, n_scenes: int,
+def apply_presses(show_dir: str | os.PathLike, presses: object, done: int | None, n_scenes: int,
                   root: Path | None = None) -> tuple[Position | None, int]:
     """Apply, in order, each press with an id above ``done`` (the last one this window applied); return the
     position after them (None when there were none) and the new ``done``.
@@ -112,17 +112,19 @@ def apply_presses(show_dir: str | os.PathLike, presses: object, done: int, n_sce
     server is busy, or while an older press is still on its way, arrives with the next one and moves the
     show exactly once: relative moves count from where the show is *now* (the audience's clicker may
     have moved it), never from a scene the browser was last told.
+
+    ``done=None``: a new server session (the studio restarted while the page stayed open, so the page's
+    first message repeats the presses it last sent, already applied by the old session): nothing is
+    applied, they are only marked done. A press made while the server was down is dropped rather than
+    risk moving the show twice.
     """
-    if not isinstance(presses, list):
-        return None, done
-    fresh = sorted(
-        ((p["id"], MOVES[p["move"]]) for p in presses[-MAX_PRESSES:]
-         if isinstance(p, dict) and type(p.get("id")) is int and p["id"] > done
-         and type(p.get("move")) in (int, str) and p["move"] in MOVES),
-        key=lambda press: press[0],
-    )
+    valid = _valid_presses(presses)
+    if done is None:
+        return None, max((press_id for press_id, _ in valid), default=0)
     pos = None
-    for press_id, move in fresh:
+    for press_id, move in valid:
+        if press_id <= done:
+            continue
         if move == "first":
             pos = move_to(show_dir, 0, n_scenes, root)
         elif move == "last":
@@ -131,6 +133,18 @@ def apply_presses(show_dir: str | os.PathLike, presses: object, done: int, n_sce
             pos = step(show_dir, move, n_scenes, root)
         done = press_id
     return pos, done
+
+
+def _valid_presses(presses: object) -> list[tuple[int, int | str]]:
+    """(id, move) of each well-formed press among the last MAX_PRESSES a browser sent, by id."""
+    if not isinstance(presses, list):
+        return []
+    return sorted(
+        ((p["id"], MOVES[p["move"]]) for p in presses[-MAX_PRESSES:]
+         if isinstance(p, dict) and type(p.get("id")) is int
+         and type(p.get("move")) in (int, str) and p["move"] in MOVES),
+        key=lambda press: press[0],
+    )
 
 
 def restart_clock(show_dir: str | os.PathLike, n_scenes: int, root: Path | None = None) -> Position:
