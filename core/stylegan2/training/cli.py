@@ -1,6 +1,7 @@
 """Command line of StyleGAN2 training (``python -m core.stylegan2.training``; data parallel under torchrun)::
 
-    python -m core.stylegan2.training --data faces64.npz --res 64 --kimg 20 --out runs/sg2 [--resume]
+    python -m core.stylegan2.training --data faces64.npz --res 64 --kimg 20 --out runs/sg2 [--resume] \
+        [--device auto|cpu|cuda|cuda:N|mps]       # default: $CUSTOM_CAST_DEVICE, else CUDA, MPS, CPU
     torchrun --standalone --nproc_per_node 2 -m core.stylegan2.training ...     # gloo on CPU
     python -m core.stylegan2.training --out runs/sg2 --export-only --export checkpoints/model.pt
 
