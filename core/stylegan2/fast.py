@@ -47,9 +47,9 @@ CL = torch.channels_last
 # Activation buffers a FastSynthesis keeps between calls (a face and a background drag frame at once).
 KEPT_SCRATCH = 2
 # Bytes of kept buffers across all renderers: past it the least recently used renderers drop theirs (the
-# one that just drew never does). One 1024 px fp32 generator keeps ~0.4 GB per buffer: a second model's
-# buffer may stay while the first model keeps one, but switching models never piles them up (the
-# sampler caches several generators, each with its renderer).
+# one that just drew never does). A 1024 px fp32 face's buffer is 0.377 GiB, a 256 px drag frame's 0.096:
+# two models' buffers fit, and switching models never piles them up (the sampler caches up to four
+# generators, each with its renderer).
 KEPT_BYTES = 1 << 30
 
 
