@@ -13,6 +13,7 @@ from core import animate as an
 from core.device import has_bf16_units
 from core.download import downloaded_weights
 from pages._animator_driving import Driving
+from pages._common import device_choice, studio_device
 from pages._provenance import licence_caption
 
 ENGINE_LABELS = {"landmarks": "Offline landmark motion transfer (no weights)",
@@ -32,12 +33,13 @@ class EngineChoice:
     best_frame: bool = False
     side_by_side: bool = True
     upscale: int = 1
+    device: str | None = None       # the studio's device choice (None: automatic); the neural engine's
 
     def options(self, **extra) -> an.AnimateOptions:
         return an.AnimateOptions(engine=self.engine, checkpoint=self.checkpoint, relative=self.relative,
                                  adapt_scale=self.adapt_scale, best_frame=self.best_frame,
                                  upscale=self.upscale, side_by_side=self.side_by_side,
-                                 fomm_bf16=self.fomm_bf16, **extra)
+                                 fomm_bf16=self.fomm_bf16, device=self.device, **extra)
 
 
 def fomm_checkpoints() -> list[Path]:
@@ -69,6 +71,7 @@ def engine_panel(driving: Driving) -> EngineChoice:
             fomm_bf16 = st.toggle("Faster neural engine (bf16)", value=False, disabled=not native,
                                   help=BF16_HELP if native else "This processor has no bf16 units.")
             checkpoint = _checkpoint_picker()
+            device_choice()  # the studio-wide picker (the sampler's sidebar shows the same choice)
             if driving.is_motion:
                 st.warning("Bundled motions drive the offline engine only; upload a video for FOMM.")
         c1, c2, c3 = st.columns(3)
@@ -80,4 +83,4 @@ def engine_panel(driving: Driving) -> EngineChoice:
         upscale = c3.selectbox("Output size", [1, 2], format_func=lambda k: f"{256 * k} px")
     licence_caption(checkpoint if engine == "fomm" and checkpoint else engine)
     return EngineChoice(engine, checkpoint, fomm_bf16, relative, adapt_scale, best_frame, side_by_side,
-                        int(upscale))
+                        int(upscale), studio_device())

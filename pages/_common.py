@@ -32,10 +32,13 @@ def page_header(title: str, caption: str) -> None:
 
 # Studio-wide device choice (sidebar): None = automatic (core.device: CUDA, then MPS, then the CPU).
 DEVICE_CHOICE = "cc_device"
+# The choice itself, in a plain session key: Streamlit drops a widget's state on a page that does not draw
+# it, and the Present page (torch-free, no picker) starts prepare jobs with it.
+DEVICE_REQUEST = "cc_device_request"
 
 
 def device_choice() -> str | None:
-    """The sidebar's device picker (shared by every page through session state); returns a
+    """The device picker (shared by every page that runs a model, through session state); returns a
     core.device request: None for automatic, else 'cpu' / 'cuda' / 'mps'."""
     from core.device import available
 
@@ -45,8 +48,18 @@ def device_choice() -> str | None:
         labels["Graphics card (CUDA)"] = "cuda"
     if "mps" in kinds:
         labels["Apple GPU (MPS)"] = "mps"
+    if st.session_state.get(DEVICE_CHOICE) not in labels:  # first visit, or back from another page
+        wanted = studio_device()
+        st.session_state[DEVICE_CHOICE] = next((k for k, v in labels.items() if v == wanted), list(labels)[0])
     label = st.selectbox("Run models on", list(labels), key=DEVICE_CHOICE,
                          help="Automatic picks an NVIDIA graphics card, then Apple's GPU, then the "
                               "processor. The CUSTOM_CAST_DEVICE environment variable sets the automatic "
                               "choice.")
+    st.session_state[DEVICE_REQUEST] = labels.get(label)
     return labels.get(label)
+
+
+def studio_device() -> str | None:
+    """The device the studio's picker last chose (None: automatic), without drawing the picker or
+    importing torch: what background jobs started from any page (show prepare, animations) run on."""
+    return st.session_state.get(DEVICE_REQUEST)

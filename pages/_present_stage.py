@@ -15,6 +15,7 @@ from core.jobs import JobBusyError
 from core.show.licences import show_licences
 from core.show.player import scene_data, show_document
 from core.show.view import SceneView
+from pages._common import studio_device
 from pages._provenance import export_settings
 from pages._show import frame_urls
 
@@ -41,8 +42,9 @@ PAGE_OPTIONS = """{
 
 
 def start_prepare(show_dir, only: list[str] | None = None) -> None:
+    """The prepare job, on the device the studio's picker chose (the job refuses one this machine lacks)."""
     try:
-        S.start_prepare_job(show_dir, only=only)
+        S.start_prepare_job(show_dir, only=only, device=studio_device())
         st.toast("Preparing in the background; progress is in the sidebar (») .")
     except JobBusyError:
         st.toast("A prepare of this show is already running.")

@@ -182,3 +182,44 @@ def test_a_generator_with_a_cached_renderer_deep_copies():
     G2 = copy.deepcopy(G)
     torch.testing.assert_close(fast_synthesis(G2)(ws), first, atol=0, rtol=0)
     assert fast_synthesis(G2) is not fast_synthesis(G)
+
+
+def test_kept_buffers_go_with_their_generator_and_when_other_models_draw(monkeypatch):
+    """A generator dropped takes its renderer's buffers with it at once (no cycle back to G, so no
+    garbage collection is needed: the sampler freezes the collector), and when other models draw the
+    least recently used renderers drop theirs to stay within KEPT_BYTES (a model switch never piles
+    up ~0.4 GB per 1024 px generator)."""
+    import gc
+    import weakref
+
+    from core.stylegan2 import fast
+
+    def drawn(seed: int) -> tuple[sg.Generator, weakref.ref]:
+        G = _big_narrow(64)
+        fast_synthesis(G)(sg.seeds_to_ws(G, [seed], 0.7))
+        kept = fast_synthesis(G)._kept
+        assert len(kept) == 1
+        return G, weakref.ref(kept[0].buffer)
+
+    gc.collect()
+    gc.disable()
+    try:
+        G, buffer = drawn(1)
+        renderer = weakref.ref(fast_synthesis(G))
+        del G
+        assert renderer() is None and buffer() is None
+    finally:
+        gc.enable()
+
+    one = fast._Scratch(FastSynthesis(_big_narrow(64))._slot_elems(None), torch.float32).nbytes
+    monkeypatch.setattr(fast, "KEPT_BYTES", 2 * one)  # room for two models' buffers
+    (A, a), (B, b), (C, c) = drawn(1), drawn(2), drawn(3)
+    assert a() is None and b() is not None and c() is not None  # A, the least recently used, dropped
+    assert fast.kept_buffer_bytes() == 2 * one
+    fast_synthesis(B)(sg.seeds_to_ws(B, [2], 0.7))  # B drawn again: now C is the oldest
+    D, d = drawn(4)
+    assert c() is None and b() is not None and d() is not None
+    assert not fast_synthesis(A)._kept and not fast_synthesis(C)._kept
+    first = fast_synthesis(A)(sg.seeds_to_ws(A, [1], 0.7))  # a dropped renderer draws again, afresh
+    assert torch.equal(first, FastSynthesis(A)(sg.seeds_to_ws(A, [1], 0.7)))
+    assert fast.kept_buffer_bytes() <= 2 * one

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.cli import ArgumentParser, quiet_native_stderr
-from core.device import ENV_VAR, add_device_argument, choose_device
+from core.device import add_device_argument, choose_device
 
 PROG = "python -m core.show"
 
@@ -90,13 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.allow_inputs:  # read by core.show.store.allowed_input_roots, and by renderers it starts
             allowed = [os.environ.get(store.ALLOW_INPUTS_ENV, ""), *args.allow_inputs]
             os.environ[store.ALLOW_INPUTS_ENV] = os.pathsep.join(p for p in allowed if p)
-        if args.device:  # checked now (one line if this machine lacks it), then used by every scene
-            os.environ[ENV_VAR] = choose_device(args.device).device
+        # Checked now (one line if this machine lacks it), then passed to every scene's models.
+        device = choose_device(args.device).device if args.device else None
 
         # Rendering an animation runs MediaPipe, whose C++ logs would break the one-error-line contract.
         with quiet_native_stderr() as terminal:
             echo = (lambda line: print(line, file=terminal)) if args.json else print
-            summary = prepare_show(args.show_dir, force=args.force, only=args.scene or None, echo=echo)
+            summary = prepare_show(args.show_dir, force=args.force, only=args.scene or None, echo=echo,
+                                   device=device)
         if args.json:
             print(json.dumps(summary.to_json()))
         else:

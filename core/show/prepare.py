@@ -87,9 +87,11 @@ def _label(item: PlanItem, n: int) -> str:
 
 
 def prepare_show(show_dir: str | os.PathLike, force: bool = False, only: list[str] | None = None,
-                 ctx=None, echo=None) -> PrepareSummary:
+                 ctx=None, echo=None, device: str | None = None) -> PrepareSummary:
     """Render what the show is missing. ``ctx``: a :class:`core.jobs.JobContext` (default: the current
-    job's, a no-op outside jobs); ``echo``: called with one line per scene (the CLI prints them).
+    job's, a no-op outside jobs); ``echo``: called with one line per scene (the CLI prints them);
+    ``device``: a :func:`core.device.choose_device` request for the models (None: $CUSTOM_CAST_DEVICE,
+    else automatic).
     Raises ``JobCancelled`` on cancel and ShowError naming the failed scenes after rendering the rest."""
     from core.jobs import JobCancelled, current_context
 
@@ -132,7 +134,7 @@ def prepare_show(show_dir: str | os.PathLike, force: bool = False, only: list[st
         def report(done: int, message: str, _base=done_before, _w=weights[it.key], _label=label) -> None:
             ctx.progress(_base + min(done, _w), total, f"{_label}: {message}", unit="frames")
 
-        rctx = _render_context(show_dir, show, it, report, ctx, models, log)
+        rctx = _render_context(show_dir, show, it, report, ctx, models, log, device)
         t_scene = time.perf_counter()
         try:
             manifest = renderer(it.scene.KIND).render(it.scene, rctx)
@@ -165,11 +167,11 @@ def prepare_show(show_dir: str | os.PathLike, force: bool = False, only: list[st
     return summary
 
 
-def _render_context(show_dir, show, item: PlanItem, report, ctx, models, log):
+def _render_context(show_dir, show, item: PlanItem, report, ctx, models, log, device=None):
     from core.show.render.context import RenderContext
 
     return RenderContext(show_dir, show, item.scene, item.key, report=report, cancelled=ctx.cancelled,
-                         models=models, log=log)
+                         models=models, log=log, device=device)
 
 
 # --------------------------------------------------------------------------------- background job
@@ -181,13 +183,17 @@ def job_dir(show_dir: str | os.PathLike, what: str = "prepare") -> Path:
     return store.PROJECT_ROOT / "cache" / "shows" / f"{resolved.name}-{tag}" / what
 
 
-def start_prepare_job(show_dir: str | os.PathLike, force: bool = False, only: list[str] | None = None) -> int:
-    """Start ``python -m core.show prepare SHOW_DIR`` as a process job; returns its pid.
+def start_prepare_job(show_dir: str | os.PathLike, force: bool = False, only: list[str] | None = None,
+                      device: str | None = None) -> int:
+    """Start ``python -m core.show prepare SHOW_DIR`` as a process job; returns its pid. ``device``: the
+    studio's device choice, passed as ``--device`` (None: the job follows $CUSTOM_CAST_DEVICE, else
+    automatic); a device the machine lacks is the job's one-line refusal.
     Raises ``JobBusyError`` while a prepare of this show is running."""
     from core.jobs import start_process_job
 
     args = ["-m", "core.show", "prepare", str(Path(show_dir).resolve())]
     args += ["--force"] if force else []
+    args += ["--device", device] if device else []
     for scene_id in only or []:
         args += ["--scene", scene_id]
     return start_process_job(job_dir(show_dir), args, kind=JOB_KIND)

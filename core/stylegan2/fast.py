@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,11 @@ FAST_MIN_RESOLUTION = 256
 CL = torch.channels_last
 # Activation buffers a FastSynthesis keeps between calls (a face and a background drag frame at once).
 KEPT_SCRATCH = 2
+# Bytes of kept buffers across all renderers: past it the least recently used renderers drop theirs (the
+# one that just drew never does). A 1024 px fp32 face's buffer is 0.377 GiB, a 256 px drag frame's 0.096:
+# two models' buffers fit, and switching models never piles them up (the sampler caches up to four
+# generators, each with its renderer).
+KEPT_BYTES = 1 << 30
 
 
 def bf16_is_fast() -> bool:
@@ -121,6 +127,7 @@ class _Scratch:
         self.slot_elems = _round(slot_elems)
         with torch.inference_mode(False):  # a normal tensor: writable in and outside inference mode
             self.buffer = torch.empty(3 * self.slot_elems, dtype=dtype)
+        self.nbytes = self.buffer.numel() * self.buffer.element_size()
 
     def views(self, slot: int, shapes: list[tuple[int, int, int]]) -> list[torch.Tensor]:
         """Channels-last [1, C, H, W] tensors for ``shapes`` (C, H, W), side by side in ``slot``."""
@@ -271,14 +278,16 @@ class FastSynthesis:
     Build it once per generator and dtype (:func:`fast_synthesis` caches it on ``G``); it keeps
     references to ``G``'s affine layers and copies of the constants it precomputes, and between calls
     up to :data:`KEPT_SCRATCH` activation buffers (3 slots of the largest layer: ~0.4 GB for a 1024 px
-    fp32 generator; :meth:`release_buffers` drops them). Calls from several threads at once are safe:
-    each takes its own buffer.
+    fp32 generator). The buffers go with the renderer (it holds no reference back to ``G``, so dropping
+    ``G`` frees them at once, without the garbage collector), when :meth:`release_buffers` is called, or
+    when other renderers draw and the buffers kept by all of them pass :data:`KEPT_BYTES`. Calls from
+    several threads at once are safe: each takes its own buffer.
     """
 
     def __init__(self, G: Generator, dtype: torch.dtype = torch.float32):
         if dtype not in (torch.float32, torch.bfloat16):
             raise ValueError(f"the fast renderer runs in float32 or bfloat16, not {dtype}")
-        self.G, self.dtype = G, dtype
+        self.dtype = dtype  # no reference to G: G -> its cached renderer -> G would be a cycle
         syn = G.synthesis
         self.block_resolutions = list(syn.block_resolutions)
         self.blocks = []
@@ -346,11 +355,17 @@ class FastSynthesis:
                 return best
         return _Scratch(need, self.dtype)
 
+    def kept_bytes(self) -> int:
+        with self._lock:
+            return sum(s.nbytes for s in self._kept)
+
     def _keep_scratch(self, scratch: _Scratch) -> None:
         with self._lock:
             self._kept.append(scratch)
             if len(self._kept) > KEPT_SCRATCH:
                 self._kept.remove(min(self._kept, key=lambda s: s.slot_elems))
+        for other in _drew(self):  # outside our lock: theirs are taken one at a time, never nested
+            other.release_buffers()
 
     def _one(self, ws: torch.Tensor, noise: bool, max_resolution: int | None,
              scratch: _Scratch) -> torch.Tensor:
@@ -376,6 +391,32 @@ class FastSynthesis:
             if max_resolution is not None and res >= max_resolution:
                 break
         return img
+
+
+# Renderers that kept buffers, least recently used first (weak: this list keeps no renderer alive).
+_RECENT: list[weakref.ref[FastSynthesis]] = []
+_RECENT_LOCK = threading.Lock()
+
+
+def _drew(renderer: FastSynthesis) -> list[FastSynthesis]:
+    """Mark ``renderer`` most recently used; the others whose buffers must go to stay within
+    :data:`KEPT_BYTES`, least recently used first."""
+    with _RECENT_LOCK:
+        alive = [r for r in (ref() for ref in _RECENT) if r is not None and r is not renderer]
+        _RECENT[:] = [weakref.ref(r) for r in alive] + [weakref.ref(renderer)]
+        total, drop = renderer.kept_bytes(), []
+        for r in reversed(alive):  # most recent first; past the budget, it and every older one drop
+            total += r.kept_bytes()
+            if drop or total > KEPT_BYTES:
+                drop.append(r)
+        return drop[::-1]
+
+
+def kept_buffer_bytes() -> int:
+    """Bytes of activation buffers all live renderers keep now."""
+    with _RECENT_LOCK:
+        renderers = [r for r in (ref() for ref in _RECENT) if r is not None]
+    return sum(r.kept_bytes() for r in renderers)
 
 
 def _weights_version(G: Generator) -> tuple:

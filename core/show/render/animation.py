@@ -96,7 +96,7 @@ def render(scene: AnimationScene, ctx: RenderContext) -> dict:
         engine=scene.engine, checkpoint=str(ctx.input_path(scene.checkpoint, "FOMM checkpoint"))
         if scene.engine == "fomm" else None, relative=scene.relative, adapt_scale=scene.adapt_scale,
         best_frame=scene.best_frame, upscale=scene.upscale, side_by_side=scene.side_by_side,
-        max_frames=scene.max_frames or None,
+        max_frames=scene.max_frames or None, device=ctx.device,
         # Show media carry the watermark; the stage shows a badge, and the reels are labelled and signed.
         provenance=pv.settings_from_env().with_(label=False, sign=False))
 

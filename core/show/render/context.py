@@ -63,7 +63,7 @@ class RenderContext:
                  report: Callable[[int, str], None] | None = None,
                  cancelled: Callable[[], bool] | None = None,
                  models: dict[str, Any] | None = None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, device: str | None = None):
         self.show_dir = Path(show_dir)  # the show folder (media lands in its media/)
         self.show = show                # the whole show (animations may use a face scene's render)
         self.scene = scene
@@ -72,6 +72,7 @@ class RenderContext:
         self._cancelled = cancelled     # True once a cancel was requested
         self.models = models if models is not None else {}  # generator cache shared across scenes
         self.log = log or (lambda message: None)
+        self.device = device            # core.device request for the models (None: env, else automatic)
         self.done = 0
 
     # -- progress and cancel --------------------------------------------------------------------
@@ -124,9 +125,9 @@ class RenderContext:
             from core.device import choose_device
 
             self.models.clear()  # one large generator in memory at a time
-            # The device of $CUSTOM_CAST_DEVICE (set by `prepare --device` or the studio's choice), else
+            # The requested device (`prepare --device`, the studio's choice), else $CUSTOM_CAST_DEVICE, else
             # CUDA, MPS, CPU; sg.synthesize falls back to the CPU if the device gives out mid-render.
-            device = choose_device().device
+            device = choose_device(self.device).device
             G = sg.load_generator(path)
             self.models[model] = G.to(device) if device != "cpu" else G
         return self.models[model]

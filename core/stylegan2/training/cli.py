@@ -1,6 +1,7 @@
 """Command line of StyleGAN2 training (``python -m core.stylegan2.training``; data parallel under torchrun)::
 
-    python -m core.stylegan2.training --data faces64.npz --res 64 --kimg 20 --out runs/sg2 [--resume]
+    python -m core.stylegan2.training --data faces64.npz --res 64 --kimg 20 --out runs/sg2 [--resume] \
+        [--device auto|cpu|cuda|cuda:N|mps]       # default: $CUSTOM_CAST_DEVICE, else CUDA, MPS, CPU
     torchrun --standalone --nproc_per_node 2 -m core.stylegan2.training ...     # gloo on CPU
     python -m core.stylegan2.training --out runs/sg2 --export-only --export checkpoints/model.pt
 
@@ -17,6 +18,7 @@ Teacher stream (fresh samples of a teacher generator instead of a dataset; see c
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,7 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--max-images", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads per process")
+    add_device_argument(ap)
     ap.add_argument("--export", default=None, help="also write the EMA generator here (project format)")
     ap.add_argument("--export-only", action="store_true",
                     help="no training: export OUT/checkpoint.pt to --export (+ a sample grid PNG)")
@@ -83,7 +86,6 @@ def build_parser() -> ArgumentParser:
     t.add_argument("--checkpoint-minutes", type=float)
     t.add_argument("--snapshot-minutes", type=float)
     t.add_argument("--log-every", type=int)
-    add_device_argument(t)
     t.add_argument("--max-steps", type=int, help="stop after this many steps of this session")
     return ap
 
@@ -153,6 +155,18 @@ def main_teacher(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     return 0
 
 
+def training_device(requested: str | None) -> str:
+    """The studio's one device choice (``--device``, else $CUSTOM_CAST_DEVICE, else CUDA, MPS, CPU); a
+    device this machine lacks is a one-line refusal. Data-parallel runs (torchrun) train on the CPU over
+    gloo: there 'auto' means the CPU and another device is refused."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        choice = choose_device(requested) if requested and requested.lower() != "auto" else None
+        if choice is not None and choice.device != "cpu":
+            raise UserError("data-parallel training (torchrun, gloo) runs on the CPU; use --device cpu")
+        return "cpu"
+    return choose_device(requested).device
+
+
 def _refuse_outputs_over_inputs(args: argparse.Namespace) -> None:
     """--export and --write-resume must not land on the run's checkpoint, the data or a resume file."""
     run = Path(args.out)
@@ -188,11 +202,14 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainCallback] =
                       augment=not args.no_augment, ada_kimg=args.ada_kimg, ema_kimg=ema_kimg,
                       seed=args.seed, kimg=args.kimg, snapshot_kimg=args.snap_kimg,
                       max_images=args.max_images).validate()
+    device = training_device(args.device)
     distributed = init_distributed()
     try:
+        log = print if world()[0] == 0 else (lambda *_: None)
+        log(f"training on {device}")
         trainer = train(cfg, args.data, args.out, resume=args.resume, overwrite=args.overwrite,
-                        log=print if world()[0] == 0 else (lambda *_: None), callbacks=callbacks,
-                        requested=requested_settings(explicit_args(argv)))
+                        log=log, callbacks=callbacks, requested=requested_settings(explicit_args(argv)),
+                        device=device)
         if args.export and trainer.rank == 0:
             export_generator(trainer, args.export)
             print(f"exported generator to {args.export}")

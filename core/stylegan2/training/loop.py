@@ -47,12 +47,13 @@ def remove_stale_temp_files(run_dir: Path) -> int:
 def train(cfg: TrainConfig, data: str | os.PathLike | np.ndarray, run_dir: str | os.PathLike,
           resume: bool = False, log: Callable[[str], None] = print, overwrite: bool = False,
           callbacks: Sequence[TrainCallback] = (),
-          requested: dict[str, tuple[str, Any]] | None = None) -> Trainer:
+          requested: dict[str, tuple[str, Any]] | None = None, device: str = "cpu") -> Trainer:
     """Train until ``cfg.kimg``; checkpoint to ``run_dir/checkpoint.pt`` every ``snapshot_kimg``.
 
     With ``resume`` the run continues from ``run_dir/checkpoint.pt`` (its saved config wins, except
     ``kimg`` and ``snapshot_kimg``, which may change); ``requested`` (field -> (flag as typed, value))
-    names the settings the user asked for, and those the saved config overrides are logged. Without
+    names the settings the user asked for, and those the saved config overrides are logged. ``device``:
+    where the networks train (a resolved core.device choice; a run may resume on another device). Without
     ``resume``, a folder that already holds a checkpoint is refused unless ``overwrite``: a finished run
     is never replaced silently.
     """
@@ -85,7 +86,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike | np.ndarray, run_dir: str |
         run_dir.mkdir(parents=True, exist_ok=True)
     images = data if isinstance(data, np.ndarray) else load_training_images(
         data, cfg.resolution, cfg.max_images, warn=lambda msg: log(f"notice: {msg}"))
-    trainer = Trainer(cfg, images, run_dir)
+    trainer = Trainer(cfg, images, run_dir, device=device)
     if ckpt is not None:
         trainer.load_state_dict(ckpt, ckpt_path.name)
         log(f"resumed from {ckpt_path} at {trainer.cur_nimg / 1000:.2f} kimg")

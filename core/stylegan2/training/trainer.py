@@ -4,6 +4,11 @@ G, D and the generator EMA, two ``torch.optim.Adam`` optimisers with the lazy-re
 correction, ADA's probability update, style mixing and the trainer-owned ``w_avg`` tracking; the
 full state round-trips through :meth:`Trainer.state_dict` as plain tensors and containers
 (``torch.load(weights_only=True)`` opens it) so a resumed run continues bit-identically.
+
+The networks, optimisers and augmentation live on ``device`` (the studio's one choice, core.device);
+the training images, the data order and the latent draws stay on the CPU (so a seed draws the same
+batches and latents on every device), and checkpoints are written with CPU tensors, so a run started on
+a GPU resumes on the CPU and the other way round.
 """
 
 from __future__ import annotations
@@ -99,7 +104,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig,
                  images: np.ndarray,                       # uint8 NHWC at cfg.resolution
-                 run_dir: str | os.PathLike | None = None):  # checkpoints and sample grids (rank 0 writes)
+                 run_dir: str | os.PathLike | None = None,  # checkpoints and sample grids (rank 0 writes)
+                 device: str | torch.device = "cpu"):     # a resolved device (core.device.choose_device)
         cfg.validate()
         assert images.dtype == np.uint8 and images.ndim == 4 and images.shape[1:] == (
             cfg.resolution, cfg.resolution, 3), f"bad training images {images.dtype} {images.shape}"
@@ -110,15 +116,18 @@ class Trainer:
         self.batch_gpu = cfg.batch_size // self.world
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.images = torch.from_numpy(images)
+        self.device = torch.device(device)
+        if self.world > 1 and self.device.type != "cpu":
+            raise ValueError("data-parallel training (torchrun, gloo) runs on the CPU; use --device cpu")
         # Identical initial weights in every process: seed from cfg.seed only, then broadcast anyway.
         torch.manual_seed(cfg.seed)
-        self.G = Generator(**cfg.generator_kwargs()).train()
+        self.G = Generator(**cfg.generator_kwargs()).train().to(self.device)
         self.D = Discriminator(cfg.resolution, 3, cfg.d_channel_base, cfg.d_channel_max,
-                               cfg.mbstd_group).train()
+                               cfg.mbstd_group).train().to(self.device)
         broadcast_module_(self.G)
         broadcast_module_(self.D)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.augment = AugmentPipe() if cfg.augment else None
+        self.augment = AugmentPipe().to(self.device) if cfg.augment else None
         if self.augment is not None:
             self.augment.p.fill_(cfg.augment_p)
         g_reg = cfg.pl_interval if cfg.pl_weight > 0 else 0
@@ -127,7 +136,7 @@ class Trainer:
         self.opt_D = lazy_adam(self.D.parameters(), cfg.d_lr, cfg.betas, d_reg)
         self.step = 0
         self.cur_nimg = 0
-        self.pl_mean = torch.zeros([])
+        self.pl_mean = torch.zeros([], device=self.device)
         self._ada_sum = torch.zeros(2)  # [sum of sign(D(real)), count] since the last p update
         self.last_r_t: float | None = None
         # Per-process streams: data order and latents differ across ranks, reproducible per seed.
@@ -153,10 +162,10 @@ class Trainer:
         if self.cfg.mirror:
             flip = torch.rand(len(idx), generator=self.data_gen) < 0.5
             x[flip] = x[flip].flip(3)
-        return x
+        return x.to(self.device)
 
     def latents(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.G.z_dim, generator=self.z_gen)
+        return torch.randn(n, self.G.z_dim, generator=self.z_gen).to(self.device)
 
     def mapping(self, z: torch.Tensor, mix: bool) -> torch.Tensor:
         """W+ latents with style mixing; tracks W's mean for truncation.
@@ -219,7 +228,7 @@ class Trainer:
         stats.loss_d = loss_d.item()
         stats.real_logit = real_logits.mean().item()
         stats.fake_logit = fake_logits.mean().item()
-        self._ada_sum += torch.stack([real_logits.detach().sign().sum(), torch.tensor(float(n))])
+        self._ada_sum += torch.stack([real_logits.detach().sign().sum().cpu(), torch.tensor(float(n))])
         if cfg.r1_gamma > 0 and self.step % cfg.r1_interval == 0:
             stats.r1_penalty = self._r1_reg(real)
         self._reduce_grads(self.D)
@@ -307,8 +316,8 @@ class Trainer:
     # ---- checkpoints --------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume, as plain tensors and containers (weights_only-loadable)."""
-        return {
+        """Everything needed to resume, as plain CPU tensors and containers (weights_only-loadable)."""
+        state = {
             "kind": "stylegan2-train",
             "version": TRAIN_CHECKPOINT_VERSION,
             "config": asdict(self.cfg),
@@ -327,6 +336,9 @@ class Trainer:
                     "torch": torch.get_rng_state(), "order": self._order.clone(),
                     "order_pos": self._order_pos},
         }
+        if self.device.type == "cuda":  # the synthesis noise and augmentation draws
+            state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state if self.device.type == "cpu" else _on_cpu(state)
 
     def load_state_dict(self, ckpt: dict[str, Any], name: str = "training checkpoint") -> None:
         require_keys(ckpt, ["G", "D", "G_ema", "opt_G", "opt_D", "step", "cur_nimg"], "StyleGAN2 training",
@@ -348,7 +360,7 @@ class Trainer:
         self.cur_nimg = int(ckpt["cur_nimg"])
         if self.augment is not None:
             self.augment.p.fill_(float(ckpt.get("augment_p", 0.0)))
-        self.pl_mean = ckpt.get("pl_mean", torch.zeros([])).clone()
+        self.pl_mean = ckpt.get("pl_mean", torch.zeros([])).clone().to(self.device)
         self._ada_sum = ckpt.get("ada_sum", torch.zeros(2)).clone()
         rng = ckpt.get("rng")
         if rng is not None and self.rank == 0:  # other ranks keep their own (distinct) streams
@@ -357,6 +369,8 @@ class Trainer:
             torch.set_rng_state(rng["torch"])
             self._order = rng["order"].clone()
             self._order_pos = int(rng["order_pos"])
+            if self.device.type == "cuda" and "cuda" in rng:
+                torch.cuda.set_rng_state(rng["cuda"], self.device)
 
     def save(self, path: str | os.PathLike) -> None:
         """Atomically write :meth:`state_dict` (rank 0 only); a full disk keeps the previous checkpoint."""
@@ -370,3 +384,14 @@ class Trainer:
             if free < 16 * 2 ** 20:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
             raise CheckpointError(f"could not write {path}: {str(e).splitlines()[0]}") from None
+
+
+def _on_cpu(tree: Any) -> Any:
+    """``tree`` (dicts, lists, tuples of tensors and plain values) with every tensor copied to the CPU."""
+    if isinstance(tree, torch.Tensor):
+        return tree.cpu()
+    if isinstance(tree, dict):
+        return {k: _on_cpu(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_on_cpu(v) for v in tree)
+    return tree
