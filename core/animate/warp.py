@@ -83,6 +83,9 @@ class SmoothWarper:
         self.anchored = np.zeros(n, bool) if anchored is None else np.asarray(anchored, bool)
         self.last_fixes = 0      # damping rounds the last fold_free needed (0: the motion was fold-free)
         self.last_damping = np.ones(n, np.float32)   # the share of the motion it kept, per point
+        self._r2: np.ndarray | None = None   # node_map's kernel buffers, reused from frame to frame
+        self._r3: np.ndarray | None = None
+        self._spread_x_t = np.ascontiguousarray(self._spread_x.T)   # (nW, W)
 
     # -- the field ------------------------------------------------------------------------------
     def node_map(self, target_points: np.ndarray) -> np.ndarray:
@@ -90,9 +93,13 @@ class SmoothWarper:
         c = np.asarray(target_points, np.float64) / self.size
         s = self.source_points.astype(np.float64) / self.size
         n = len(c)
-        d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+        # Differences per axis, not ``((c[:, None] - c[None]) ** 2).sum(-1)``: numpy's reduction over a
+        # last axis of length 2 is ~10x slower than the two products (it was a third of the frame).
+        dx, dy = c[:, 0, None] - c[None, :, 0], c[:, 1, None] - c[None, :, 1]
+        d2 = dx * dx + dy * dy
         a = np.zeros((n + 3, n + 3))
-        a[:n, :n] = _kernel(d2) + SMOOTHING * np.eye(n)
+        a[:n, :n] = _kernel(d2)
+        a[np.arange(n), np.arange(n)] += SMOOTHING
         a[:n, n] = 1.0
         a[:n, n + 1:] = c
         a[n, :n] = 1.0
@@ -101,11 +108,20 @@ class SmoothWarper:
         rhs[:n] = s - c                      # displacement target -> source
         coef = np.linalg.solve(a, rhs).astype(np.float32)
         cf = c.astype(np.float32)
-        ax = (self._gx[:, None] - cf[None, :, 0]) ** 2          # (nW, n)
-        ay = (self._gy[:, None] - cf[None, :, 1]) ** 2          # (nH, n)
-        r2 = ay[:, None, :] + ax[None, :, :]                     # (nH, nW, n)
-        disp = _kernel(r2).reshape(-1, n) @ coef[:n]
         nh, nw = len(self._gy), len(self._gx)
+        # The (nH, nW, n) kernel values go into buffers kept from call to call: fresh arrays of this size
+        # (1.5 MB) cost more in page faults than the arithmetic.
+        if self._r2 is None or self._r2.shape[2] != n:
+            self._r2, self._r3 = np.empty((nh, nw, n), np.float32), np.empty((nh, nw, n), np.float32)
+        ax = self._gx[:, None] - cf[None, :, 0]
+        ax *= ax                                                  # (nW, n)
+        ay = self._gy[:, None] - cf[None, :, 1]
+        ay *= ay                                                  # (nH, n)
+        r2, r3 = self._r2, self._r3
+        np.add(ay[:, None, :], ax[None, :, :], out=r2)
+        np.sqrt(r2, out=r3)
+        np.multiply(r3, r2, out=r3)                               # r^3
+        disp = r3.reshape(-1, n) @ coef[:n]
         gx = np.broadcast_to(self._gx[None, :], (nh, nw)).ravel()
         gy = np.broadcast_to(self._gy[:, None], (nh, nw)).ravel()
         disp += coef[n] + gx[:, None] * coef[n + 1] + gy[:, None] * coef[n + 2]
@@ -171,9 +187,14 @@ class SmoothWarper:
         return tgt, self.node_map(tgt)
 
     def dense(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y) float32 HxW from a node map (bilinear between nodes: two small products)."""
-        return (self._spread_y @ nodes[..., 0] @ self._spread_x.T,
-                self._spread_y @ nodes[..., 1] @ self._spread_x.T)
+        """(map_x, map_y) float32 HxW from a node map (bilinear between nodes: small matrix products).
+
+        Both coordinates are spread along x in one product first (the narrow side), then along y.
+        """
+        nh, nw = nodes.shape[:2]
+        both = np.ascontiguousarray(nodes.transpose(2, 0, 1)).reshape(2 * nh, nw) @ self._spread_x_t
+        both = both.reshape(2, nh, -1)
+        return self._spread_y @ both[0], self._spread_y @ both[1]
 
     def maps(self, target_points: np.ndarray, rest_points: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
