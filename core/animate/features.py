@@ -149,7 +149,9 @@ def reshape_band(map_x: np.ndarray, map_y: np.ndarray, upper: np.ndarray, lower:
     x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1, (w, h))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    # Pixel coordinates as a row and a column, broadcast (the same values as a full grid, less work).
+    xx = np.arange(x0, x1, dtype=np.float64)[None, :]
+    yy = np.arange(y0, y1, dtype=np.float64)[:, None]
     dx, dy = xx - origin[0], yy - origin[1]
     pa, pb = dx * along[0] + dy * along[1], dx * down[0] + dy * down[1]
     inside = (pa > a0) & (pa < a1)
