@@ -12,7 +12,13 @@ the mouth, eye and face regions of the neutral synthetic preview face; the
 frames whose motion had to be damped to stay fold-free, and the smallest Jacobian determinant
 of the warp over the motion (``core.animate.preview.motion_change``).
 
-    .venv/bin/python bench/bench_animate.py [--max-frames N] [--motions]
+``--stages CLIP`` times each stage of the pipeline alone, in one thread, on one shared clip (a stem of
+../shared/data/driving, e.g. liveportrait_d3) with the first real portrait: CPU milliseconds a frame of
+this process and its ffmpeg children (robust while other work loads the cores) for the crop search,
+decoding, tracking, the follower, the render, the label and watermark, and encoding. The watermark's
+first use imports its library (and torch) once, so the label + watermark line is timed after a warm-up.
+
+    .venv/bin/python bench/bench_animate.py [--max-frames N] [--motions] [--stages CLIP]
 """
 
 from __future__ import annotations
@@ -59,6 +65,63 @@ def bench_motions() -> None:
               f"           {damped:6d}                {worst:.3f}")
 
 
+def bench_stages(clip: str) -> None:
+    from core import provenance as pv
+    from core import video
+    from core.animate import driving as dv
+    from core.animate.progress import Clock
+    from core.animate.source import static_landmarker
+    from core.landmarks import FaceLandmarker
+
+    path = SHARED / "driving" / f"{clip}.mp4"
+    faces = sorted((SHARED / "faces" / "celeba_hq").glob("*.jpg"))
+    if not path.is_file() or not faces:
+        raise SystemExit(f"needs {path} and ../shared/data/faces/celeba_hq")
+    anim = mt.LandmarkAnimator(static_landmarker())
+    anim.set_source(an.prepare_source(faces[0]))
+    info = dv.probe(path)
+    cpu: dict[str, float] = {}
+
+    def timed(stage: str, run):
+        c0 = _cpu_seconds()
+        out = run()
+        cpu[stage] = _cpu_seconds() - c0
+        return out
+
+    crop = timed("crop search (BlazeFace + ffmpeg)",
+                 lambda: dv.find_driving_crop(path, info, static_landmarker(), Clock(None, None)))
+    frames = timed("decode (ffmpeg + reading)", lambda: [f.copy() for f in dv.iter_cropped(path, crop)])
+
+    def track():
+        with FaceLandmarker(max_faces=1, video=True, refine=dv.DRIVING_REFINE) as mesher:
+            kps = []
+            for f in frames:
+                meshes = mesher.mesh(f)
+                kps.append(mt.subset(meshes[0]) / an.OUTPUT_SIZE if meshes else kps[-1])
+            return kps
+
+    kps = timed("tracking (attention mesh)", track)
+    follow = anim.follower(kps[0], info.fps, lookahead=mt.LOOKAHEAD)
+    targets = timed("follower", lambda: [t for _, t in follow.stream((None, k) for k in kps)])
+    rendered = timed("render", lambda: [anim.render(t) for t in targets])
+    list(pv.mark_frames(rendered[:1], None, info.fps))          # the watermark library's import
+    marked = timed("label + watermark", lambda: list(pv.mark_frames(rendered, None, info.fps)))
+
+    def encode():
+        with tempfile.TemporaryDirectory() as tmp, video.Mp4Writer(Path(tmp) / "out.mp4", info.fps,
+                                                                  preset="veryfast") as writer:
+            for frame in marked:
+                writer.append(frame)
+
+    timed("encode (ffmpeg)", encode)
+    n = len(frames)
+    print(f"{clip}: {n} frames, CPU-ms a frame per stage, one thread; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for stage, seconds in cpu.items():
+        print(f"  {stage:34s} {1000 * seconds / n:6.2f}")
+    print(f"  {'total':34s} {1000 * sum(cpu.values()) / n:6.2f}")
+
+
 def _run(face: Path, video: Path, out: Path, depth: int, max_frames: int | None) -> tuple[int, float, float]:
     pipeline.PREFETCH_DEPTH = depth
     cpu0 = _cpu_seconds()
@@ -70,9 +133,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-frames", type=int, default=None)
     ap.add_argument("--motions", action="store_true", help="measure the bundled motions instead")
+    ap.add_argument("--stages", metavar="CLIP", help="CPU per stage on one shared clip (liveportrait_d3...)")
     args = ap.parse_args()
     if args.motions:
         bench_motions()
+        return
+    if args.stages:
+        bench_stages(args.stages)
         return
     videos = sorted((SHARED / "driving").glob("*.mp4"))
     faces = sorted((SHARED / "faces" / "celeba_hq").glob("*.jpg"))

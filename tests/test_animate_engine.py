@@ -75,6 +75,43 @@ def test_smooth_warp_identity_and_translation_exact():
     assert np.abs(got - want).mean() < 2.0
 
 
+def test_fast_field_matches_the_plain_formulas_bit_for_bit():
+    """node_map and dense are written for speed (reused buffers, no strided products); they must give
+    exactly what the plain formulas give, so a speed change cannot move the frames."""
+    size = 128
+    anim = mt.LandmarkAnimator()
+    anim.set_source(_texture(size), _rest_kp())
+    warper = anim._warper
+    rng = np.random.default_rng(3)
+    moved = anim.source_kp + rng.normal(0, 0.004, anim.source_kp.shape).astype(np.float32)
+    target, _ = anim.control_points(moved)
+    c = target.astype(np.float64) / warper.size
+    s = warper.source_points.astype(np.float64) / warper.size
+    n = len(c)
+    d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+    a = np.zeros((n + 3, n + 3))
+    a[:n, :n] = d2 * np.sqrt(d2) + 1e-6 * np.eye(n)
+    a[:n, n], a[:n, n + 1:], a[n, :n], a[n + 1:, :n] = 1.0, c, 1.0, c.T
+    rhs = np.zeros((n + 3, 2))
+    rhs[:n] = s - c
+    coef = np.linalg.solve(a, rhs).astype(np.float32)
+    cf = c.astype(np.float32)
+    ay, ax = (warper._gy[:, None] - cf[None, :, 1]) ** 2, (warper._gx[:, None] - cf[None, :, 0]) ** 2
+    r2 = ay[:, None, :] + ax[None]
+    disp = (r2 * np.sqrt(r2)).reshape(-1, n) @ coef[:n]
+    nh, nw = len(warper._gy), len(warper._gx)
+    gx = np.broadcast_to(warper._gx[None, :], (nh, nw)).ravel()
+    gy = np.broadcast_to(warper._gy[:, None], (nh, nw)).ravel()
+    disp += coef[n] + gx[:, None] * coef[n + 1] + gy[:, None] * coef[n + 2]
+    nodes = warper.node_map(target)
+    assert np.array_equal(nodes[..., 0], warper.node_x[None, :] + disp[:, 0].reshape(nh, nw) * warper.size)
+    assert np.array_equal(nodes[..., 1], warper.node_y[:, None] + disp[:, 1].reshape(nh, nw) * warper.size)
+    assert np.array_equal(warper.node_map(target), nodes)          # the reused buffers carry nothing over
+    map_x, map_y = warper.dense(nodes)
+    assert np.array_equal(map_x, warper._spread_y @ nodes[..., 0] @ warper._spread_x.T)
+    assert np.array_equal(map_y, warper._spread_y @ nodes[..., 1] @ warper._spread_x.T)
+
+
 def test_extreme_turn_has_no_fold_anywhere():
     size = 128
     anim = mt.LandmarkAnimator()

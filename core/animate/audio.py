@@ -38,6 +38,12 @@ def _run(stream, out_path: Path) -> tuple[bool, str]:
     return False, log
 
 
+def _fitted_sound(audio_source: str | os.PathLike, seconds: float):
+    """``audio_source``'s first audio stream padded with silence or trimmed to ``seconds``."""
+    end = f"{seconds:.6f}"
+    return ffmpeg.input(str(audio_source))["a:0"].filter("apad", whole_dur=end).filter("atrim", end=end)
+
+
 def mux_audio(video_path: str | os.PathLike, audio_source: str | os.PathLike,
               out_path: str | os.PathLike) -> bool:
     """Copy ``video_path``'s video and ``audio_source``'s first audio stream, fitted to the video's length.
@@ -50,9 +56,7 @@ def mux_audio(video_path: str | os.PathLike, audio_source: str | os.PathLike,
     picture = ffmpeg.input(str(video_path)).video
     if codec is not None:
         info = video.probe_video(video_path)
-        seconds = f"{info.frames_estimate / info.fps:.6f}"
-        sound = (ffmpeg.input(str(audio_source))["a:0"]
-                 .filter("apad", whole_dur=seconds).filter("atrim", end=seconds))
+        sound = _fitted_sound(audio_source, info.frames_estimate / info.fps)
         ok, _ = _run(ffmpeg.output(picture, sound, str(out_path), vcodec="copy", acodec="aac",
                                    audio_bitrate="128k", movflags="+faststart"), out_path)
         if ok:
@@ -62,6 +66,28 @@ def mux_audio(video_path: str | os.PathLike, audio_source: str | os.PathLike,
     if not ok:
         raise video.ffmpeg_failure(log, out_path)
     return False
+
+
+def encode_sound(audio_source: str | os.PathLike, seconds: float, out_path: str | os.PathLike) -> bool:
+    """``audio_source``'s first audio stream as AAC in ``out_path`` (.m4a), fitted to ``seconds``, as
+    :func:`mux_audio` encodes it: done while the frames render, the final mux only copies
+    (:func:`mux_encoded_sound`). False without a decodable audio stream."""
+    if audio_codec_or_none(audio_source) is None:
+        return False
+    out_path = Path(out_path)
+    ok, _ = _run(ffmpeg.output(_fitted_sound(audio_source, seconds), str(out_path), acodec="aac",
+                               audio_bitrate="128k"), out_path)
+    return ok
+
+
+def mux_encoded_sound(video_path: str | os.PathLike, sound_path: str | os.PathLike,
+                      out_path: str | os.PathLike) -> bool:
+    """Copy ``video_path``'s video and an :func:`encode_sound` result into ``out_path``; False if
+    ffmpeg refused (the caller falls back to :func:`mux_audio`)."""
+    out_path = Path(out_path)
+    ok, _ = _run(ffmpeg.output(ffmpeg.input(str(video_path)).video, ffmpeg.input(str(sound_path)).audio,
+                               str(out_path), vcodec="copy", acodec="copy", movflags="+faststart"), out_path)
+    return ok
 
 
 def audio_codec_or_none(path: str | os.PathLike) -> str | None:

@@ -19,6 +19,7 @@ Coordinates are pixels of the output frame, (x, y).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -71,14 +72,14 @@ def eye_positions(keypoint_indices: list[int]) -> tuple[EyePos, ...]:
 
 def eye_axes(kp: np.ndarray, eye: EyePos) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(origin, along, down, width): the eye's frame, ``down`` perpendicular to the corner line."""
-    a, b = kp[eye.corners[0]].astype(np.float64), kp[eye.corners[1]].astype(np.float64)
-    along = b - a
-    width = float(np.hypot(*along)) + 1e-9
-    along /= width
-    if along[0] < 0:  # the frame always runs left to right in the image
-        along = -along
-    down = np.array([-along[1], along[0]])
-    return (a + b) / 2, along, down, width
+    # Scalar arithmetic: called ~40 times a frame on two points, where numpy's per-call cost dominated.
+    (ax, ay), (bx, by) = kp[eye.corners[0]].tolist(), kp[eye.corners[1]].tolist()
+    dx, dy = bx - ax, by - ay
+    width = math.hypot(dx, dy) + 1e-9
+    ux, uy = dx / width, dy / width
+    if ux < 0:  # the frame always runs left to right in the image
+        ux, uy = -ux, -uy
+    return np.array([(ax + bx) / 2, (ay + by) / 2]), np.array([ux, uy]), np.array([-uy, ux]), width
 
 
 def lid_gaps(kp: np.ndarray, eye: EyePos) -> np.ndarray:
@@ -148,7 +149,9 @@ def reshape_band(map_x: np.ndarray, map_y: np.ndarray, upper: np.ndarray, lower:
     x1, y1 = np.minimum(np.ceil(corners.max(0)).astype(int) + 1, (w, h))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    # Pixel coordinates as a row and a column, broadcast (the same values as a full grid, less work).
+    xx = np.arange(x0, x1, dtype=np.float64)[None, :]
+    yy = np.arange(y0, y1, dtype=np.float64)[:, None]
     dx, dy = xx - origin[0], yy - origin[1]
     pa, pb = dx * along[0] + dy * along[1], dx * down[0] + dy * down[1]
     inside = (pa > a0) & (pa < a1)

@@ -42,10 +42,16 @@ def _axis_nodes(n: int, lo: float, hi: float) -> np.ndarray:
     return np.unique(np.concatenate([left, fine, right]).astype(np.float32))
 
 
+def _lerp_lower(nodes: np.ndarray, n: int) -> np.ndarray:
+    """(n,) index of the node at or before each pixel 0..n-1 (the last interval holds the last pixel)."""
+    px = np.arange(n, dtype=np.float64)
+    return np.clip(np.searchsorted(nodes, px, side="right") - 1, 0, len(nodes) - 2)
+
+
 def _lerp_matrix(nodes: np.ndarray, n: int) -> np.ndarray:
     """(n, len(nodes)) float32: row p holds the linear-interpolation weights of pixel p between nodes."""
     px = np.arange(n, dtype=np.float64)
-    lower = np.clip(np.searchsorted(nodes, px, side="right") - 1, 0, len(nodes) - 2)
+    lower = _lerp_lower(nodes, n)
     weight = (px - nodes[lower]) / (nodes[lower + 1] - nodes[lower])
     out = np.zeros((n, len(nodes)), np.float32)
     out[np.arange(n), lower] = 1.0 - weight
@@ -83,6 +89,12 @@ class SmoothWarper:
         self.anchored = np.zeros(n, bool) if anchored is None else np.asarray(anchored, bool)
         self.last_fixes = 0      # damping rounds the last fold_free needed (0: the motion was fold-free)
         self.last_damping = np.ones(n, np.float32)   # the share of the motion it kept, per point
+        self._r2: np.ndarray | None = None   # node_map's kernel buffers, reused from frame to frame
+        self._r3: np.ndarray | None = None
+        # dense(): each pixel row's lower node row and its two weights, taken from _spread_y.
+        lower_y, rows = _lerp_lower(self.node_y, h), np.arange(h)
+        self._rows_y = (lower_y, self._spread_y[rows, lower_y][:, None].copy(),
+                        self._spread_y[rows, lower_y + 1][:, None].copy())
 
     # -- the field ------------------------------------------------------------------------------
     def node_map(self, target_points: np.ndarray) -> np.ndarray:
@@ -90,9 +102,13 @@ class SmoothWarper:
         c = np.asarray(target_points, np.float64) / self.size
         s = self.source_points.astype(np.float64) / self.size
         n = len(c)
-        d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+        # Differences per axis, not ``((c[:, None] - c[None]) ** 2).sum(-1)``: numpy's reduction over a
+        # last axis of length 2 is ~10x slower than the two products (it was a third of the frame).
+        dx, dy = c[:, 0, None] - c[None, :, 0], c[:, 1, None] - c[None, :, 1]
+        d2 = dx * dx + dy * dy
         a = np.zeros((n + 3, n + 3))
-        a[:n, :n] = _kernel(d2) + SMOOTHING * np.eye(n)
+        a[:n, :n] = _kernel(d2)
+        a[np.arange(n), np.arange(n)] += SMOOTHING
         a[:n, n] = 1.0
         a[:n, n + 1:] = c
         a[n, :n] = 1.0
@@ -101,11 +117,20 @@ class SmoothWarper:
         rhs[:n] = s - c                      # displacement target -> source
         coef = np.linalg.solve(a, rhs).astype(np.float32)
         cf = c.astype(np.float32)
-        ax = (self._gx[:, None] - cf[None, :, 0]) ** 2          # (nW, n)
-        ay = (self._gy[:, None] - cf[None, :, 1]) ** 2          # (nH, n)
-        r2 = ay[:, None, :] + ax[None, :, :]                     # (nH, nW, n)
-        disp = _kernel(r2).reshape(-1, n) @ coef[:n]
         nh, nw = len(self._gy), len(self._gx)
+        # The (nH, nW, n) kernel values go into buffers kept from call to call: fresh arrays of this size
+        # (1.5 MB) cost more in page faults than the arithmetic.
+        if self._r2 is None or self._r2.shape[2] != n:
+            self._r2, self._r3 = np.empty((nh, nw, n), np.float32), np.empty((nh, nw, n), np.float32)
+        ax = self._gx[:, None] - cf[None, :, 0]
+        ax *= ax                                                  # (nW, n)
+        ay = self._gy[:, None] - cf[None, :, 1]
+        ay *= ay                                                  # (nH, n)
+        r2, r3 = self._r2, self._r3
+        np.add(ay[:, None, :], ax[None, :, :], out=r2)
+        np.sqrt(r2, out=r3)
+        np.multiply(r3, r2, out=r3)                               # r^3
+        disp = r3.reshape(-1, n) @ coef[:n]
         gx = np.broadcast_to(self._gx[None, :], (nh, nw)).ravel()
         gy = np.broadcast_to(self._gy[:, None], (nh, nw)).ravel()
         disp += coef[n] + gx[:, None] * coef[n + 1] + gy[:, None] * coef[n + 2]
@@ -157,7 +182,8 @@ class SmoothWarper:
                 iy, ix = np.nonzero(bad)
                 where = np.stack([cx[ix], cy[iy]], 1)
                 # Near a folded cell in the output (where the target points are).
-                d_t = np.sqrt(((tgt[:, None, :] - where[None]) ** 2).sum(-1)).min(1)
+                dx, dy = tgt[:, 0, None] - where[None, :, 0], tgt[:, 1, None] - where[None, :, 1]
+                d_t = np.sqrt((dx * dx + dy * dy).min(1))
                 # The reach grows each round: a fold can be pushed from afar (a nose on a turn).
                 near = (d_t < FIX_RADIUS * (1 + attempt) * self.size) & ~self.anchored
                 share[near if near.any() else ~self.anchored] *= 0.5
@@ -171,9 +197,20 @@ class SmoothWarper:
         return tgt, self.node_map(tgt)
 
     def dense(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y) float32 HxW from a node map (bilinear between nodes: two small products)."""
-        return (self._spread_y @ nodes[..., 0] @ self._spread_x.T,
-                self._spread_y @ nodes[..., 1] @ self._spread_x.T)
+        """(map_x, map_y) float32 HxW from a node map (bilinear between nodes: two small products).
+
+        Along y, each pixel row is the weighted sum of its two nodes' rows: the same float32 sums, in
+        the same order, as ``spread_y @ nodes[..., c]`` (a strided operand, which numpy multiplies
+        without BLAS, ~0.35 ms each) adds up, so the frames stay the same bit for bit; along x, BLAS.
+        """
+        lower, w_lower, w_upper = self._rows_y
+        maps = []
+        for c in (0, 1):
+            coord = nodes[..., c]
+            rows = w_lower * coord[lower]
+            rows += w_upper * coord[lower + 1]
+            maps.append(rows @ self._spread_x.T)
+        return maps[0], maps[1]
 
     def maps(self, target_points: np.ndarray, rest_points: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
