@@ -277,6 +277,11 @@ def test_label_sits_low_in_the_middle_and_follows_the_panels():
     assert columns.min() < 256 and 256 < np.median(columns) < 512 and columns.max() > 512
     result_only = draw_label(np.full((256, 768, 3), 200, np.uint8), "AI-generated", last_panel_only=True)
     assert np.flatnonzero((result_only != 200).any(axis=(0, 2))).min() > 512  # driving / source: not labelled
+    rows = [np.flatnonzero((wide[:, i * 256:(i + 1) * 256] != 200).any(axis=(1, 2))) for i in range(3)]
+    assert all((r == rows[0]).all() for r in rows) and rows[0].min() > 0.75 * 256  # every panel's pill low
+    video = np.full((256, 256, 3), 90, np.uint8)
+    first, again = draw_label(video, "AI-generated", top=True), draw_label(video, "AI-generated", top=True)
+    assert (first == again).all() and (video == 90).all()  # a video's cached pill: same pixels, input intact
     assert (pv.mark(img, pv.ProvenanceSettings(label=False, watermark=False)) == img).all()
 
 

@@ -54,25 +54,43 @@ def draw_label(image: np.ndarray, text: str, last_panel_only: bool = False, top:
     panel (the animator's source | driving | result: the driving video and the source photo may be real);
     ``top``: at the top edge (videos of a moving face, see above)."""
     text = " ".join(str(text).split())[:MAX_CHARS] or "AI-generated"
-    im = Image.fromarray(np.asarray(image, dtype=np.uint8)).convert("RGBA")
-    h = im.height
+    image = np.asarray(image, dtype=np.uint8)
+    h, w = image.shape[:2]
+    y0, y1, band = _label_band(w, h, text, last_panel_only, top)
+    out = image.copy()
+    if y1 > y0:  # only the rows the pill covers: elsewhere the overlay is transparent
+        rows = Image.fromarray(out[y0:y1]).convert("RGBA")
+        out[y0:y1] = np.asarray(Image.alpha_composite(rows, band).convert("RGB"))
+    return out
+
+
+@lru_cache(maxsize=32)
+def _label_band(width: int, height: int, text: str, last_panel_only: bool,
+                top: bool) -> tuple[int, int, Image.Image]:
+    """The label's overlay for a picture of this size, cut to the rows it covers: drawn once, then reused
+    for every frame of a video (drawing the text cost about as much as the rest of a frame's label)."""
+    h = height
     size = max(MIN_TEXT_PX, int(round(h * TEXT_HEIGHT)))
-    overlay = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     font = _font(size)
-    panels = _panels(im.width, h)
-    for left, width in panels[-1:] if last_panel_only else panels:
+    panels = _panels(width, h)
+    for left, panel_width in panels[-1:] if last_panel_only else panels:
         fit = font
         tw = draw.textlength(text, font=fit)
-        if tw > width * 0.9:  # long wording on a narrow panel: shrink to fit
-            fit = _font(max(MIN_TEXT_PX - 2, int(size * width * 0.9 / tw)))
+        if tw > panel_width * 0.9:  # long wording on a narrow panel: shrink to fit
+            fit = _font(max(MIN_TEXT_PX - 2, int(size * panel_width * 0.9 / tw)))
             tw = draw.textlength(text, font=fit)
         th = fit.size
         pad_x, pad_y = max(3, th // 2), max(2, th // 4)
         bottom = int(h * (TOP_BOTTOM if top else BOTTOM))
-        top = bottom - th - 2 * pad_y
-        x0 = left + (width - tw) / 2 - pad_x
-        draw.rounded_rectangle((x0, top, x0 + tw + 2 * pad_x, bottom), radius=(th + 2 * pad_y) // 2,
+        pill_top = bottom - th - 2 * pad_y
+        x0 = left + (panel_width - tw) / 2 - pad_x
+        draw.rounded_rectangle((x0, pill_top, x0 + tw + 2 * pad_x, bottom), radius=(th + 2 * pad_y) // 2,
                                fill=(0, 0, 0, 150))
-        draw.text((x0 + pad_x, top + pad_y), text, font=fit, fill=(255, 255, 255, 235), anchor="lt")
-    return np.asarray(Image.alpha_composite(im, overlay).convert("RGB"))
+        draw.text((x0 + pad_x, pill_top + pad_y), text, font=fit, fill=(255, 255, 255, 235), anchor="lt")
+    box = overlay.getchannel("A").getbbox()
+    if box is None:
+        return 0, 0, overlay
+    y0, y1 = box[1], box[3]
+    return y0, y1, overlay.crop((0, y0, width, y1))
