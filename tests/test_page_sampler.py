@@ -236,3 +236,17 @@ def test_directions_are_named_by_measurement_with_their_ranges(empty_downloads):
         assert -3.0 <= slider.min < 0 < slider.max <= 3.0
     labels = [s.label for s in sliders]
     assert any(m in label for m in measured for label in labels)  # the name is on the slider
+
+
+def test_face_panel_is_one_fragment():
+    """A new face reruns the face panel only, not the page (a merge once moved ``@st.fragment`` from
+    ``hero`` onto a helper: every 🎲 New face then re-ran the sidebar, the four tabs and the SeFa render,
+    ~1 CPU-second of the server's and twice the browser's work per face)."""
+    from pages import _sampler_face, _sampler_scrub
+
+    def is_fragment(f) -> bool:
+        return f.__code__.co_filename.endswith(os.path.join("streamlit", "runtime", "fragment.py"))
+
+    assert is_fragment(_sampler_face.hero)
+    assert is_fragment(_sampler_scrub.scrub_loader)
+    assert not is_fragment(_sampler_face._face)  # a value-returning helper inside the fragment
