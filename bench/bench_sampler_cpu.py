@@ -26,9 +26,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_sampler_browser as bsb  # noqa: E402
 
-from tests.browser_support import chromium_installed, idle, running_studio, wait  # noqa: E402
+from tests.browser_support import chromium_installed, running_studio, wait  # noqa: E402
 
 NEW_FACE = ("🎲 New face", "🎲 Random")  # the button's label now, and before issue 22
+RUN_ENDED = ('document.querySelector(\'[data-testid="stApp"]\')?.getAttribute("data-test-script-state")'
+             ' === "notRunning"')
+
+
+def idle(driver, timeout: float) -> None:
+    """Until the page's script run has ended, checked in the page (no WebDriver polling in the measure)."""
+    bsb.wait_in_page(driver, RUN_ENDED, timeout, "the script run to end")
 
 
 def _server_pids(url: str) -> list[int]:
@@ -58,7 +65,7 @@ def measure(root: Path, visits: int, faces: int) -> dict[str, list[float]]:
                 b0, s0 = _cpu(pids, server)
                 driver.execute_script(f"window.__bench.first = null; window.__bench.src = null;"
                                       f"document.querySelector({bsb.SIDEBAR_LINK % 'stylegan2'!r}).click();")
-                wait(driver, "window.__bench.first", 300, "the first face")
+                bsb.wait_in_page(driver, "window.__bench.first", 300, "the first face")
                 idle(driver, 300)
                 b1, s1 = _cpu(pids, server)
                 if visit:
@@ -81,7 +88,7 @@ def _new_faces(driver, pids: list[int], server: list[int], faces: int, out: dict
             window.__bench.t1 = null; window.__bench.t0 = performance.now();
             [...document.querySelectorAll('button')].find(b => b.innerText.trim() === arguments[0]).click();
             return window.__bench.t0;""", label)
-        t1 = wait(driver, "window.__bench.t1", 60, "the new face")
+        t1 = bsb.wait_in_page(driver, "window.__bench.t1", 60, "the new face")
         idle(driver, 60)
         b1, s1 = _cpu(pids, server)
         out["face_browser"].append(b1 - b0)
