@@ -167,7 +167,6 @@ def _face_actions(m: SamplerModel, image: np.ndarray, seed: int, seed_b: int, t:
                                noise=noise_mode), label="🎬 Add morph to show")
 
 
-@st.fragment
 def _face(m: SamplerModel, seed: int, seed_b: int, t: float, psi: float, noise_mode: str):
     """(image, data URL, ms) of the face on screen. The last one is kept: a click on Send to animator or Add
     to show reruns the fragment, and a 1024 px face costs seconds to draw again (the same picture)."""
@@ -186,6 +185,7 @@ def _face(m: SamplerModel, seed: int, seed_b: int, t: float, psi: float, noise_m
     return image, src, ms
 
 
+@st.fragment
 def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> None:
     """The face and its controls: a seed change or a slider release reruns only this."""
     torch.set_num_threads(render_threads(m.G))

@@ -75,9 +75,8 @@ def app_url(studio_server, vote_db):
 
 @pytest.fixture(scope="module")
 def warm_app(app_url, browser):
-    # Streamlit learns the st.navigation page list on the first script run; a deep link that is the
-    # very first request of a fresh server shows a spurious "Page not found" dialog. A presenter opens
-    # the home page first, and so does this fixture.
+    # The home page first, as a presenter opens it (a direct link as a fresh server's first request is
+    # tested on a server of its own: test_direct_link_as_a_fresh_servers_first_request).
     browser.get(app_url)
     TIMINGS["home, first visit of a fresh server (s)"] = wait_rendered(browser, "Custom Cast")
     return app_url
@@ -501,3 +500,23 @@ def test_dashboard_summary_downloads_carry_the_test(warm_app, browser, tmp_path)
             time.sleep(0.2)
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert "Hypothesis test" in text and "Not enough evidence yet" in text, name
+
+
+def test_direct_link_as_a_fresh_servers_first_request(studio_server, browser):
+    """Issue 22: a direct link that is a fresh server's very first request opens its page with no "Page not
+    found" dialog over it (Streamlit took the pages/ folder beside the router for a v1 multipage app until
+    the first st.navigation call; streamlit_app.py tells it otherwise at start-up)."""
+    from selenium.webdriver.common.by import By
+
+    url = studio_server("studio_direct_link.log")
+    new_tab(browser)
+    try:
+        browser.get(f"{url}/dashboard")
+        wait_rendered(browser, "Hypothesis dashboard")
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "Page not found" not in body, body[:300]
+        assert browser.current_url.split("?")[0].endswith("/dashboard"), browser.current_url
+        assert_clean(browser, "/dashboard as the first request")
+    finally:
+        browser.close()
+        browser.switch_to.window(browser.window_handles[0])

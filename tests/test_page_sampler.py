@@ -24,6 +24,22 @@ def empty_downloads(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _open_tool(at: AppTest, label_start: str) -> None:
+    """Open the tool tab whose label starts with ``label_start`` and keep it open on later runs, as the
+    browser does (only the open tab runs; AppTest does not send the tabs' state back by itself)."""
+    from pages._sampler_tools import TOOLS, TOOLS_KEY
+
+    label = next(t for t in TOOLS if t.split(" ", 1)[1].startswith(label_start))
+    run = getattr(at, "_run_without_tool", at._run)
+
+    def run_with_tool_open(*args, **kwargs):
+        at.session_state[TOOLS_KEY] = label
+        return run(*args, **kwargs)
+
+    at._run_without_tool, at._run = run, run_with_tool_open
+    at.run()
+
+
 def _rerun_until(at: AppTest, done, timeout: float = 60.0) -> None:
     """Rerun (as the page's polling fragment would) until ``done(at)`` or the timeout."""
     deadline = time.monotonic() + timeout
@@ -91,6 +107,7 @@ def test_sampler_renders_and_reacts(empty_downloads):
 def test_semantic_slider_edits_the_face_and_sends_it(empty_downloads):
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
+    _open_tool(at, "Semantic")
     seed = at.session_state["sg_seed"]
     amount = next(s for s in at.slider if s.key.startswith("sg_dir_amt_0_"))
     next(t for t in at.text_input if t.key.startswith("sg_dir_name_0_")).set_value("smile")
@@ -151,12 +168,14 @@ def test_video_mixing_and_batch_exports(empty_downloads, tmp_path, monkeypatch):
     gifs = list((tmp_path / "exports" / "stylegan2").glob("*.gif"))
     assert len(mp4s) == 1 and mp4s[0].stat().st_size > 0 and len(gifs) == 1
 
+    _open_tool(at, "Style mixing")
     at.text_input(key="sg_rows").set_value("1, 2")
     at.text_input(key="sg_cols").set_value("3")
     at.button(key="sg_mix").click().run()
     assert not at.exception
     assert at.session_state["sg_mix_grid"].shape[2] == 3
 
+    _open_tool(at, "Batch")
     at.text_input(key="sg_batch_seeds").set_value("0-2")
     at.button(key="sg_batch_go").click().run()
     assert not at.exception
@@ -225,6 +244,7 @@ def test_directions_are_named_by_measurement_with_their_ranges(empty_downloads):
     core.sefa_names) on their sliders, each within the range where the face stays the same."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
+    _open_tool(at, "Semantic")
     assert not at.exception
     names = [t.value for t in at.text_input if t.key.startswith("sg_dir_name_")]
     sliders = [s for s in at.slider if s.key.startswith("sg_dir_amt_")]
@@ -236,3 +256,30 @@ def test_directions_are_named_by_measurement_with_their_ranges(empty_downloads):
         assert -3.0 <= slider.min < 0 < slider.max <= 3.0
     labels = [s.label for s in sliders]
     assert any(m in label for m in measured for label in labels)  # the name is on the slider
+
+
+def test_face_panel_is_one_fragment():
+    """A new face reruns the face panel only, not the page (a merge once moved ``@st.fragment`` from
+    ``hero`` onto a helper: every 🎲 New face then re-ran the sidebar, the four tabs and the SeFa render,
+    ~1 CPU-second of the server's and twice the browser's work per face)."""
+    from pages import _sampler_face, _sampler_scrub
+
+    def is_fragment(f) -> bool:
+        return f.__code__.co_filename.endswith(os.path.join("streamlit", "runtime", "fragment.py"))
+
+    assert is_fragment(_sampler_face.hero)
+    assert is_fragment(_sampler_scrub.scrub_loader)
+    assert not is_fragment(_sampler_face._face)  # a value-returning helper inside the fragment
+
+
+def test_only_the_open_tool_tab_runs(empty_downloads):
+    """A new visitor's page holds the open tab's tools only (the video tab); the others run when opened."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    keys = {w.key for w in [*at.text_input, *at.slider, *at.button]}
+    assert "sg_keys" in keys and "sg_batch_seeds" not in keys and "sg_rows" not in keys
+    assert not any(k.startswith("sg_dir_amt_") for k in keys)
+    _open_tool(at, "Batch")
+    boxes = {w.key for w in at.text_input}
+    assert "sg_batch_seeds" in boxes and "sg_keys" not in boxes
