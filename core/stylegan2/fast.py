@@ -38,6 +38,7 @@ import weakref
 import torch
 import torch.nn.functional as F
 
+from core.jobs.priority import yield_to_foreground
 from core.stylegan2.networks import Generator, SynthesisLayer, ToRGBLayer
 
 # Generators at least this large render through the fast path by default (below it the reference path
@@ -372,6 +373,9 @@ class FastSynthesis:
         x = img = None
         x_slot = None  # the scratch slot x lives in (None: the const input)
         for res, (idx, const, up, conv, torgb, filt) in zip(self.block_resolutions, self.blocks):
+            # In background work, step aside here while a person waits for a foreground render (the
+            # state is this loop's locals and the scratch buffer: resuming redoes nothing).
+            yield_to_foreground()
             a, b = [s for s in range(3) if s != x_slot][:2]
             if const is not None:
                 x = const
