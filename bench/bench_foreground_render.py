@@ -129,8 +129,10 @@ def main() -> None:
     sg.synthesize(G, faces[-1])  # warm-up: buffers, oneDNN primitives
     modes = {"alone": [], "background, gate OFF (before)": [], "background, gate ON (after)": []}
     try:
+        names = list(modes)
         for r in range(a.repeats):
-            for mode, runs in modes.items():
+            for mode in names[r % 3:] + names[:r % 3]:  # rotated: no mode always follows another
+                runs = modes[mode]
                 if mode == "alone":
                     bg.pause()
                 else:
@@ -148,10 +150,12 @@ def main() -> None:
               f"{wall.max():5.2f}) = {np.median(wall) / alone:4.2f}x alone; foreground CPU p50 "
               f"{np.median(fg_cpu):5.2f} s; background thread during the face: CPU p50 "
               f"{np.median(bg_cpu):4.2f} s, {frames.sum()} drag frames finished in {len(runs)} faces")
-    off = np.median([run[0] for run in modes["background, gate OFF (before)"]])
-    on = np.median([run[0] for run in modes["background, gate ON (after)"]])
-    print(f"  the gate makes the face with background work {off / on:.2f}x faster "
-          f"(p50 {off:.2f} -> {on:.2f} s)")
+    alone_w, off_w, on_w = (np.array([run[0] for run in runs]) for runs in modes.values())
+    print(f"  paired by round (load drifts less within a round), p50 of the ratios: gate OFF / alone "
+          f"{np.median(off_w / alone_w):.2f}x, gate ON / alone {np.median(on_w / alone_w):.2f}x, "
+          f"OFF / ON {np.median(off_w / on_w):.2f}x (the gate's speed-up with drag frames behind)")
+    print(f"  p50 walls: gate OFF {np.median(off_w):.2f} s -> gate ON {np.median(on_w):.2f} s = "
+          f"{np.median(off_w) / np.median(on_w):.2f}x")
     waits, waited = priority.stats()
     print(f"  background waits at the gate: {waits}, {waited:.1f} s in all")
     print(f"  load average after {_load()} (2-core box: other work inflates wall times, less the CPU s)")
