@@ -146,8 +146,9 @@ def main() -> None:
     alone = float(np.median([run[0] for run in modes["alone"]]))
     for mode, runs in modes.items():
         wall, fg_cpu, bg_cpu, frames = (np.array(col) for col in zip(*runs))
-        print(f"  {mode:30s}: wall p50 {np.median(wall):5.2f} s (best {wall.min():5.2f}, worst "
-              f"{wall.max():5.2f}) = {np.median(wall) / alone:4.2f}x alone; foreground CPU p50 "
+        print(f"  {mode:30s}: wall p50 {np.median(wall):5.2f} s (best {wall.min():5.2f}, p25 "
+              f"{np.percentile(wall, 25):5.2f}, worst {wall.max():5.2f}) = {np.median(wall) / alone:4.2f}x "
+              f"alone; foreground CPU p50 "
               f"{np.median(fg_cpu):5.2f} s; background thread during the face: CPU p50 "
               f"{np.median(bg_cpu):4.2f} s, {frames.sum()} drag frames finished in {len(runs)} faces")
     alone_w, off_w, on_w = (np.array([run[0] for run in runs]) for runs in modes.values())
