@@ -1,9 +1,9 @@
 """Foreground first: a render a person waits for gets the cores; background renders step aside meanwhile.
 
-On a 2-core box a background thread that keeps one core busy (even at nice 10) slows a two-thread
-foreground render many-fold, not 2x: the OpenMP team of the foreground conv waits at every barrier for
-the thread that lost its core (docs/photoreal.md measured a 1.1 s face take 2.6 s, and ~95 s under
-load, while the sampler's drag frames rendered). Niceness cannot fix that; not running can.
+On a 2-core box a background thread that keeps a core busy, even at nice 10, takes slices of a core from
+one of a two-thread foreground render's OpenMP threads (the other then waits at the op's barrier), and
+holds the GIL at times the foreground's thread needs it. Niceness shrinks that; not running removes it
+(bench/bench_foreground_render.py; docs/photoreal.md, "Foreground renders first").
 
 * A foreground render runs inside :func:`foreground` (``core.stylegan2.synthesize`` does this for every
   thread not marked background). Several may run at once (several sessions); the gate is closed while
