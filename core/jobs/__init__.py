@@ -12,7 +12,8 @@ Control side: ``start_thread_job``, ``start_process_job``, ``read_job`` -> ``Job
               ``request_cancel``, ``kill_job``, ``wait``, ``log_tail``.
 Files: manifest (format), liveness (pids, threads), eta, context (work side), control (read/cancel/wait),
 threads, process (+ the launcher in ``__main__``); keyed (in-memory background renders found by key,
-latest wins: the sampler's drag frames).
+latest wins: the sampler's drag frames); priority (foreground renders first: background threads
+wait at ``yield_to_foreground`` while a render runs inside ``foreground``).
 """
 
 from core.jobs.context import CancelFlag, JobCancelled, JobContext, current_context
@@ -40,6 +41,7 @@ from core.jobs.manifest import (
     JobStatus,
     Progress,
 )
+from core.jobs.priority import background, foreground, is_background, yield_to_foreground
 from core.jobs.process import start_process_job
 from core.jobs.threads import ThreadJob, forget_thread_job, get_thread_job, start_thread_job
 
@@ -47,7 +49,8 @@ __all__ = [
     "CANCEL_FILE", "CANCELLED", "DONE", "FAILED", "JOB_FILE", "LOG_FILE", "QUEUED", "RUNNING",
     "CancelFlag", "EtaEstimator", "spoken_time_left",
     "JobBusyError", "JobCancelled", "KeyedRenderer", "JobContext", "JobStatus", "Progress",
-    "ThreadJob", "cancel_requested", "current_context", "forget_thread_job", "get_thread_job",
+    "ThreadJob", "background", "cancel_requested", "current_context", "foreground", "forget_thread_job",
+    "get_thread_job", "is_background", "yield_to_foreground",
     "kill_job", "log_tail", "pid_alive", "read_job", "request_cancel",
     "start_process_job", "start_thread_job", "wait",
 ]

@@ -15,10 +15,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from core.jobs.priority import mark_background
+
 Work = Callable[[threading.Event], object]
 
 
 def _low_priority() -> None:
+    # Background work: it steps aside while a foreground render runs (core.jobs.priority; niceness alone
+    # does not stop it slowing a two-thread render many-fold).
+    mark_background()
     # Linux nices threads one by one: at nice 10 the background work gets ~10 % of a core that foreground
     # work (nice 0) also wants, so it never holds that up, yet still finishes on a busy box.
     try:
@@ -29,7 +34,9 @@ def _low_priority() -> None:
 
 class KeyedRenderer:
     """Background work keyed by a string: ``workers`` threads (one by default, so it never takes every core
-    from the foreground), the newest ``keep`` jobs kept, older ones stopped and forgotten."""
+    from the foreground), the newest ``keep`` jobs kept, older ones stopped and forgotten. With
+    ``low_priority`` (the default) the workers run at nice 10 and are background threads of
+    :mod:`core.jobs.priority`: their renders pause while a foreground render runs."""
 
     def __init__(self, keep: int = 24, workers: int = 1, name: str = "keyed", low_priority: bool = True):
         if keep < 1 or workers < 1:

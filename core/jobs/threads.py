@@ -20,6 +20,7 @@ from core.jobs.control import claim_run_dir, read_job
 from core.jobs.eta import EtaEstimator
 from core.jobs.liveness import process_start_ticks, thread_ended, thread_started
 from core.jobs.manifest import JobStatus, new_manifest, summary_json, write_manifest
+from core.jobs.priority import mark_background
 
 T = TypeVar("T")
 
@@ -60,6 +61,7 @@ class ThreadJob(Generic[T]):
 def _run(job: ThreadJob, fn: Callable[[JobContext], Any], summarize: Callable[[Any], Any] | None) -> None:
     ctx = job.context
     bind_thread(ctx)
+    mark_background()  # its renders step aside while a person waits for one (core.jobs.priority)
     try:
         ctx.start()
         try:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from core.device import device_name, is_device_failure
 from core.image.convert import make_grid, to_uint8
+from core.jobs.priority import foreground, is_background, yield_to_foreground
 from core.stylegan2.fast import FAST_MIN_RESOLUTION, bf16_is_fast, fast_synthesis
 from core.stylegan2.latents import lerp, mix_styles, seeds_to_ws
 from core.stylegan2.networks import Generator
@@ -99,8 +100,21 @@ def synthesize(G: Generator, ws: torch.Tensor, noise_mode: str = "const", noise_
     ``max_resolution`` stops synthesis after that block (cheap preview; the skip architecture makes
     every block's running image valid) and ``out_size`` resizes (bilinear) for display. ``precision``
     picks the renderer (:func:`render_path`); ws may live on the CPU whatever G's device.
+
+    Called from a background thread (:mod:`core.jobs.priority`) it first waits while a foreground render
+    runs, and the fast renderer waits again between blocks; called from any other thread the render is a
+    foreground one, which background renders step aside for.
     """
     assert ws.ndim == 3 and ws.shape[1] == G.num_ws, f"ws must be [N, {G.num_ws}, w_dim], got {ws.shape}"
+    if is_background():
+        yield_to_foreground()
+        return _synthesize(G, ws, noise_mode, noise_seed, max_resolution, out_size, precision)
+    with foreground():
+        return _synthesize(G, ws, noise_mode, noise_seed, max_resolution, out_size, precision)
+
+
+def _synthesize(G: Generator, ws: torch.Tensor, noise_mode: str, noise_seed: int, max_resolution: int | None,
+                out_size: int | None, precision: str) -> np.ndarray:
     try:
         img = _synthesis(G, ws, noise_mode, noise_seed, max_resolution, precision)
     except Exception as e:  # noqa: BLE001 -- only a device giving out is retried, see below
