@@ -44,14 +44,15 @@ def model_notes(m: SamplerModel, load_error: str | None, device_error: str | Non
         export_options()
     showcase = showcase_of(m.file, Path(m.file).stat().st_mtime if m.file else 0.0)
     G = m.G
-    st.caption(f"{G.img_resolution} px faces" + (" · **untrained (random weights)**" if untrained else "")
-               + ("" if showcase.curated else f" · {showcase.note}"))
+    st.caption(f"{G.img_resolution} px faces" + (" · **untrained (random weights)**" if untrained else ""))
     info = G.source_info
     with st.sidebar.expander("Details: this generator"):  # the engineer's words, off the main path
         st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} "
                    f"style layers · source: {info.get('kind', '?')}"
                    + (f" · step {info['step']}" if info.get("step") else "")
                    + (f" · {float(info['kimg']):.1f} kimg" if info.get("kimg") else ""))
+        if not showcase.curated:  # names the file and the command that makes the list
+            st.caption(f"Showcase: {showcase.note}")
     if device_error:
         st.warning(f"{device_error}. Drawing on the processor instead.")
     return showcase
