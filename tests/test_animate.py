@@ -337,3 +337,17 @@ def test_animation_job_progress_result_and_cancel(tmp_path):
     status = jobs.read_job(cancel_run)
     assert status.state == jobs.CANCELLED and an.animation_result(status) is None
     assert not (cancel_run / "animation.mp4").exists()
+
+
+def test_preview_face_is_enlarged_as_the_animator_page_enlarges_it():
+    """One enlargement of a bundled 64 px face (``display_resize``, Lanczos): the previews and the fidelity
+    test animate the picture the page shows, not a blurrier bicubic copy (which re-tracked with more
+    jitter: 1.20 against 1.12 on ``liveportrait_d0``, docs/animation.md, Session 9)."""
+    from core.animate.preview import FACES_NPZ, PREVIEW_FACE
+    from core.image.convert import display_resize
+
+    with np.load(FACES_NPZ, allow_pickle=False) as data:
+        small = data["images"][PREVIEW_FACE]
+    face = an.preview_face()
+    assert face.shape == (256, 256, 3) and face.dtype == np.uint8
+    assert np.array_equal(face, display_resize(small, 256))

@@ -31,12 +31,15 @@ _EYES_POS = np.array([mt.KEYPOINT_INDICES.index(i) for i in mt.lmk.RIGHT_EYE_RIN
 
 
 def preview_face(index: int = PREVIEW_FACE, size: int = OUTPUT_SIZE) -> np.ndarray:
-    """A bundled synthetic face (uint8 size x size x 3), upscaled from 64 px."""
+    """A bundled synthetic face (uint8 size x size x 3), enlarged from 64 px as the animator page enlarges
+    it (``display_resize``, Lanczos): previews and the fidelity test then animate the face the room sees."""
+    from core.image.convert import display_resize
+
     if not FACES_NPZ.exists():
         raise FileNotFoundError(f"The bundled faces are missing: {FACES_NPZ}")
-    with np.load(FACES_NPZ) as data:
+    with np.load(FACES_NPZ, allow_pickle=False) as data:
         face = data["images"][index]
-    return cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+    return display_resize(face, size)
 
 
 def motion_animator(face: np.ndarray | None = None) -> mt.LandmarkAnimator:
