@@ -88,8 +88,8 @@ def test_open_interior_is_dark_not_black_and_darker_at_the_back_and_corners(monk
         monkeypatch.setattr(ft, f"{feature}_FULL", 10.0)
     img = _paint(0.4)
     back, front = _at(img, 0.4, 0.0, 0.2), _at(img, 0.4, 0.0, 0.75)
-    assert _luma(back) < 0.7 * _luma(front), "the back of the mouth is darker than the front of its floor"
-    assert _luma(_at(img, 0.4, 0.6, 0.7)) < 0.85 * _luma(_at(img, 0.4, 0.0, 0.7)), "darker in the corners"
+    assert _luma(back) < 0.75 * _luma(front), "the back of the mouth is darker than the front of its floor"
+    assert _at(img, 0.4, 0.6, 0.7).sum() < 0.9 * _at(img, 0.4, 0.0, 0.7).sum(), "darker in the corners"
 
 
 def test_inner_lip_rim_is_darker_and_redder_than_the_lips_with_a_highlight_below():

@@ -196,6 +196,9 @@ TONGUE_FROM = 0.22      # the tongue shows on the floor of a mouth opened this w
 TONGUE_FULL = 0.45      # ...and fully from this
 _THROAT = np.array([26.0, 10.0, 12.0], np.float32)    # the back of the mouth: dark red-brown, not black
 _ENAMEL = np.array([232.0, 224.0, 208.0], np.float32)
+_FLOOR = np.array([0.38, 0.23, 0.24], np.float32)    # the lit front of the floor: this share of the lips
+_TONGUE = np.array([0.64, 0.38, 0.40], np.float32)   # the tongue's crest, lit: this share of the lips
+_RIM = np.array([0.80, 0.55, 0.58], np.float32)      # the wet inner rim: this share of the lips
 
 
 def _slopes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,7 +234,8 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
                  shift=4)
     inside = (solid > 0.5).astype(np.uint8)
     ring = (cv2.dilate(inside, np.ones((3, 3), np.uint8), iterations=2) > 0) & (inside == 0)
-    lips = roi[ring].mean(0) if ring.any() else np.array([150.0, 80.0, 80.0], np.float32)
+    lips = np.array(cv2.mean(roi, ring.view(np.uint8))[:3], np.float32) if ring.any() \
+        else np.array([150.0, 80.0, 80.0], np.float32)
     # The mouth's own frame: along the corner line and down from it (a tilted head tilts the teeth).
     origin, along, down = _band_frame(upper[[0, -1]])
     ua, ub = _curve(upper, origin, along, down)
@@ -249,16 +253,18 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
     bottom = top + height
     below_lip = pb - top                                      # pixels under the upper lip
     # Distance to the nearer lip's edge, perpendicular to it (sub-pixel, smooth: no stair steps).
-    edge = np.minimum(below_lip / np.sqrt(1.0 + np.interp(pa, *_slopes(ua, ub)) ** 2),
-                      (bottom - pb) / np.sqrt(1.0 + np.interp(pa, *_slopes(la, lb)) ** 2))
+    top_slope = np.interp(pa, *_slopes(ua, ub)).astype(np.float32)
+    bottom_slope = np.interp(pa, *_slopes(la, lb)).astype(np.float32)
+    edge = np.minimum(below_lip / np.sqrt(1.0 + top_slope * top_slope),
+                      (bottom - pb) / np.sqrt(1.0 + bottom_slope * bottom_slope))
     v = np.clip(below_lip / height, 0.0, 1.0)
     u = np.clip(np.abs(pa - (a0 + a1) / 2) / (width / 2), 0.0, 1.0)
     u2 = u * u
     # Interior: dark but not black, in the lips' hue; the throat (darkest) under the upper lip and in
     # the cheeks at the corners, lighter towards the front of the floor of the mouth.
-    floor = lips * np.array([0.5, 0.32, 0.33], np.float32) + np.array([16.0, 6.0, 6.0], np.float32)
+    floor = lips * _FLOOR + np.array([16.0, 6.0, 6.0], np.float32)
     throat = _THROAT + 0.07 * lips
-    light = (0.08 + 0.92 * v * v) * (1.0 - 0.6 * u2)
+    light = (0.08 + 0.92 * v * v) * (1.0 - 0.8 * u2)
     colour = (throat + (floor - throat) * light[..., None]) * (1.0 - 0.3 * u2)[..., None]
     # The tongue: a rounded mound rising from the floor of a wide-open mouth, lit on its crest.
     tongue_amount = float(np.clip((opening - TONGUE_FROM) / (TONGUE_FULL - TONGUE_FROM), 0.0, 1.0))
@@ -267,7 +273,7 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
         over = below_lip - crest
         tongue = np.clip(over / 1.2 + 0.5, 0.0, 1.0) * np.clip((0.9 - u) / 0.25, 0.0, 1.0) * tongue_amount
         lit = 0.62 + 0.38 * np.exp(-((over - 1.5) / 2.0) ** 2) * (1.0 - u2)
-        tongue_colour = (lips * np.array([0.80, 0.47, 0.50], np.float32))[None, None, :] * lit[..., None]
+        tongue_colour = (lips * _TONGUE)[None, None, :] * lit[..., None]
         colour = _mix(colour, tongue_colour, tongue)
     # Upper teeth: an off-white band hanging from the upper lip, shorter and darker towards the
     # corners (the arch recedes), shadowed at the gum line.
@@ -284,7 +290,7 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
     rim_w = float(np.clip(0.7 + 0.035 * gap, 0.8, 2.0))
     edge = np.maximum(edge, 0.0)
     rim = np.exp(-(edge / rim_w) ** 2) * (0.6 + 0.2 * v)
-    colour = _mix(colour, lips * np.array([0.80, 0.55, 0.58], np.float32), rim)
+    colour = _mix(colour, lips * _RIM, rim)
     shine = np.exp(-((edge - 0.4 * rim_w) / 0.6) ** 2) * np.clip((v - 0.6) / 0.2, 0.0, 1.0) * (1 - u2) * 0.4
     colour = _mix(colour, np.minimum(lips * 1.12 + 34.0, 255.0), shine)
     # As soft as the face around it (a sharp painted mouth on a soft face reads as a sticker).
