@@ -260,12 +260,15 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
     v = np.clip(below_lip / height, 0.0, 1.0)
     u = np.clip(np.abs(pa - (a0 + a1) / 2) / (width / 2), 0.0, 1.0)
     u2 = u * u
+    # Layers, back to front, each a colour and a per-pixel weight (coverage x shading): blended at the
+    # end in one small matrix product instead of one full-colour blend per layer.
+    layers: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []   # (colour, weight, coverage)
     # Interior: dark but not black, in the lips' hue; the throat (darkest) under the upper lip and in
     # the cheeks at the corners, lighter towards the front of the floor of the mouth.
-    floor = lips * _FLOOR + np.array([16.0, 6.0, 6.0], np.float32)
-    throat = _THROAT + 0.07 * lips
     light = (0.08 + 0.92 * v * v) * (1.0 - 0.8 * u2)
-    colour = (throat + (floor - throat) * light[..., None]) * (1.0 - 0.3 * u2)[..., None]
+    corner = 1.0 - 0.3 * u2
+    layers.append((_THROAT + 0.07 * lips, (1.0 - light) * corner, None))
+    layers.append((lips * _FLOOR + np.array([16.0, 6.0, 6.0], np.float32), light * corner, None))
     # The tongue: a rounded mound rising from the floor of a wide-open mouth, lit on its crest.
     tongue_amount = float(np.clip((opening - TONGUE_FROM) / (TONGUE_FULL - TONGUE_FROM), 0.0, 1.0))
     if tongue_amount > 0:
@@ -273,8 +276,7 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
         over = below_lip - crest
         tongue = np.clip(over / 1.2 + 0.5, 0.0, 1.0) * np.clip((0.9 - u) / 0.25, 0.0, 1.0) * tongue_amount
         lit = 0.62 + 0.38 * np.exp(-((over - 1.5) / 2.0) ** 2) * (1.0 - u2)
-        tongue_colour = (lips * _TONGUE)[None, None, :] * lit[..., None]
-        colour = _mix(colour, tongue_colour, tongue)
+        layers.append((lips * _TONGUE, tongue * lit, tongue))
     # Upper teeth: an off-white band hanging from the upper lip, shorter and darker towards the
     # corners (the arch recedes), shadowed at the gum line.
     teeth_amount = float(np.clip((opening - TEETH_FROM) / (TEETH_FULL - TEETH_FROM), 0.0, 1.0))
@@ -283,16 +285,23 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
         teeth = np.clip((reach - below_lip) / 0.9 + 0.5, 0.0, 1.0) * np.clip((0.8 - u) / 0.18, 0.0, 1.0)
         teeth *= teeth_amount
         shade = (0.97 - 0.42 * u2) * (0.72 + 0.28 * np.clip(below_lip / 1.5, 0.0, 1.0))
-        enamel = (0.92 * _ENAMEL + 0.08 * lips)[None, None, :] * shade[..., None]
-        colour = _mix(colour, enamel, teeth)
+        layers.append((0.92 * _ENAMEL + 0.08 * lips, teeth * shade, teeth))
     # The lips' inner edge: a wet rim, darker and redder than the lips, with a highlight along the
     # lower lip's edge where it catches the light.
     rim_w = float(np.clip(0.7 + 0.035 * gap, 0.8, 2.0))
     edge = np.maximum(edge, 0.0)
     rim = np.exp(-(edge / rim_w) ** 2) * (0.6 + 0.2 * v)
-    colour = _mix(colour, lips * _RIM, rim)
+    layers.append((lips * _RIM, rim, rim))
     shine = np.exp(-((edge - 0.4 * rim_w) / 0.6) ** 2) * np.clip((v - 0.6) / 0.2, 0.0, 1.0) * (1 - u2) * 0.4
-    colour = _mix(colour, np.minimum(lips * 1.12 + 34.0, 255.0), shine)
+    layers.append((np.minimum(lips * 1.12 + 34.0, 255.0), shine, shine))
+    # Each layer shows through what lies in front of it (back to front: "over").
+    weights, seen = [], np.ones_like(v)
+    for _, weight, coverage in reversed(layers):
+        weights.append(weight * seen)
+        if coverage is not None:
+            seen = seen * (1.0 - coverage)
+    colours = np.array([c for c, _, _ in reversed(layers)], np.float32)
+    colour = (np.stack(weights, -1) @ colours).astype(np.float32)
     # As soft as the face around it (a sharp painted mouth on a soft face reads as a sticker).
     colour = cv2.GaussianBlur(colour, (0, 0), 0.6)
     mask = cv2.GaussianBlur(solid, (0, 0), 0.5) * strength
