@@ -138,3 +138,11 @@ def test_the_look_changes_smoothly_with_the_opening():
     assert max(steps) < 3.0, max(steps)
     half = (_paint(0.3).mean() + _frame().mean()) / 2
     assert _paint(0.3, strength=0.5).mean() == pytest.approx(half, abs=1.0), "a partly new opening fades in"
+
+
+def test_a_mouth_partly_outside_the_frame_is_painted_where_it_shows():
+    upper, lower = _mouth(0.4)
+    shift = np.array([SIZE - RIGHT + 12.0, 0.0], np.float32)     # the right corner 12 px past the edge
+    out = ft.paint_mouth(_frame(), upper + shift, lower + shift, 1.0)
+    assert out.shape == (SIZE, SIZE, 3) and out.dtype == np.uint8
+    assert (np.abs(out.astype(int) - _frame()).sum(-1) > 60).sum() > 100
