@@ -10,9 +10,12 @@ meet, squeezing the field to a line) nor show what is behind the lips. So:
   outside the eye's box;
 * **eye openness** of a face: lid gap over eye width, per eye (the measure the fidelity tool uses);
 * **mouth interior**: inside the target inner-lip polygon, a dark-but-not-black interior in the lips'
-  own hue, shaded from the upper lip's shadow towards a lighter floor of the mouth, a wet inner-lip
-  edge in the lips' colour, and the upper teeth as a soft off-white band under the upper lip when the
-  mouth is open wide. Everything is clipped to the polygon (anti-aliased): nothing outside the lips.
+  own hue, darkest at the back (under the upper lip) and in the corners, lighter towards the front of
+  the floor, with a tongue rising from the floor of a wide opening; a wet inner-lip rim, darker and
+  redder than the lips, with a highlight along the lower lip; and the upper teeth as an off-white
+  band under the upper lip, shorter and darker towards the corners, once the opening is a tenth of the
+  mouth's width. All of it follows the (filtered) lip geometry, so it does not flicker, and it is
+  clipped to the polygon (anti-aliased): nothing outside the lips.
 
 Coordinates are pixels of the output frame, (x, y).
 """
@@ -187,8 +190,24 @@ def band_curves(kp: np.ndarray, eye: EyePos) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- the mouth ----------------------------------------------------------------------------------
-TEETH_FROM = 0.14       # teeth start to show when the opening is this share of the mouth width
-TEETH_FULL = 0.30       # ...and are fully shown from this share
+TEETH_FROM = 0.10       # the upper teeth start to show when the opening is this share of the mouth width
+TEETH_FULL = 0.22       # ...and are fully shown from this share
+TONGUE_FROM = 0.22      # the tongue shows on the floor of a mouth opened this wide...
+TONGUE_FULL = 0.45      # ...and fully from this
+_THROAT = np.array([26.0, 10.0, 12.0], np.float32)    # the back of the mouth: dark red-brown, not black
+_ENAMEL = np.array([232.0, 224.0, 208.0], np.float32)
+_FLOOR = np.array([0.38, 0.23, 0.24], np.float32)    # the lit front of the floor: this share of the lips
+_TONGUE = np.array([0.64, 0.38, 0.40], np.float32)   # the tongue's crest, lit: this share of the lips
+_RIM = np.array([0.80, 0.55, 0.58], np.float32)      # the wet inner rim: this share of the lips
+
+
+def _slopes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(segment middles, slopes) of a curve b(a) with increasing a, for np.interp."""
+    return (a[1:] + a[:-1]) / 2, np.diff(b) / np.maximum(np.diff(a), 0.5)
+
+
+def _mix(base: np.ndarray, over: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    return base + (over - base) * amount[..., None]
 
 
 def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strength: float) -> np.ndarray:
@@ -196,6 +215,10 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
 
     ``upper``/``lower``: (n, 2) inner-lip points from corner to corner (shared corners); ``strength``
     0..1: how much of the opening is new (a source whose mouth was already open keeps its own).
+
+    Everything is a function of the lips' geometry in the mouth's own frame (across ``u``: 0 at the
+    midline, 1 at a corner; down ``v``: 0 at the upper lip, 1 at the lower) and of the opening (the
+    widest inner-lip gap over the mouth's width), which the engine filters in time: no flicker.
     """
     poly = np.concatenate([upper, lower[::-1][1:-1]]).astype(np.float32)
     if strength <= 0.02 or cv2.contourArea(poly) < 2.0:
@@ -211,40 +234,76 @@ def paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, strengt
                  shift=4)
     inside = (solid > 0.5).astype(np.uint8)
     ring = (cv2.dilate(inside, np.ones((3, 3), np.uint8), iterations=2) > 0) & (inside == 0)
-    lips = roi[ring].mean(0) if ring.any() else np.array([150.0, 80.0, 80.0], np.float32)
-    dist = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) if inside.any() \
-        else np.zeros_like(solid)
-    width = float(np.ptp(poly[:, 0])) + 1e-6
-    order = np.argsort(upper[:, 0])
-    xs = np.arange(x0, x1, dtype=np.float32)
-    top = np.interp(xs, upper[order, 0], upper[order, 1])
-    order = np.argsort(lower[:, 0])
-    bottom = np.interp(xs, lower[order, 0], lower[order, 1])
-    height = np.maximum(bottom - top, 1e-3)
-    yy = np.arange(y0, y1, dtype=np.float32)[:, None]
-    v = np.clip((yy - top[None, :]) / height[None, :], 0.0, 1.0)         # 0 at the upper lip, 1 at the lower
-    u = np.clip(np.abs(xs - (poly[0, 0] + poly[len(upper) - 1, 0]) / 2) / (width / 2), 0.0, 1.0)[None, :]
-    # Interior: the lips' hue, dark but not black; darkest under the upper lip and at the corners.
-    shade = (0.20 + 0.16 * v) * (1.0 - 0.35 * u ** 2)
-    colour = shade[..., None] * lips[None, None, :] + 10.0
-    # The tongue: a lighter, redder mound on the floor of a wide-open mouth.
-    tongue = np.clip((v - 0.55) / 0.3, 0.0, 1.0) * np.clip(1.0 - u / 0.7, 0.0, 1.0)
-    tongue *= float(np.clip((float(height.max()) / width - 0.12) / 0.2, 0.0, 1.0)) * 0.6
-    tongue_colour = lips * np.array([0.62, 0.42, 0.45], np.float32)
-    colour = colour * (1 - tongue[..., None]) + tongue_colour[None, None, :] * tongue[..., None]
-    # Upper teeth: an off-white band hanging from the upper lip, receding (darker) towards the corners.
-    opening = float(height.max()) / width
+    lips = np.array(cv2.mean(roi, ring.view(np.uint8))[:3], np.float32) if ring.any() \
+        else np.array([150.0, 80.0, 80.0], np.float32)
+    # The mouth's own frame: along the corner line and down from it (a tilted head tilts the teeth).
+    origin, along, down = _band_frame(upper[[0, -1]])
+    ua, ub = _curve(upper, origin, along, down)
+    la, lb = _curve(lower, origin, along, down)
+    a0, a1 = float(ua[0]), float(ua[-1])
+    width = max(a1 - a0, 1.0)
+    gap = float((np.interp(ua, la, lb) - ub).max())           # the widest opening, pixels
+    opening = gap / width
+    dx = np.arange(x0, x1, dtype=np.float32)[None, :] - np.float32(origin[0])
+    dy = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(origin[1])
+    pa = dx * np.float32(along[0]) + dy * np.float32(along[1])
+    pb = dx * np.float32(down[0]) + dy * np.float32(down[1])
+    top = np.interp(pa, ua, ub).astype(np.float32)
+    height = np.maximum(np.interp(pa, la, lb).astype(np.float32) - top, 0.5)
+    bottom = top + height
+    below_lip = pb - top                                      # pixels under the upper lip
+    # Distance to the nearer lip's edge, perpendicular to it (sub-pixel, smooth: no stair steps).
+    top_slope = np.interp(pa, *_slopes(ua, ub)).astype(np.float32)
+    bottom_slope = np.interp(pa, *_slopes(la, lb)).astype(np.float32)
+    edge = np.minimum(below_lip / np.sqrt(1.0 + top_slope * top_slope),
+                      (bottom - pb) / np.sqrt(1.0 + bottom_slope * bottom_slope))
+    v = np.clip(below_lip / height, 0.0, 1.0)
+    u = np.clip(np.abs(pa - (a0 + a1) / 2) / (width / 2), 0.0, 1.0)
+    u2 = u * u
+    # Layers, back to front, each a colour and a per-pixel weight (coverage x shading): blended at the
+    # end in one small matrix product instead of one full-colour blend per layer.
+    layers: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []   # (colour, weight, coverage)
+    # Interior: dark but not black, in the lips' hue; the throat (darkest) under the upper lip and in
+    # the cheeks at the corners, lighter towards the front of the floor of the mouth.
+    light = (0.08 + 0.92 * v * v) * (1.0 - 0.8 * u2)
+    corner = 1.0 - 0.3 * u2
+    layers.append((_THROAT + 0.07 * lips, (1.0 - light) * corner, None))
+    layers.append((lips * _FLOOR + np.array([16.0, 6.0, 6.0], np.float32), light * corner, None))
+    # The tongue: a rounded mound rising from the floor of a wide-open mouth, lit on its crest.
+    tongue_amount = float(np.clip((opening - TONGUE_FROM) / (TONGUE_FULL - TONGUE_FROM), 0.0, 1.0))
+    if tongue_amount > 0:
+        crest = (0.72 - 0.1 * tongue_amount + 0.45 * u2) * height    # pixels under the upper lip
+        over = below_lip - crest
+        tongue = np.clip(over / 1.2 + 0.5, 0.0, 1.0) * np.clip((0.9 - u) / 0.25, 0.0, 1.0) * tongue_amount
+        lit = 0.62 + 0.38 * np.exp(-((over - 1.5) / 2.0) ** 2) * (1.0 - u2)
+        layers.append((lips * _TONGUE, tongue * lit, tongue))
+    # Upper teeth: an off-white band hanging from the upper lip, shorter and darker towards the
+    # corners (the arch recedes), shadowed at the gum line.
     teeth_amount = float(np.clip((opening - TEETH_FROM) / (TEETH_FULL - TEETH_FROM), 0.0, 1.0))
     if teeth_amount > 0:
-        band = np.minimum(0.32 * height, 0.10 * width)[None, :]
-        depth = (yy - top[None, :]) / np.maximum(band, 1e-3)
-        teeth = np.clip(1.5 - depth, 0.0, 1.0) * np.clip((0.8 - u) / 0.25, 0.0, 1.0) * teeth_amount
-        white = np.array([222.0, 214.0, 200.0], np.float32) * (0.62 + 0.3 * (1 - u) - 0.12 * v)[..., None]
-        colour = colour * (1 - teeth[..., None]) + white * teeth[..., None]
-    # The wet inner edge of the lips, a little darker than the lips, fading into the interior.
-    edge_w = 0.8 + 0.05 * float(height.max())
-    edge = np.exp(-dist / edge_w)[..., None]
-    colour = colour * (1 - edge) + (0.72 * lips)[None, None, :] * edge
-    mask = (solid * strength)[..., None]
-    frame[y0:y1, x0:x1] = np.clip(roi * (1 - mask) + colour * mask, 0, 255).astype(np.uint8)
+        reach = np.minimum(min(0.4 * gap, 0.14 * width) * (1.0 - 0.4 * u2), 0.6 * height)
+        teeth = np.clip((reach - below_lip) / 0.9 + 0.5, 0.0, 1.0) * np.clip((0.8 - u) / 0.18, 0.0, 1.0)
+        teeth *= teeth_amount
+        shade = (0.97 - 0.42 * u2) * (0.72 + 0.28 * np.clip(below_lip / 1.5, 0.0, 1.0))
+        layers.append((0.92 * _ENAMEL + 0.08 * lips, teeth * shade, teeth))
+    # The lips' inner edge: a wet rim, darker and redder than the lips, with a highlight along the
+    # lower lip's edge where it catches the light.
+    rim_w = float(np.clip(0.7 + 0.035 * gap, 0.8, 2.0))
+    edge = np.maximum(edge, 0.0)
+    rim = np.exp(-(edge / rim_w) ** 2) * (0.6 + 0.2 * v)
+    layers.append((lips * _RIM, rim, rim))
+    shine = np.exp(-((edge - 0.4 * rim_w) / 0.6) ** 2) * np.clip((v - 0.6) / 0.2, 0.0, 1.0) * (1 - u2) * 0.4
+    layers.append((np.minimum(lips * 1.12 + 34.0, 255.0), shine, shine))
+    # Each layer shows through what lies in front of it (back to front: "over").
+    weights, seen = [], np.ones_like(v)
+    for _, weight, coverage in reversed(layers):
+        weights.append(weight * seen)
+        if coverage is not None:
+            seen = seen * (1.0 - coverage)
+    colours = np.array([c for c, _, _ in reversed(layers)], np.float32)
+    colour = (np.stack(weights, -1) @ colours).astype(np.float32)
+    # As soft as the face around it (a sharp painted mouth on a soft face reads as a sticker).
+    colour = cv2.GaussianBlur(colour, (0, 0), 0.6)
+    mask = cv2.GaussianBlur(solid, (0, 0), 0.5) * strength
+    frame[y0:y1, x0:x1] = np.clip(_mix(roi, colour, mask), 0, 255).astype(np.uint8)
     return frame
