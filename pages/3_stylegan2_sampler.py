@@ -27,6 +27,8 @@ from pages._sampler_model import BUNDLED, SamplerModel, freeze_gc, open_model, s
 from pages._sampler_scrub import scrub_loader
 from pages._sampler_tools import sampler_tools
 
+MODEL_DETAILS = "sg_model_details"  # the sidebar's "Details: this generator" is unfolded (tests unfold it)
+
 
 def model_notes(m: SamplerModel, load_error: str | None, device_error: str | None) -> Showcase:
     """What the room needs to know about the generator on screen (and, in Details, what the engineer
@@ -46,13 +48,19 @@ def model_notes(m: SamplerModel, load_error: str | None, device_error: str | Non
     G = m.G
     st.caption(f"{G.img_resolution} px faces" + (" · **untrained (random weights)**" if untrained else ""))
     info = G.source_info
-    with st.sidebar.expander("Details: this generator"):  # the engineer's words, off the main path
-        st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} "
-                   f"style layers · source: {info.get('kind', '?')}"
-                   + (f" · step {info['step']}" if info.get("step") else "")
-                   + (f" · {float(info['kimg']):.1f} kimg" if info.get("kimg") else ""))
-        if not showcase.curated:  # names the file and the command that makes the list
-            st.caption(f"Showcase: {showcase.note}")
+    # The engineer's words, off the main path, and only drawn while unfolded: Streamlit re-renders the whole
+    # sidebar on every app render (several per new face, per visitor), folded content included.
+    details = st.sidebar.expander("Details: this generator", key=MODEL_DETAILS, on_change="rerun")
+    if details.open:
+        with details:
+            st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024 "
+                       "--accept-licence` (files land in checkpoints/downloads and appear under Generator).")
+            st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} "
+                       f"style layers · source: {info.get('kind', '?')}"
+                       + (f" · step {info['step']}" if info.get("step") else "")
+                       + (f" · {float(info['kimg']):.1f} kimg" if info.get("kimg") else ""))
+            if not showcase.curated:  # names the file and the command that makes the list
+                st.caption(f"Showcase: {showcase.note}")
     if device_error:
         st.warning(f"{device_error}. Drawing on the processor instead.")
     return showcase

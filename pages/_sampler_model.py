@@ -107,8 +107,6 @@ def sidebar_controls() -> SidebarChoice:
         if choice == UPLOAD_LABEL:
             upload = st.file_uploader("Official .pkl network pickle or project .pt checkpoint",
                                       type=["pkl", "pt", "pth", "tar"], key="sg_upload")
-        st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024 --accept-licence` "
-                   "(files land in checkpoints/downloads and appear here).")
         device_request = device_choice()
         st.subheader("Sampling")
         psi = st.slider("Variety", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
