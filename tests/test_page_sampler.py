@@ -338,3 +338,26 @@ def test_drag_frame_asks_back_off():
         asks += 1
         elapsed += poll_delay_ms(asks)
     assert asks <= 7  # 16 with a fixed 600 ms
+
+
+def test_sidebar_is_drawn_last_and_its_values_hold_on_the_same_run(empty_downloads, monkeypatch):
+    """A visitor's sidebar arrives with the page's last burst of elements (each burst re-renders the
+    browser's whole sidebar), yet a sidebar change draws the face with the new value on that same run."""
+    from pages import _sampler_face, _sampler_model
+
+    events: list[str] = []
+    hero, controls = _sampler_face.hero, _sampler_model.sidebar_controls
+    monkeypatch.setattr(_sampler_face, "hero", lambda *a: events.append("hero") or hero(*a))
+    monkeypatch.setattr(_sampler_model, "sidebar_controls", lambda: events.append("sidebar") or controls())
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert events == ["hero", "sidebar"]
+    assert at.session_state["sg_face"][0][5] == pytest.approx(0.7)  # the face key's psi: the default
+    events.clear()
+    at.slider(key="sg_psi").set_value(1.2).run()
+    assert not at.exception
+    assert events == ["hero", "sidebar"]  # no second run to pick the value up
+    assert at.session_state["sg_face"][0][5] == pytest.approx(1.2)
+    at.radio(key="sg_noise").set_value("none").run()
+    assert at.session_state["sg_face"][0][6] == "none"
