@@ -361,3 +361,20 @@ def test_sidebar_is_drawn_last_and_its_values_hold_on_the_same_run(empty_downloa
     assert at.session_state["sg_face"][0][5] == pytest.approx(1.2)
     at.radio(key="sg_noise").set_value("none").run()
     assert at.session_state["sg_face"][0][6] == "none"
+
+
+def test_upload_choice_without_a_file_keeps_the_page_working(empty_downloads, monkeypatch):
+    """The sidebar is drawn after the page from values read first: picking "Upload a file…" (no file yet)
+    shows the uploader under the untrained stand-in, with no second run and no error."""
+    from pages import _sampler_model
+
+    drawn: list[int] = []
+    controls = _sampler_model.sidebar_controls
+    monkeypatch.setattr(_sampler_model, "sidebar_controls", lambda: drawn.append(1) or controls())
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    drawn.clear()
+    at.selectbox(key="sg_model").set_value(_sampler_model.UPLOAD_LABEL).run()
+    assert not at.exception and not at.error
+    assert len(drawn) == 1  # one run: the values read first were the ones drawn
+    assert at.session_state["sg_face"][0][0] == "random"  # the face key's model: the untrained one
