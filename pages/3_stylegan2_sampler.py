@@ -23,9 +23,20 @@ from core.showcase import Showcase
 from pages._common import page_header
 from pages._provenance import export_options, licence_caption
 from pages._sampler_face import hero, init_seeds, render_threads
-from pages._sampler_model import BUNDLED, SamplerModel, freeze_gc, open_model, showcase_of, sidebar_controls
+from pages._sampler_model import (
+    BUNDLED,
+    SamplerModel,
+    current_choice,
+    freeze_gc,
+    open_model,
+    showcase_of,
+    sidebar_controls,
+)
 from pages._sampler_scrub import scrub_loader
 from pages._sampler_tools import sampler_tools
+
+RERAN = "sg_sidebar_reran"
+MODEL_DETAILS = "sg_model_details"  # the sidebar's "Details: this generator" is unfolded (tests unfold it)
 
 
 def model_notes(m: SamplerModel, load_error: str | None, device_error: str | None) -> Showcase:
@@ -40,29 +51,40 @@ def model_notes(m: SamplerModel, load_error: str | None, device_error: str | Non
         st.caption("Showing the untrained demo generator instead.")
     untrained = m.file is None
     licence_caption(m.file or "untrained")
-    with st.sidebar:
-        export_options()
     showcase = showcase_of(m.file, Path(m.file).stat().st_mtime if m.file else 0.0)
     G = m.G
     st.caption(f"{G.img_resolution} px faces" + (" · **untrained (random weights)**" if untrained else ""))
-    info = G.source_info
-    with st.sidebar.expander("Details: this generator"):  # the engineer's words, off the main path
-        st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} "
-                   f"style layers · source: {info.get('kind', '?')}"
-                   + (f" · step {info['step']}" if info.get("step") else "")
-                   + (f" · {float(info['kimg']):.1f} kimg" if info.get("kimg") else ""))
-        if not showcase.curated:  # names the file and the command that makes the list
-            st.caption(f"Showcase: {showcase.note}")
     if device_error:
         st.warning(f"{device_error}. Drawing on the processor instead.")
     return showcase
+
+
+def sidebar_notes(m: SamplerModel, showcase: Showcase) -> None:
+    """Under the sidebar's controls: the export switches and, folded, the engineer's words on the
+    generator."""
+    with st.sidebar:
+        export_options()
+    G, info = m.G, m.G.source_info
+    # The engineer's words, off the main path, and only drawn while unfolded: Streamlit re-renders the whole
+    # sidebar on every app render (several per new face, per visitor), folded content included.
+    details = st.sidebar.expander("Details: this generator", key=MODEL_DETAILS, on_change="rerun")
+    if details.open:
+        with details:
+            st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024 "
+                       "--accept-licence` (files land in checkpoints/downloads and appear under Generator).")
+            st.caption(f"{G.img_resolution}×{G.img_resolution} px · z {G.z_dim} · w {G.w_dim} · {G.num_ws} "
+                       f"style layers · source: {info.get('kind', '?')}"
+                       + (f" · step {info['step']}" if info.get("step") else "")
+                       + (f" · {float(info['kimg']):.1f} kimg" if info.get("kimg") else ""))
+            if not showcase.curated:  # names the file and the command that makes the list
+                st.caption(f"Showcase: {showcase.note}")
 
 
 def main() -> None:
     page_header("StyleGAN2 sampler",
                 "Faces of nobody, drawn on demand: drag the slider under the face to morph it into another "
                 "one. NVIDIA's official StyleGAN2 weights load unchanged.")
-    choice = sidebar_controls()
+    choice = current_choice()  # the sidebar is drawn last (below), its values read now
     model, load_error, device_error = open_model(choice)
     freeze_gc(model.key)
     showcase = model_notes(model, load_error, device_error)
@@ -71,6 +93,15 @@ def main() -> None:
     hero(model, showcase, choice.psi, choice.noise_mode)
     scrub_loader(model, choice.psi, choice.noise_mode)
     sampler_tools(model, choice.psi, choice.noise_mode)
+    # Every burst of elements a browser receives re-renders Streamlit's whole sidebar there (its theme is
+    # rebuilt on each app render): drawn last, a visitor's sidebar is rendered with the page's last
+    # burst, not with each of them.
+    drawn = sidebar_controls()
+    if not drawn.same_as(choice) and not st.session_state.pop(RERAN, False):
+        st.session_state[RERAN] = True  # a value the controls changed as they were drawn (rare): once
+        st.rerun()
+    st.session_state.pop(RERAN, None)
+    sidebar_notes(model, showcase)
 
 
 main()

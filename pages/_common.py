@@ -35,6 +35,9 @@ DEVICE_CHOICE = "cc_device"
 # The choice itself, in a plain session key: Streamlit drops a widget's state on a page that does not draw
 # it, and the Present page (torch-free, no picker) starts prepare jobs with it.
 DEVICE_REQUEST = "cc_device_request"
+# The picker's words -> core.device requests (CUDA and MPS offered only where present).
+DEVICE_LABELS = {"Automatic (fastest available)": None, "Processor (CPU)": "cpu",
+                 "Graphics card (CUDA)": "cuda", "Apple GPU (MPS)": "mps"}
 
 
 def device_choice() -> str | None:
@@ -42,12 +45,9 @@ def device_choice() -> str | None:
     core.device request: None for automatic, else 'cpu' / 'cuda' / 'mps'."""
     from core.device import available
 
-    labels = {"Automatic (fastest available)": None, "Processor (CPU)": "cpu"}
+    labels = {k: v for k, v in DEVICE_LABELS.items() if v in (None, "cpu")}
     kinds = available()
-    if "cuda" in kinds:
-        labels["Graphics card (CUDA)"] = "cuda"
-    if "mps" in kinds:
-        labels["Apple GPU (MPS)"] = "mps"
+    labels.update({k: v for k, v in DEVICE_LABELS.items() if v in kinds})
     if st.session_state.get(DEVICE_CHOICE) not in labels:  # first visit, or back from another page
         wanted = studio_device()
         st.session_state[DEVICE_CHOICE] = next((k for k, v in labels.items() if v == wanted), list(labels)[0])

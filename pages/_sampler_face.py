@@ -191,12 +191,14 @@ def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> No
     torch.set_num_threads(render_threads(m.G))
     seed, seed_b = int(st.session_state["sg_seed"]), int(st.session_state["sg_seed_b"])
     _remember(seed, seed_b)
+    t = float(st.session_state["sg_morph_t"])
+    # The face first, then every element: drawn between them, the face's render time split the panel's
+    # deltas into two bursts, and each burst the browser receives re-renders Streamlit's whole sidebar there
+    # (its theme is rebuilt on every app render). Under load the deltas still trickle (docs/sampler.md).
+    image, src, ms = _face(m, seed, seed_b, t, psi, noise_mode)
     face_col, ctl_col = st.columns([3, 2], gap="large")
     with ctl_col:
         _face_buttons(m, showcase, psi)
-    t = float(st.session_state["sg_morph_t"])
-
-    image, src, ms = _face(m, seed, seed_b, t, psi, noise_mode)
 
     pair = pair_key(m, seed, seed_b, psi, noise_mode)
     st.session_state["sg_scrub_want"] = (pair, seed, seed_b)

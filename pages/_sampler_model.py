@@ -18,7 +18,7 @@ from core.device import DeviceError, choose_device
 from core.download import downloaded_weights
 from core.showcase import Showcase, fallback, load_showcase
 from core.uploads import store_upload
-from pages._common import device_choice
+from pages._common import DEVICE_CHOICE, DEVICE_LABELS, device_choice, studio_device
 
 BUNDLED = core.CHECKPOINTS_DIR / "stylegan2_demo.pt"
 RANDOM_LABEL = "Untrained demo generator (random weights, 64 px)"
@@ -26,6 +26,8 @@ UPLOAD_LABEL = "Upload a file…"
 DRAG_BUDGET_MS = 250     # target cost of one drag frame for big models (they scrub at a lower resolution)
 MIN_DRAG_PX = 256        # ... but never below this: the drag frames of a 1024 px model stay a face
 SCRUB_FRAMES = 33        # frames pre-rendered for the in-browser morph scrub (t step 1/32)
+PSI_DEFAULT = 0.7        # the "Variety" slider's default
+NOISE_MODES = ["const", "random", "none"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class SidebarChoice:
     device_request: str | None
     psi: float
     noise_mode: str
+
+    def same_as(self, other: SidebarChoice) -> bool:
+        """The same generator and settings (an upload compared by its file id)."""
+        def upload_id(c: SidebarChoice):
+            return getattr(c.upload, "file_id", None)
+
+        return (self.label, self.path, upload_id(self), self.device_request, self.psi, self.noise_mode) == \
+            (other.label, other.path, upload_id(other), other.device_request, other.psi, other.noise_mode)
 
 
 @st.cache_resource(show_spinner="Loading generator…", max_entries=4)
@@ -97,8 +107,23 @@ def model_options() -> dict[str, Path | None]:
     return options
 
 
+def current_choice() -> SidebarChoice:
+    """What the sidebar's controls hold now (their defaults on a first visit), read without drawing them:
+    the page draws the sidebar last (see :func:`sidebar_controls`)."""
+    options = model_options()
+    label = st.session_state.get("sg_model")
+    label = label if label in options else next(iter(options))
+    return SidebarChoice(label, options.get(label),
+                         st.session_state.get("sg_upload") if label == UPLOAD_LABEL else None,
+                         DEVICE_LABELS.get(st.session_state.get(DEVICE_CHOICE), studio_device()),
+                         float(st.session_state.get("sg_psi", PSI_DEFAULT)),
+                         st.session_state.get("sg_noise", NOISE_MODES[0]))
+
+
 def sidebar_controls() -> SidebarChoice:
-    """The sidebar's model, device and sampling controls."""
+    """The sidebar's model, device and sampling controls (drawn after the page: every burst of elements
+    the browser receives re-renders Streamlit's whole sidebar, so a first visit's sidebar arrives last,
+    once, instead of being re-rendered with each of the page's bursts)."""
     options = model_options()
     with st.sidebar:
         st.subheader("Model")
@@ -107,14 +132,12 @@ def sidebar_controls() -> SidebarChoice:
         if choice == UPLOAD_LABEL:
             upload = st.file_uploader("Official .pkl network pickle or project .pt checkpoint",
                                       type=["pkl", "pt", "pth", "tar"], key="sg_upload")
-        st.caption("Get official weights with `python -m core.stylegan2 download ffhq-1024 --accept-licence` "
-                   "(files land in checkpoints/downloads and appear here).")
         device_request = device_choice()
         st.subheader("Sampling")
-        psi = st.slider("Variety", 0.0, 1.5, 0.7, 0.05, key="sg_psi",
+        psi = st.slider("Variety", 0.0, 1.5, PSI_DEFAULT, 0.05, key="sg_psi",
                         help="Truncation ψ: pulls w towards the average face: lower = more typical, higher = "
                              "more varied.")
-        noise_mode = st.radio("Noise", ["const", "random", "none"], horizontal=True, key="sg_noise",
+        noise_mode = st.radio("Noise", NOISE_MODES, horizontal=True, key="sg_noise",
                               help="Per-pixel noise: fixed per layer (const), drawn from the seed (random), "
                                    "or off.")
         st.toggle("Drag preview (frames prepared in the background)", value=True, key="sg_scrub",

@@ -23,7 +23,9 @@ from pages._sampler_model import SCRUB_FRAMES, SamplerModel
 ENCODE_PX = 256          # faces smaller than this are sent upscaled (Lanczos: sharper than the browser's)
 MAX_ENCODE_PX = 512      # and larger ones downscaled: the view is ~500 px wide
 SCRUB_FRAMES_LARGE = 17  # large generators: t step 1/16 (each frame is a >= 256 px face, ~1 s of one core)
-SCRUB_POLL_MS = 600      # while frames are being rendered, the browser asks again this often
+SCRUB_POLL_MS = 600      # while frames are being rendered, the browser asks again after this long,
+SCRUB_POLL_GROWTH = 1.5  # then each time this much later (every ask reruns the loader fragment, and every
+SCRUB_POLL_MAX_MS = 3000  # rerun re-renders Streamlit's whole sidebar in the visitor's browser)
 FramesResult = tuple[list[str], float] | None
 
 
@@ -43,6 +45,19 @@ def data_url(img: np.ndarray, size: int, fmt: str = "png") -> str:
 
 def pair_key(m: SamplerModel, seed_a: int, seed_b: int, psi: float, noise_mode: str) -> str:
     return f"{m.key}|{seed_a}|{seed_b}|{psi:.4f}|{noise_mode}|{m.preview_res}|{encode_px(m.G)}"
+
+
+def poll_delay_ms(asks: int) -> int:
+    """How long the browser waits before asking for the frames of a pair again, after ``asks`` asks."""
+    return int(min(SCRUB_POLL_MS * SCRUB_POLL_GROWTH ** max(asks - 1, 0), SCRUB_POLL_MAX_MS))
+
+
+def _asks(pair: str) -> int:
+    """Asks for ``pair``'s frames so far in this session, this one included."""
+    last_pair, asks = st.session_state.get("sg_scrub_asks", (None, 0))
+    asks = asks + 1 if last_pair == pair else 1
+    st.session_state["sg_scrub_asks"] = (pair, asks)
+    return asks
 
 
 def scrub_count(G: sg.Generator) -> int:
@@ -88,8 +103,9 @@ def scrub_loader(m: SamplerModel, psi: float, noise_mode: str) -> None:
         jobs.drop(previous)
     st.session_state["sg_scrub_job"] = pair
     future = jobs.get(pair, _work(m, seed_a, seed_b, psi, noise_mode))
+    asks = _asks(pair)
     if not future.done() or future.cancelled():  # cancelled: evicted by other pairs; asked again later
-        deliver_frames(key="sg_scrub_frames", pair=pair, poll_ms=SCRUB_POLL_MS, nonce=nonce)
+        deliver_frames(key="sg_scrub_frames", pair=pair, poll_ms=poll_delay_ms(asks), nonce=nonce)
         st.caption("Preparing the drag preview in the background…")
         return
     try:
@@ -99,7 +115,7 @@ def scrub_loader(m: SamplerModel, psi: float, noise_mode: str) -> None:
         st.caption(f"Drag preview unavailable ({type(e).__name__}); the face renders on release.")
         return
     if result is None:  # stopped for a newer pair of this session
-        deliver_frames(key="sg_scrub_frames", pair=pair, poll_ms=SCRUB_POLL_MS, nonce=nonce)
+        deliver_frames(key="sg_scrub_frames", pair=pair, poll_ms=poll_delay_ms(asks), nonce=nonce)
         return
     frames, ms = result
     deliver_frames(key="sg_scrub_frames", pair=pair, frames=frames, nonce=nonce)

@@ -185,8 +185,11 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     # steps wait for their own pictures.
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "fast renderer" in body, body[:1500]  # the plain device line on the main path
-    # the engineer's words (the file's source) sit in the sidebar's collapsed Details
-    assert browser.execute_script("return document.body.textContent.includes('official-pickle')")
+    # the engineer's words (the file's source) sit in the sidebar's Details, drawn once it is unfolded
+    assert not browser.execute_script("return document.body.textContent.includes('official-pickle')")
+    open_details(browser, "Details: this generator")
+    wait(browser, "document.body.textContent.includes('official-pickle')", 240, "the generator's Details")
+    idle(browser, 240)
     assert_clean(browser, "/stylegan2 with the 1024 px network")
 
     # --- a new seed: a new face ---------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def _rerun_until(at: AppTest, done, timeout: float = 60.0) -> None:
 
 def test_sampler_renders_and_reacts(empty_downloads):
     at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["sg_model_details"] = True  # the sidebar's "Details: this generator", unfolded
     at.run()
     assert not at.exception
     assert any("style layers" in c.value for c in at.caption)
@@ -141,6 +142,7 @@ def test_unusable_files_show_a_clear_message(empty_downloads, tmp_path):
     (empty_downloads / "cut.pkl").write_bytes(b"\x80\x04\x95\x00\x10\x00\x00\x00\x00\x00\x00}\x94(")
 
     at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["sg_model_details"] = True
     at.run()
     expected = {"code.pkl": "not a tensor or plain container", "photo.pkl": "PNG image",
                 "cut.pkl": "truncated"}
@@ -230,6 +232,7 @@ def test_official_layout_1024_network_renders_fast_and_drags_at_256_px(empty_dow
     at = AppTest.from_file(PAGE, default_timeout=240)
     at.session_state["sg_model"] = "Downloaded: ffhq-like.pkl"
     at.session_state["sg_scrub"] = False  # no background frames in CI; the pair key says their size
+    at.session_state["sg_model_details"] = True
     at.run()
     assert not at.exception and not at.error
     assert any("1024×1024 px" in c.value and "official-pickle" in c.value for c in at.caption)
@@ -283,3 +286,95 @@ def test_only_the_open_tool_tab_runs(empty_downloads):
     _open_tool(at, "Batch")
     boxes = {w.key for w in at.text_input}
     assert "sg_batch_seeds" in boxes and "sg_keys" not in boxes
+
+
+def test_generator_details_are_drawn_only_when_unfolded(empty_downloads):
+    """The sidebar's "Details: this generator" sends nothing while folded: Streamlit re-renders the whole
+    sidebar (folded content too) several times per new face in every visitor's browser."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    details = next(e for e in at.sidebar.expander if e.label == "Details: this generator")
+    assert not details.children
+    assert not any("style layers" in c.value or "core.stylegan2 download" in c.value for c in at.caption)
+    at.session_state["sg_model_details"] = True
+    at.run()
+    captions = [c.value for c in at.sidebar.caption]
+    assert any("style layers" in c for c in captions)
+    assert any("python -m core.stylegan2 download" in c for c in captions)
+
+
+def test_face_is_drawn_before_the_panel_is_sent(empty_downloads, monkeypatch):
+    """The face panel's elements leave in one burst: the face is drawn before the first of them (drawn
+    between them, it split them, and each burst re-renders the browser's whole sidebar)."""
+    from pages import _sampler_face
+
+    events: list[str] = []
+    face, buttons, view = _sampler_face._face, _sampler_face._face_buttons, _sampler_face.morph_view
+    monkeypatch.setattr(_sampler_face, "_face", lambda *a: events.append("face") or face(*a))
+    monkeypatch.setattr(_sampler_face, "_face_buttons", lambda *a: events.append("buttons") or buttons(*a))
+    monkeypatch.setattr(_sampler_face, "morph_view", lambda **k: events.append("view") or view(**k))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert events[:3] == ["face", "buttons", "view"]
+    events.clear()
+    at.button(key="sg_random").click().run()
+    assert not at.exception
+    assert events[:3] == ["face", "buttons", "view"]
+
+
+def test_drag_frame_asks_back_off():
+    """While a pair's frames are being rendered, the browser asks again later and later (every ask reruns
+    the loader fragment, and with it the browser's whole sidebar), never more than 3 s apart."""
+    from pages._sampler_scrub import SCRUB_POLL_MAX_MS, SCRUB_POLL_MS, poll_delay_ms
+
+    delays = [poll_delay_ms(n) for n in range(1, 12)]
+    assert delays[0] == SCRUB_POLL_MS
+    assert all(a < b for a, b in zip(delays, delays[1:]) if b < SCRUB_POLL_MAX_MS)
+    assert max(delays) == SCRUB_POLL_MAX_MS
+    elapsed, asks = 0, 0
+    while elapsed < 10_000:
+        asks += 1
+        elapsed += poll_delay_ms(asks)
+    assert asks <= 7  # 16 with a fixed 600 ms
+
+
+def test_sidebar_is_drawn_last_and_its_values_hold_on_the_same_run(empty_downloads, monkeypatch):
+    """A visitor's sidebar arrives with the page's last burst of elements (each burst re-renders the
+    browser's whole sidebar), yet a sidebar change draws the face with the new value on that same run."""
+    from pages import _sampler_face, _sampler_model
+
+    events: list[str] = []
+    hero, controls = _sampler_face.hero, _sampler_model.sidebar_controls
+    monkeypatch.setattr(_sampler_face, "hero", lambda *a: events.append("hero") or hero(*a))
+    monkeypatch.setattr(_sampler_model, "sidebar_controls", lambda: events.append("sidebar") or controls())
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert events == ["hero", "sidebar"]
+    assert at.session_state["sg_face"][0][5] == pytest.approx(0.7)  # the face key's psi: the default
+    events.clear()
+    at.slider(key="sg_psi").set_value(1.2).run()
+    assert not at.exception
+    assert events == ["hero", "sidebar"]  # no second run to pick the value up
+    assert at.session_state["sg_face"][0][5] == pytest.approx(1.2)
+    at.radio(key="sg_noise").set_value("none").run()
+    assert at.session_state["sg_face"][0][6] == "none"
+
+
+def test_upload_choice_without_a_file_keeps_the_page_working(empty_downloads, monkeypatch):
+    """The sidebar is drawn after the page from values read first: picking "Upload a file…" (no file yet)
+    shows the uploader under the untrained stand-in, with no second run and no error."""
+    from pages import _sampler_model
+
+    drawn: list[int] = []
+    controls = _sampler_model.sidebar_controls
+    monkeypatch.setattr(_sampler_model, "sidebar_controls", lambda: drawn.append(1) or controls())
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    drawn.clear()
+    at.selectbox(key="sg_model").set_value(_sampler_model.UPLOAD_LABEL).run()
+    assert not at.exception and not at.error
+    assert len(drawn) == 1  # one run: the values read first were the ones drawn
+    assert at.session_state["sg_face"][0][0] == "random"  # the face key's model: the untrained one
