@@ -29,11 +29,13 @@ Usage: python bench/bench_release_exact.py [--releases 6] [--alone-threads 2] [-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,11 @@ from bench_sampler_browser import _browser_pids, _proc_table, tree_cpu_seconds, 
 from core import stage_timing  # noqa: E402
 from tests.browser_support import ARTIFACTS, chromium_installed, new_browser, running_studio, wait  # noqa: E402
 
-LOG = "bench_release_exact.log"
+# The studio as it is (core sets OMP_WAIT_POLICY=PASSIVE) and, with --baseline, as before session 9:
+# libgomp's default wait (GOMP_SPINCOUNT 300000 is the count it uses when OMP_WAIT_POLICY is unset).
+SERVERS = {"after (OpenMP threads sleep at barriers)": ("bench_release_exact.log", {}),
+           "before (OpenMP threads spin, libgomp's default)": ("bench_release_exact_before.log",
+                                                               {"GOMP_SPINCOUNT": "300000"})}
 TICK = os.sysconf("SC_CLK_TCK")
 FACE = "document.querySelector('img#sg-face')"
 
@@ -112,7 +118,7 @@ def _descendants(roots: list[int]) -> list[int]:
     return out
 
 
-def _freeze_until_synthesised(browsers: list[int], since: float, timeout: float = 300) -> None:
+def _freeze_until_synthesised(browsers: list[int], log: str, since: float, timeout: float = 300) -> None:
     """Stop every browser process (SIGSTOP) until the server's log shows the face's synthesis done."""
     pids = _descendants(browsers)
     for pid in pids:
@@ -120,7 +126,7 @@ def _freeze_until_synthesised(browsers: list[int], since: float, timeout: float 
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            rows = stage_timing.parse((ARTIFACTS / LOG).read_text(errors="replace").splitlines())
+            rows = stage_timing.parse((ARTIFACTS / log).read_text(errors="replace").splitlines())
             if any(r["stage"] == "face.synthesis" and r.get("start", 0) >= since for r in rows):
                 return
             time.sleep(0.05)
@@ -245,6 +251,8 @@ def main() -> None:
                          "drawn the face: how much the browser's own work slows the server's render")
     ap.add_argument("--alone-threads", type=int, default=2,
                     help="threads of the face drawn alone (the page's)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="a second studio as before session 9 (OpenMP threads spin), releases alternating")
     ap.add_argument("--omp-rounds", type=int, default=0, help="rounds of the OpenMP wait-policy comparison")
     ap.add_argument("--no-browser", action="store_true", help="only the OpenMP comparison")
     ap.add_argument("--omp-worker", action="store_true", help=argparse.SUPPRESS)
@@ -271,54 +279,90 @@ def main() -> None:
     path = Path(DOWNLOADS_DIR) / f"bench-release-{os.getpid()}.pkl"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_network_pickle(sg.official_size_generator(1024, seed=7), path)
-    rows: list[dict] = []
+    servers = dict(list(SERVERS.items())[:2 if a.baseline else 1])
+    rows: dict[str, list[dict]] = {name: [] for name in servers}
     try:
         G = sg.load_generator(str(path))
         cache = sg.WsCache(G)
         torch.set_num_threads(a.alone_threads)
         _face_alone(G, cache, 1, 2, 0.5)  # warm-up: buffers, kernels
-        with running_studio(LOG, {"CUSTOM_CAST_TIMING": "1"}) as url:
-            server = _server_pid(url)
-            driver = new_browser()
-            try:
-                driver.get(f"{url}/stylegan2")
-                wait(driver, "window.__cc && window.__cc.first", 300, "the sampler's first face")
-                _choose(driver, "Generator", f"Downloaded: {path.name}")
-                wait(driver, "document.body.innerText.includes('1024 px faces')", 300, "the 1024 px face")
-                wait_in_page(driver, "(document.querySelector('input#sg-morph') || {dataset: {}})"
-                             ".dataset.scrub === 'ready'", 600, "the drag frames")
-                seed, seed_b = (int(x) for x in driver.execute_script(
-                    "return Object.keys(window.sgScrub).at(-1).split('|').slice(-6, -4)"))
-                time.sleep(2)
-                browsers = _browser_pids([driver])
-                for k in range(a.releases):
-                    v = round(0.2 + 0.6 * k / max(1, a.releases - 1), 2)
-                    alone = _face_alone(G, cache, seed, seed_b, v)
+        # The studios get the policy from their own `import core`, not from this process's environment.
+        os.environ.pop("OMP_WAIT_POLICY", None)
+        with contextlib.ExitStack() as stack:
+            pages = {}
+            for name, (log, env) in servers.items():  # one at a time: a model load takes both cores
+                url = stack.enter_context(running_studio(log, {"CUSTOM_CAST_TIMING": "1", **env}))
+                driver = new_browser()
+                stack.callback(driver.quit)
+                pages[name] = Page(name, log, _server_pid(url), driver, *_open_sampler(driver, url, path))
+            time.sleep(2)
+            for k in range(a.releases):
+                v = round(0.2 + 0.6 * k / max(1, a.releases - 1), 2)
+                order = list(pages.values())
+                for page in order[k % len(order):] + order[:k % len(order)]:
+                    alone = _face_alone(G, cache, page.seed, page.seed_b, v)
                     time.sleep(1.0)
-                    server0, browser0, load = _process_cpu(server), tree_cpu_seconds(browsers), _load()
-                    frozen = a.freeze_browser and k % 2 == 1
-                    released = driver.execute_script(RELEASE_JS, v) / 1000
-                    if frozen:
-                        _freeze_until_synthesised(browsers, released - 0.05)
-                    r = driver.execute_async_script(RELEASED_JS)
-                    server1, browser1 = _process_cpu(server), tree_cpu_seconds(browsers)
-                    time.sleep(0.5)  # the log lines are flushed
-                    logged = stage_timing.parse((ARTIFACTS / LOG).read_text(errors="replace").splitlines())
-                    st = _stages_after(logged, released - 0.05)
-                    rows.append({"v": v, "frozen": frozen, "load": load, "alone": alone, "release": released,
-                                 "shown": (r["shown"] - r["t0"]) / 1000,
-                                 "painted": (r["painted"] - r["t0"]) / 1000,
-                                 "stages": st, "server_cpu": server1 - server0,
-                                 "browser_cpu": browser1 - browser0})
-                    _print_row(rows[-1])
-            finally:
-                driver.quit()
+                    row = _release(page, v, a.freeze_browser and k % 2 == 1)
+                    rows[page.name].append({**row, "alone": alone})
+                    _print_row(page.name, rows[page.name][-1])
     finally:
         path.unlink(missing_ok=True)
-    _summary([r for r in rows if not r["frozen"]])
-    _summary([r for r in rows if r["frozen"]], "releases with the browser stopped while the server drew "
-             "(its wall times include the stop)")
+    for name, rs in rows.items():
+        _summary([r for r in rs if not r["frozen"]], f"releases, {name}")
+        _summary([r for r in rs if r["frozen"]], f"releases, {name}, the browser stopped while the server "
+                                                 "drew (its wall times include the stop)")
+    if a.baseline:
+        (after, before) = (rows[n] for n in servers)
+        med = statistics.median
+        pairs = [(b, x) for b, x in zip(before, after) if not b["frozen"] and not x["frozen"]]
+        syn = [(b["stages"]["face.synthesis"]["wall_ms"], x["stages"]["face.synthesis"]["wall_ms"])
+               for b, x in pairs if "face.synthesis" in b["stages"] and "face.synthesis" in x["stages"]]
+        if pairs and syn:
+            print(f"\nbefore / after, paired by release: painted "
+                  f"{med(b['painted'] / x['painted'] for b, x in pairs):.2f}x, synthesis "
+                  f"{med(b / x for b, x in syn):.2f}x, server CPU "
+                  f"{med(b['server_cpu'] / max(x['server_cpu'], 1e-3) for b, x in pairs):.2f}x")
     print(f"load average after: {_load()}")
+
+
+@dataclass
+class Page:
+    name: str
+    log: str
+    server: int
+    driver: object
+    seed: int
+    seed_b: int
+    browsers: list[int]
+
+
+def _open_sampler(driver, url: str, path: Path) -> tuple[int, int, list[int]]:
+    """The sampler with the network on screen and its drag frames ready: (seed A, seed B, browser pids)."""
+    driver.get(f"{url}/stylegan2")
+    wait(driver, "window.__cc && window.__cc.first", 300, "the sampler's first face")
+    _choose(driver, "Generator", f"Downloaded: {path.name}")
+    wait(driver, "document.body.innerText.includes('1024 px faces')", 300, "the 1024 px face")
+    wait_in_page(driver, "(document.querySelector('input#sg-morph') || {dataset: {}})"
+                 ".dataset.scrub === 'ready'", 600, "the drag frames")
+    seed, seed_b = (int(x) for x in driver.execute_script(
+        "return Object.keys(window.sgScrub).at(-1).split('|').slice(-6, -4)"))
+    return seed, seed_b, _browser_pids([driver])
+
+
+def _release(page: Page, v: float, frozen: bool) -> dict:
+    """Let the slider go at ``v`` and wait for the exact face; the stages the server logged meanwhile."""
+    server0, browser0, load = _process_cpu(page.server), tree_cpu_seconds(page.browsers), _load()
+    released = page.driver.execute_script(RELEASE_JS, v) / 1000
+    if frozen:
+        _freeze_until_synthesised(page.browsers, page.log, released - 0.05)
+    r = page.driver.execute_async_script(RELEASED_JS)
+    server1, browser1 = _process_cpu(page.server), tree_cpu_seconds(page.browsers)
+    time.sleep(0.5)  # the log lines are flushed
+    logged = stage_timing.parse((ARTIFACTS / page.log).read_text(errors="replace").splitlines())
+    return {"v": v, "frozen": frozen, "load": load, "release": released,
+            "shown": (r["shown"] - r["t0"]) / 1000, "painted": (r["painted"] - r["t0"]) / 1000,
+            "stages": _stages_after(logged, released - 0.05), "server_cpu": server1 - server0,
+            "browser_cpu": browser1 - browser0}
 
 
 def _ms(x: float) -> str:
@@ -346,12 +390,13 @@ def _split(row: dict) -> dict[str, float]:
     return parts
 
 
-def _print_row(row: dict) -> None:
+def _print_row(name: str, row: dict) -> None:
     parts = _split(row)
     syn = row["stages"].get("face.synthesis", {})
     stopped = " (browser stopped)" if row["frozen"] else ""
-    print(f"release at t={row['v']:.2f}{stopped} (load {row['load']}): painted {row['painted']:.2f} s, "
-          f"face alone {row['alone'][0]:.2f} s ({row['alone'][1]:.2f} CPU-s); "
+    print(f"{name}: release at t={row['v']:.2f}{stopped} (load {row['load']}): "
+          f"painted {row['painted']:.2f} s, face alone {row['alone'][0]:.2f} s "
+          f"({row['alone'][1]:.2f} CPU-s); "
           + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts.items())
           + f"; synthesis CPU: script thread {syn.get('cpu_ms', 0) / 1000:.2f} s, server process "
           f"{syn.get('proc_cpu_ms', 0) / 1000:.2f} s, {syn.get('minflt', 0):.0f} page faults; whole release: "
