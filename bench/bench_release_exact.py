@@ -44,10 +44,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 if "--omp-worker" in sys.argv:  # libgomp reads its environment when torch loads it: before core sets it
     import torch  # noqa: F401
 
-from bench_sampler_browser import _browser_pids, _proc_table, tree_cpu_seconds, wait_in_page  # noqa: E402
+from bench_sampler_browser import _browser_pids, _proc_table, tree_cpu_seconds  # noqa: E402
 
 from core import stage_timing  # noqa: E402
-from tests.browser_support import ARTIFACTS, chromium_installed, new_browser, running_studio, wait  # noqa: E402
+from tests.browser_support import (  # noqa: E402
+    ARTIFACTS,
+    chromium_installed,
+    new_browser,
+    running_studio,
+    wait,
+    wait_in_page,
+)
 
 # The studio as it is (core sets OMP_WAIT_POLICY=PASSIVE) and, with --baseline, as before session 9:
 # libgomp's default wait (GOMP_SPINCOUNT 300000 is the count it uses when OMP_WAIT_POLICY is unset).
