@@ -85,6 +85,12 @@ range.dispatchEvent(new Event('input'));
 range.dispatchEvent(new Event('change'));
 return performance.timeOrigin + t0;
 """
+NO_TRANSITIONS_JS = """
+document.getElementById('bench-calm')?.remove();
+if (arguments[0]) document.head.insertAdjacentHTML('beforeend',
+  '<style id="bench-calm">*, *::before, *::after { transition: none !important; '
+  + 'animation: none !important; }</style>');
+"""
 RELEASED_JS = "window.__release.then(arguments[arguments.length - 1]);"
 
 
@@ -260,6 +266,9 @@ def main() -> None:
                     help="threads of the face drawn alone (the page's)")
     ap.add_argument("--baseline", action="store_true",
                     help="a second studio as before session 9 (OpenMP threads spin), releases alternating")
+    ap.add_argument("--no-transitions", action="store_true",
+                    help="every other release, CSS transitions and animations off in the page (what the "
+                         "browser's fades and the running indicator cost while the server draws)")
     ap.add_argument("--omp-rounds", type=int, default=0, help="rounds of the OpenMP wait-policy comparison")
     ap.add_argument("--no-browser", action="store_true", help="only the OpenMP comparison")
     ap.add_argument("--omp-worker", action="store_true", help=argparse.SUPPRESS)
@@ -309,13 +318,16 @@ def main() -> None:
                 for page in order[k % len(order):] + order[:k % len(order)]:
                     alone = _face_alone(G, cache, page.seed, page.seed_b, v)
                     time.sleep(1.0)
-                    row = _release(page, v, a.freeze_browser and k % 2 == 1)
+                    calm = a.no_transitions and k % 2 == 1
+                    page.driver.execute_script(NO_TRANSITIONS_JS, calm)
+                    row = {**_release(page, v, a.freeze_browser and k % 2 == 1), "calm": calm}
                     rows[page.name].append({**row, "alone": alone})
                     _print_row(page.name, rows[page.name][-1])
     finally:
         path.unlink(missing_ok=True)
     for name, rs in rows.items():
-        _summary([r for r in rs if not r["frozen"]], f"releases, {name}")
+        _summary([r for r in rs if not r["frozen"] and not r["calm"]], f"releases, {name}")
+        _summary([r for r in rs if r["calm"]], f"releases, {name}, CSS transitions and animations off")
         _summary([r for r in rs if r["frozen"]], f"releases, {name}, the browser stopped while the server "
                                                  "drew (its wall times include the stop)")
     if a.baseline:
@@ -400,7 +412,7 @@ def _split(row: dict) -> dict[str, float]:
 def _print_row(name: str, row: dict) -> None:
     parts = _split(row)
     syn = row["stages"].get("face.synthesis", {})
-    stopped = " (browser stopped)" if row["frozen"] else ""
+    stopped = (" (browser stopped)" if row["frozen"] else "") + (" (no transitions)" if row["calm"] else "")
     print(f"{name}: release at t={row['v']:.2f}{stopped} (load {row['load']}): "
           f"painted {row['painted']:.2f} s, face alone {row['alone'][0]:.2f} s "
           f"({row['alone'][1]:.2f} CPU-s); "

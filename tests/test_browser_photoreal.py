@@ -249,6 +249,14 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     # --- let go: the exact 1024 px blend ------------------------------------------------------------------
     release(browser)
     t0 = time.perf_counter()
+    # While it renders the page does not fade (a stale element's opacity transition costs the render CPU).
+    seen = wait_in_page(browser, f"""(() => {{
+        const c = {FACE}.closest('[data-testid="stElementContainer"]');
+        if (c && c.dataset.stale === 'true') return 'stale, opacity ' + getComputedStyle(c).opacity;
+        return Number({FACE}.dataset.t) > 0 ? 'the exact blend came first' : null; }})()""", 240,
+                        "the face's container to go stale or the exact blend")
+    assert seen in ("stale, opacity 1", "the exact blend came first"), seen
+    TIMINGS["sampler: the face while its exact blend renders"] = seen
     t = float(wait_in_page(browser, f"Number({FACE}.dataset.t) > 0 && {FACE}.dataset.t", 240,
                            "the exact blend"))
     TIMINGS["sampler: release -> exact 1024 px blend (s)"] = time.perf_counter() - t0
