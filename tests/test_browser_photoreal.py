@@ -205,6 +205,7 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     face_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
     face = _decode(face_src)
     assert face.shape[:2] == (512, 512), face.shape  # a 1024 px face sent at the view's 512 px
+    idle(browser, 60)  # the face arrives mid-run (the caption under it comes later in the same run)
     caption = wait(browser, "document.body.textContent.match(/⏱ seed → image (\\d+) ms/)?.[1]", 30,
                    "the render time caption")
     TIMINGS["sampler: seed -> image, server side, as the page says (s)"] = int(caption) / 1000
