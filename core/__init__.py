@@ -13,7 +13,7 @@ from pathlib import Path
 # studio and the CLIs; a process that imported torch already keeps its setting). On the 2-core box the
 # browser, the server's other work and other sessions keep preempting one of a render's two threads; a
 # spinning partner then holds the other core for nothing, and the preempted thread cannot move to it.
-# bench/bench_release_exact.py --omp: a 1024 px face under that contention, spinning against sleeping.
+# bench/bench_release_exact.py --omp-rounds: a 1024 px face under that contention, spinning against sleeping.
 OMP_WAIT_POLICY = "PASSIVE"
 os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
 
