@@ -48,9 +48,9 @@ _CSS = f"""
 .sg-morph figcaption {{ font-size: 0.875rem; color: var(--st-text-color); opacity: 0.7;
   text-align: center; }}
 /* While the exact face renders, the page stays as it is: Streamlit fades a rerun's stale elements with an
-   opacity transition, which the browser repaints frame by frame (~0.3-0.5 CPU-s per 1024 px release, taken
-   from the render's two threads on a 2-core box; bench/bench_release_exact.py --no-transitions), and the
-   face dimmed to a third while the room waits for it looked broken anyway. */
+   opacity transition, which the browser repaints frame by frame on the cores the render needs (all
+   transitions off saved up to ~0.5 CPU-s per 1024 px release: bench/bench_release_exact.py
+   --no-transitions; this rule alone, ~0.1), and the face dimmed to a third while the room waited. */
 [data-testid="stElementContainer"][data-stale="true"] {{ opacity: 1 !important;
   transition: none !important; }}
 """
