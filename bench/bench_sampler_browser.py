@@ -51,6 +51,7 @@ from tests.browser_support import (  # noqa: E402
     open_details,
     running_studio,
     wait,
+    wait_in_page,
 )
 
 SEED_LABEL = "Seed of face A"                        # under DETAILS, folded by default
@@ -104,23 +105,6 @@ def bench_browser(face_selector: str):
     return new_browser(PROBE % face_selector, extra_flags=("--disable-renderer-backgrounding",
                                                            "--disable-background-timer-throttling"),
                        page_load_strategy="none")
-
-
-def wait_in_page(driver, condition: str, timeout: float, what: str):
-    """Wait until the JavaScript ``condition`` is truthy and return its value, checked by the page itself
-    every 25 ms (one WebDriver call): polling it from here costs ~0.07 CPU-s per second per browser
-    (chromedriver and the renderer), which five sessions turned into a third of a core taken from the
-    server and the pages being measured."""
-    from selenium.common.exceptions import TimeoutException
-
-    driver.set_script_timeout(timeout)
-    try:
-        return driver.execute_async_script(f"""
-            const done = arguments[arguments.length - 1];
-            const check = () => {{ const v = ({condition}); if (v) done(v); else setTimeout(check, 25); }};
-            check();""")
-    except TimeoutException:
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}") from None
 
 
 def _say(text: str) -> None:

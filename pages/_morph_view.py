@@ -47,6 +47,12 @@ _CSS = f"""
 .sg-morph-row input {{ flex: 1; accent-color: var(--st-primary-color); height: 1.5rem; cursor: grab; }}
 .sg-morph figcaption {{ font-size: 0.875rem; color: var(--st-text-color); opacity: 0.7;
   text-align: center; }}
+/* While the exact face renders, the page stays as it is: Streamlit fades a rerun's stale elements with an
+   opacity transition, which the browser repaints frame by frame on the cores the render needs (all
+   transitions off saved up to ~0.5 CPU-s per 1024 px release: bench/bench_release_exact.py
+   --no-transitions; this rule alone, ~0.1), and the face dimmed to a third while the room waited. */
+[data-testid="stElementContainer"][data-stale="true"] {{ opacity: 1 !important;
+  transition: none !important; }}
 """
 
 # Called again with the new data on every rerun of the fragment that mounts it (same DOM, same

@@ -14,6 +14,7 @@ import torch
 from streamlit.delta_generator import DeltaGenerator
 
 from core import provenance as pv
+from core import stage_timing
 from core import stylegan2 as sg
 from core.device import describe
 from core.show import FaceScene, MorphScene
@@ -80,6 +81,7 @@ def _seed_changed(m: SamplerModel, showcase: Showcase, psi: float) -> None:
 
 
 def _released() -> None:
+    stage_timing.mark("release.callback")
     value = released_value("sg_morph")
     if value is not None:
         st.session_state["sg_morph_t"] = value
@@ -175,11 +177,14 @@ def _face(m: SamplerModel, seed: int, seed_b: int, t: float, psi: float, noise_m
     if kept is not None and kept[0] == face_key:
         return kept[1:]
     t0 = time.perf_counter()
-    ws = m.ws_cache.get(seed, psi)
-    if t:
-        ws = sg.lerp(ws, m.ws_cache.get(seed_b, psi), t)
-    image = sg.synthesize(m.G, ws, noise_mode, noise_seed=seed)[0]
-    src = data_url(image, encode_px(m.G))
+    with stage_timing.stage("face.mapping"):
+        ws = m.ws_cache.get(seed, psi)
+        if t:
+            ws = sg.lerp(ws, m.ws_cache.get(seed_b, psi), t)
+    with stage_timing.stage("face.synthesis"):
+        image = sg.synthesize(m.G, ws, noise_mode, noise_seed=seed)[0]
+    with stage_timing.stage("face.encode"):
+        src = data_url(image, encode_px(m.G))
     ms = (time.perf_counter() - t0) * 1000
     st.session_state["sg_face"] = (face_key, image, src, ms)
     return image, src, ms
@@ -188,6 +193,11 @@ def _face(m: SamplerModel, seed: int, seed_b: int, t: float, psi: float, noise_m
 @st.fragment
 def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> None:
     """The face and its controls: a seed change or a slider release reruns only this."""
+    with stage_timing.stage("hero"):
+        _hero(m, showcase, psi, noise_mode)
+
+
+def _hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> None:
     torch.set_num_threads(render_threads(m.G))
     seed, seed_b = int(st.session_state["sg_seed"]), int(st.session_state["sg_seed_b"])
     _remember(seed, seed_b)
@@ -202,7 +212,7 @@ def hero(m: SamplerModel, showcase: Showcase, psi: float, noise_mode: str) -> No
 
     pair = pair_key(m, seed, seed_b, psi, noise_mode)
     st.session_state["sg_scrub_want"] = (pair, seed, seed_b)
-    with face_col:
+    with face_col, stage_timing.stage("face.send"):
         morph_view(key="sg_morph", src=src, t=t, pair=pair, seed_a=seed, on_release=_released,
                    scrub=bool(st.session_state.get("sg_scrub", True)),
                    caption=f"Face A → face B: {t:.0%}" if t else "Face A: drag the slider towards face B")
