@@ -151,8 +151,10 @@ def _freeze_until_synthesised(browsers: list[int], log: str, since: float, timeo
 def _choose(driver, label: str, option: str) -> None:
     from selenium.webdriver.common.by import By
 
-    box = driver.find_element(By.CSS_SELECTOR,
-                              f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])')
+    selector = f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])'
+    # The sampler draws its sidebar after the page (pages/3_stylegan2_sampler.py): wait for the box.
+    wait(driver, f"document.querySelector({selector!r})", 60, f"the {label!r} box")
+    box = driver.find_element(By.CSS_SELECTOR, selector)
     box.find_element(By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]').click()
     wait(driver, f"[...document.querySelectorAll('[role=option]')].some(o => o.textContent.includes("
                  f"{option!r}))", 60, f"the option {option!r}")

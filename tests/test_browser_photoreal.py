@@ -110,8 +110,10 @@ def _choose(driver, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label`` (opens it, clicks the option)."""
     from selenium.webdriver.common.by import By
 
-    box = driver.find_element(By.CSS_SELECTOR,
-                              f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])')
+    selector = f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])'
+    # The sampler draws its sidebar after the page (pages/3_stylegan2_sampler.py): wait for the box.
+    wait(driver, f"document.querySelector({selector!r})", 30, f"the {label!r} box")
+    box = driver.find_element(By.CSS_SELECTOR, selector)
     box.find_element(By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]').click()
     wait(driver, f"[...document.querySelectorAll('[role=option]')].some(o => o.textContent.includes("
                  f"{option!r}))", 30, f"the option {option!r}")
