@@ -49,6 +49,7 @@ from bench_sampler_browser import _browser_pids, _proc_table, tree_cpu_seconds  
 from core import stage_timing  # noqa: E402
 from tests.browser_support import (  # noqa: E402
     ARTIFACTS,
+    choose_option,
     chromium_installed,
     new_browser,
     running_studio,
@@ -147,18 +148,6 @@ def _freeze_until_synthesised(browsers: list[int], log: str, since: float, timeo
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
 
-
-def _choose(driver, label: str, option: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    selector = f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])'
-    # The sampler draws its sidebar after the page (pages/3_stylegan2_sampler.py): wait for the box.
-    wait(driver, f"document.querySelector({selector!r})", 60, f"the {label!r} box")
-    box = driver.find_element(By.CSS_SELECTOR, selector)
-    box.find_element(By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]').click()
-    wait(driver, f"[...document.querySelectorAll('[role=option]')].some(o => o.textContent.includes("
-                 f"{option!r}))", 60, f"the option {option!r}")
-    driver.find_element(By.XPATH, f'//*[@role="option"][contains(., "{option}")]').click()
 
 
 def _face_alone(G, cache, seed: int, seed_b: int, t: float) -> tuple[float, float]:
@@ -361,7 +350,7 @@ def _open_sampler(driver, url: str, path: Path) -> tuple[int, int, list[int]]:
     """The sampler with the network on screen and its drag frames ready: (seed A, seed B, browser pids)."""
     driver.get(f"{url}/stylegan2")
     wait(driver, "window.__cc && window.__cc.first", 300, "the sampler's first face")
-    _choose(driver, "Generator", f"Downloaded: {path.name}")
+    choose_option(driver, "Generator", f"Downloaded: {path.name}")
     wait(driver, "document.body.innerText.includes('1024 px faces')", 300, "the 1024 px face")
     wait_in_page(driver, "(document.querySelector('input#sg-morph') || {dataset: {}})"
                  ".dataset.scrub === 'ready'", 600, "the drag frames")

@@ -156,9 +156,26 @@ def change_seed(driver, seed: int, timeout: float = 60) -> float:
     box.send_keys(str(seed))
     driver.execute_script("window.__bench.t0 = null; window.__bench.t1 = null;")
     box.send_keys(Keys.ENTER)
-    done = wait_in_page(driver, "window.__bench.t1 !== null && window.__bench.t0 !== null "
-                         "&& [window.__bench.t0, window.__bench.t1]", timeout, f"seed {seed}'s face")
+    try:
+        done = wait_in_page(driver, "window.__bench.t1 !== null && window.__bench.t0 !== null "
+                             "&& [window.__bench.t0, window.__bench.t1]", timeout, f"seed {seed}'s face")
+    except AssertionError as e:  # say what the page shows, to tell a lost update from a lost keystroke
+        raise AssertionError(f"{e}; {_seed_state(driver)}") from None
     return (done[1] - done[0]) / 1000
+
+
+def _seed_state(driver) -> str:
+    """The seed boxes' values, whether the page is running, and the face's caption, as the page shows them."""
+    return driver.execute_script("""
+      const boxes = [...document.querySelectorAll('[data-testid=stNumberInput] input')]
+        .map(b => `${b.getAttribute('aria-label')}=${b.value}`
+                  + (b === document.activeElement ? ' (focused)' : ''));
+      const running = document.querySelector('[data-testid=stStatusWidget]') !== null;
+      const cap = [...document.querySelectorAll('figcaption, [data-testid=stCaptionContainer]')]
+        .map(c => c.textContent.trim()).filter(t => t).slice(0, 3);
+      return `page shows: ${boxes.join(', ') || 'no seed box'}; running ${running}; `
+             + `captions ${cap.join(' | ')}`;
+    """)
 
 
 LAST_BROWSER_CPU = [0.0]  # CPU seconds the browsers used in the last seed_changes run

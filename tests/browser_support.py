@@ -273,6 +273,20 @@ def click_button(driver, text: str, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
+def choose_option(driver, label: str, option: str, timeout: float = 60) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``: wait for the box (the sampler draws
+    its sidebar after the page), open it, click the option."""
+    from selenium.webdriver.common.by import By
+
+    selector = f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])'
+    wait(driver, f"document.querySelector({selector!r})", timeout, f"the {label!r} box")
+    driver.find_element(By.CSS_SELECTOR, selector).find_element(
+        By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]').click()
+    wait(driver, f"[...document.querySelectorAll('[role=option]')].some(o => o.textContent.includes("
+                 f"{option!r}))", timeout, f"the option {option!r}")
+    driver.find_element(By.XPATH, f'//*[@role="option"][contains(., "{option}")]').click()
+
+
 def open_details(driver, label: str, timeout: float = 30) -> None:
     """Unfold the expander whose title starts with ``label`` (the engineer's Details), if folded."""
     wait(driver, f"""(() => {{

@@ -32,6 +32,7 @@ import pytest
 
 from tests.browser_support import (
     assert_clean,
+    choose_option,
     click_button,
     drag,
     idle,
@@ -106,19 +107,6 @@ def timings_report(pytestconfig):
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def _choose(driver, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label`` (opens it, clicks the option)."""
-    from selenium.webdriver.common.by import By
-
-    selector = f'[data-testid="stSelectbox"]:has(input[aria-label="{label}"])'
-    # The sampler draws its sidebar after the page (pages/3_stylegan2_sampler.py): wait for the box.
-    wait(driver, f"document.querySelector({selector!r})", 30, f"the {label!r} box")
-    box = driver.find_element(By.CSS_SELECTOR, selector)
-    box.find_element(By.CSS_SELECTOR, 'button[aria-haspopup="listbox"]').click()
-    wait(driver, f"[...document.querySelectorAll('[role=option]')].some(o => o.textContent.includes("
-                 f"{option!r}))", 30, f"the option {option!r}")
-    driver.find_element(By.XPATH, f'//*[@role="option"][contains(., "{option}")]').click()
-
 
 def _open_add_morph(driver) -> None:
     """Open the sampler's "Add morph to show" popover (unless its form is on screen already)."""
@@ -180,7 +168,7 @@ def test_official_layout_1024_network_from_sampler_to_present(app_url, browser, 
     # --- pick the 1024 px network: the model is loaded, the face drawn by the fast renderer --------------
     bundled_src = browser.find_element(By.CSS_SELECTOR, "img#sg-face").get_attribute("src")
     t0 = time.perf_counter()
-    _choose(browser, "Generator", f"Downloaded: {network.name}")
+    choose_option(browser, "Generator", f"Downloaded: {network.name}")
     wait(browser, f"{FACE} && {FACE}.getAttribute('src') !== {bundled_src!r} && "
                   "document.body.innerText.includes('1024 px faces')", 240, "the 1024 px network's face")
     TIMINGS["sampler: pick the network -> its first face, model load included (s)"] = time.perf_counter() - t0
